@@ -1,0 +1,275 @@
+//! `wxpub build`: load → render → images → write `dist/` atomically, with a manifest.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::content::{self, Item, Kind, Video};
+use crate::diagnostics::Diagnostic;
+use crate::images::{self, ImageJob, ImagePlanner};
+use crate::render::{ImageSink, Layouts, RenderError, TopicEntry};
+
+/// Everything one build produced, before it is written.
+pub struct BuiltItem<'a> {
+    pub item: &'a Item,
+    pub html: String,
+    pub references: usize,
+    pub cover: Option<ImageJob>,
+    pub images: Vec<ImageJob>,
+}
+
+/// The description of every built item, written to `dist/manifest.json`.
+#[derive(Debug, Serialize)]
+pub struct Manifest {
+    pub site: String,
+    pub items: Vec<ManifestItem>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ManifestItem {
+    pub key: String,
+    pub kind: Kind,
+    pub slug: String,
+    pub source: PathBuf,
+    pub title: String,
+    pub author: Option<String>,
+    pub account: String,
+    pub publish_at: Option<String>,
+    pub position: u32,
+    pub draft: bool,
+    pub tags: Vec<String>,
+    /// Length of `content.html` in characters (WeChat's limit: under 20,000).
+    pub content_chars: usize,
+    /// Length of `content.html` in bytes (WeChat's limit: under 1 MB).
+    pub content_bytes: usize,
+    pub references: usize,
+    pub cover: Option<ImageJob>,
+    pub images: Vec<ImageJob>,
+    pub illustrations: Vec<String>,
+    pub videos: Vec<Video>,
+}
+
+pub struct BuildOutcome {
+    pub manifest: Manifest,
+    pub diagnostics: Vec<Diagnostic>,
+    pub output_dir: PathBuf,
+}
+
+pub fn run(project: &Path, out: Option<PathBuf>, drafts: bool, quiet: bool) -> Result<ExitCode> {
+    let outcome = build_project(project, out, drafts)?;
+    for diagnostic in &outcome.diagnostics {
+        eprintln!("{diagnostic}");
+    }
+    if !quiet {
+        let count = |kind| outcome.manifest.items.iter().filter(|i| i.kind == kind).count();
+        let images: usize =
+            outcome.manifest.items.iter().map(|i| i.images.len() + usize::from(i.cover.is_some())).sum();
+        println!(
+            "built {} items ({} articles, {} posters, {} topics, {} images) into {} — {} warnings",
+            outcome.manifest.items.len(),
+            count(Kind::Article),
+            count(Kind::Poster),
+            count(Kind::Topic),
+            images,
+            outcome.output_dir.display(),
+            outcome.diagnostics.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Builds the project into its output directory. The previous output is replaced only when
+/// every item rendered and every file was written.
+pub fn build_project(project: &Path, out: Option<PathBuf>, drafts: bool) -> Result<BuildOutcome> {
+    let config = Config::load(project)?;
+    let items = content::load_items(project)?;
+    let layouts = Layouts::load(&project.join("layouts"), &config)?;
+    let tz = config.timezone();
+    let selected: Vec<&Item> = items.iter().filter(|item| drafts || !item.meta.draft).collect();
+
+    let mut built: Vec<BuiltItem<'_>> = Vec::new();
+    let mut diagnostics = Vec::new();
+    // Topics gather the others, so they are rendered last.
+    let (topics, others): (Vec<&Item>, Vec<&Item>) = selected.iter().partition(|item| item.kind == Kind::Topic);
+    for item in others.into_iter().chain(topics) {
+        validate_item(item, &config, tz)?;
+        let mut planner = ImagePlanner::new(&item.dir, &item.source_path)?;
+        let cover = match &item.meta.cover {
+            Some(cover) => {
+                planner.request(cover, content::key_line(item, "cover"))?;
+                Some(cover.clone())
+            }
+            None => None,
+        };
+        let entries = if item.kind == Kind::Topic { topic_entries(item, &built, &mut planner)? } else { Vec::new() };
+        let rendered = layouts.render_item(item, &config, &entries, &mut planner)?;
+        diagnostics.extend(rendered.diagnostics);
+        let mut images = planner.into_jobs();
+        let cover = cover.and_then(|c| images.iter().position(|j| j.source == c)).map(|i| images.remove(i));
+        built.push(BuiltItem { item, html: rendered.html, references: rendered.references.len(), cover, images });
+    }
+    built.sort_by(|a, b| (a.item.kind, &a.item.slug).cmp(&(b.item.kind, &b.item.slug)));
+
+    let manifest =
+        Manifest { site: config.site.name.clone(), items: built.iter().map(|b| manifest_item(b, tz)).collect() };
+    let output_dir = out.unwrap_or_else(|| project.join(&config.site.output_dir));
+    write_output(&output_dir, &built, &manifest)?;
+    Ok(BuildOutcome { manifest, diagnostics, output_dir })
+}
+
+fn validate_item(item: &Item, config: &Config, tz: chrono_tz::Tz) -> Result<()> {
+    let at = |key: &str| format!("{}:{}", item.source_path.display(), content::key_line(item, key));
+    if !config.accounts.contains_key(&item.meta.account) {
+        let known: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
+        bail!(
+            "{}: account `{}` is not defined in publish.toml (defined: {})",
+            at("account"),
+            item.meta.account,
+            known.join(", ")
+        );
+    }
+    if let Some(when) = &item.meta.publish_at
+        && content::parse_publish_at(when, tz).is_none()
+    {
+        bail!(
+            "{}: publish_at `{when}` is not a time; write it as `YYYY-MM-DD HH:MM` in {}",
+            at("publish_at"),
+            config.site.timezone
+        );
+    }
+    Ok(())
+}
+
+/// The cards of a topic page, in the order its `gather` lists paths, then tagged items by date.
+fn topic_entries(
+    topic: &Item,
+    built: &[BuiltItem<'_>],
+    planner: &mut ImagePlanner,
+) -> Result<Vec<TopicEntry>, RenderError> {
+    let gather = topic.meta.gather.clone().unwrap_or_default();
+    let mut chosen: Vec<&BuiltItem<'_>> = Vec::new();
+    for path in &gather.paths {
+        let key = path.trim_matches('/');
+        let Some(found) = built.iter().find(|b| b.item.key() == key) else {
+            return Err(RenderError::Source {
+                file: topic.source_path.clone(),
+                line: content::key_line(topic, "gather"),
+                column: 1,
+                message: format!("gather: no item `{key}` (write paths as articles/FOLDER or posters/FOLDER)"),
+            });
+        };
+        chosen.push(found);
+    }
+    let mut tagged: Vec<&BuiltItem<'_>> = built
+        .iter()
+        .filter(|b| {
+            b.item.meta.tags.iter().any(|t| gather.tags.contains(t))
+                && !chosen.iter().any(|c| c.item.key() == b.item.key())
+        })
+        .collect();
+    tagged.sort_by(|a, b| (&a.item.meta.publish_at, &a.item.slug).cmp(&(&b.item.meta.publish_at, &b.item.slug)));
+    chosen.extend(tagged);
+
+    chosen
+        .into_iter()
+        .map(|b| {
+            let cover_src = b.cover.as_ref().map(|job| planner.adopt(job));
+            Ok(TopicEntry {
+                key: b.item.key(),
+                kind: b.item.kind,
+                title: b.item.meta.title.clone(),
+                digest: b.item.meta.digest.clone().unwrap_or_default(),
+                date: b.item.meta.publish_at.as_deref().map(|d| d.chars().take(10).collect()).unwrap_or_default(),
+                cover_src,
+            })
+        })
+        .collect()
+}
+
+fn manifest_item(built: &BuiltItem<'_>, tz: chrono_tz::Tz) -> ManifestItem {
+    let meta = &built.item.meta;
+    ManifestItem {
+        key: built.item.key(),
+        kind: built.item.kind,
+        slug: built.item.slug.clone(),
+        source: built.item.source_path.clone(),
+        title: meta.title.clone(),
+        author: meta.author.clone(),
+        account: meta.account.clone(),
+        publish_at: meta.publish_at.as_deref().and_then(|t| content::parse_publish_at(t, tz)).map(|t| t.to_rfc3339()),
+        position: meta.position,
+        draft: meta.draft,
+        tags: meta.tags.clone(),
+        content_chars: built.html.chars().count(),
+        content_bytes: built.html.len(),
+        references: built.references,
+        cover: built.cover.clone(),
+        images: built.images.clone(),
+        illustrations: meta.illustrations.clone(),
+        videos: meta.videos.clone(),
+    }
+}
+
+/// Writes everything into a fresh sibling folder, then swaps it in: a failed build never leaves
+/// a half-written output behind.
+fn write_output(output_dir: &Path, built: &[BuiltItem<'_>], manifest: &Manifest) -> Result<()> {
+    if output_dir.exists() && !output_dir.join("manifest.json").exists() && output_dir.read_dir()?.next().is_some() {
+        bail!(
+            "{} exists and was not written by wxpub (no manifest.json); refusing to replace it — choose another --out or remove it",
+            output_dir.display()
+        );
+    }
+    let name = output_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "dist".into());
+    let parent = output_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let staging = parent.join(format!(".{name}.building-{}", std::process::id()));
+    let result = write_tree(&staging, built, manifest);
+    if let Err(err) = result {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(err);
+    }
+    let previous = parent.join(format!(".{name}.previous-{}", std::process::id()));
+    if output_dir.exists() {
+        std::fs::rename(output_dir, &previous)
+            .with_context(|| format!("cannot move the old {} aside", output_dir.display()))?;
+    }
+    std::fs::rename(&staging, output_dir)
+        .with_context(|| format!("cannot move the new build into {}", output_dir.display()))?;
+    if previous.exists() {
+        std::fs::remove_dir_all(&previous).with_context(|| format!("cannot remove {}", previous.display()))?;
+    }
+    Ok(())
+}
+
+fn write_tree(root: &Path, built: &[BuiltItem<'_>], manifest: &Manifest) -> Result<()> {
+    std::fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
+    let mut written: BTreeMap<PathBuf, ()> = BTreeMap::new();
+    for b in built {
+        let dir = root.join(b.item.kind.folder()).join(&b.item.slug);
+        let image_dir = dir.join("images");
+        std::fs::create_dir_all(&image_dir).with_context(|| format!("cannot create {}", image_dir.display()))?;
+        std::fs::write(dir.join("content.html"), &b.html)?;
+        std::fs::write(dir.join("index.html"), browser_page(&b.item.meta.title, &b.html))?;
+        for job in b.images.iter().chain(&b.cover) {
+            if written.insert(image_dir.join(&job.file), ()).is_none() {
+                images::produce(job, &image_dir)
+                    .with_context(|| format!("{}: cannot write image {}", b.item.source_path.display(), job.source))?;
+            }
+        }
+    }
+    let json = serde_json::to_string_pretty(manifest)?;
+    std::fs::write(root.join("manifest.json"), json + "\n")?;
+    Ok(())
+}
+
+/// `content.html` wrapped so that it opens in a browser at phone width, with nothing added that
+/// could style it (the fragment must carry its own inline styles).
+fn browser_page(title: &str, content: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n</head>\n<body style=\"margin: 0 auto; max-width: 677px; padding: 16px;\">\n{content}\n</body>\n</html>\n",
+        crate::render::markdown::escape_attr(title)
+    )
+}

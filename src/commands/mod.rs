@@ -1,0 +1,2 @@
+//! One short module per subcommand: a readable sequence of stage calls, and the terminal output.
+pub mod build;

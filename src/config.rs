@@ -1,0 +1,284 @@
+//! `publish.toml`: the project configuration, parsed strictly and validated into one [`Config`].
+//!
+//! Every key is known: an unknown key is an error naming its path (`accounts.service.mdoe`) with
+//! a did-you-mean suggestion, because a silently ignored typo in a publishing config is how a
+//! push goes out at the wrong time or to the wrong account.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::diagnostics::{explain_unknown_field, line_col};
+
+pub const CONFIG_FILE: &str = "publish.toml";
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error(
+        "cannot read {path}: {source}\n  hint: run wxpub in the project folder (the one with publish.toml) or pass -C DIR"
+    )]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid { path: PathBuf, line: usize, column: usize, message: String },
+    #[error("{path}: `{key}`: {message}")]
+    Value { path: PathBuf, key: String, message: String },
+}
+
+/// Raw file shape. `deny_unknown_fields` everywhere: typos are errors, not silence.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub site: Site,
+    pub accounts: BTreeMap<String, Account>,
+    #[serde(default)]
+    pub images: Images,
+    #[serde(default)]
+    pub build: Build,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    /// The museum's name, shown in previews and reports.
+    pub name: String,
+    /// IANA time zone in which `publish_at` times are read (e.g. `Asia/Shanghai`).
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// Theme file under `layouts/themes/` (without `.toml`).
+    #[serde(default = "default_theme")]
+    pub theme: String,
+    /// Where `wxpub build` writes; relative to the project folder.
+    #[serde(default = "default_output_dir")]
+    pub output_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountKind {
+    /// 服务号: four mass sends a month.
+    Service,
+    /// 订阅号: one mass send a day.
+    Subscription,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PublishMode {
+    /// freepublish/submit: published, followers not notified.
+    Publish,
+    /// message/mass/sendall: pushed to followers, within the account kind's allowance.
+    Masssend,
+    /// Stop at the draft; a person publishes it by hand.
+    Draft,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// Display name, as readers see it.
+    pub name: String,
+    pub kind: AccountKind,
+    /// Name of the environment variable holding the AppID.
+    pub appid_env: String,
+    /// Name of the environment variable holding the AppSecret (never the secret itself).
+    pub secret_env: String,
+    #[serde(default = "default_api_base")]
+    pub api_base: String,
+    #[serde(default = "default_mode")]
+    pub mode: PublishMode,
+    /// Partial templates wrapped around every push of this account (under `layouts/`).
+    #[serde(default)]
+    pub header: Option<String>,
+    #[serde(default)]
+    pub footer: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Images {
+    /// Body images wider than this are scaled down (never up).
+    pub max_width: u32,
+    /// Refuse images with more pixels than this before decoding them (decompression bombs).
+    pub max_megapixels: f64,
+    /// uploadimg accepts under 1 MB; aim this far below it.
+    pub size_margin: f64,
+    /// JPEG quality search range.
+    pub jpeg_quality_max: u8,
+    pub jpeg_quality_min: u8,
+    /// Permanent image material limit in bytes (older docs say 2 MB; current 10 MB).
+    pub material_max_bytes: u64,
+}
+
+impl Default for Images {
+    fn default() -> Self {
+        Images {
+            max_width: 1080,
+            max_megapixels: 100.0,
+            size_margin: 0.05,
+            jpeg_quality_max: 90,
+            jpeg_quality_min: 60,
+            material_max_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Build {
+    /// Heading of the numbered list that outside links are turned into.
+    pub references_title: String,
+    /// syntect theme used for inline-styled code highlighting.
+    pub code_theme: String,
+}
+
+impl Default for Build {
+    fn default() -> Self {
+        Build { references_title: "参考资料".into(), code_theme: "InspiredGitHub".into() }
+    }
+}
+
+fn default_timezone() -> String {
+    "Asia/Shanghai".into()
+}
+fn default_theme() -> String {
+    "museum".into()
+}
+fn default_output_dir() -> PathBuf {
+    PathBuf::from("dist")
+}
+fn default_api_base() -> String {
+    "https://api.weixin.qq.com".into()
+}
+fn default_mode() -> PublishMode {
+    PublishMode::Draft
+}
+
+impl Config {
+    /// Reads and validates `publish.toml` in `project`.
+    pub fn load(project: &Path) -> Result<Config, ConfigError> {
+        let path = project.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+        Self::parse(&text, &path)
+    }
+
+    /// Parses and validates configuration text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let invalid = |span: Option<std::ops::Range<usize>>, message: String| {
+            let (line, column) = span.map_or((1, 1), |s| line_col(text, s.start));
+            ConfigError::Invalid { path: path.to_path_buf(), line, column, message }
+        };
+        let de = toml::Deserializer::parse(text).map_err(|e| invalid(e.span(), e.message().to_string()))?;
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            let message = explain_unknown_field(inner.message()).unwrap_or_else(|| inner.message().to_string());
+            let message = if key.is_empty() || key == "." { message } else { format!("`{key}`: {message}") };
+            invalid(inner.span(), message)
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let err =
+            |key: &str, message: String| ConfigError::Value { path: path.to_path_buf(), key: key.into(), message };
+        if self.site.timezone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(err(
+                "site.timezone",
+                format!("`{}` is not an IANA time zone (try `Asia/Shanghai`)", self.site.timezone),
+            ));
+        }
+        if self.accounts.is_empty() {
+            return Err(err("accounts", "define at least one account, e.g. [accounts.service]".into()));
+        }
+        for (name, account) in &self.accounts {
+            if !(account.api_base.starts_with("http://") || account.api_base.starts_with("https://")) {
+                return Err(err(
+                    &format!("accounts.{name}.api_base"),
+                    format!("`{}` is not an http(s) URL", account.api_base),
+                ));
+            }
+            for (field, value) in [("appid_env", &account.appid_env), ("secret_env", &account.secret_env)] {
+                let valid = !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !valid {
+                    return Err(err(
+                        &format!("accounts.{name}.{field}"),
+                        "must be the NAME of an environment variable (letters, digits, _), never the secret itself"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        let images = &self.images;
+        if images.max_width < 100 {
+            return Err(err(
+                "images.max_width",
+                format!("{} px is too narrow; WeChat shows bodies at about 1080 px", images.max_width),
+            ));
+        }
+        if images.max_megapixels.is_nan() || images.max_megapixels <= 0.0 {
+            return Err(err("images.max_megapixels", "must be a positive number".into()));
+        }
+        if !(0.0..0.5).contains(&images.size_margin) {
+            return Err(err("images.size_margin", "must be between 0 and 0.5 (a fraction of the 1 MB limit)".into()));
+        }
+        if images.jpeg_quality_min == 0
+            || images.jpeg_quality_min > images.jpeg_quality_max
+            || images.jpeg_quality_max > 100
+        {
+            return Err(err("images.jpeg_quality_min", "need 1 ≤ jpeg_quality_min ≤ jpeg_quality_max ≤ 100".into()));
+        }
+        Ok(())
+    }
+
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.site.timezone.parse().expect("validated in Config::parse")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[site]
+name = "Museum"
+
+[accounts.service]
+name = "Museum"
+kind = "service"
+appid_env = "A"
+secret_env = "S"
+"#;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("publish.toml"))
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let config = parse(MINIMAL).unwrap();
+        assert_eq!(config.images.max_width, 1080);
+        assert_eq!(config.accounts["service"].mode, PublishMode::Draft);
+        assert_eq!(config.timezone(), chrono_tz::Asia::Shanghai);
+    }
+
+    #[test]
+    fn unknown_key_names_path_and_suggests() {
+        let text = MINIMAL.replace("kind = \"service\"", "kind = \"service\"\nmdoe = \"publish\"");
+        let message = parse(&text).unwrap_err().to_string();
+        assert!(message.contains("accounts.service"), "{message}");
+        assert!(message.contains("did you mean `mode`"), "{message}");
+        assert!(message.contains("publish.toml:8:"), "{message}");
+    }
+
+    #[test]
+    fn bad_enum_and_timezone_are_named() {
+        let text = MINIMAL.replace("kind = \"service\"", "kind = \"servise\"");
+        let message = parse(&text).unwrap_err().to_string();
+        assert!(message.contains("accounts.service.kind"), "{message}");
+        let text = MINIMAL.replace("name = \"Museum\"\n\n", "name = \"Museum\"\ntimezone = \"Mars/Base\"\n\n");
+        assert!(parse(&text).unwrap_err().to_string().contains("site.timezone"));
+    }
+}

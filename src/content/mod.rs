@@ -1,0 +1,142 @@
+//! LOAD: discover items under `content/`, split and parse their front matter, build [`Item`]s.
+//!
+//! One folder per item (`content/articles/2024-05-18-bronze/index.md`), so images live beside
+//! their text. Front matter is YAML between `---` lines; unknown keys are errors.
+mod front_matter;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use thiserror::Error;
+
+pub use front_matter::{Comments, FrontMatter, Gather, Video, VideoKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// 推文: a Markdown article.
+    Article,
+    /// 海报: one large image plus caption, published as an article.
+    Poster,
+    /// 专题页面: a page gathering other items.
+    Topic,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Article, Kind::Poster, Kind::Topic];
+
+    /// The folder under `content/` (and `dist/`) holding items of this kind.
+    pub fn folder(self) -> &'static str {
+        match self {
+            Kind::Article => "articles",
+            Kind::Poster => "posters",
+            Kind::Topic => "topics",
+        }
+    }
+}
+
+/// One piece of content: its source, where it lives, and its parsed front matter.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub kind: Kind,
+    /// Folder name; unique within a kind, used in output paths.
+    pub slug: String,
+    /// The item's folder; every image it uses must be inside it.
+    pub dir: PathBuf,
+    /// Path of `index.md`, as shown in messages (relative to the project when possible).
+    pub source_path: PathBuf,
+    pub source: String,
+    /// Byte offset of the Markdown body within `source`.
+    pub body_offset: usize,
+    pub meta: FrontMatter,
+}
+
+impl Item {
+    pub fn body(&self) -> &str {
+        &self.source[self.body_offset..]
+    }
+
+    /// `articles/2024-05-18-bronze`: how other items and the manifest refer to this one.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.kind.folder(), self.slug)
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ContentError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}:{line}:{column}: {message}")]
+    FrontMatter { path: PathBuf, line: usize, column: usize, message: String },
+    #[error(
+        "no content found: {dir} has no articles/, posters/ or topics/ folder with an index.md\n  hint: run `wxpub` in the project folder, or pass -C DIR"
+    )]
+    Empty { dir: PathBuf },
+}
+
+/// Finds and parses every item under `project/content`, sorted by kind then slug.
+pub fn load_items(project: &Path) -> Result<Vec<Item>, ContentError> {
+    let content_dir = project.join("content");
+    let mut items = Vec::new();
+    for kind in Kind::ALL {
+        let kind_dir = content_dir.join(kind.folder());
+        if !kind_dir.is_dir() {
+            continue;
+        }
+        let walker = walkdir::WalkDir::new(&kind_dir).min_depth(1).max_depth(1).sort_by_file_name();
+        for entry in walker {
+            let entry = entry.map_err(|e| ContentError::Read {
+                path: kind_dir.clone(),
+                source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("walk error")),
+            })?;
+            let index = entry.path().join("index.md");
+            if !entry.file_type().is_dir() || !index.is_file() {
+                continue;
+            }
+            let display_path = index.strip_prefix(project).unwrap_or(&index).to_path_buf();
+            let source = std::fs::read_to_string(&index)
+                .map_err(|source| ContentError::Read { path: display_path.clone(), source })?;
+            let slug = entry.file_name().to_string_lossy().into_owned();
+            items.push(parse_item(kind, slug, entry.path().to_path_buf(), display_path, source)?);
+        }
+    }
+    if items.is_empty() {
+        return Err(ContentError::Empty { dir: content_dir });
+    }
+    Ok(items)
+}
+
+/// Parses one item's source text. Pure: the folder is only recorded, not read.
+pub fn parse_item(
+    kind: Kind,
+    slug: String,
+    dir: PathBuf,
+    source_path: PathBuf,
+    source: String,
+) -> Result<Item, ContentError> {
+    let (meta, body_offset) = front_matter::parse(&source, kind).map_err(|e| ContentError::FrontMatter {
+        path: source_path.clone(),
+        line: e.line,
+        column: e.column,
+        message: e.message,
+    })?;
+    Ok(Item { kind, slug, dir, source_path, source, body_offset, meta })
+}
+
+/// Reads a `publish_at` value (`YYYY-MM-DD HH:MM[:SS]`, or with `T`) as local time in `tz`.
+pub fn parse_publish_at(text: &str, tz: chrono_tz::Tz) -> Option<chrono::DateTime<chrono_tz::Tz>> {
+    use chrono::{NaiveDateTime, TimeZone};
+    let text = text.trim();
+    ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+        .and_then(|naive| tz.from_local_datetime(&naive).earliest())
+}
+
+/// The 1-based line of front-matter key `key` in `item`'s source (1 when absent).
+pub fn key_line(item: &Item, key: &str) -> usize {
+    item.source[..item.body_offset]
+        .lines()
+        .position(|line| line.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':')))
+        .map_or(1, |i| i + 1)
+}

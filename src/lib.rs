@@ -1,0 +1,30 @@
+//! wxpub: build → check → publish → measure a museum's WeChat Official Account content.
+//!
+//! Each pipeline stage is a module with a small public surface; only `commands` wires them
+//! together and touches the terminal.
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod content;
+pub mod diagnostics;
+pub mod images;
+pub mod redact;
+pub mod render;
+
+use std::process::ExitCode;
+
+use cli::{Cli, Command};
+
+/// Runs one CLI invocation. Errors carry context for the user; `main` prints them redacted.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Build { out, drafts } => commands::build::run(&cli.project, out, drafts, cli.quiet),
+        Command::Sandbox => not_yet("sandbox", 5),
+        Command::Check => not_yet("check", 4),
+        Command::Publish => not_yet("publish", 6),
+    }
+}
+
+fn not_yet(command: &str, issue: u32) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`wxpub {command}` is not implemented yet (tracked in issue #{issue})")
+}

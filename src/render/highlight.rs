@@ -1,0 +1,120 @@
+//! Code highlighting with inline-styled spans, keeping whitespace the WeChat editor would
+//! collapse: lines are joined with `<br>`, spaces become `&nbsp;`, each line is a `nowrap` span
+//! so long lines scroll horizontally inside the block instead of wrapping.
+use std::sync::OnceLock;
+
+use syntect::easy::HighlightLines;
+use syntect::highlighting::{FontStyle, Style, ThemeSet};
+use syntect::parsing::SyntaxSet;
+
+struct Assets {
+    syntaxes: SyntaxSet,
+    themes: ThemeSet,
+}
+
+/// Loaded once, on the first code block: loading costs tens of milliseconds.
+fn assets() -> &'static Assets {
+    static ASSETS: OnceLock<Assets> = OnceLock::new();
+    ASSETS.get_or_init(|| Assets { syntaxes: SyntaxSet::load_defaults_newlines(), themes: ThemeSet::load_defaults() })
+}
+
+/// Names of the bundled code themes (for `[build] code_theme`).
+pub fn theme_names() -> Vec<String> {
+    assets().themes.themes.keys().cloned().collect()
+}
+
+/// Renders `code` as highlighted lines. `lang` may be empty or unknown (plain text then).
+/// `line_style` is the theme's per-line style; each line gets `white-space: nowrap` too.
+pub fn highlight(code: &str, lang: &str, code_theme: &str, line_style: &str) -> String {
+    let assets = assets();
+    let syntax = assets.syntaxes.find_syntax_by_token(lang).unwrap_or_else(|| assets.syntaxes.find_syntax_plain_text());
+    let theme = assets
+        .themes
+        .themes
+        .get(code_theme)
+        .or_else(|| assets.themes.themes.get("InspiredGitHub"))
+        .expect("syntect bundles InspiredGitHub");
+    let mut highlighter = HighlightLines::new(syntax, theme);
+    let line_attr = format!(" style=\"{}white-space: nowrap\"", with_semicolon(line_style));
+    let mut out = String::with_capacity(code.len() * 4);
+    for (index, line) in syntect::util::LinesWithEndings::from(code).enumerate() {
+        if index > 0 {
+            out.push_str("<br>");
+        }
+        out.push_str("<span");
+        out.push_str(&line_attr);
+        out.push('>');
+        match highlighter.highlight_line(line, &assets.syntaxes) {
+            Ok(regions) => {
+                for (style, text) in regions {
+                    push_region(&mut out, style, text);
+                }
+            }
+            Err(_) => push_code_text(&mut out, line),
+        }
+        out.push_str("</span>");
+    }
+    out
+}
+
+fn with_semicolon(style: &str) -> String {
+    let trimmed = style.trim();
+    if trimmed.is_empty() || trimmed.ends_with(';') { format!("{trimmed} ") } else { format!("{trimmed}; ") }
+}
+
+fn push_region(out: &mut String, style: Style, text: &str) {
+    let text = text.trim_end_matches(['\n', '\r']);
+    if text.is_empty() {
+        return;
+    }
+    let c = style.foreground;
+    out.push_str(&format!("<span style=\"color: #{:02x}{:02x}{:02x}", c.r, c.g, c.b));
+    if style.font_style.contains(FontStyle::BOLD) {
+        out.push_str("; font-weight: bold");
+    }
+    if style.font_style.contains(FontStyle::ITALIC) {
+        out.push_str("; font-style: italic");
+    }
+    out.push_str("\">");
+    push_code_text(out, text);
+    out.push_str("</span>");
+}
+
+/// Escapes code text; every space becomes `&nbsp;` and a tab four of them, so indentation and
+/// alignment survive the editor.
+fn push_code_text(out: &mut String, text: &str) {
+    for ch in text.chars() {
+        match ch {
+            ' ' => out.push_str("&nbsp;"),
+            '\t' => out.push_str("&nbsp;&nbsp;&nbsp;&nbsp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\n' | '\r' => {}
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_indentation_and_line_breaks() {
+        let html = highlight("fn main() {\n    let x = 1;\n}\n", "rust", "InspiredGitHub", "");
+        assert_eq!(html.matches("<br>").count(), 2);
+        assert!(html.contains("&nbsp;&nbsp;&nbsp;&nbsp;"), "{html}");
+        assert!(html.contains("color: #"), "{html}");
+    }
+
+    #[test]
+    fn a_120_column_line_stays_one_line() {
+        let line = "x".repeat(120);
+        let html = highlight(&line, "", "InspiredGitHub", "");
+        assert!(!html.contains("<br>"));
+        assert!(html.contains("white-space: nowrap"));
+        assert!(html.contains(&line));
+    }
+}

@@ -1,0 +1,213 @@
+//! RENDER: Markdown events → WeChat transforms → inline styles → Tera layout → sanitize.
+//!
+//! The renderer is pure given an [`ImageSink`]: it *requests* each image it meets and gets the
+//! final `src` at once; the images stage decides what that file is and produces it later.
+pub mod components;
+pub mod highlight;
+pub mod markdown;
+pub mod sanitize;
+pub mod theme;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use tera::Tera;
+use thiserror::Error;
+
+use crate::config::Config;
+use crate::content::{Item, Kind};
+use crate::diagnostics::{Diagnostic, line_col};
+pub use markdown::Reference;
+pub use theme::Theme;
+
+#[derive(Debug, Error)]
+pub enum RenderError {
+    #[error("{file}:{line}:{column}: {message}")]
+    Source { file: PathBuf, line: usize, column: usize, message: String },
+    #[error("layouts: {message}")]
+    Layouts { message: String },
+    #[error(transparent)]
+    Theme(#[from] theme::ThemeError),
+}
+
+/// Resolves the images an item refers to. `src` is as written in the source; `line` is where.
+pub trait ImageSink {
+    fn request(&mut self, src: &str, line: usize) -> Result<String, RenderError>;
+}
+
+/// What a rendering step needs to know about the file it renders.
+pub struct RenderContext<'a> {
+    pub theme: &'a Theme,
+    pub code_theme: String,
+    pub file: &'a Path,
+    pub source: &'a str,
+}
+
+impl RenderContext<'_> {
+    /// 1-based line and column of a byte offset in the source file.
+    pub fn position(&self, offset: usize) -> (usize, usize) {
+        line_col(self.source, offset)
+    }
+
+    pub fn error_at(&self, offset: usize, message: String) -> RenderError {
+        let (line, column) = self.position(offset);
+        RenderError::Source { file: self.file.to_path_buf(), line, column, message }
+    }
+}
+
+/// A card on a topic page: one gathered item.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopicEntry {
+    pub key: String,
+    pub kind: Kind,
+    pub title: String,
+    pub digest: String,
+    pub date: String,
+    /// Already resolved through the topic's image sink.
+    pub cover_src: Option<String>,
+}
+
+/// The result of rendering one item: the exact HTML fragment WeChat receives, and what was
+/// noticed on the way.
+#[derive(Debug)]
+pub struct RenderedItem {
+    pub html: String,
+    pub references: Vec<Reference>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The loaded layouts (Tera templates) and theme of a project.
+pub struct Layouts {
+    tera: Tera,
+    theme: Theme,
+    code_theme: String,
+    references_title: String,
+    site_name: String,
+}
+
+const REQUIRED_TEMPLATES: [&str; 3] = ["article.html", "poster.html", "topic.html"];
+
+impl Layouts {
+    /// Loads `layouts/**/*.html` and the configured theme.
+    pub fn load(layouts_dir: &Path, config: &Config) -> Result<Layouts, RenderError> {
+        let pattern = format!("{}/**/*.html", layouts_dir.display());
+        let tera = Tera::new(&pattern).map_err(|e| RenderError::Layouts { message: tera_message(&e) })?;
+        for name in REQUIRED_TEMPLATES {
+            if !tera.get_template_names().any(|n| n == name) {
+                return Err(RenderError::Layouts {
+                    message: format!(
+                        "{} has no {name}; every project needs article.html, poster.html and topic.html",
+                        layouts_dir.display()
+                    ),
+                });
+            }
+        }
+        let theme = Theme::load(layouts_dir, &config.site.theme)?;
+        Ok(Layouts {
+            tera,
+            theme,
+            code_theme: config.build.code_theme.clone(),
+            references_title: config.build.references_title.clone(),
+            site_name: config.site.name.clone(),
+        })
+    }
+
+    pub fn theme(&self) -> &Theme {
+        &self.theme
+    }
+
+    /// Renders one item to its final, sanitized HTML fragment.
+    pub fn render_item(
+        &self,
+        item: &Item,
+        config: &Config,
+        topic_entries: &[TopicEntry],
+        sink: &mut dyn ImageSink,
+    ) -> Result<RenderedItem, RenderError> {
+        let ctx = RenderContext {
+            theme: &self.theme,
+            code_theme: self.code_theme.clone(),
+            file: &item.source_path,
+            source: &item.source,
+        };
+        let body = markdown::render(&ctx, item.body(), item.body_offset, sink)?;
+        let account = config.accounts.get(&item.meta.account);
+
+        let mut context = tera::Context::new();
+        context.insert("site", &serde_json::json!({ "name": self.site_name }));
+        context.insert(
+            "account",
+            &serde_json::json!({
+                "key": item.meta.account,
+                "name": account.map(|a| a.name.as_str()).unwrap_or(""),
+                "kind": account.map(|a| a.kind),
+            }),
+        );
+        context.insert("item", &item.meta);
+        context.insert("kind", &item.kind);
+        context.insert("slug", &item.slug);
+        context.insert("theme", self.theme.styles());
+        context.insert("content", &body.html);
+        context.insert("references", &body.references);
+        context.insert("references_title", &self.references_title);
+        context.insert("entries", topic_entries);
+        if item.kind == Kind::Poster {
+            let image = item.meta.image.as_deref().unwrap_or_default();
+            let src = sink.request(image, crate::content::key_line(item, "image"))?;
+            context.insert("poster_src", &src);
+        }
+        for (slot, partial) in
+            [("header", account.and_then(|a| a.header.as_ref())), ("footer", account.and_then(|a| a.footer.as_ref()))]
+        {
+            let html = match partial {
+                Some(name) => self.render_template(name, &context)?,
+                None => String::new(),
+            };
+            context.insert(slot, &html);
+        }
+        let template = match item.kind {
+            Kind::Article => "article.html",
+            Kind::Poster => "poster.html",
+            Kind::Topic => "topic.html",
+        };
+        let html = self.render_template(template, &context)?;
+        Ok(RenderedItem {
+            html: sanitize::sanitize(&compact(&html)),
+            references: body.references,
+            diagnostics: body.diagnostics,
+        })
+    }
+
+    fn render_template(&self, name: &str, context: &tera::Context) -> Result<String, RenderError> {
+        self.tera
+            .render(name, context)
+            .map_err(|e| RenderError::Layouts { message: format!("{name}: {}", tera_message(&e)) })
+    }
+}
+
+/// Drops the indentation and newlines between tags that templates carry: whitespace between
+/// blocks shows up as stray gaps in the WeChat editor.
+fn compact(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    for line in html.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        if !out.is_empty() && !out.ends_with('>') && !trimmed.starts_with('<') {
+            out.push(' ');
+        }
+        out.push_str(trimmed);
+    }
+    out
+}
+
+fn tera_message(error: &tera::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    message
+}
