@@ -68,7 +68,7 @@ pub fn run(project: &Path, out: Option<PathBuf>, drafts: bool, quiet: bool) -> R
         let images: usize =
             outcome.manifest.items.iter().map(|i| i.images.len() + usize::from(i.cover.is_some())).sum();
         println!(
-            "built {} items ({} articles, {} posters, {} topics, {} images) into {} — {} warnings",
+            "built {} items ({} articles, {} posters, {} topic pages, {} images) into {} — {} warning(s)",
             outcome.manifest.items.len(),
             count(Kind::Article),
             count(Kind::Poster),

@@ -45,11 +45,7 @@ pub fn highlight(code: &str, lang: &str, code_theme: &str, line_style: &str) -> 
         out.push_str(&line_attr);
         out.push('>');
         match highlighter.highlight_line(line, &assets.syntaxes) {
-            Ok(regions) => {
-                for (style, text) in regions {
-                    push_region(&mut out, style, text);
-                }
-            }
+            Ok(regions) => push_regions(&mut out, &regions),
             Err(_) => push_code_text(&mut out, line),
         }
         out.push_str("</span>");
@@ -62,22 +58,37 @@ fn with_semicolon(style: &str) -> String {
     if trimmed.is_empty() || trimmed.ends_with(';') { format!("{trimmed} ") } else { format!("{trimmed}; ") }
 }
 
-fn push_region(out: &mut String, style: Style, text: &str) {
-    let text = text.trim_end_matches(['\n', '\r']);
-    if text.is_empty() {
-        return;
+/// Writes one line's regions, merging neighbours of the same colour (and whitespace into its
+/// neighbour): a span per token would spend WeChat's 20,000-character budget on markup.
+fn push_regions(out: &mut String, regions: &[(Style, &str)]) {
+    let mut runs: Vec<(Style, String)> = Vec::new();
+    for (style, text) in regions {
+        let text = text.trim_end_matches(['\n', '\r']);
+        if text.is_empty() {
+            continue;
+        }
+        match runs.last_mut() {
+            Some((last, run)) if same_look(last, style) || text.trim().is_empty() => run.push_str(text),
+            _ => runs.push((*style, text.to_string())),
+        }
     }
-    let c = style.foreground;
-    out.push_str(&format!("<span style=\"color: #{:02x}{:02x}{:02x}", c.r, c.g, c.b));
-    if style.font_style.contains(FontStyle::BOLD) {
-        out.push_str("; font-weight: bold");
+    for (style, text) in runs {
+        let c = style.foreground;
+        out.push_str(&format!("<span style=\"color: #{:02x}{:02x}{:02x}", c.r, c.g, c.b));
+        if style.font_style.contains(FontStyle::BOLD) {
+            out.push_str("; font-weight: bold");
+        }
+        if style.font_style.contains(FontStyle::ITALIC) {
+            out.push_str("; font-style: italic");
+        }
+        out.push_str("\">");
+        push_code_text(out, &text);
+        out.push_str("</span>");
     }
-    if style.font_style.contains(FontStyle::ITALIC) {
-        out.push_str("; font-style: italic");
-    }
-    out.push_str("\">");
-    push_code_text(out, text);
-    out.push_str("</span>");
+}
+
+fn same_look(a: &Style, b: &Style) -> bool {
+    a.foreground == b.foreground && a.font_style == b.font_style
 }
 
 /// Escapes code text; every space becomes `&nbsp;` and a tab four of them, so indentation and

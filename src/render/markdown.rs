@@ -114,7 +114,7 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    fn style(&self, key: &str) -> String {
+    fn style(&self, key: &str) -> &'a str {
         self.ctx.theme.attr(key)
     }
 
@@ -122,7 +122,7 @@ impl<'a> Emitter<'a> {
         let attr = self.style(key);
         self.out.push('<');
         self.out.push_str(tag);
-        self.out.push_str(&attr);
+        self.out.push_str(attr);
         self.out.push('>');
     }
 
@@ -533,16 +533,22 @@ pub fn is_cjk(c: char) -> bool {
     matches!(c as u32, 0x3000..=0x303F | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xFF00..=0xFFEF)
 }
 
+/// Appends `text` with `& < > "` escaped, copying the runs between them in one go.
 pub fn push_escaped(out: &mut String, text: &str) {
-    for ch in text.chars() {
-        match ch {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
+    let mut start = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let entity = match byte {
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'&' => "&amp;",
+            b'"' => "&quot;",
+            _ => continue,
+        };
+        out.push_str(&text[start..i]);
+        out.push_str(entity);
+        start = i + 1;
     }
+    out.push_str(&text[start..]);
 }
 
 pub fn escape_attr(text: &str) -> String {

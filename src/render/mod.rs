@@ -91,7 +91,10 @@ impl Layouts {
     /// Loads `layouts/**/*.html` and the configured theme.
     pub fn load(layouts_dir: &Path, config: &Config) -> Result<Layouts, RenderError> {
         let pattern = format!("{}/**/*.html", layouts_dir.display());
-        let tera = Tera::new(&pattern).map_err(|e| RenderError::Layouts { message: tera_message(&e) })?;
+        let mut tera = Tera::new(&pattern).map_err(|e| RenderError::Layouts { message: tera_message(&e) })?;
+        // Tera's default escaping also encodes `/` and `'`, which costs characters of WeChat's
+        // content limit and makes URLs unreadable in the references list.
+        tera.set_escape_fn(markdown::escape_attr);
         for name in REQUIRED_TEMPLATES {
             if !tera.get_template_names().any(|n| n == name) {
                 return Err(RenderError::Layouts {

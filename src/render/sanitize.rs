@@ -12,11 +12,9 @@
 //!   declaration can make the editor drop the whole attribute. No `position` (dropped), no
 //!   `url(…)` (outside resources are refused), no `!important` (defeats dark mode).
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
-use std::sync::OnceLock;
+use std::collections::HashMap;
 
-/// Tags the WeChat editor keeps (text and structure). `div` is mapped to nothing: our renderer
-/// never emits it, and raw-HTML `div`s are unwrapped rather than kept.
+/// Tags the WeChat editor keeps (text and structure). Raw-HTML `div`s are written as `section`.
 pub const ALLOWED_TAGS: &[&str] = &[
     "section",
     "p",
@@ -128,31 +126,153 @@ pub const ALLOWED_CSS_PROPERTIES: &[&str] = &[
     "table-layout",
 ];
 
-fn tag_attributes() -> HashMap<&'static str, HashSet<&'static str>> {
-    TAG_ATTRIBUTES.iter().map(|(tag, attrs)| (*tag, attrs.iter().copied().collect())).collect()
-}
-
-fn builder() -> &'static ammonia::Builder<'static> {
-    static BUILDER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
-    BUILDER.get_or_init(|| {
-        let mut builder = ammonia::Builder::empty();
-        builder
-            .tags(ALLOWED_TAGS.iter().copied().collect())
-            .clean_content_tags(REMOVED_WITH_CONTENT.iter().copied().collect())
-            .tag_attributes(tag_attributes())
-            .generic_attributes(["style"].into_iter().collect())
-            .url_schemes(["https", "http"].into_iter().collect())
-            .url_relative(ammonia::UrlRelative::PassThrough)
-            .link_rel(None)
-            .strip_comments(true)
-            .attribute_filter(filter_attribute);
-        builder
-    })
-}
-
 /// Cleans a fragment against the allow-lists above.
+///
+/// A single forward scan over the text, not a DOM: it runs over every rendered item on every
+/// build and preview reload, and measured here (`cargo bench --bench render`) a DOM round trip
+/// or a general streaming rewriter cost more than rendering the Markdown itself. The input is
+/// our own renderer's output plus whatever raw HTML an editor wrote, so the scanner is strict
+/// about what it *emits* (only allowed tags and attributes, always quoted) and lenient about
+/// what it reads; it does not repair unbalanced tags (browsers and WeChat's editor do).
 pub fn sanitize(html: &str) -> String {
-    builder().clean(html).to_string()
+    let mut out = String::with_capacity(html.len());
+    let mut styles: HashMap<&str, String> = HashMap::new();
+    let mut rest = html;
+    while let Some(lt) = rest.find('<') {
+        out.push_str(&rest[..lt]);
+        rest = &rest[lt..];
+        if let Some(after) = rest.strip_prefix("<!--") {
+            rest = after.find("-->").map_or("", |end| &after[end + 3..]);
+        } else if rest.starts_with("<!") || rest.starts_with("<?") {
+            rest = rest.find('>').map_or("", |end| &rest[end + 1..]);
+        } else if let Some(after) = rest.strip_prefix("</") {
+            let name_len = tag_name_len(after);
+            if name_len == 0 {
+                out.push_str("&lt;/");
+                rest = after;
+                continue;
+            }
+            let name = &after[..name_len];
+            rest = after.find('>').map_or("", |end| &after[end + 1..]);
+            if let Some(tag) = output_tag(name) {
+                out.push_str("</");
+                out.push_str(tag);
+                out.push('>');
+            }
+        } else {
+            let after = &rest[1..];
+            let name_len = tag_name_len(after);
+            if name_len == 0 {
+                out.push_str("&lt;");
+                rest = after;
+                continue;
+            }
+            let name = &after[..name_len];
+            let (attributes, remainder) = parse_attributes(&after[name_len..]);
+            rest = remainder;
+            if let Some(removed) = REMOVED_WITH_CONTENT.iter().find(|t| t.eq_ignore_ascii_case(name)) {
+                rest = skip_past_end_tag(rest, removed);
+            } else if let Some(tag) = output_tag(name) {
+                out.push('<');
+                out.push_str(tag);
+                let allowed = TAG_ATTRIBUTES.iter().find(|(t, _)| *t == tag).map_or(&[][..], |(_, attrs)| *attrs);
+                for (attr, raw) in attributes {
+                    if attr.eq_ignore_ascii_case("style") {
+                        let kept = styles.entry(raw).or_insert_with(|| filter_style(&decode_entities(raw)));
+                        if !kept.is_empty() {
+                            out.push_str(" style=\"");
+                            push_attr_value(&mut out, kept);
+                            out.push('"');
+                        }
+                    } else if let Some(attr) = allowed.iter().find(|a| a.eq_ignore_ascii_case(attr)) {
+                        let value = decode_entities(raw);
+                        if let Some(kept) = filter_attribute(tag, attr, &value) {
+                            out.push(' ');
+                            out.push_str(attr);
+                            out.push_str("=\"");
+                            push_attr_value(&mut out, &kept);
+                            out.push('"');
+                        }
+                    }
+                }
+                out.push('>');
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The tag written for an allowed input tag: `div` becomes `section` (styles on `div` have been
+/// seen to break in WeChat's editor); unknown tags are dropped and their content kept.
+fn output_tag(name: &str) -> Option<&'static str> {
+    if name.eq_ignore_ascii_case("div") {
+        return Some("section");
+    }
+    ALLOWED_TAGS.iter().find(|t| t.eq_ignore_ascii_case(name)).copied()
+}
+
+fn tag_name_len(text: &str) -> usize {
+    if !text.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return 0;
+    }
+    text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).unwrap_or(text.len())
+}
+
+/// Reads attributes up to the end of a start tag. Returns (name, raw value) pairs and the text
+/// after the tag's `>`.
+fn parse_attributes(mut text: &str) -> (Vec<(&str, &str)>, &str) {
+    let mut attributes = Vec::new();
+    loop {
+        text = text.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == '/');
+        if text.is_empty() {
+            return (attributes, "");
+        }
+        if let Some(after) = text.strip_prefix('>') {
+            return (attributes, after);
+        }
+        let name_end =
+            text.find(|c: char| c.is_ascii_whitespace() || c == '=' || c == '>' || c == '/').unwrap_or(text.len());
+        let name = &text[..name_end.max(1).min(text.len())];
+        text = text[name.len()..].trim_start_matches(|c: char| c.is_ascii_whitespace());
+        let Some(after_eq) = text.strip_prefix('=') else {
+            attributes.push((name, ""));
+            continue;
+        };
+        let after_eq = after_eq.trim_start_matches(|c: char| c.is_ascii_whitespace());
+        let (value, remainder) = match after_eq.chars().next() {
+            Some(quote @ ('"' | '\'')) => {
+                let body = &after_eq[1..];
+                match body.find(quote) {
+                    Some(end) => (&body[..end], &body[end + 1..]),
+                    None => (body, ""),
+                }
+            }
+            _ => {
+                let end = after_eq.find(|c: char| c.is_ascii_whitespace() || c == '>').unwrap_or(after_eq.len());
+                (&after_eq[..end], &after_eq[end..])
+            }
+        };
+        attributes.push((name, value));
+        text = remainder;
+    }
+}
+
+/// Skips a removed element's content up to and including its end tag (case-insensitive).
+fn skip_past_end_tag<'t>(text: &'t str, name: &str) -> &'t str {
+    let closing = format!("</{name}");
+    let lower = text.to_ascii_lowercase();
+    match lower.find(&closing) {
+        Some(start) => {
+            let after = &text[start + closing.len()..];
+            after.find('>').map_or("", |end| &after[end + 1..])
+        }
+        None => "",
+    }
+}
+
+fn push_attr_value(out: &mut String, value: &str) {
+    super::markdown::push_escaped(out, value);
 }
 
 fn filter_attribute<'u>(element: &str, attribute: &str, value: &'u str) -> Option<Cow<'u, str>> {
@@ -165,6 +285,26 @@ fn filter_attribute<'u>(element: &str, attribute: &str, value: &'u str) -> Optio
         ("img", "src") => is_allowed_image_src(value).then_some(Cow::Borrowed(value)),
         _ => Some(Cow::Borrowed(value)),
     }
+}
+
+/// Decodes the entities our renderer and typical hand-written HTML put in attribute values.
+fn decode_entities(raw: &str) -> Cow<'_, str> {
+    if !raw.contains('&') {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = raw.to_string();
+    for (entity, ch) in [
+        ("&quot;", "\""),
+        ("&#34;", "\""),
+        ("&#39;", "'"),
+        ("&apos;", "'"),
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+        ("&amp;", "&"),
+    ] {
+        out = out.replace(entity, ch);
+    }
+    Cow::Owned(out)
 }
 
 /// Keeps the allowed declarations of a `style` value, in order, dropping the others one by one.
@@ -181,10 +321,11 @@ pub fn filter_style(style: &str) -> String {
             && !lower.contains("javascript:")
             && !lower.contains("!important");
         if safe_value && ALLOWED_CSS_PROPERTIES.contains(&property.as_str()) {
-            kept.push(format!("{property}: {value}"));
+            kept.push(format!("{property}:{value}"));
         }
     }
-    kept.join("; ")
+    // Compact form: the 20,000-character content limit counts markup too.
+    kept.join(";")
 }
 
 /// Links WeChat keeps in article bodies: other Official Account articles.
@@ -217,7 +358,26 @@ mod tests {
     #[test]
     fn filters_css_declaration_by_declaration() {
         let html = r#"<section style="color: red; position: absolute; background: url(http://x/y.png); font-size: 15px !important; margin: 0 auto">x</section>"#;
-        assert_eq!(sanitize(html), r#"<section style="color: red; margin: 0 auto">x</section>"#);
+        assert_eq!(sanitize(html), r#"<section style="color:red;margin:0 auto">x</section>"#);
+    }
+
+    #[test]
+    fn div_becomes_section_and_comments_and_unknown_tags_go() {
+        let html =
+            "<div style=\"color: red\"><!-- note --><font>text</font> 1 < 2</div><SCRIPT type=x>bad()</ScRiPt>ok";
+        assert_eq!(sanitize(html), "<section style=\"color:red\">text 1 &lt; 2</section>ok");
+    }
+
+    #[test]
+    fn attribute_forms_are_read_and_rewritten_quoted() {
+        let html = "<img src=images/a.jpg alt='say \"hi\"' onerror=x data-x=1><td colspan=2 class=x>";
+        assert_eq!(sanitize(html), "<img src=\"images/a.jpg\" alt=\"say &quot;hi&quot;\"><td colspan=\"2\">");
+    }
+
+    #[test]
+    fn quoted_font_names_survive() {
+        let html = r#"<p style="font-family: &quot;Noto Serif SC&quot;, serif; position: fixed">x</p>"#;
+        assert_eq!(sanitize(html), r#"<p style="font-family:&quot;Noto Serif SC&quot;, serif">x</p>"#);
     }
 
     #[test]

@@ -93,6 +93,8 @@ pub struct Theme {
     pub name: String,
     pub description: String,
     styles: BTreeMap<String, String>,
+    /// ` style="…"` per key, built once: the renderer writes one per tag.
+    attrs: BTreeMap<String, String>,
 }
 
 impl Theme {
@@ -112,7 +114,8 @@ impl Theme {
                 return Err(format!("`styles.{key}` is not a style key{hint}"));
             }
         }
-        Ok(Theme { name: name.into(), description: file.description, styles: file.styles })
+        let attrs = file.styles.iter().map(|(key, value)| (key.clone(), style_attr(value))).collect();
+        Ok(Theme { name: name.into(), description: file.description, styles: file.styles, attrs })
     }
 
     /// The declarations for `key` (empty when the theme leaves it unstyled).
@@ -122,8 +125,9 @@ impl Theme {
     }
 
     /// ` style="…"` for `key`, or nothing when unstyled. Values are attribute-escaped.
-    pub fn attr(&self, key: &str) -> String {
-        style_attr(self.style(key))
+    pub fn attr(&self, key: &str) -> &str {
+        debug_assert!(STYLE_KEYS.iter().any(|(k, _)| *k == key), "unknown style key {key}");
+        self.attrs.get(key).map_or("", String::as_str)
     }
 
     pub fn styles(&self) -> &BTreeMap<String, String> {

@@ -1,4 +1,5 @@
 //! One integration-test binary; one module per feature. Tests run the real `wxpub` binary on
 //! copies of real projects in temporary folders.
 mod build;
+mod render;
 mod support;
