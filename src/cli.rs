@@ -39,10 +39,68 @@ pub enum Command {
         #[arg(long)]
         drafts: bool,
     },
-    /// Serve the WeChat API contract locally (the bundled emulator) — not yet implemented.
-    Sandbox,
+    /// Serve the WeChat API contract locally: a faithful emulator for tests and first tries.
+    ///
+    /// It enforces the real limits and error codes (tokens, upload types and sizes, draft field
+    /// limits, 1–8 articles, cover material, datacube spans), keeps its state in SQLite, serves
+    /// uploaded images back, and can inject seeded faults. It prints the environment variables
+    /// to export so that every other command talks to it instead of WeChat.
+    ///
+    /// Example: `wxpub sandbox --port 8964 --state .wxpub/sandbox.db --publish-delay-ms 500`
+    Sandbox(SandboxArgs),
+    /// Check that each account can reach the WeChat API from this machine.
+    ///
+    /// For every account in publish.toml (or the one named): reads its AppID/AppSecret from the
+    /// environment, fetches an access token and counts its material and drafts. Use it when
+    /// setting up CI: it names a missing variable, a wrong secret or an IP missing from the
+    /// allow-list in plain words. Exit code 0 when every account answered, 1 otherwise.
+    ///
+    /// Example: `WXPUB_API_BASE=http://127.0.0.1:8964 wxpub doctor --account service`
+    Doctor {
+        /// Only this account (a key of [accounts]).
+        #[arg(long)]
+        account: Option<String>,
+    },
     /// Lint drafts with file:line diagnostics — not yet implemented.
     Check,
     /// Upload, draft and publish due items — not yet implemented.
     Publish,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SandboxArgs {
+    /// Port on 127.0.0.1; 0 picks a free one (printed).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// SQLite file holding the sandbox's state across restarts (default: memory only).
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// AppID the sandbox accepts.
+    #[arg(long, default_value = "wxsandbox000000001")]
+    pub appid: String,
+    /// AppSecret the sandbox accepts.
+    #[arg(long, default_value = "sandbox-secret-change-me")]
+    pub secret: String,
+    /// Which allowance mass sends follow: service (4 a month) or subscription (1 a day).
+    #[arg(long, value_parser = ["service", "subscription"], default_value = "service")]
+    pub account_kind: String,
+    /// Delay added to every API answer.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Share of API calls (0..1) answered with a fault: errcode -1, 45009, a dropped connection
+    /// or an expired token.
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_rate: f64,
+    /// Seed of the fault sequence (same seed, same faults).
+    #[arg(long, default_value_t = 1)]
+    pub fault_seed: u64,
+    /// Lifetime of access tokens in seconds.
+    #[arg(long, default_value_t = 7200)]
+    pub token_ttl: u64,
+    /// How long freepublish stays "publishing" (status 1) before it succeeds.
+    #[arg(long, default_value_t = 1500)]
+    pub publish_delay_ms: u64,
+    /// The sandbox's today (YYYY-MM-DD): datacube answers up to the day before.
+    #[arg(long)]
+    pub today: Option<chrono::NaiveDate>,
 }

@@ -10,6 +10,8 @@ pub mod diagnostics;
 pub mod images;
 pub mod redact;
 pub mod render;
+pub mod sandbox;
+pub mod wechat;
 
 use std::process::ExitCode;
 
@@ -19,7 +21,8 @@ use cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Build { out, drafts } => commands::build::run(&cli.project, out, drafts, cli.quiet),
-        Command::Sandbox => not_yet("sandbox", 5),
+        Command::Sandbox(args) => commands::sandbox::run(&cli.project, args),
+        Command::Doctor { account } => commands::doctor::run(&cli.project, account.as_deref()),
         Command::Check => not_yet("check", 4),
         Command::Publish => not_yet("publish", 6),
     }

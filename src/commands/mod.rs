@@ -1,2 +1,4 @@
 //! One short module per subcommand: a readable sequence of stage calls, and the terminal output.
 pub mod build;
+pub mod doctor;
+pub mod sandbox;

@@ -1,0 +1,40 @@
+//! `wxpub doctor`: can each account reach the API from here, with its credentials?
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+use crate::config::{Account, Config};
+use crate::redact::redact;
+use crate::wechat::{Client, ClientOptions, Credentials, WechatError, resolve_base};
+
+pub fn run(project: &Path, only: Option<&str>) -> Result<ExitCode> {
+    let config = Config::load(project)?;
+    if let Some(name) = only
+        && !config.accounts.contains_key(name)
+    {
+        let known: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
+        bail!("no account `{name}` in publish.toml (defined: {})", known.join(", "));
+    }
+    let mut failures = 0;
+    for (name, account) in config.accounts.iter().filter(|(name, _)| only.is_none_or(|o| o == name.as_str())) {
+        match probe(account) {
+            Ok(summary) => println!("ok      {name} ({}): {summary}", account.name),
+            Err(err) => {
+                failures += 1;
+                println!("failed  {name} ({}): {}", account.name, redact(&err.to_string()));
+            }
+        }
+    }
+    Ok(if failures == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn probe(account: &Account) -> Result<String, WechatError> {
+    let credentials = Credentials::from_env(&account.appid_env, &account.secret_env)?;
+    let base = resolve_base(&account.api_base);
+    let client = Client::new(&base, credentials, ClientOptions::default())?;
+    client.access_token()?;
+    let materials = client.material_count()?;
+    let drafts = client.draft_count()?;
+    Ok(format!("{base} answered; token OK; {} image materials, {drafts} drafts", materials.image_count))
+}

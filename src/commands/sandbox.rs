@@ -1,0 +1,55 @@
+//! `wxpub sandbox`: run the local WeChat emulator in the foreground.
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use crate::cli::SandboxArgs;
+use crate::config::Config;
+use crate::sandbox::{self, SandboxOptions};
+use crate::wechat::API_BASE_ENV;
+
+pub fn run(project: &Path, args: SandboxArgs) -> Result<ExitCode> {
+    if !(0.0..=1.0).contains(&args.fault_rate) {
+        anyhow::bail!("--fault-rate must be between 0 and 1 (e.g. 0.1 for 10 % of calls)");
+    }
+    if let Some(parent) = args.state.as_deref().and_then(Path::parent).filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let options = SandboxOptions {
+        port: args.port,
+        state: args.state.clone(),
+        appid: args.appid.clone(),
+        secret: args.secret.clone(),
+        service_account: args.account_kind == "service",
+        latency_ms: args.latency_ms,
+        fault_rate: args.fault_rate,
+        fault_seed: args.fault_seed,
+        token_ttl: args.token_ttl,
+        publish_delay_ms: args.publish_delay_ms,
+        today: args.today,
+        ..SandboxOptions::default()
+    };
+    let handle = sandbox::spawn(options)?;
+    println!("wxpub sandbox: WeChat API emulator listening on {}", handle.base_url);
+    println!();
+    println!("Point wxpub at it (in another shell):");
+    println!("  export {API_BASE_ENV}={}", handle.base_url);
+    // Name the variables this project's accounts read, when there is a project here.
+    let accounts: Vec<(String, String)> = match Config::load(project) {
+        Ok(config) => config.accounts.values().map(|a| (a.appid_env.clone(), a.secret_env.clone())).collect(),
+        Err(_) => vec![("WXPUB_SERVICE_APPID".into(), "WXPUB_SERVICE_SECRET".into())],
+    };
+    for (appid_env, secret_env) in accounts {
+        println!("  export {appid_env}={}", args.appid);
+        println!("  export {secret_env}={}", args.secret);
+    }
+    println!();
+    match &args.state {
+        Some(path) => println!("State: {} (survives restarts).", path.display()),
+        None => println!("State: in memory (pass --state FILE to keep it)."),
+    }
+    println!("Inspect: curl {}/__sandbox/state   ·   Stop: Ctrl-C", handle.base_url);
+    handle.wait();
+    Ok(ExitCode::SUCCESS)
+}

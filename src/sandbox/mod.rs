@@ -1,0 +1,764 @@
+//! `wxpub sandbox`: a local emulator of the WeChat API contract (shared/wechat-api.md) that
+//! enforces the same limits and error codes, keeps its state in SQLite, serves uploaded images
+//! back, answers datacube calls with deterministic plausible figures, and injects seeded faults.
+//!
+//! It shares only the wire types with the client (`crate::wechat::types`).
+pub mod datacube;
+mod state;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::wechat::types::*;
+pub use state::AccountState;
+use state::{Draft, MassSend, Material, Publication, Refusal, Store, refuse, sniff};
+
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    /// 0 picks a free port.
+    pub port: u16,
+    /// SQLite file keeping the state across restarts (memory when None).
+    pub state: Option<PathBuf>,
+    pub appid: String,
+    pub secret: String,
+    /// `service` (four mass sends a month) or `subscription` (one a day).
+    pub service_account: bool,
+    pub latency_ms: u64,
+    pub fault_rate: f64,
+    pub fault_seed: u64,
+    pub token_ttl: u64,
+    pub publish_delay_ms: u64,
+    /// The sandbox's "today" (datacube serves up to the day before). Default: today in Beijing.
+    pub today: Option<NaiveDate>,
+    /// Permanent image material limit (10 MB by default; older docs say 2 MB).
+    pub image_material_max_bytes: usize,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        SandboxOptions {
+            port: 0,
+            state: None,
+            appid: "wxsandbox000000001".into(),
+            secret: "sandbox-secret-change-me".into(),
+            service_account: true,
+            latency_ms: 0,
+            fault_rate: 0.0,
+            fault_seed: 1,
+            token_ttl: 7200,
+            publish_delay_ms: 1500,
+            today: None,
+            image_material_max_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+/// A running sandbox; stops when dropped.
+pub struct SandboxHandle {
+    pub base_url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for SandboxHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl SandboxHandle {
+    /// Blocks until the server stops (Ctrl-C ends the process).
+    pub fn wait(mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Bind { port: u16, source: std::io::Error },
+    #[error("cannot open the sandbox state {path}: {source}")]
+    State { path: String, source: rusqlite::Error },
+    #[error("cannot start the sandbox runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+struct Sandbox {
+    options: SandboxOptions,
+    base_url: String,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    state: AccountState,
+    store: Store,
+    faults: fastrand::Rng,
+    /// Faults queued by a test through `POST /__sandbox/faults`, served to the next API calls
+    /// (not token calls) before any random ones.
+    scripted: std::collections::VecDeque<Fault>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(untagged)]
+enum Fault {
+    /// A named fault: `busy` (-1), `quota` (45009), `drop` (connection dropped), `token_expired` (42001).
+    Named(FaultKind),
+    /// Any other errcode, answered once.
+    Code(i64),
+}
+
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum FaultKind {
+    Busy,
+    Quota,
+    Drop,
+    TokenExpired,
+}
+
+/// Starts a sandbox on 127.0.0.1 in a background thread.
+pub fn spawn(options: SandboxOptions) -> Result<SandboxHandle, SandboxError> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", options.port))
+        .map_err(|source| SandboxError::Bind { port: options.port, source })?;
+    listener.set_nonblocking(true).map_err(SandboxError::Runtime)?;
+    let port = listener.local_addr().map_err(SandboxError::Runtime)?.port();
+    let base_url = format!("http://127.0.0.1:{port}");
+    let store = Store::open(options.state.as_deref()).map_err(|source| SandboxError::State {
+        path: options.state.as_ref().map_or(":memory:".into(), |p| p.display().to_string()),
+        source,
+    })?;
+    let state = store.load().map_err(|source| SandboxError::State { path: "state".into(), source })?;
+    let faults = fastrand::Rng::with_seed(options.fault_seed);
+    let sandbox = Arc::new(Sandbox {
+        options,
+        base_url: base_url.clone(),
+        inner: Mutex::new(Inner { state, store, faults, scripted: Default::default() }),
+    });
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(SandboxError::Runtime)?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        runtime.block_on(async move {
+            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+            let app = axum::Router::new()
+                .fallback(dispatch)
+                .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
+                .with_state(sandbox);
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+    });
+    Ok(SandboxHandle { base_url, shutdown: Some(tx), thread: Some(thread) })
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Sandbox {
+    fn today(&self) -> NaiveDate {
+        self.options.today.unwrap_or_else(|| (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+async fn dispatch(State(sandbox): State<Arc<Sandbox>>, request: Request) -> Response {
+    let path = request.uri().path().to_string();
+    let query: HashMap<String, String> =
+        axum::extract::Query::try_from_uri(request.uri()).map(|q| q.0).unwrap_or_default();
+
+    if path == "/__sandbox/state" {
+        let inner = sandbox.lock();
+        return axum::Json(serde_json::to_value(&inner.state).unwrap_or(Value::Null)).into_response();
+    }
+    if path == "/__sandbox/faults" {
+        let body = axum::body::to_bytes(request.into_body(), 1024 * 1024).await.unwrap_or_default();
+        return match serde_json::from_slice::<Vec<Fault>>(&body) {
+            Ok(faults) => {
+                sandbox.lock().scripted.extend(faults);
+                answer(Ok(json!({ "errcode": 0, "errmsg": "ok" })))
+            }
+            Err(e) => answer(Err(refuse(47001, format!("expected a JSON array of faults: {e}")))),
+        };
+    }
+    if let Some(name) = path.strip_prefix("/mmbiz/") {
+        let file = sandbox.lock().store.file(name);
+        return match file {
+            Some((content_type, bytes)) => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
+            None => (StatusCode::NOT_FOUND, "no such image").into_response(),
+        };
+    }
+    if !(path.starts_with("/cgi-bin/") || path.starts_with("/datacube/")) {
+        return (StatusCode::NOT_FOUND, axum::Json(json!({"errcode": 40066, "errmsg": "invalid url"}))).into_response();
+    }
+
+    if sandbox.options.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(sandbox.options.latency_ms)).await;
+    }
+    let is_token_call = path == "/cgi-bin/token" || path == "/cgi-bin/stable_token";
+    if let Some(fault) = roll_fault(&sandbox, is_token_call) {
+        sandbox.lock().state.faults_served += 1;
+        return match fault {
+            Fault::Code(code) => answer(Err(refuse(code, "scripted fault"))),
+            Fault::Named(FaultKind::Busy) => answer(Err(refuse(-1, "system error"))),
+            Fault::Named(FaultKind::Quota) => answer(Err(refuse(45009, "reach max api daily quota limit"))),
+            Fault::Named(FaultKind::TokenExpired) => answer(Err(refuse(42001, "access_token expired"))),
+            // Headers, then a body that fails: the client sees the connection drop mid-answer.
+            Fault::Named(FaultKind::Drop) => Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from_stream(futures_util::stream::once(async {
+                    Err::<Bytes, std::io::Error>(std::io::Error::other("connection dropped by fault injection"))
+                })))
+                .unwrap_or_default(),
+        };
+    }
+
+    let method = request.method().clone();
+    if !is_token_call {
+        let now = now_ms() / 1000;
+        let checked = sandbox.lock().state.check_token(query.get("access_token").map(String::as_str), now);
+        if let Err(refusal) = checked {
+            return answer(Err(refusal));
+        }
+    }
+
+    let result = if path == "/cgi-bin/media/uploadimg" || path == "/cgi-bin/material/add_material" {
+        match Multipart::from_request(request, &()).await {
+            Ok(multipart) => match read_multipart(multipart).await {
+                Ok(fields) => handle_upload(&sandbox, &path, &query, fields),
+                Err(refusal) => Err(refusal),
+            },
+            Err(_) => Err(refuse(41005, "media data missing: send multipart/form-data with a `media` file field")),
+        }
+    } else {
+        match axum::body::to_bytes(request.into_body(), 32 * 1024 * 1024).await {
+            Ok(body) => handle(&sandbox, &method, &path, &query, &body),
+            Err(_) => Err(refuse(44002, "empty post data")),
+        }
+    };
+    if result.is_ok() {
+        let mut inner = sandbox.lock();
+        *inner.state.calls.entry(path.clone()).or_default() += 1;
+        let Inner { state, store, .. } = &mut *inner;
+        if let Err(e) = store.save(state) {
+            return answer(Err(refuse(-1, format!("sandbox state could not be saved: {e}"))));
+        }
+    }
+    answer(result)
+}
+
+fn roll_fault(sandbox: &Sandbox, is_token_call: bool) -> Option<Fault> {
+    let mut inner = sandbox.lock();
+    // Scripted faults target API calls, so a test can aim them past the token fetch.
+    if !is_token_call && let Some(fault) = inner.scripted.pop_front() {
+        return Some(fault);
+    }
+    if sandbox.options.fault_rate <= 0.0 || inner.faults.f64() >= sandbox.options.fault_rate {
+        return None;
+    }
+    Some(Fault::Named(match inner.faults.u8(0..4) {
+        0 => FaultKind::Busy,
+        1 => FaultKind::Quota,
+        2 => FaultKind::Drop,
+        _ if is_token_call => FaultKind::Busy,
+        _ => FaultKind::TokenExpired,
+    }))
+}
+
+fn answer(result: Result<Value, Refusal>) -> Response {
+    let body = match result {
+        Ok(value) => value,
+        Err((errcode, errmsg)) => json!({ "errcode": errcode, "errmsg": errmsg }),
+    };
+    // serde_json writes UTF-8, as WeChat does.
+    ([(header::CONTENT_TYPE, "application/json; charset=utf-8")], body.to_string()).into_response()
+}
+
+struct UploadField {
+    filename: Option<String>,
+    bytes: Bytes,
+}
+
+async fn read_multipart(mut multipart: Multipart) -> Result<HashMap<String, UploadField>, Refusal> {
+    let mut fields = HashMap::new();
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_string();
+                let filename = field.file_name().map(str::to_string);
+                let bytes = field.bytes().await.map_err(|_| refuse(41005, "media data missing"))?;
+                fields.insert(name, UploadField { filename, bytes });
+            }
+            Ok(None) => return Ok(fields),
+            Err(_) => return Err(refuse(41005, "media data missing: malformed multipart body")),
+        }
+    }
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
+    serde_json::from_slice(body).map_err(|e| refuse(47001, format!("data format error: {e}")))
+}
+
+/// Parses a draft body the way the draft API stores it: `\uXXXX` escapes are kept literally
+/// (a title sent as `\u9752\u94dc` reads `\u9752\u94dc`, not 青铜).
+fn parse_literal_escapes<T: DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
+    let text = String::from_utf8_lossy(body);
+    parse(text.replace("\\u", "\\\\u").as_bytes())
+}
+
+fn handle_upload(
+    sandbox: &Sandbox,
+    path: &str,
+    query: &HashMap<String, String>,
+    mut fields: HashMap<String, UploadField>,
+) -> Result<Value, Refusal> {
+    let Some(media) = fields.remove("media") else {
+        return Err(refuse(41005, "media data missing: the file field must be named `media`"));
+    };
+    let filename = media
+        .filename
+        .clone()
+        .filter(|f| !f.is_empty())
+        .ok_or_else(|| refuse(41005, "media data missing: no filename"))?;
+    let kind = sniff(&media.bytes);
+    let mut inner = sandbox.lock();
+    let now = now_ms() / 1000;
+    if path == "/cgi-bin/media/uploadimg" {
+        let Some(ext @ ("jpg" | "png")) = kind else {
+            return Err(refuse(40005, "invalid file type: uploadimg accepts jpg/png"));
+        };
+        if media.bytes.len() >= state::UPLOADIMG_MAX_BYTES {
+            return Err(refuse(40009, "invalid image size: uploadimg takes under 1 MB"));
+        }
+        let id = inner.state.new_id("img");
+        let name = format!("{id}.{ext}");
+        inner.store.put_file(&name, content_type(ext), &media.bytes).map_err(|e| refuse(-1, e.to_string()))?;
+        let url = format!("{}/mmbiz/{name}", sandbox.base_url);
+        inner.state.uploaded_urls.push(url.clone());
+        return Ok(json!({ "url": url }));
+    }
+
+    let material_type = match query.get("type").map(String::as_str) {
+        Some("image") => MaterialType::Image,
+        Some("thumb") => MaterialType::Thumb,
+        Some("voice") => MaterialType::Voice,
+        Some("video") => MaterialType::Video,
+        _ => return Err(refuse(40004, "invalid media type: type must be image, thumb, voice or video")),
+    };
+    let size = media.bytes.len();
+    let (allowed, max, size_code): (&[&str], usize, i64) = match material_type {
+        MaterialType::Image => (&["bmp", "png", "jpg", "gif"], sandbox.options.image_material_max_bytes, 40009),
+        MaterialType::Thumb => (&["jpg"], state::THUMB_MAX_BYTES, 40009),
+        MaterialType::Voice => (&["mp3", "amr", "wav"], state::VOICE_MAX_BYTES, 40006),
+        MaterialType::Video => (&["mp4"], state::VIDEO_MAX_BYTES, 40006),
+        MaterialType::News => unreachable!("not accepted above"),
+    };
+    let Some(ext) = kind.filter(|k| allowed.contains(k)) else {
+        return Err(refuse(40005, format!("invalid file type for {} material", material_type.as_str())));
+    };
+    if size > max {
+        return Err(refuse(size_code, format!("invalid {} size: at most {max} bytes", material_type.as_str())));
+    }
+    if material_type == MaterialType::Video {
+        // The docs ask for a form field; some SDKs (wechatpy) send it in the query string.
+        let description = fields
+            .get("description")
+            .map(|f| f.bytes.clone())
+            .or_else(|| query.get("description").map(|d| Bytes::from(d.clone())))
+            .unwrap_or_default();
+        if serde_json::from_slice::<VideoDescription>(&description).is_err() {
+            return Err(refuse(
+                47001,
+                "data format error: a video needs a description field {\"title\",\"introduction\"}",
+            ));
+        }
+    }
+    let media_id = inner.state.new_id("media");
+    let name = format!("{media_id}.{ext}");
+    inner.store.put_file(&name, content_type(ext), &media.bytes).map_err(|e| refuse(-1, e.to_string()))?;
+    let url = (material_type == MaterialType::Image).then(|| format!("{}/mmbiz/{name}", sandbox.base_url));
+    inner.state.materials.push(Material {
+        media_id: media_id.clone(),
+        kind: material_type,
+        name: filename,
+        update_time: now,
+        url: url.clone(),
+        bytes: size,
+    });
+    Ok(serde_json::to_value(AddMaterialResponse { media_id, url }).unwrap_or(Value::Null))
+}
+
+fn content_type(ext: &str) -> &'static str {
+    match ext {
+        "jpg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "bmp" => "image/bmp",
+        "mp4" => "video/mp4",
+        _ => "application/octet-stream",
+    }
+}
+
+fn handle(
+    sandbox: &Sandbox,
+    method: &Method,
+    path: &str,
+    query: &HashMap<String, String>,
+    body: &[u8],
+) -> Result<Value, Refusal> {
+    let now = now_ms() / 1000;
+    let mut guard = sandbox.lock();
+    let state = &mut guard.state;
+    match path {
+        "/cgi-bin/token" => {
+            if method != Method::GET || query.get("grant_type").map(String::as_str) != Some("client_credential") {
+                return Err(refuse(40002, "invalid grant_type"));
+            }
+            check_credentials(sandbox, query.get("appid"), query.get("secret"))?;
+            let token = state.issue_token(random_token(), now, sandbox.options.token_ttl as i64, false);
+            Ok(json!({ "access_token": token.value, "expires_in": sandbox.options.token_ttl }))
+        }
+        "/cgi-bin/stable_token" => {
+            let request: StableTokenRequest = parse(body)?;
+            if request.grant_type != "client_credential" {
+                return Err(refuse(40002, "invalid grant_type"));
+            }
+            check_credentials(sandbox, Some(&request.appid), Some(&request.secret))?;
+            if !request.force_refresh
+                && let Some(token) = state.current_stable_token(now)
+            {
+                return Ok(json!({ "access_token": token.value, "expires_in": token.expires_at - now }));
+            }
+            let token = state.issue_token(random_token(), now, sandbox.options.token_ttl as i64, true);
+            Ok(json!({ "access_token": token.value, "expires_in": sandbox.options.token_ttl }))
+        }
+        "/cgi-bin/material/batchget_material" => {
+            let request: BatchGetMaterialRequest = parse(body)?;
+            check_count(request.count)?;
+            let mut items: Vec<&Material> = state.materials.iter().filter(|m| m.kind == request.kind).collect();
+            items.reverse();
+            let total = items.len() as u32;
+            let page: Vec<MaterialItem> = items
+                .into_iter()
+                .skip(request.offset as usize)
+                .take(request.count as usize)
+                .map(|m| MaterialItem {
+                    media_id: m.media_id.clone(),
+                    name: m.name.clone(),
+                    update_time: m.update_time,
+                    url: m.url.clone(),
+                })
+                .collect();
+            Ok(to_value(&BatchGetMaterialResponse { total_count: total, item_count: page.len() as u32, item: page }))
+        }
+        "/cgi-bin/material/get_materialcount" => {
+            let count = |kind| state.materials.iter().filter(|m| m.kind == kind).count() as u32;
+            Ok(to_value(&MaterialCount {
+                voice_count: count(MaterialType::Voice),
+                video_count: count(MaterialType::Video),
+                image_count: count(MaterialType::Image),
+                news_count: 0,
+            }))
+        }
+        "/cgi-bin/material/del_material" => {
+            let request: MediaId = parse(body)?;
+            let before = state.materials.len();
+            state.materials.retain(|m| m.media_id != request.media_id);
+            if state.materials.len() == before {
+                return Err(refuse(40007, "invalid media_id"));
+            }
+            Ok(json!({ "errcode": 0, "errmsg": "ok" }))
+        }
+        "/cgi-bin/draft/add" => {
+            let request: DraftAddRequest = parse_literal_escapes(body)?;
+            if request.articles.is_empty() || request.articles.len() > 8 {
+                return Err(refuse(47001, "data format error: a draft holds 1 to 8 articles"));
+            }
+            let articles = state.accept_articles(request.articles)?;
+            let media_id = state.new_id("draft");
+            state.drafts.push(Draft { media_id: media_id.clone(), articles, update_time: now });
+            Ok(json!({ "media_id": media_id }))
+        }
+        "/cgi-bin/draft/update" => {
+            let request: DraftUpdateRequest = parse_literal_escapes(body)?;
+            let index = state.draft_index(&request.media_id)?;
+            if request.index as usize >= state.drafts[index].articles.len() {
+                return Err(refuse(47001, "data format error: index is past the draft's last article"));
+            }
+            let mut accepted = state.accept_articles(vec![request.articles])?;
+            let draft = &mut state.drafts[index];
+            draft.articles[request.index as usize] = accepted.remove(0);
+            draft.update_time = now;
+            Ok(json!({ "errcode": 0, "errmsg": "ok" }))
+        }
+        "/cgi-bin/draft/get" => {
+            let request: MediaId = parse(body)?;
+            let index = state.draft_index(&request.media_id)?;
+            Ok(to_value(&NewsItems { news_item: with_preview_urls(sandbox, &state.drafts[index]) }))
+        }
+        "/cgi-bin/draft/delete" => {
+            let request: MediaId = parse(body)?;
+            let index = state.draft_index(&request.media_id)?;
+            state.drafts.remove(index);
+            Ok(json!({ "errcode": 0, "errmsg": "ok" }))
+        }
+        "/cgi-bin/draft/count" => Ok(json!({ "total_count": state.drafts.len() })),
+        "/cgi-bin/draft/batchget" => {
+            let request: BatchGetRequest = parse(body)?;
+            check_count(request.count)?;
+            let total = state.drafts.len() as u32;
+            let items: Vec<DraftItem> = state
+                .drafts
+                .iter()
+                .rev()
+                .skip(request.offset as usize)
+                .take(request.count as usize)
+                .map(|d| {
+                    let mut news_item = with_preview_urls(sandbox, d);
+                    if request.no_content == 1 {
+                        news_item.iter_mut().for_each(|a| a.content.clear());
+                    }
+                    DraftItem {
+                        media_id: d.media_id.clone(),
+                        content: NewsItems { news_item },
+                        update_time: d.update_time,
+                    }
+                })
+                .collect();
+            Ok(to_value(&DraftBatchGetResponse { total_count: total, item_count: items.len() as u32, item: items }))
+        }
+        "/cgi-bin/freepublish/submit" => {
+            let request: MediaId = parse(body)?;
+            let index = state.draft_index(&request.media_id)?;
+            // A submitted draft leaves the draft box.
+            let draft = state.drafts.remove(index);
+            let publish_id = state.new_id("").trim_start_matches('0').to_string();
+            let msg_data_id = state.next_id + 2_247_000_000;
+            let article_id = state.new_id("article");
+            state.publications.push(Publication {
+                publish_id: publish_id.clone(),
+                msg_data_id,
+                draft_media_id: draft.media_id,
+                articles: draft.articles,
+                submitted_ms: now_ms(),
+                ready_ms: now_ms() + sandbox.options.publish_delay_ms as i64,
+                date: sandbox.today(),
+                article_id,
+                deleted: false,
+            });
+            Ok(json!({ "errcode": 0, "errmsg": "ok", "publish_id": publish_id, "msg_data_id": msg_data_id }))
+        }
+        "/cgi-bin/freepublish/get" => {
+            let request: PublishId = parse(body)?;
+            let publication = state
+                .publications
+                .iter()
+                .find(|p| p.publish_id == request.publish_id)
+                .ok_or_else(|| refuse(40007, "invalid publish_id"))?;
+            Ok(to_value(&publish_status(publication)))
+        }
+        "/cgi-bin/freepublish/batchget" => {
+            let request: BatchGetRequest = parse(body)?;
+            check_count(request.count)?;
+            let done: Vec<&Publication> =
+                state.publications.iter().filter(|p| !p.deleted && is_published(p)).rev().collect();
+            let items: Vec<PublishedItem> = done
+                .iter()
+                .skip(request.offset as usize)
+                .take(request.count as usize)
+                .map(|p| {
+                    let mut news_item = with_article_urls(p);
+                    if request.no_content == 1 {
+                        news_item.iter_mut().for_each(|a| a.content.clear());
+                    }
+                    PublishedItem {
+                        article_id: p.article_id.clone(),
+                        content: NewsItems { news_item },
+                        update_time: p.submitted_ms / 1000,
+                    }
+                })
+                .collect();
+            Ok(to_value(&PublishedBatchGetResponse {
+                total_count: done.len() as u32,
+                item_count: items.len() as u32,
+                item: items,
+            }))
+        }
+        "/cgi-bin/freepublish/getarticle" => {
+            let request: ArticleId = parse(body)?;
+            let publication = state
+                .publications
+                .iter()
+                .find(|p| p.article_id == request.article_id && !p.deleted && is_published(p))
+                .ok_or_else(|| refuse(40007, "invalid article_id"))?;
+            Ok(to_value(&NewsItems { news_item: with_article_urls(publication) }))
+        }
+        "/cgi-bin/freepublish/delete" => {
+            let request: FreepublishDeleteRequest = parse(body)?;
+            let publication = state
+                .publications
+                .iter_mut()
+                .find(|p| p.article_id == request.article_id && !p.deleted)
+                .ok_or_else(|| refuse(40007, "invalid article_id"))?;
+            publication.deleted = true;
+            Ok(json!({ "errcode": 0, "errmsg": "ok" }))
+        }
+        "/cgi-bin/message/mass/sendall" => {
+            let request: MassSendRequest = parse(body)?;
+            if request.msgtype != "mpnews" || !request.filter.is_to_all {
+                return Err(refuse(
+                    47001,
+                    "data format error: wxpub's sandbox supports msgtype mpnews to all followers",
+                ));
+            }
+            let index = state.draft_index(&request.mpnews.media_id)?;
+            let today = sandbox.today();
+            if !state.mass_send_allowed(sandbox.options.service_account, today) {
+                return Err(refuse(45028, "has no masssend quota"));
+            }
+            let draft = state.drafts.remove(index);
+            let msg_id = 1_000_000_000 + state.next_id;
+            state.next_id += 1;
+            let msg_data_id = state.next_id + 2_247_000_000;
+            state.mass_sends.push(MassSend {
+                msg_id,
+                msg_data_id,
+                draft_media_id: draft.media_id,
+                articles: draft.articles,
+                date: today,
+            });
+            Ok(
+                json!({ "errcode": 0, "errmsg": "send job submission success", "msg_id": msg_id, "msg_data_id": msg_data_id }),
+            )
+        }
+        _ if path.starts_with("/datacube/") => {
+            let name = &path["/datacube/".len()..];
+            let endpoint = Datacube::from_name(name).ok_or_else(|| refuse(40066, "invalid url"))?;
+            let range: DateRange = parse(body)?;
+            let date = |text: &str| {
+                NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| refuse(61500, "date format error"))
+            };
+            let (begin, end) = (date(&range.begin_date)?, date(&range.end_date)?);
+            let yesterday = sandbox.today().pred_opt().unwrap_or(begin);
+            let span = (end - begin).num_days() + 1;
+            if begin > end || span > endpoint.max_days() || end > yesterday || begin < datacube::data_epoch() {
+                return Err(refuse(
+                    61501,
+                    format!(
+                        "date range error: {} takes at most {} day(s), ending yesterday",
+                        endpoint.name(),
+                        endpoint.max_days()
+                    ),
+                ));
+            }
+            Ok(state::datacube_rows(endpoint, begin, end, yesterday, &state.published_articles()))
+        }
+        _ => Err(refuse(40066, "invalid url")),
+    }
+}
+
+fn to_value<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+fn check_credentials(sandbox: &Sandbox, appid: Option<&String>, secret: Option<&String>) -> Result<(), Refusal> {
+    if appid.map(String::as_str) != Some(sandbox.options.appid.as_str()) {
+        return Err(refuse(40013, "invalid appid"));
+    }
+    if secret.map(String::as_str) != Some(sandbox.options.secret.as_str()) {
+        return Err(refuse(40125, "invalid appsecret"));
+    }
+    Ok(())
+}
+
+fn check_count(count: u32) -> Result<(), Refusal> {
+    if (1..=20).contains(&count) { Ok(()) } else { Err(refuse(47001, "data format error: count must be 1 to 20")) }
+}
+
+fn random_token() -> String {
+    let mut rng = fastrand::Rng::new();
+    (0..96).map(|_| rng.alphanumeric()).collect()
+}
+
+fn is_published(publication: &Publication) -> bool {
+    now_ms() >= publication.ready_ms
+}
+
+fn publish_status(publication: &Publication) -> PublishStatus {
+    if !is_published(publication) {
+        return PublishStatus {
+            publish_id: publication.publish_id.clone(),
+            publish_status: 1,
+            article_id: None,
+            article_detail: None,
+            fail_idx: Vec::new(),
+        };
+    }
+    let urls = with_article_urls(publication);
+    PublishStatus {
+        publish_id: publication.publish_id.clone(),
+        publish_status: if publication.deleted { 5 } else { 0 },
+        article_id: Some(publication.article_id.clone()),
+        article_detail: Some(ArticleDetail {
+            count: urls.len() as u32,
+            item: urls
+                .iter()
+                .enumerate()
+                .map(|(i, a)| ArticleUrl { idx: i as u32 + 1, article_url: a.url.clone().unwrap_or_default() })
+                .collect(),
+        }),
+        fail_idx: Vec::new(),
+    }
+}
+
+fn with_article_urls(publication: &Publication) -> Vec<Article> {
+    publication
+        .articles
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Article {
+            url: Some(format!("https://mp.weixin.qq.com/s/sandbox_{}_{}", publication.article_id, i + 1)),
+            ..a.clone()
+        })
+        .collect()
+}
+
+fn with_preview_urls(sandbox: &Sandbox, draft: &Draft) -> Vec<Article> {
+    draft
+        .articles
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Article {
+            url: Some(format!("{}/s/draft_{}_{}", sandbox.base_url, draft.media_id, i + 1)),
+            ..a.clone()
+        })
+        .collect()
+}

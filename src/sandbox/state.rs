@@ -1,0 +1,423 @@
+//! The sandbox's model of one Official Account: tokens, material, drafts, publications, mass
+//! sends; the rules the real service enforces; persistence in SQLite.
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use super::datacube::{self, PublishedArticle};
+use crate::wechat::types::*;
+
+/// An API refusal: errcode and errmsg, as WeChat answers them.
+pub type Refusal = (i64, String);
+
+pub fn refuse(code: i64, message: impl Into<String>) -> Refusal {
+    (code, message.into())
+}
+
+/// Limits from shared/wechat-api.md.
+pub const UPLOADIMG_MAX_BYTES: usize = 1024 * 1024;
+pub const THUMB_MAX_BYTES: usize = 64 * 1024;
+pub const VOICE_MAX_BYTES: usize = 2 * 1024 * 1024;
+pub const VIDEO_MAX_BYTES: usize = 10 * 1024 * 1024;
+pub const TITLE_MAX_CHARS: usize = 32;
+pub const AUTHOR_MAX_CHARS: usize = 16;
+pub const DIGEST_MAX_CHARS: usize = 128;
+pub const CONTENT_MAX_CHARS: usize = 20_000;
+pub const CONTENT_MAX_BYTES: usize = 1024 * 1024;
+pub const SOURCE_URL_MAX_BYTES: usize = 1024;
+/// After a new token is issued through /cgi-bin/token, older ones keep working this long.
+pub const TOKEN_GRACE_SECS: i64 = 300;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub value: String,
+    pub expires_at: i64,
+    pub stable: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Material {
+    pub media_id: String,
+    pub kind: MaterialType,
+    pub name: String,
+    pub update_time: i64,
+    pub url: Option<String>,
+    pub bytes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Draft {
+    pub media_id: String,
+    pub articles: Vec<Article>,
+    pub update_time: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Publication {
+    pub publish_id: String,
+    pub msg_data_id: u64,
+    pub draft_media_id: String,
+    pub articles: Vec<Article>,
+    pub submitted_ms: i64,
+    /// When publishing finishes (submission + the sandbox's publish delay).
+    pub ready_ms: i64,
+    pub date: NaiveDate,
+    pub article_id: String,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MassSend {
+    pub msg_id: u64,
+    pub msg_data_id: u64,
+    pub draft_media_id: String,
+    pub articles: Vec<Article>,
+    pub date: NaiveDate,
+}
+
+/// Everything the sandbox remembers; serialised whole into the state database.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AccountState {
+    pub next_id: u64,
+    pub tokens: Vec<TokenRecord>,
+    /// URLs handed out by uploadimg: the only image URLs drafts may keep.
+    pub uploaded_urls: Vec<String>,
+    pub materials: Vec<Material>,
+    pub drafts: Vec<Draft>,
+    pub publications: Vec<Publication>,
+    pub mass_sends: Vec<MassSend>,
+    /// Calls answered, by endpoint path (faults excluded).
+    pub calls: BTreeMap<String, u64>,
+    /// Faults injected so far (random or scripted).
+    #[serde(default)]
+    pub faults_served: u64,
+    /// What the sandbox changed or refused quietly, as WeChat does (filtered images, scripts).
+    pub log: Vec<String>,
+}
+
+impl AccountState {
+    pub fn new_id(&mut self, prefix: &str) -> String {
+        self.next_id += 1;
+        format!("{prefix}{:012}", self.next_id)
+    }
+
+    // ---- tokens ----
+
+    pub fn issue_token(&mut self, value: String, now: i64, ttl: i64, stable: bool) -> TokenRecord {
+        // A new token supersedes the older ones of the same kind after a grace period.
+        for token in self.tokens.iter_mut().filter(|t| t.stable == stable) {
+            token.expires_at = token.expires_at.min(now + TOKEN_GRACE_SECS);
+        }
+        self.tokens.retain(|t| t.expires_at > now);
+        let record = TokenRecord { value, expires_at: now + ttl, stable };
+        self.tokens.push(record.clone());
+        record
+    }
+
+    pub fn current_stable_token(&self, now: i64) -> Option<&TokenRecord> {
+        self.tokens.iter().rev().find(|t| t.stable && t.expires_at > now)
+    }
+
+    /// 41001 missing, 40001 unknown (or superseded), 42001 expired.
+    pub fn check_token(&self, token: Option<&str>, now: i64) -> Result<(), Refusal> {
+        let Some(token) = token.filter(|t| !t.is_empty()) else {
+            return Err(refuse(41001, "access_token missing"));
+        };
+        match self.tokens.iter().find(|t| t.value == token) {
+            None => Err(refuse(40001, "invalid credential, access_token is invalid or not latest")),
+            Some(t) if t.expires_at <= now => Err(refuse(42001, "access_token expired")),
+            Some(_) => Ok(()),
+        }
+    }
+
+    // ---- material ----
+
+    pub fn material(&self, media_id: &str) -> Option<&Material> {
+        self.materials.iter().find(|m| m.media_id == media_id)
+    }
+
+    // ---- drafts ----
+
+    /// Validates and cleans draft articles the way the draft API does.
+    pub fn accept_articles(&mut self, articles: Vec<Article>) -> Result<Vec<Article>, Refusal> {
+        articles.into_iter().map(|a| self.accept_article(a)).collect()
+    }
+
+    fn accept_article(&mut self, mut article: Article) -> Result<Article, Refusal> {
+        if article.title.trim().is_empty() {
+            return Err(refuse(44004, "empty title"));
+        }
+        if article.title.chars().count() > TITLE_MAX_CHARS {
+            return Err(refuse(45003, "title size out of limit"));
+        }
+        if article.author.as_deref().is_some_and(|a| a.chars().count() > AUTHOR_MAX_CHARS) {
+            return Err(refuse(45110, "author size out of limit"));
+        }
+        if article.digest.as_deref().is_some_and(|d| d.chars().count() > DIGEST_MAX_CHARS) {
+            return Err(refuse(45004, "description size out of limit"));
+        }
+        if article.content.trim().is_empty() {
+            return Err(refuse(44003, "empty news data"));
+        }
+        if article.content.chars().count() >= CONTENT_MAX_CHARS || article.content.len() >= CONTENT_MAX_BYTES {
+            return Err(refuse(45002, "content size out of limit"));
+        }
+        if article.content_source_url.as_deref().is_some_and(|u| u.len() > SOURCE_URL_MAX_BYTES) {
+            return Err(refuse(47001, "data format error: content_source_url longer than 1 KB"));
+        }
+        let is_image_material = |id: &str| self.material(id).is_some_and(|m| m.kind == MaterialType::Image);
+        match article.article_type.as_deref().unwrap_or("news") {
+            "news" => match article.thumb_media_id.as_deref() {
+                Some(id) if is_image_material(id) => {}
+                _ => return Err(refuse(40007, "invalid media_id: thumb_media_id must be a permanent image material")),
+            },
+            "newspic" => {
+                let images = article.image_info.as_ref().map(|i| i.image_list.as_slice()).unwrap_or_default();
+                if images.is_empty() || !images.iter().all(|i| is_image_material(&i.image_media_id)) {
+                    return Err(refuse(40007, "invalid media_id in image_info"));
+                }
+            }
+            other => return Err(refuse(47001, format!("data format error: unknown article_type {other}"))),
+        }
+        for crop in [&article.pic_crop_235_1, &article.pic_crop_1_1].into_iter().flatten() {
+            if !valid_crop(crop) {
+                return Err(refuse(47001, format!("data format error: crop `{crop}` is not X1_Y1_X2_Y2 in 0..1")));
+            }
+        }
+        let (content, notes) = clean_content(&article.content, &self.uploaded_urls);
+        self.log.extend(notes);
+        article.content = content;
+        article.url = None;
+        Ok(article)
+    }
+
+    pub fn draft_index(&self, media_id: &str) -> Result<usize, Refusal> {
+        self.drafts.iter().position(|d| d.media_id == media_id).ok_or_else(|| refuse(40007, "invalid media_id"))
+    }
+
+    // ---- statistics ----
+
+    /// Every article that went out (published or mass-sent), for the datacube figures.
+    pub fn published_articles(&self) -> Vec<PublishedArticle> {
+        let published = self.publications.iter().map(|p| (p.msg_data_id, &p.articles, p.date));
+        let sent = self.mass_sends.iter().map(|m| (m.msg_data_id, &m.articles, m.date));
+        published
+            .chain(sent)
+            .flat_map(|(msg_data_id, articles, date)| {
+                articles.iter().enumerate().map(move |(index, a)| PublishedArticle {
+                    msg_data_id,
+                    index: index as u32,
+                    title: a.title.clone(),
+                    date,
+                })
+            })
+            .collect()
+    }
+
+    /// Mass sends allowed: subscription accounts once a day, service accounts four a month.
+    pub fn mass_send_allowed(&self, service: bool, today: NaiveDate) -> bool {
+        if service {
+            let this_month =
+                self.mass_sends.iter().filter(|m| m.date.year() == today.year() && m.date.month() == today.month());
+            this_month.count() < 4
+        } else {
+            !self.mass_sends.iter().any(|m| m.date == today)
+        }
+    }
+}
+
+fn valid_crop(crop: &str) -> bool {
+    let parts: Vec<f64> = crop.split('_').filter_map(|p| p.parse().ok()).collect();
+    parts.len() == 4 && parts.iter().all(|v| (0.0..=1.0).contains(v)) && parts[0] < parts[2] && parts[1] < parts[3]
+}
+
+/// What the draft API does to content: scripts removed, images not from uploadimg filtered out.
+pub fn clean_content(content: &str, uploaded: &[String]) -> (String, Vec<String>) {
+    let mut notes = Vec::new();
+    let mut out = String::with_capacity(content.len());
+    let mut rest = content;
+    while let Some(start) = find_ci(rest, "<script") {
+        out.push_str(&rest[..start]);
+        notes.push("removed a <script> from draft content".to_string());
+        rest = match find_ci(&rest[start..], "</script>") {
+            Some(end) => &rest[start + end + "</script>".len()..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+
+    let mut cleaned = String::with_capacity(out.len());
+    let mut rest = out.as_str();
+    while let Some(start) = find_ci(rest, "<img") {
+        cleaned.push_str(&rest[..start]);
+        let end = rest[start..].find('>').map_or(rest.len(), |e| start + e + 1);
+        let tag = &rest[start..end];
+        let src = attribute(tag, "src").unwrap_or_default();
+        if uploaded.contains(&src) {
+            cleaned.push_str(tag);
+        } else {
+            notes.push(format!("filtered out an image not uploaded through uploadimg: {src}"));
+        }
+        rest = &rest[end..];
+    }
+    cleaned.push_str(rest);
+    (cleaned, notes)
+}
+
+fn find_ci(haystack: &str, needle: &str) -> Option<usize> {
+    haystack.to_ascii_lowercase().find(needle)
+}
+
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let lower = tag.to_ascii_lowercase();
+    let at = lower.find(&format!("{name}="))? + name.len() + 1;
+    let value = &tag[at..];
+    let (quote, body) = match value.chars().next()? {
+        q @ ('"' | '\'') => (Some(q), &value[1..]),
+        _ => (None, value),
+    };
+    let end = match quote {
+        Some(q) => body.find(q)?,
+        None => body.find(|c: char| c.is_whitespace() || c == '>').unwrap_or(body.len()),
+    };
+    Some(body[..end].replace("&amp;", "&"))
+}
+
+/// The file type by magic bytes, as the upload endpoints check it.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("jpg")
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some("png")
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some("gif")
+    } else if bytes.starts_with(b"BM") {
+        Some("bmp")
+    } else if bytes.len() > 12 && &bytes[4..8] == b"ftyp" {
+        Some("mp4")
+    } else if bytes.starts_with(b"ID3") || (bytes.len() > 1 && bytes[0] == 0xFF && bytes[1] & 0xE0 == 0xE0) {
+        Some("mp3")
+    } else if bytes.starts_with(b"#!AMR") {
+        Some("amr")
+    } else if bytes.starts_with(b"RIFF") && bytes.len() > 12 && &bytes[8..12] == b"WAVE" {
+        Some("wav")
+    } else {
+        None
+    }
+}
+
+/// The sandbox's storage: one SQLite file (or memory) holding the state and uploaded files.
+pub struct Store {
+    db: rusqlite::Connection,
+}
+
+impl Store {
+    pub fn open(path: Option<&Path>) -> rusqlite::Result<Store> {
+        let db = match path {
+            Some(path) => rusqlite::Connection::open(path)?,
+            None => rusqlite::Connection::open_in_memory()?,
+        };
+        db.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS files (name TEXT PRIMARY KEY, content_type TEXT NOT NULL, bytes BLOB NOT NULL);",
+        )?;
+        Ok(Store { db })
+    }
+
+    pub fn load(&self) -> rusqlite::Result<AccountState> {
+        let json: Option<String> =
+            self.db.query_row("SELECT json FROM state WHERE id = 1", [], |row| row.get(0)).map(Some).or_else(|e| {
+                match e {
+                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                    other => Err(other),
+                }
+            })?;
+        Ok(json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default())
+    }
+
+    pub fn save(&self, state: &AccountState) -> rusqlite::Result<()> {
+        let json = serde_json::to_string(state).unwrap_or_default();
+        self.db
+            .execute("INSERT INTO state (id, json) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET json = ?1", [json])?;
+        Ok(())
+    }
+
+    pub fn put_file(&self, name: &str, content_type: &str, bytes: &[u8]) -> rusqlite::Result<()> {
+        self.db.execute(
+            "INSERT OR REPLACE INTO files (name, content_type, bytes) VALUES (?1, ?2, ?3)",
+            rusqlite::params![name, content_type, bytes],
+        )?;
+        Ok(())
+    }
+
+    pub fn file(&self, name: &str) -> Option<(String, Vec<u8>)> {
+        self.db
+            .query_row("SELECT content_type, bytes FROM files WHERE name = ?1", [name], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .ok()
+    }
+}
+
+/// Statistics answers for one datacube call, already validated.
+pub fn datacube_rows(
+    endpoint: Datacube,
+    begin: NaiveDate,
+    end: NaiveDate,
+    yesterday: NaiveDate,
+    articles: &[PublishedArticle],
+) -> serde_json::Value {
+    let mut rows = Vec::new();
+    let mut day = begin;
+    while day <= end {
+        let value = match endpoint {
+            Datacube::GetUserSummary => serde_json::to_value(datacube::user_summary(day, articles)),
+            Datacube::GetUserCumulate => serde_json::to_value(vec![UserCumulateRow {
+                ref_date: day.format("%Y-%m-%d").to_string(),
+                cumulate_user: datacube::cumulate(day, articles),
+            }]),
+            Datacube::GetArticleSummary => serde_json::to_value(datacube::article_summary(day, articles)),
+            Datacube::GetArticleTotal => serde_json::to_value(datacube::article_total(day, yesterday, articles)),
+            Datacube::GetUserRead => serde_json::to_value(datacube::user_read(day, articles)),
+            Datacube::GetUserReadHour => serde_json::to_value(datacube::user_read_hour(day, articles)),
+            Datacube::GetUserShare => serde_json::to_value(datacube::user_share(day, articles)),
+            Datacube::GetUserShareHour => serde_json::to_value(datacube::user_share_hour(day, articles)),
+        };
+        if let Ok(serde_json::Value::Array(items)) = value {
+            rows.extend(items);
+        }
+        day = day.succ_opt().expect("date in range");
+    }
+    serde_json::json!({ "list": rows })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_cleaning_keeps_only_uploaded_images_and_drops_scripts() {
+        let uploaded = vec!["http://127.0.0.1:1/mmbiz/a.jpg".to_string()];
+        let html = r#"<p>x</p><img src="http://127.0.0.1:1/mmbiz/a.jpg"><img src="https://evil.example/b.png"><SCRIPT>bad()</script>y"#;
+        let (clean, notes) = clean_content(html, &uploaded);
+        assert_eq!(clean, r#"<p>x</p><img src="http://127.0.0.1:1/mmbiz/a.jpg">y"#);
+        assert_eq!(notes.len(), 2);
+    }
+
+    #[test]
+    fn magic_bytes() {
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("jpg"));
+        assert_eq!(sniff(b"GIF89a...."), Some("gif"));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), None);
+    }
+
+    #[test]
+    fn crops() {
+        assert!(valid_crop("0_0.1_1_0.525"));
+        assert!(!valid_crop("0_0_1"));
+        assert!(!valid_crop("0.5_0_0.2_1"));
+    }
+}

@@ -1,0 +1,514 @@
+//! A blocking HTTP client for the contract in shared/wechat-api.md: token management, retries
+//! with backoff, typed requests and answers, and secrets kept out of every message.
+use std::fmt;
+use std::sync::{Mutex, Once};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::error::WechatError;
+use super::types::*;
+use crate::redact::redact;
+
+/// Overrides every account's `api_base` when set (point any command at a sandbox).
+pub const API_BASE_ENV: &str = "WXPUB_API_BASE";
+
+/// A secret string whose Debug and Display never show the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub appid: String,
+    pub secret: Secret,
+}
+
+impl Credentials {
+    /// Reads the AppID and AppSecret from the environment variables named in publish.toml.
+    pub fn from_env(appid_env: &str, secret_env: &str) -> Result<Credentials, WechatError> {
+        let read = |name: &str, what: &str| {
+            std::env::var(name).ok().filter(|v| !v.is_empty()).ok_or_else(|| {
+                WechatError::Config(format!(
+                    "environment variable {name} is not set; it must hold the account's {what}"
+                ))
+            })
+        };
+        Ok(Credentials { appid: read(appid_env, "AppID")?, secret: Secret::new(read(secret_env, "AppSecret")?) })
+    }
+}
+
+/// How failed calls are retried: transport errors, HTTP 5xx, errcode -1 and 45009.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// Five attempts, pauses from 0.5 s doubling to at most 20 s. `WXPUB_RETRY_BASE_MS` sets the
+    /// first pause (tests use a few milliseconds).
+    fn default() -> Self {
+        let base_ms = std::env::var("WXPUB_RETRY_BASE_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
+        RetryPolicy { max_attempts: 5, base_delay: Duration::from_millis(base_ms), max_delay: Duration::from_secs(20) }
+    }
+}
+
+impl RetryPolicy {
+    /// Exponential backoff with full jitter: a random pause up to base·2^(attempt-1), capped.
+    fn delay(&self, attempt: u32) -> Duration {
+        let ceiling = self.base_delay.saturating_mul(1 << attempt.saturating_sub(1).min(16)).min(self.max_delay);
+        let half = ceiling / 2;
+        half + Duration::from_nanos(fastrand::u64(0..=half.as_nanos().max(1) as u64))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Use `/cgi-bin/stable_token` (shared safely between processes) rather than `/cgi-bin/token`.
+    pub stable_token: bool,
+    pub retry: RetryPolicy,
+    pub timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions { stable_token: true, retry: RetryPolicy::default(), timeout: Duration::from_secs(30) }
+    }
+}
+
+struct CachedToken {
+    value: Secret,
+    refresh_at: Instant,
+}
+
+/// One account's API client.
+pub struct Client {
+    http: reqwest::blocking::Client,
+    base: String,
+    credentials: Credentials,
+    options: ClientOptions,
+    token: Mutex<Option<CachedToken>>,
+}
+
+/// A file to upload as multipart field `media`.
+pub struct Upload<'a> {
+    pub filename: &'a str,
+    pub bytes: &'a [u8],
+}
+
+fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // reqwest is built without a bundled provider; ring is the lighter one to compile.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// The base URL to use for an account: `WXPUB_API_BASE` when set, else the account's own.
+pub fn resolve_base(account_base: &str) -> String {
+    std::env::var(API_BASE_ENV).ok().filter(|b| !b.is_empty()).unwrap_or_else(|| account_base.to_string())
+}
+
+impl Client {
+    pub fn new(base: &str, credentials: Credentials, options: ClientOptions) -> Result<Client, WechatError> {
+        install_crypto_provider();
+        let http = reqwest::blocking::Client::builder()
+            .timeout(options.timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("wxpub/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                WechatError::Config(format!("cannot set up HTTP: {}", redact(&e.without_url().to_string())))
+            })?;
+        Ok(Client { http, base: base.trim_end_matches('/').to_string(), credentials, options, token: Mutex::new(None) })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    // ---- token ----
+
+    /// The current access token, fetched or refreshed (5 minutes or a fifth of its life ahead of
+    /// expiry) as needed.
+    pub fn access_token(&self) -> Result<Secret, WechatError> {
+        self.token_with(false)
+    }
+
+    fn token_with(&self, force: bool) -> Result<Secret, WechatError> {
+        let mut cached = self.token.lock().unwrap_or_else(|p| p.into_inner());
+        if !force && let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.refresh_at) {
+            return Ok(token.value.clone());
+        }
+        let answer = self.with_retries("token", || self.fetch_token(force))?;
+        let life = Duration::from_secs(answer.expires_in);
+        let margin = (life / 5).min(Duration::from_secs(300));
+        let value = Secret::new(answer.access_token);
+        *cached = Some(CachedToken { value: value.clone(), refresh_at: Instant::now() + life - margin });
+        Ok(value)
+    }
+
+    fn fetch_token(&self, force: bool) -> Result<TokenResponse, WechatError> {
+        let secret = self.credentials.secret.expose();
+        if self.options.stable_token {
+            let body = StableTokenRequest {
+                grant_type: "client_credential".into(),
+                appid: self.credentials.appid.clone(),
+                secret: secret.to_string(),
+                force_refresh: force,
+            };
+            let request = self.http.post(format!("{}/cgi-bin/stable_token", self.base)).json(&body);
+            self.send("stable_token", request)
+        } else {
+            let request = self.http.get(format!("{}/cgi-bin/token", self.base)).query(&[
+                ("grant_type", "client_credential"),
+                ("appid", self.credentials.appid.as_str()),
+                ("secret", secret),
+            ]);
+            self.send("token", request)
+        }
+    }
+
+    /// Forgets the cached token (the next call fetches one).
+    pub fn invalidate_token(&self) {
+        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    // ---- the request machinery ----
+
+    fn send<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        request: reqwest::blocking::RequestBuilder,
+    ) -> Result<T, WechatError> {
+        let transport = |e: reqwest::Error| WechatError::Transport {
+            endpoint: endpoint.to_string(),
+            // reqwest errors carry the URL, and with it the access token: drop it, then redact.
+            message: redact(&error_chain(&e.without_url())),
+        };
+        let response = request.send().map_err(transport)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(WechatError::Http { endpoint: endpoint.into(), status: status.as_u16() });
+        }
+        let bytes = response.bytes().map_err(transport)?;
+        parse_answer(endpoint, &bytes)
+    }
+
+    /// Runs `attempt` under the retry policy (transport, 5xx, -1, 45009).
+    fn with_retries<T>(
+        &self,
+        endpoint: &str,
+        mut attempt: impl FnMut() -> Result<T, WechatError>,
+    ) -> Result<T, WechatError> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match attempt() {
+                Err(err) if err.is_retryable() && tries < self.options.retry.max_attempts => {
+                    let pause = self.options.retry.delay(tries);
+                    log_retry(endpoint, &err, tries, pause);
+                    std::thread::sleep(pause);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Runs an authenticated call: retries per the policy and, on a token error, refreshes the
+    /// token once and tries once more.
+    fn authed<T>(&self, endpoint: &str, call: impl Fn(&str) -> Result<T, WechatError>) -> Result<T, WechatError> {
+        let token = self.access_token()?;
+        match self.with_retries(endpoint, || call(token.expose())) {
+            Err(err) if err.is_token_error() => {
+                let fresh = self.token_with(true)?;
+                self.with_retries(endpoint, || call(fresh.expose()))
+            }
+            other => other,
+        }
+    }
+
+    fn post_json<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, WechatError> {
+        self.post_json_query(path, &[], body)
+    }
+
+    fn post_json_query<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        body: &B,
+    ) -> Result<T, WechatError> {
+        // serde_json writes UTF-8, never \u escapes: the draft API would store escapes literally.
+        let json = serde_json::to_vec(body).map_err(|e| WechatError::Decode {
+            endpoint: path.into(),
+            message: format!("cannot encode request: {e}"),
+        })?;
+        self.authed(path, |token| {
+            let request = self
+                .http
+                .post(format!("{}{path}", self.base))
+                .query(&[("access_token", token)])
+                .query(query)
+                .header(reqwest::header::CONTENT_TYPE, "application/json; charset=utf-8")
+                .body(json.clone());
+            self.send(path, request)
+        })
+    }
+
+    fn post_multipart<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        upload: &Upload<'_>,
+        extra: &[(&str, String)],
+    ) -> Result<T, WechatError> {
+        let mime = mime_for(upload.filename);
+        self.authed(path, |token| {
+            // A form is consumed by sending, so each attempt builds its own.
+            let part = reqwest::blocking::multipart::Part::bytes(upload.bytes.to_vec())
+                .file_name(upload.filename.to_string())
+                .mime_str(mime)
+                .map_err(|e| WechatError::Config(e.to_string()))?;
+            let mut form = reqwest::blocking::multipart::Form::new().part("media", part);
+            for (name, value) in extra {
+                form = form.text(name.to_string(), value.clone());
+            }
+            let request = self
+                .http
+                .post(format!("{}{path}", self.base))
+                .query(&[("access_token", token)])
+                .query(query)
+                .multipart(form);
+            self.send(path, request)
+        })
+    }
+
+    // ---- images and material ----
+
+    /// Uploads an image for use inside article bodies (jpg/png, under 1 MB); returns its URL.
+    pub fn upload_image(&self, upload: &Upload<'_>) -> Result<UploadImgResponse, WechatError> {
+        self.post_multipart("/cgi-bin/media/uploadimg", &[], upload, &[])
+    }
+
+    /// Adds permanent material. Videos need a description.
+    pub fn add_material(
+        &self,
+        kind: MaterialType,
+        upload: &Upload<'_>,
+        video: Option<&VideoDescription>,
+    ) -> Result<AddMaterialResponse, WechatError> {
+        let mut extra = Vec::new();
+        if let Some(description) = video {
+            let json = serde_json::to_string(description).unwrap_or_default();
+            extra.push(("description", json));
+        }
+        self.post_multipart("/cgi-bin/material/add_material", &[("type", kind.as_str())], upload, &extra)
+    }
+
+    pub fn batchget_material(
+        &self,
+        kind: MaterialType,
+        offset: u32,
+        count: u32,
+    ) -> Result<BatchGetMaterialResponse, WechatError> {
+        self.post_json("/cgi-bin/material/batchget_material", &BatchGetMaterialRequest { kind, offset, count })
+    }
+
+    pub fn material_count(&self) -> Result<MaterialCount, WechatError> {
+        self.post_json("/cgi-bin/material/get_materialcount", &serde_json::json!({}))
+    }
+
+    pub fn del_material(&self, media_id: &str) -> Result<(), WechatError> {
+        self.post_json::<_, ErrorBody>("/cgi-bin/material/del_material", &MediaId { media_id: media_id.into() })
+            .map(drop)
+    }
+
+    // ---- drafts ----
+
+    pub fn draft_add(&self, articles: &[Article]) -> Result<MediaId, WechatError> {
+        self.post_json("/cgi-bin/draft/add", &serde_json::json!({ "articles": articles }))
+    }
+
+    pub fn draft_update(&self, media_id: &str, index: u32, article: &Article) -> Result<(), WechatError> {
+        let body = DraftUpdateRequest { media_id: media_id.into(), index, articles: article.clone() };
+        self.post_json::<_, ErrorBody>("/cgi-bin/draft/update", &body).map(drop)
+    }
+
+    pub fn draft_get(&self, media_id: &str) -> Result<NewsItems, WechatError> {
+        self.post_json("/cgi-bin/draft/get", &MediaId { media_id: media_id.into() })
+    }
+
+    pub fn draft_delete(&self, media_id: &str) -> Result<(), WechatError> {
+        self.post_json::<_, ErrorBody>("/cgi-bin/draft/delete", &MediaId { media_id: media_id.into() }).map(drop)
+    }
+
+    pub fn draft_count(&self) -> Result<u32, WechatError> {
+        self.post_json::<_, TotalCount>("/cgi-bin/draft/count", &serde_json::json!({})).map(|c| c.total_count)
+    }
+
+    pub fn draft_batchget(
+        &self,
+        offset: u32,
+        count: u32,
+        no_content: bool,
+    ) -> Result<DraftBatchGetResponse, WechatError> {
+        self.post_json("/cgi-bin/draft/batchget", &BatchGetRequest { offset, count, no_content: u8::from(no_content) })
+    }
+
+    // ---- publishing ----
+
+    pub fn publish_submit(&self, draft_media_id: &str) -> Result<SubmitResponse, WechatError> {
+        self.post_json("/cgi-bin/freepublish/submit", &MediaId { media_id: draft_media_id.into() })
+    }
+
+    pub fn publish_get(&self, publish_id: &str) -> Result<PublishStatus, WechatError> {
+        self.post_json("/cgi-bin/freepublish/get", &PublishId { publish_id: publish_id.into() })
+    }
+
+    pub fn publish_batchget(
+        &self,
+        offset: u32,
+        count: u32,
+        no_content: bool,
+    ) -> Result<PublishedBatchGetResponse, WechatError> {
+        self.post_json(
+            "/cgi-bin/freepublish/batchget",
+            &BatchGetRequest { offset, count, no_content: u8::from(no_content) },
+        )
+    }
+
+    pub fn publish_getarticle(&self, article_id: &str) -> Result<NewsItems, WechatError> {
+        self.post_json("/cgi-bin/freepublish/getarticle", &ArticleId { article_id: article_id.into() })
+    }
+
+    pub fn publish_delete(&self, article_id: &str, index: u32) -> Result<(), WechatError> {
+        let body = FreepublishDeleteRequest { article_id: article_id.into(), index };
+        self.post_json::<_, ErrorBody>("/cgi-bin/freepublish/delete", &body).map(drop)
+    }
+
+    /// Sends draft `media_id` to every follower (counts against the account's allowance).
+    pub fn mass_send_all(&self, draft_media_id: &str) -> Result<MassSendResponse, WechatError> {
+        self.post_json("/cgi-bin/message/mass/sendall", &MassSendRequest::to_all(draft_media_id))
+    }
+
+    // ---- statistics ----
+
+    /// Calls one datacube endpoint for `begin..=end` (`YYYY-MM-DD`). The caller splits ranges
+    /// to the endpoint's [`Datacube::max_days`].
+    pub fn datacube<T: DeserializeOwned>(
+        &self,
+        endpoint: Datacube,
+        begin: &str,
+        end: &str,
+    ) -> Result<Vec<T>, WechatError> {
+        let path = format!("/datacube/{}", endpoint.name());
+        let range = DateRange { begin_date: begin.into(), end_date: end.into() };
+        self.post_json::<_, List<T>>(&path, &range).map(|l| l.list)
+    }
+}
+
+/// Checks errcode before the success shape, as the contract requires.
+fn parse_answer<T: DeserializeOwned>(endpoint: &str, bytes: &[u8]) -> Result<T, WechatError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| WechatError::Decode { endpoint: endpoint.into(), message: format!("not JSON: {e}") })?;
+    if let Some(code) = value.get("errcode").and_then(|c| c.as_i64())
+        && code != 0
+    {
+        let message = value.get("errmsg").and_then(|m| m.as_str()).unwrap_or("").to_string();
+        return Err(WechatError::Api { endpoint: endpoint.into(), code, message: redact(&message) });
+    }
+    serde_json::from_value(value).map_err(|e| WechatError::Decode { endpoint: endpoint.into(), message: e.to_string() })
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn log_retry(endpoint: &str, err: &WechatError, attempt: u32, pause: Duration) {
+    if std::env::var_os("WXPUB_QUIET_RETRIES").is_none() {
+        eprintln!(
+            "retrying {endpoint} (attempt {attempt} failed: {}) in {} ms",
+            redact(&err.to_string()),
+            pause.as_millis()
+        );
+    }
+}
+
+fn mime_for(filename: &str) -> &'static str {
+    let lower = filename.to_ascii_lowercase();
+    match lower.rsplit('.').next().unwrap_or("") {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "bmp" => "image/bmp",
+        "mp4" => "video/mp4",
+        "mp3" => "audio/mpeg",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_print() {
+        let creds = Credentials { appid: "wx1".into(), secret: Secret::new("topsecret") };
+        assert!(!format!("{creds:?}").contains("topsecret"));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let policy = RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(300),
+        };
+        for _ in 0..50 {
+            assert!(policy.delay(1) >= Duration::from_millis(50) && policy.delay(1) <= Duration::from_millis(100));
+            assert!(policy.delay(10) <= Duration::from_millis(300));
+        }
+    }
+
+    #[test]
+    fn errcode_is_checked_before_the_success_shape() {
+        let err =
+            parse_answer::<UploadImgResponse>("x", br#"{"errcode":40005,"errmsg":"invalid file type"}"#).unwrap_err();
+        assert_eq!(err.code(), Some(40005));
+        let ok: UploadImgResponse = parse_answer("x", br#"{"url":"http://a/b.jpg"}"#).unwrap();
+        assert_eq!(ok.url, "http://a/b.jpg");
+        let zero: MediaId = parse_answer("x", br#"{"errcode":0,"media_id":"m"}"#).unwrap();
+        assert_eq!(zero.media_id, "m");
+    }
+}

@@ -1,0 +1,8 @@
+//! WECHAT: the HTTP client for the contract in shared/wechat-api.md — typed requests and
+//! answers, typed errors that say what to do, token management, retries, redaction.
+mod client;
+mod error;
+pub mod types;
+
+pub use client::{API_BASE_ENV, Client, ClientOptions, Credentials, RetryPolicy, Secret, Upload, resolve_base};
+pub use error::{WechatError, hint};

@@ -1,0 +1,442 @@
+//! Wire types of the WeChat Official Account API (shared/wechat-api.md), shared by the client
+//! and the sandbox so both speak exactly the same JSON.
+use serde::{Deserialize, Serialize};
+
+/// Every error answer: HTTP 200 with an errcode.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub errcode: i64,
+    #[serde(default)]
+    pub errmsg: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub expires_in: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StableTokenRequest {
+    pub grant_type: String,
+    pub appid: String,
+    pub secret: String,
+    #[serde(default)]
+    pub force_refresh: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UploadImgResponse {
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MaterialType {
+    Image,
+    Thumb,
+    Voice,
+    Video,
+    News,
+}
+
+impl MaterialType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MaterialType::Image => "image",
+            MaterialType::Thumb => "thumb",
+            MaterialType::Voice => "voice",
+            MaterialType::Video => "video",
+            MaterialType::News => "news",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AddMaterialResponse {
+    pub media_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// The `description` form field a video upload needs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VideoDescription {
+    pub title: String,
+    pub introduction: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BatchGetMaterialRequest {
+    #[serde(rename = "type")]
+    pub kind: MaterialType,
+    pub offset: u32,
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MaterialItem {
+    pub media_id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub update_time: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BatchGetMaterialResponse {
+    pub total_count: u32,
+    pub item_count: u32,
+    #[serde(default)]
+    pub item: Vec<MaterialItem>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MaterialCount {
+    pub voice_count: u32,
+    pub video_count: u32,
+    pub image_count: u32,
+    pub news_count: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MediaId {
+    pub media_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageInfo {
+    pub image_list: Vec<ImageListItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageListItem {
+    pub image_media_id: String,
+}
+
+/// One article of a draft (draft/add, draft/update, draft/get).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Article {
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    #[serde(default)]
+    pub content: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_source_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumb_media_id: Option<String>,
+    #[serde(default)]
+    pub need_open_comment: u8,
+    #[serde(default)]
+    pub only_fans_can_comment: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pic_crop_235_1: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pic_crop_1_1: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_info: Option<ImageInfo>,
+    /// Only in answers: the draft's preview URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DraftAddRequest {
+    pub articles: Vec<Article>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DraftUpdateRequest {
+    pub media_id: String,
+    pub index: u32,
+    pub articles: Article,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewsItems {
+    pub news_item: Vec<Article>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TotalCount {
+    pub total_count: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BatchGetRequest {
+    pub offset: u32,
+    pub count: u32,
+    #[serde(default)]
+    pub no_content: u8,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DraftItem {
+    pub media_id: String,
+    pub content: NewsItems,
+    pub update_time: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DraftBatchGetResponse {
+    pub total_count: u32,
+    pub item_count: u32,
+    #[serde(default)]
+    pub item: Vec<DraftItem>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubmitResponse {
+    pub publish_id: String,
+    #[serde(default)]
+    pub msg_data_id: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublishId {
+    pub publish_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArticleUrl {
+    pub idx: u32,
+    pub article_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArticleDetail {
+    pub count: u32,
+    pub item: Vec<ArticleUrl>,
+}
+
+/// freepublish/get. `publish_status`: 0 success · 1 publishing · 2 originality check failed ·
+/// 3 failed · 4 rejected by review · 5 deleted after success · 6 banned after success.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublishStatus {
+    pub publish_id: String,
+    pub publish_status: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article_detail: Option<ArticleDetail>,
+    #[serde(default)]
+    pub fail_idx: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublishedItem {
+    pub article_id: String,
+    pub content: NewsItems,
+    pub update_time: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublishedBatchGetResponse {
+    pub total_count: u32,
+    pub item_count: u32,
+    #[serde(default)]
+    pub item: Vec<PublishedItem>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArticleId {
+    pub article_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FreepublishDeleteRequest {
+    pub article_id: String,
+    #[serde(default)]
+    pub index: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MassFilter {
+    pub is_to_all: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MassSendRequest {
+    pub filter: MassFilter,
+    pub mpnews: MediaId,
+    pub msgtype: String,
+    pub send_ignore_reprint: u8,
+}
+
+impl MassSendRequest {
+    /// A send of draft `media_id` to every follower.
+    pub fn to_all(media_id: &str) -> MassSendRequest {
+        MassSendRequest {
+            filter: MassFilter { is_to_all: true },
+            mpnews: MediaId { media_id: media_id.to_string() },
+            msgtype: "mpnews".into(),
+            send_ignore_reprint: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MassSendResponse {
+    pub msg_id: u64,
+    #[serde(default)]
+    pub msg_data_id: u64,
+}
+
+// ---- datacube ----
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DateRange {
+    pub begin_date: String,
+    pub end_date: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct List<T> {
+    pub list: Vec<T>,
+}
+
+/// The datacube endpoints and the longest range (in days) each accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Datacube {
+    GetUserSummary,
+    GetUserCumulate,
+    GetArticleSummary,
+    GetArticleTotal,
+    GetUserRead,
+    GetUserReadHour,
+    GetUserShare,
+    GetUserShareHour,
+}
+
+impl Datacube {
+    pub const ALL: [Datacube; 8] = [
+        Datacube::GetUserSummary,
+        Datacube::GetUserCumulate,
+        Datacube::GetArticleSummary,
+        Datacube::GetArticleTotal,
+        Datacube::GetUserRead,
+        Datacube::GetUserReadHour,
+        Datacube::GetUserShare,
+        Datacube::GetUserShareHour,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Datacube::GetUserSummary => "getusersummary",
+            Datacube::GetUserCumulate => "getusercumulate",
+            Datacube::GetArticleSummary => "getarticlesummary",
+            Datacube::GetArticleTotal => "getarticletotal",
+            Datacube::GetUserRead => "getuserread",
+            Datacube::GetUserReadHour => "getuserreadhour",
+            Datacube::GetUserShare => "getusershare",
+            Datacube::GetUserShareHour => "getusersharehour",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Datacube> {
+        Datacube::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    /// Longest range accepted, in days (both ends included).
+    pub fn max_days(self) -> i64 {
+        match self {
+            Datacube::GetUserSummary | Datacube::GetUserCumulate | Datacube::GetUserShare => 7,
+            Datacube::GetUserRead => 3,
+            _ => 1,
+        }
+    }
+}
+
+/// The read/share/favourite counters every article and read row carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadCounters {
+    pub int_page_read_user: u64,
+    pub int_page_read_count: u64,
+    pub ori_page_read_user: u64,
+    pub ori_page_read_count: u64,
+    pub share_user: u64,
+    pub share_count: u64,
+    pub add_to_fav_user: u64,
+    pub add_to_fav_count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSummaryRow {
+    pub ref_date: String,
+    pub user_source: i64,
+    pub new_user: u64,
+    pub cancel_user: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserCumulateRow {
+    pub ref_date: String,
+    pub cumulate_user: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleSummaryRow {
+    pub ref_date: String,
+    pub msgid: String,
+    pub title: String,
+    #[serde(flatten)]
+    pub counters: ReadCounters,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleTotalDetail {
+    pub stat_date: String,
+    pub target_user: u64,
+    #[serde(flatten)]
+    pub counters: ReadCounters,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleTotalRow {
+    pub ref_date: String,
+    pub msgid: String,
+    pub title: String,
+    pub details: Vec<ArticleTotalDetail>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserReadRow {
+    pub ref_date: String,
+    pub user_source: i64,
+    #[serde(flatten)]
+    pub counters: ReadCounters,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserReadHourRow {
+    pub ref_date: String,
+    pub ref_hour: u32,
+    pub user_source: i64,
+    #[serde(flatten)]
+    pub counters: ReadCounters,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserShareRow {
+    pub ref_date: String,
+    pub share_scene: i64,
+    pub share_count: u64,
+    pub share_user: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserShareHourRow {
+    pub ref_date: String,
+    pub ref_hour: u32,
+    pub share_scene: i64,
+    pub share_count: u64,
+    pub share_user: u64,
+}
