@@ -8,12 +8,12 @@ use std::time::Instant;
 
 use wxpub::config::Config;
 use wxpub::content::{Kind, parse_item};
-use wxpub::render::{ImageSink, Layouts, RenderError};
+use wxpub::render::{ImageRole, ImageSink, Layouts, RenderError};
 
 struct NameSink;
 
 impl ImageSink for NameSink {
-    fn request(&mut self, src: &str, _line: usize) -> Result<String, RenderError> {
+    fn request(&mut self, src: &str, _line: usize, _role: ImageRole) -> Result<String, RenderError> {
         Ok(format!("images/{src}"))
     }
 }

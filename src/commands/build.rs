@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::content::{self, Item, Kind, Video};
 use crate::diagnostics::Diagnostic;
-use crate::images::{self, ImageJob, ImagePlanner};
+use crate::images::{self, ImageJob, ImagePlanner, ImageRole, Processed};
 use crate::render::{ImageSink, Layouts, RenderError, TopicEntry};
 
 /// Everything one build produced, before it is written.
@@ -19,6 +19,15 @@ pub struct BuiltItem<'a> {
     pub references: usize,
     pub cover: Option<ImageJob>,
     pub images: Vec<ImageJob>,
+}
+
+/// An image in the manifest: where it came from and what it became.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManifestImage {
+    pub source: String,
+    pub source_sha256: String,
+    #[serde(flatten)]
+    pub output: Processed,
 }
 
 /// The description of every built item, written to `dist/manifest.json`.
@@ -46,8 +55,8 @@ pub struct ManifestItem {
     /// Length of `content.html` in bytes (WeChat's limit: under 1 MB).
     pub content_bytes: usize,
     pub references: usize,
-    pub cover: Option<ImageJob>,
-    pub images: Vec<ImageJob>,
+    pub cover: Option<ManifestImage>,
+    pub images: Vec<ManifestImage>,
     pub illustrations: Vec<String>,
     pub videos: Vec<Video>,
 }
@@ -56,24 +65,34 @@ pub struct BuildOutcome {
     pub manifest: Manifest,
     pub diagnostics: Vec<Diagnostic>,
     pub output_dir: PathBuf,
+    /// Images decoded in this build, and images found in the cache.
+    pub images_decoded: usize,
+    pub images_cached: usize,
+    /// What the image pipeline noticed (downscaled to fit, profile dropped, …).
+    pub image_notes: Vec<String>,
 }
 
 pub fn run(project: &Path, out: Option<PathBuf>, drafts: bool, quiet: bool) -> Result<ExitCode> {
-    let outcome = build_project(project, out, drafts)?;
+    let outcome = build_project(project, out, drafts, !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()))?;
     for diagnostic in &outcome.diagnostics {
         eprintln!("{diagnostic}");
+    }
+    for note in &outcome.image_notes {
+        eprintln!("note: {note}");
     }
     if !quiet {
         let count = |kind| outcome.manifest.items.iter().filter(|i| i.kind == kind).count();
         let images: usize =
             outcome.manifest.items.iter().map(|i| i.images.len() + usize::from(i.cover.is_some())).sum();
         println!(
-            "built {} items ({} articles, {} posters, {} topic pages, {} images) into {} — {} warning(s)",
+            "built {} items ({} articles, {} posters, {} topic pages, {} images: {} processed, {} from cache) into {} — {} warning(s)",
             outcome.manifest.items.len(),
             count(Kind::Article),
             count(Kind::Poster),
             count(Kind::Topic),
             images,
+            outcome.images_decoded,
+            outcome.images_cached,
             outcome.output_dir.display(),
             outcome.diagnostics.len()
         );
@@ -83,7 +102,7 @@ pub fn run(project: &Path, out: Option<PathBuf>, drafts: bool, quiet: bool) -> R
 
 /// Builds the project into its output directory. The previous output is replaced only when
 /// every item rendered and every file was written.
-pub fn build_project(project: &Path, out: Option<PathBuf>, drafts: bool) -> Result<BuildOutcome> {
+pub fn build_project(project: &Path, out: Option<PathBuf>, drafts: bool, progress: bool) -> Result<BuildOutcome> {
     let config = Config::load(project)?;
     let items = content::load_items(project)?;
     let layouts = Layouts::load(&project.join("layouts"), &config)?;
@@ -96,10 +115,20 @@ pub fn build_project(project: &Path, out: Option<PathBuf>, drafts: bool) -> Resu
     let (topics, others): (Vec<&Item>, Vec<&Item>) = selected.iter().partition(|item| item.kind == Kind::Topic);
     for item in others.into_iter().chain(topics) {
         validate_item(item, &config, tz)?;
-        let mut planner = ImagePlanner::new(&item.dir, &item.source_path)?;
+        let mut planner = ImagePlanner::new(&item.dir, &item.source_path, &config.images)?;
         let cover = match &item.meta.cover {
             Some(cover) => {
-                planner.request(cover, content::key_line(item, "cover"))?;
+                let focus = match &item.meta.cover_focus {
+                    Some(text) => images::crop::parse_focus(text).with_context(|| {
+                        format!(
+                            "{}:{}: cover_focus `{text}` must be `x,y` with both between 0 and 1 (0.5,0.5 is the centre)",
+                            item.source_path.display(),
+                            content::key_line(item, "cover_focus")
+                        )
+                    })?,
+                    None => (0.5, 0.5),
+                };
+                planner.request(cover, content::key_line(item, "cover"), ImageRole::Cover { focus })?;
                 Some(cover.clone())
             }
             None => None,
@@ -108,16 +137,44 @@ pub fn build_project(project: &Path, out: Option<PathBuf>, drafts: bool) -> Resu
         let rendered = layouts.render_item(item, &config, &entries, &mut planner)?;
         diagnostics.extend(rendered.diagnostics);
         let mut images = planner.into_jobs();
-        let cover = cover.and_then(|c| images.iter().position(|j| j.source == c)).map(|i| images.remove(i));
+        let cover = cover
+            .and_then(|c| images.iter().position(|j| j.source == c && matches!(j.role, ImageRole::Cover { .. })))
+            .map(|i| images.remove(i));
         built.push(BuiltItem { item, html: rendered.html, references: rendered.references.len(), cover, images });
     }
     built.sort_by(|a, b| (a.item.kind, &a.item.slug).cmp(&(b.item.kind, &b.item.slug)));
 
-    let manifest =
-        Manifest { site: config.site.name.clone(), items: built.iter().map(|b| manifest_item(b, tz)).collect() };
+    // Every image of every item, processed once (or found in the cache).
+    let cache_dir = project.join(".wxpub/cache/images");
+    let jobs: Vec<&ImageJob> = built.iter().flat_map(|b| b.images.iter().chain(&b.cover)).collect();
+    let report = images::process_all(&jobs, &config.images, &cache_dir, progress)?;
+    let mut image_notes = Vec::new();
+    for job in &jobs {
+        for note in &report.processed[&job.key].notes {
+            let line = format!("{}:{}: image `{}`: {note}", job.item_file.display(), job.line, job.source);
+            if !image_notes.contains(&line) {
+                image_notes.push(line);
+            }
+        }
+    }
+    for b in &mut built {
+        b.html = images::resolve_placeholders(&b.html, &report.processed);
+    }
+
+    let manifest = Manifest {
+        site: config.site.name.clone(),
+        items: built.iter().map(|b| manifest_item(b, tz, &report.processed)).collect(),
+    };
     let output_dir = out.unwrap_or_else(|| project.join(&config.site.output_dir));
-    write_output(&output_dir, &built, &manifest)?;
-    Ok(BuildOutcome { manifest, diagnostics, output_dir })
+    write_output(&output_dir, &built, &manifest, &cache_dir)?;
+    Ok(BuildOutcome {
+        manifest,
+        diagnostics,
+        output_dir,
+        images_decoded: report.decoded,
+        images_cached: report.from_cache,
+        image_notes,
+    })
 }
 
 fn validate_item(item: &Item, config: &Config, tz: chrono_tz::Tz) -> Result<()> {
@@ -189,8 +246,13 @@ fn topic_entries(
         .collect()
 }
 
-fn manifest_item(built: &BuiltItem<'_>, tz: chrono_tz::Tz) -> ManifestItem {
+fn manifest_item(built: &BuiltItem<'_>, tz: chrono_tz::Tz, processed: &BTreeMap<String, Processed>) -> ManifestItem {
     let meta = &built.item.meta;
+    let describe = |job: &ImageJob| ManifestImage {
+        source: job.source.clone(),
+        source_sha256: job.source_sha256.clone(),
+        output: processed[&job.key].clone(),
+    };
     ManifestItem {
         key: built.item.key(),
         kind: built.item.kind,
@@ -206,8 +268,8 @@ fn manifest_item(built: &BuiltItem<'_>, tz: chrono_tz::Tz) -> ManifestItem {
         content_chars: built.html.chars().count(),
         content_bytes: built.html.len(),
         references: built.references,
-        cover: built.cover.clone(),
-        images: built.images.clone(),
+        cover: built.cover.as_ref().map(describe),
+        images: built.images.iter().map(describe).collect(),
         illustrations: meta.illustrations.clone(),
         videos: meta.videos.clone(),
     }
@@ -215,7 +277,7 @@ fn manifest_item(built: &BuiltItem<'_>, tz: chrono_tz::Tz) -> ManifestItem {
 
 /// Writes everything into a fresh sibling folder, then swaps it in: a failed build never leaves
 /// a half-written output behind.
-fn write_output(output_dir: &Path, built: &[BuiltItem<'_>], manifest: &Manifest) -> Result<()> {
+fn write_output(output_dir: &Path, built: &[BuiltItem<'_>], manifest: &Manifest, cache_dir: &Path) -> Result<()> {
     if output_dir.exists() && !output_dir.join("manifest.json").exists() && output_dir.read_dir()?.next().is_some() {
         bail!(
             "{} exists and was not written by wxpub (no manifest.json); refusing to replace it — choose another --out or remove it",
@@ -226,7 +288,7 @@ fn write_output(output_dir: &Path, built: &[BuiltItem<'_>], manifest: &Manifest)
     let parent = output_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     let staging = parent.join(format!(".{name}.building-{}", std::process::id()));
-    let result = write_tree(&staging, built, manifest);
+    let result = write_tree(&staging, built, manifest, cache_dir);
     if let Err(err) = result {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(err);
@@ -244,19 +306,24 @@ fn write_output(output_dir: &Path, built: &[BuiltItem<'_>], manifest: &Manifest)
     Ok(())
 }
 
-fn write_tree(root: &Path, built: &[BuiltItem<'_>], manifest: &Manifest) -> Result<()> {
+fn write_tree(root: &Path, built: &[BuiltItem<'_>], manifest: &Manifest, cache_dir: &Path) -> Result<()> {
     std::fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
-    let mut written: BTreeMap<PathBuf, ()> = BTreeMap::new();
-    for b in built {
+    for (b, entry) in built.iter().zip(&manifest.items) {
         let dir = root.join(b.item.kind.folder()).join(&b.item.slug);
         let image_dir = dir.join("images");
         std::fs::create_dir_all(&image_dir).with_context(|| format!("cannot create {}", image_dir.display()))?;
         std::fs::write(dir.join("content.html"), &b.html)?;
         std::fs::write(dir.join("index.html"), browser_page(&b.item.meta.title, &b.html))?;
-        for job in b.images.iter().chain(&b.cover) {
-            if written.insert(image_dir.join(&job.file), ()).is_none() {
-                images::produce(job, &image_dir)
-                    .with_context(|| format!("{}: cannot write image {}", b.item.source_path.display(), job.source))?;
+        let mut files: Vec<&str> = entry.images.iter().chain(&entry.cover).map(|i| i.output.file.as_str()).collect();
+        // The cover crop previews go beside the item, for editors to look at.
+        if let Some(crops) = entry.cover.as_ref().and_then(|c| c.output.crops.as_ref()) {
+            files.extend([crops.preview_235_1.as_str(), crops.preview_1_1.as_str()]);
+        }
+        for file in files {
+            let target = image_dir.join(file);
+            if !target.exists() {
+                std::fs::copy(images::cached_file(cache_dir, file), &target)
+                    .with_context(|| format!("{}: cannot write image {file}", b.item.source_path.display()))?;
             }
         }
     }

@@ -1,43 +1,125 @@
-//! IMAGES: resolve the images an item uses, safely, and name them by content hash.
+//! IMAGES: PLAN (resolve what items use, safely; name each variant by a content hash) →
+//! PROCESS (decode, orient, strip, resize, encode; in parallel; cached by hash).
 //!
-//! This stage currently copies sources unchanged (the processing pipeline — orientation,
-//! metadata stripping, resizing, re-encoding — replaces the copy in issue #3). Names are content
-//! hashes so that identical images are stored once and output is deterministic.
+//! The renderer requests images and gets a placeholder `src` at once; after every item is
+//! rendered, the deduplicated set is processed (or found in `.wxpub/cache/images/`) and the
+//! placeholders are replaced by the final file names.
+pub mod crop;
+mod process;
+
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use serde::Serialize;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::config;
 use crate::render::{ImageSink, RenderError};
 
+/// Bumped whenever processing changes, so that old cache entries are not reused.
+pub const PIPELINE_VERSION: &str = "wxpub-images-1";
+
 /// Extensions accepted in sources; WeChat bodies take jpg/png, GIFs go up as material, and
-/// WebP/BMP are converted by the pipeline.
+/// WebP/BMP are converted.
 pub const SOURCE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "gif", "webp", "bmp"];
 
-/// One image an item uses, and where it goes in the output.
+/// Placeholder written into HTML until the processed file's name is known.
+pub const PLACEHOLDER: &str = "wxpub-image:";
+
+const UPLOADIMG_LIMIT: usize = 1024 * 1024;
+
+/// What an image is for; each has its own size limit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "role")]
+pub enum ImageRole {
+    /// Inside an article body: uploadimg, jpg/png under 1 MB.
+    Body,
+    /// An article cover: permanent image material, plus the two crop boxes.
+    Cover { focus: (f64, f64) },
+    /// A poster: permanent image material, full height kept.
+    Poster,
+}
+
+impl ImageRole {
+    fn byte_limit(&self, settings: &ImageSettings) -> usize {
+        let raw = match self {
+            ImageRole::Body | ImageRole::Cover { .. } => UPLOADIMG_LIMIT,
+            ImageRole::Poster => settings.material_max_bytes as usize,
+        };
+        (raw as f64 * (1.0 - settings.size_margin)) as usize
+    }
+}
+
+/// Every setting that changes the output; all of it goes into the cache key.
+pub type ImageSettings = config::Images;
+
+/// One image an item uses, planned.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageJob {
     /// As written in the source (relative to the item folder).
     pub source: String,
     #[serde(skip)]
     pub source_path: PathBuf,
-    /// File name under the item's `images/` folder.
+    /// The item's `index.md`, for messages.
+    #[serde(skip)]
+    pub item_file: PathBuf,
+    #[serde(skip)]
+    pub line: usize,
+    #[serde(skip)]
+    pub role: ImageRole,
+    /// sha256 of the source bytes.
+    pub source_sha256: String,
+    /// Cache key: sha256 of (pipeline version, settings, role, source bytes).
+    #[serde(skip)]
+    pub key: String,
+}
+
+impl ImageJob {
+    pub fn placeholder(&self) -> String {
+        format!("{PLACEHOLDER}{}", self.key)
+    }
+}
+
+/// A processed image, as stored in the cache.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Processed {
+    /// File name in the item's `images/` folder (and in the cache).
     pub file: String,
     pub sha256: String,
     pub bytes: u64,
+    pub width: u32,
+    pub height: u32,
+    /// Cover only: crop boxes (`X1_Y1_X2_Y2`) and the preview files of both crops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crops: Option<CoverCrops>,
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CoverCrops {
+    pub pic_crop_235_1: String,
+    pub pic_crop_1_1: String,
+    pub preview_235_1: String,
+    pub preview_1_1: String,
 }
 
 /// Collects an item's image requests. Implements [`ImageSink`] for the renderer.
-pub struct ImagePlanner {
+pub struct ImagePlanner<'s> {
     item_dir: PathBuf,
     canonical_dir: PathBuf,
     source_file: PathBuf,
-    jobs: BTreeMap<String, ImageJob>,
+    settings: &'s ImageSettings,
+    jobs: BTreeMap<(String, String), ImageJob>,
 }
 
-impl ImagePlanner {
-    pub fn new(item_dir: &Path, source_file: &Path) -> Result<ImagePlanner, RenderError> {
+impl<'s> ImagePlanner<'s> {
+    pub fn new(
+        item_dir: &Path,
+        source_file: &Path,
+        settings: &'s ImageSettings,
+    ) -> Result<ImagePlanner<'s>, RenderError> {
         let canonical_dir = item_dir.canonicalize().map_err(|e| RenderError::Source {
             file: source_file.to_path_buf(),
             line: 1,
@@ -48,25 +130,28 @@ impl ImagePlanner {
             item_dir: item_dir.to_path_buf(),
             canonical_dir,
             source_file: source_file.to_path_buf(),
+            settings,
             jobs: BTreeMap::new(),
         })
     }
 
-    /// The images requested so far, by source path.
+    /// The images requested so far.
     pub fn into_jobs(self) -> Vec<ImageJob> {
         self.jobs.into_values().collect()
+    }
+
+    /// Takes an image already planned for another item (a topic card's cover) into this one.
+    pub fn adopt(&mut self, job: &ImageJob) -> String {
+        self.jobs.entry((format!("adopted:{}", job.key), String::new())).or_insert_with(|| job.clone());
+        job.placeholder()
     }
 
     fn error(&self, line: usize, message: String) -> RenderError {
         RenderError::Source { file: self.source_file.clone(), line, column: 1, message }
     }
-}
 
-impl ImageSink for ImagePlanner {
-    fn request(&mut self, src: &str, line: usize) -> Result<String, RenderError> {
-        if let Some(job) = self.jobs.get(src) {
-            return Ok(format!("images/{}", job.file));
-        }
+    /// Validates a source path and reads its bytes.
+    fn resolve(&self, src: &str, line: usize) -> Result<(PathBuf, Vec<u8>), RenderError> {
         if src.starts_with("http://") || src.starts_with("https://") || src.starts_with("//") {
             return Err(self.error(
                 line,
@@ -98,32 +183,238 @@ impl ImageSink for ImagePlanner {
         }
         let bytes =
             std::fs::read(&canonical).map_err(|e| self.error(line, format!("cannot read image `{src}`: {e}")))?;
-        let sha256 = hex::encode(Sha256::digest(&bytes));
-        let extension = if extension == "jpeg" { "jpg".to_string() } else { extension };
-        let file = format!("{}.{extension}", &sha256[..16]);
+        Ok((canonical, bytes))
+    }
+}
+
+impl ImageSink for ImagePlanner<'_> {
+    fn request(&mut self, src: &str, line: usize, role: ImageRole) -> Result<String, RenderError> {
+        let role_name = serde_json::to_string(&role).unwrap_or_default();
+        if let Some(job) = self.jobs.get(&(src.to_string(), role_name.clone())) {
+            return Ok(job.placeholder());
+        }
+        let (source_path, bytes) = self.resolve(src, line)?;
+        let source_sha256 = hex::encode(Sha256::digest(&bytes));
+        let key = cache_key(&bytes, self.settings, &role);
         let job = ImageJob {
             source: src.to_string(),
-            source_path: canonical,
-            file: file.clone(),
-            sha256,
-            bytes: bytes.len() as u64,
+            source_path,
+            item_file: self.source_file.clone(),
+            line,
+            role,
+            source_sha256,
+            key,
         };
-        self.jobs.insert(src.to_string(), job);
-        Ok(format!("images/{file}"))
+        let placeholder = job.placeholder();
+        self.jobs.insert((src.to_string(), role_name), job);
+        Ok(placeholder)
     }
 }
 
-/// Produces an image job's output file in `out_dir`.
-pub fn produce(job: &ImageJob, out_dir: &Path) -> std::io::Result<()> {
-    std::fs::copy(&job.source_path, out_dir.join(&job.file)).map(|_| ())
+/// sha256 of everything that determines the output. Never mtimes (CI clones are fresh), never
+/// std's DefaultHasher (not stable across releases).
+fn cache_key(bytes: &[u8], settings: &ImageSettings, role: &ImageRole) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(PIPELINE_VERSION.as_bytes());
+    hasher.update(serde_json::to_vec(settings).unwrap_or_default());
+    hasher.update(serde_json::to_vec(role).unwrap_or_default());
+    hasher.update(bytes);
+    hex::encode(hasher.finalize())
 }
 
-impl ImagePlanner {
-    /// Takes an image already planned for another item (a topic card's cover) into this one.
-    pub fn adopt(&mut self, job: &ImageJob) -> String {
-        let key = format!("adopted:{}", job.sha256);
-        let file = job.file.clone();
-        self.jobs.entry(key).or_insert_with(|| job.clone());
-        format!("images/{file}")
+/// Replaces every placeholder in `html` with `images/<file>`.
+pub fn resolve_placeholders(html: &str, processed: &BTreeMap<String, Processed>) -> String {
+    if !html.contains(PLACEHOLDER) {
+        return html.to_string();
     }
+    let mut out = html.to_string();
+    for (key, image) in processed {
+        out = out.replace(&format!("{PLACEHOLDER}{key}"), &format!("images/{}", image.file));
+    }
+    out
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}: image `{source_name}`: {message}")]
+pub struct ImageError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub source_name: String,
+    pub message: String,
+}
+
+/// What a processing run did.
+#[derive(Debug, Default)]
+pub struct ProcessReport {
+    pub processed: BTreeMap<String, Processed>,
+    /// Images decoded in this run (0 when everything came from the cache).
+    pub decoded: usize,
+    pub from_cache: usize,
+}
+
+/// Processes every distinct job (in parallel, at most one image in memory per worker), using and
+/// filling the cache in `cache_dir`.
+pub fn process_all(
+    jobs: &[&ImageJob],
+    settings: &ImageSettings,
+    cache_dir: &Path,
+    progress: bool,
+) -> Result<ProcessReport, ImageError> {
+    let mut unique: BTreeMap<&str, &ImageJob> = BTreeMap::new();
+    for job in jobs {
+        unique.entry(job.key.as_str()).or_insert(job);
+    }
+    std::fs::create_dir_all(cache_dir).map_err(|e| ImageError {
+        file: cache_dir.to_path_buf(),
+        line: 0,
+        source_name: String::new(),
+        message: format!("cannot create the image cache: {e}"),
+    })?;
+    let bar =
+        if progress { indicatif::ProgressBar::new(unique.len() as u64) } else { indicatif::ProgressBar::hidden() };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("images {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let results: Vec<Result<(String, Processed, bool), ImageError>> = unique
+        .values()
+        .collect::<Vec<_>>()
+        .par_iter()
+        .map(|job| {
+            let result = cached_or_process(job, settings, cache_dir).map(|(p, decoded)| (job.key.clone(), p, decoded));
+            bar.inc(1);
+            result
+        })
+        .collect();
+    bar.finish_and_clear();
+    let mut report = ProcessReport::default();
+    for result in results {
+        let (key, processed, decoded) = result?;
+        if decoded {
+            report.decoded += 1;
+        } else {
+            report.from_cache += 1;
+        }
+        report.processed.insert(key, processed);
+    }
+    Ok(report)
+}
+
+/// The path of a processed file in the cache.
+pub fn cached_file(cache_dir: &Path, file: &str) -> PathBuf {
+    cache_dir.join(file)
+}
+
+fn cached_or_process(
+    job: &ImageJob,
+    settings: &ImageSettings,
+    cache_dir: &Path,
+) -> Result<(Processed, bool), ImageError> {
+    let meta_path = cache_dir.join(format!("{}.json", job.key));
+    if let Ok(text) = std::fs::read_to_string(&meta_path)
+        && let Ok(processed) = serde_json::from_str::<Processed>(&text)
+        && cache_dir.join(&processed.file).is_file()
+    {
+        return Ok((processed, false));
+    }
+    let fail = |message: String| ImageError {
+        file: job.item_file.clone(),
+        line: job.line,
+        source_name: job.source.clone(),
+        message,
+    };
+    let bytes = std::fs::read(&job.source_path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+    let (format, _, _) = process::probe(&bytes, settings).map_err(|e| fail(e.to_string()))?;
+    let stem = &job.key[..16];
+
+    if format == image::ImageFormat::Gif {
+        let frames = process::gif_frames(&bytes).map_err(|e| fail(e.to_string()))?;
+        if frames > 1 {
+            // Animated GIFs go up unchanged as permanent material.
+            if bytes.len() as u64 > settings.material_max_bytes {
+                return Err(fail(format!(
+                    "animated GIF with {frames} frames is {:.1} MB, over the {:.0} MB image-material limit; shorten it, reduce its size or colours, or publish it as a video",
+                    bytes.len() as f64 / 1048576.0,
+                    settings.material_max_bytes as f64 / 1048576.0
+                )));
+            }
+            let file = format!("{stem}.gif");
+            let (width, height) = image::ImageReader::new(std::io::Cursor::new(&bytes))
+                .with_guessed_format()
+                .ok()
+                .and_then(|r| r.into_dimensions().ok())
+                .unwrap_or((0, 0));
+            let processed = Processed {
+                sha256: hex::encode(Sha256::digest(&bytes)),
+                bytes: bytes.len() as u64,
+                file,
+                width,
+                height,
+                crops: None,
+                notes: vec![format!("animated GIF ({frames} frames) kept as is")],
+            };
+            store(cache_dir, &meta_path, &processed, &bytes, &[])
+                .map_err(|e| fail(format!("cannot write the cache: {e}")))?;
+            return Ok((processed, true));
+        }
+    }
+
+    let encoded = process::process(&bytes, format, &job.role, settings).map_err(|e| fail(e.to_string()))?;
+    let file = format!("{stem}.{}", encoded.extension);
+    let mut extra: Vec<(String, Vec<u8>)> = Vec::new();
+    let crops = match (&job.role, &encoded.pixels) {
+        (ImageRole::Cover { focus }, Some(pixels)) => {
+            let mut previews = Vec::new();
+            let mut boxes = Vec::new();
+            for (ratio, name) in [(2.35, "235x100"), (1.0, "1x1")] {
+                let crop_box = crop::crop_box(pixels.width(), pixels.height(), ratio, *focus);
+                let (x, y, w, h) = crop_box.to_pixels(pixels.width(), pixels.height());
+                let view = image::imageops::crop_imm(pixels, x, y, w, h).to_image();
+                let preview_name = format!("{stem}-cover-{name}.jpg");
+                extra.push((preview_name.clone(), process::encode_jpeg(&view, 85).map_err(|e| fail(e.to_string()))?));
+                previews.push(preview_name);
+                boxes.push(crop_box.to_wechat());
+            }
+            Some(CoverCrops {
+                pic_crop_235_1: boxes[0].clone(),
+                pic_crop_1_1: boxes[1].clone(),
+                preview_235_1: previews[0].clone(),
+                preview_1_1: previews[1].clone(),
+            })
+        }
+        _ => None,
+    };
+    let processed = Processed {
+        sha256: hex::encode(Sha256::digest(&encoded.bytes)),
+        bytes: encoded.bytes.len() as u64,
+        file,
+        width: encoded.width,
+        height: encoded.height,
+        crops,
+        notes: encoded.notes,
+    };
+    store(cache_dir, &meta_path, &processed, &encoded.bytes, &extra)
+        .map_err(|e| fail(format!("cannot write the cache: {e}")))?;
+    Ok((processed, true))
+}
+
+/// Writes the files first and the metadata last, each through a temporary name: a killed run
+/// leaves no entry that looks complete.
+fn store(
+    cache_dir: &Path,
+    meta_path: &Path,
+    processed: &Processed,
+    bytes: &[u8],
+    extra: &[(String, Vec<u8>)],
+) -> std::io::Result<()> {
+    let write = |path: &Path, data: &[u8]| -> std::io::Result<()> {
+        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+        std::fs::write(&tmp, data)?;
+        std::fs::rename(&tmp, path)
+    };
+    write(&cache_dir.join(&processed.file), bytes)?;
+    for (name, data) in extra {
+        write(&cache_dir.join(name), data)?;
+    }
+    write(meta_path, serde_json::to_string_pretty(processed).unwrap_or_default().as_bytes())
 }

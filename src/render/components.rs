@@ -93,7 +93,7 @@ pub fn render(
             let card: Artifact = parse_yaml(ctx, body, first_line)?;
             let mut html = format!("<section{}>", theme.attr("artifact"));
             if let Some(image) = &card.image {
-                let src = sink.request(image, first_line)?;
+                let src = sink.request(image, first_line, super::ImageRole::Body)?;
                 html.push_str(&figure(theme, &src, &card.name, ""));
             }
             html.push_str(&format!("<p{}>", theme.attr("artifact_title")));
@@ -114,7 +114,7 @@ pub fn render(
             let show: Exhibition = parse_yaml(ctx, body, first_line)?;
             let mut html = format!("<section{}>", theme.attr("exhibition"));
             if let Some(image) = &show.image {
-                let src = sink.request(image, first_line)?;
+                let src = sink.request(image, first_line, super::ImageRole::Body)?;
                 html.push_str(&figure(theme, &src, &show.title, ""));
             }
             html.push_str(&format!("<p{}>", theme.attr("exhibition_title")));
@@ -135,7 +135,7 @@ pub fn render(
             let width = if gallery.columns == 2 { "48%" } else { "31.5%" };
             let mut html = format!("<section{}>", theme.attr("gallery"));
             for image in &gallery.images {
-                let src = sink.request(&image.src, first_line)?;
+                let src = sink.request(&image.src, first_line, super::ImageRole::Body)?;
                 let cell = format!(
                     "display: inline-block; vertical-align: top; width: {width}; margin: 0 0.75% 8px 0.75%; {}",
                     theme.style("gallery_cell")

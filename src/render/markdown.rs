@@ -403,7 +403,7 @@ impl<'a> Emitter<'a> {
             TagEnd::Image => {
                 let image = self.image.take().expect("image open");
                 let line = self.ctx.position(self.base + image.offset).0;
-                let src = sink.request(&image.src, line)?;
+                let src = sink.request(&image.src, line, super::ImageRole::Body)?;
                 let caption = if image.title.is_empty() { image.alt.clone() } else { image.title.clone() };
                 if image.figure {
                     self.out.push_str(&components::figure(self.ctx.theme, &src, &image.alt, &caption));

@@ -17,6 +17,7 @@ use thiserror::Error;
 use crate::config::Config;
 use crate::content::{Item, Kind};
 use crate::diagnostics::{Diagnostic, line_col};
+pub use crate::images::ImageRole;
 pub use markdown::Reference;
 pub use theme::Theme;
 
@@ -32,7 +33,7 @@ pub enum RenderError {
 
 /// Resolves the images an item refers to. `src` is as written in the source; `line` is where.
 pub trait ImageSink {
-    fn request(&mut self, src: &str, line: usize) -> Result<String, RenderError>;
+    fn request(&mut self, src: &str, line: usize, role: ImageRole) -> Result<String, RenderError>;
 }
 
 /// What a rendering step needs to know about the file it renders.
@@ -156,7 +157,7 @@ impl Layouts {
         context.insert("entries", topic_entries);
         if item.kind == Kind::Poster {
             let image = item.meta.image.as_deref().unwrap_or_default();
-            let src = sink.request(image, crate::content::key_line(item, "image"))?;
+            let src = sink.request(image, crate::content::key_line(item, "image"), ImageRole::Poster)?;
             context.insert("poster_src", &src);
         }
         for (slot, partial) in

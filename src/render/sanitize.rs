@@ -336,8 +336,12 @@ pub fn is_wechat_article_url(url: &str) -> bool {
     })
 }
 
-/// Image sources that survive: our processed files (relative, inside the item) or WeChat's CDN.
+/// Image sources that survive: our processed files (relative, inside the item, or the build's
+/// placeholder for one not processed yet) or WeChat's CDN.
 fn is_allowed_image_src(src: &str) -> bool {
+    if let Some(key) = src.strip_prefix(crate::images::PLACEHOLDER) {
+        return key.bytes().all(|b| b.is_ascii_hexdigit());
+    }
     if let Some(rest) = src.strip_prefix("https://").or_else(|| src.strip_prefix("http://")) {
         let host = rest.split('/').next().unwrap_or("");
         return host == "mmbiz.qpic.cn" || host.ends_with(".qpic.cn") || host == "127.0.0.1" || host == "localhost";

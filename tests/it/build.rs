@@ -20,6 +20,12 @@ fn example_builds_into_wechat_safe_html() {
         for (i, _) in html.match_indices("href=\"") {
             assert!(html[i + 6..].starts_with("https://mp.weixin.qq.com/"), "{dir}: outside link kept");
         }
+        assert!(!html.contains("wxpub-image:"), "{dir}: an image placeholder was left unresolved");
+        for (i, _) in html.match_indices("<img src=\"") {
+            let src = &html[i + 10..];
+            let src = &src[..src.find('"').unwrap()];
+            assert!(project.path().join(&dir).join(src).is_file(), "{dir}: <img src={src}> has no file");
+        }
         assert_eq!(item["content_chars"].as_u64().unwrap() as usize, html.chars().count());
         assert_eq!(item["content_bytes"].as_u64().unwrap() as usize, html.len());
         for image in item["images"].as_array().unwrap().iter().chain(item["cover"].as_object().map(|_| &item["cover"]))

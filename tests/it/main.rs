@@ -2,6 +2,7 @@
 //! copies of real projects in temporary folders.
 mod build;
 mod doctor;
+mod images;
 mod render;
 mod support;
 mod wechat;
