@@ -61,8 +61,17 @@ pub enum Command {
         #[arg(long)]
         account: Option<String>,
     },
-    /// Lint drafts with file:line diagnostics — not yet implemented.
-    Check,
+    /// Lint items: WeChat limits, front matter, images, links, Chinese typography, word list.
+    ///
+    /// Prints diagnostics with file:line:col, rule id, severity, message and a hint. Exit code:
+    /// 0 when there is no error (and no warning with --deny-warnings), 1 otherwise, 2 when the
+    /// check could not run (e.g. a broken publish.toml). Rule severities are set in `[check]
+    /// severity` of publish.toml (`off` disables a rule); `<!-- wxpub-ignore RULE -->` on a line
+    /// (or the line before) silences one rule there.
+    ///
+    /// Examples: `wxpub check`, `wxpub check content/articles/2026-12-01-ding-story --fix`,
+    /// `wxpub check --format github --deny-warnings` (in CI)
+    Check(CheckArgs),
     /// Upload, draft and publish due items — not yet implemented.
     Publish,
 }
@@ -103,4 +112,25 @@ pub struct SandboxArgs {
     /// The sandbox's today (YYYY-MM-DD): datacube answers up to the day before.
     #[arg(long)]
     pub today: Option<chrono::NaiveDate>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Only check items under these paths (default: every item).
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: crate::check::output::Format,
+    /// Exit 1 on warnings too.
+    #[arg(long)]
+    pub deny_warnings: bool,
+    /// Apply the safe typography fixes (spacing, punctuation, brackets) in place and report them.
+    #[arg(long)]
+    pub fix: bool,
+    /// List the rules with their default severity, and exit.
+    #[arg(long)]
+    pub list_rules: bool,
+    /// Judge publish times against this moment (`YYYY-MM-DD HH:MM`, site time zone) instead of now.
+    #[arg(long)]
+    pub now: Option<String>,
 }

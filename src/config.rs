@@ -35,6 +35,18 @@ pub struct Config {
     pub images: Images,
     #[serde(default)]
     pub build: Build,
+    #[serde(default)]
+    pub check: Check,
+}
+
+/// `[check]`: rule severities and the word list.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Check {
+    /// Rule id → `error`, `warning`, `info` or `off`.
+    pub severity: BTreeMap<String, String>,
+    /// A TOML file of banned or discouraged words (`[[word]] word = "…", replacement = "…"`).
+    pub words: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

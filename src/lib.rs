@@ -2,6 +2,7 @@
 //!
 //! Each pipeline stage is a module with a small public surface; only `commands` wires them
 //! together and touches the terminal.
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -23,7 +24,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Build { out, drafts } => commands::build::run(&cli.project, out, drafts, cli.quiet),
         Command::Sandbox(args) => commands::sandbox::run(&cli.project, args),
         Command::Doctor { account } => commands::doctor::run(&cli.project, account.as_deref()),
-        Command::Check => not_yet("check", 4),
+        Command::Check(args) => commands::check::run(&cli.project, args),
         Command::Publish => not_yet("publish", 6),
     }
 }

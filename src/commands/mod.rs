@@ -1,4 +1,5 @@
 //! One short module per subcommand: a readable sequence of stage calls, and the terminal output.
 pub mod build;
+pub mod check;
 pub mod doctor;
 pub mod sandbox;

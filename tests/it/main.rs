@@ -1,6 +1,7 @@
 //! One integration-test binary; one module per feature. Tests run the real `wxpub` binary on
 //! copies of real projects in temporary folders.
 mod build;
+mod check;
 mod doctor;
 mod images;
 mod render;

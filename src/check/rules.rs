@@ -1,0 +1,581 @@
+//! The rules themselves: pure functions of an item (and its neighbours) → diagnostics.
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Component, Path, PathBuf};
+
+use pulldown_cmark::{Event, LinkType, Parser, Tag, TagEnd};
+use serde::Deserialize;
+
+use super::CheckError;
+use super::typography;
+use crate::config::Config;
+use crate::content::{self, Item, Kind};
+use crate::diagnostics::{Diagnostic, Severity, line_col};
+use crate::images::{ImageRole, SOURCE_EXTENSIONS};
+use crate::render::{ImageSink, Layouts, RenderError, markdown, sanitize::is_wechat_article_url};
+
+const TITLE_MAX: usize = 32;
+const AUTHOR_MAX: usize = 16;
+const DIGEST_MAX: usize = 128;
+const SOURCE_URL_MAX: usize = 1024;
+const CONTENT_MAX_CHARS: usize = 20_000;
+const CONTENT_MAX_BYTES: usize = 1024 * 1024;
+const PUSH_MAX: usize = 8;
+const SMALL_IMAGE_WIDTH: u32 = 400;
+
+/// A banned or discouraged word, with what to write instead.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Word {
+    pub word: String,
+    #[serde(default)]
+    pub replacement: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Words {
+    #[serde(default)]
+    word: Vec<Word>,
+}
+
+impl Words {
+    pub fn load(path: &Path) -> Result<Words, CheckError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| CheckError::Read { path: path.to_path_buf(), source })?;
+        toml::from_str(&text).map_err(|e| CheckError::Words { path: path.to_path_buf(), message: e.to_string() })
+    }
+}
+
+/// What every rule may look at.
+pub struct Context<'a> {
+    pub project: &'a Path,
+    pub config: &'a Config,
+    pub items: &'a [&'a Item],
+    pub now: chrono::DateTime<chrono::Utc>,
+    layouts: Option<Layouts>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(
+        project: &'a Path,
+        config: &'a Config,
+        items: &'a [&'a Item],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        let layouts = Layouts::load(&project.join("layouts"), config).ok();
+        Context { project, config, items, now, layouts }
+    }
+}
+
+fn diag(item: &Item, line: usize, column: usize, rule: &'static str, message: String, hint: &str) -> Diagnostic {
+    Diagnostic {
+        file: item.source_path.clone(),
+        line,
+        column,
+        rule,
+        severity: super::rule_by_id(rule).map_or(Severity::Error, |r| r.severity),
+        message,
+        hint: (!hint.is_empty()).then(|| hint.to_string()),
+    }
+}
+
+fn at_key(item: &Item, key: &str, rule: &'static str, message: String, hint: &str) -> Diagnostic {
+    diag(item, content::key_line(item, key), 1, rule, message, hint)
+}
+
+fn at_offset(item: &Item, body_offset: usize, rule: &'static str, message: String, hint: &str) -> Diagnostic {
+    let (line, column) = line_col(&item.source, item.body_offset + body_offset);
+    diag(item, line, column, rule, message, hint)
+}
+
+pub fn check_item(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let meta = &item.meta;
+    let chars = |s: &str| s.chars().count();
+    if chars(&meta.title) > TITLE_MAX {
+        out.push(at_key(
+            item,
+            "title",
+            "title-length",
+            format!("title has {} characters; WeChat allows {TITLE_MAX}", chars(&meta.title)),
+            "shorten the title",
+        ));
+    }
+    if let Some(author) = &meta.author
+        && chars(author) > AUTHOR_MAX
+    {
+        out.push(at_key(
+            item,
+            "author",
+            "author-length",
+            format!("author has {} characters; WeChat allows {AUTHOR_MAX}", chars(author)),
+            "shorten the author",
+        ));
+    }
+    if let Some(digest) = &meta.digest
+        && chars(digest) > DIGEST_MAX
+    {
+        out.push(at_key(
+            item,
+            "digest",
+            "digest-length",
+            format!("digest has {} characters; WeChat allows {DIGEST_MAX}", chars(digest)),
+            "shorten the digest",
+        ));
+    }
+    if let Some(url) = &meta.source_url
+        && url.len() > SOURCE_URL_MAX
+    {
+        out.push(at_key(
+            item,
+            "source_url",
+            "source-url-length",
+            format!("source_url is {} bytes; WeChat allows 1 KB", url.len()),
+            "use a shorter link",
+        ));
+    }
+    if matches!(item.kind, Kind::Article | Kind::Topic) && meta.cover.is_none() {
+        out.push(at_key(
+            item,
+            "title",
+            "required-field",
+            "no `cover`: WeChat needs a cover image for every article".into(),
+            "add `cover: FILE` (an image beside index.md)",
+        ));
+    }
+    if !ctx.config.accounts.contains_key(&meta.account) {
+        let known: Vec<&str> = ctx.config.accounts.keys().map(String::as_str).collect();
+        out.push(at_key(
+            item,
+            "account",
+            "unknown-account",
+            format!("account `{}` is not in publish.toml", meta.account),
+            &format!("use one of: {}", known.join(", ")),
+        ));
+    }
+    if let Some(when) = &meta.publish_at {
+        match content::parse_publish_at(when, ctx.config.timezone()) {
+            None => out.push(at_key(
+                item,
+                "publish_at",
+                "publish-time",
+                format!("`{when}` is not a time"),
+                &format!("write `YYYY-MM-DD HH:MM` in {}", ctx.config.site.timezone),
+            )),
+            Some(time) if time.with_timezone(&chrono::Utc) < ctx.now && !meta.draft => out.push(at_key(
+                item,
+                "publish_at",
+                "publish-time-past",
+                format!("publish_at {when} is in the past"),
+                "set a future time, or it goes out at the next publish run",
+            )),
+            Some(_) => {}
+        }
+    }
+    if let Some(cover) = &meta.cover {
+        out.extend(check_cover(item, cover, ctx));
+    }
+    if let Some(image) = &meta.image {
+        out.extend(check_image_file(item, image, content::key_line(item, "image"), 1, ctx, false));
+    }
+    out.extend(check_body(ctx, item, words));
+    out.extend(check_rendered(ctx, item));
+    out
+}
+
+fn check_cover(item: &Item, cover: &str, ctx: &Context<'_>) -> Vec<Diagnostic> {
+    let line = content::key_line(item, "cover");
+    let mut out = check_image_file(item, cover, line, 1, ctx, false);
+    if out.is_empty()
+        && let Some((w, h)) = image_size(&item.dir.join(cover))
+    {
+        let wide_w = (w as f64).min(h as f64 * 2.35);
+        let square = w.min(h);
+        if wide_w < 900.0 || wide_w / 2.35 < 383.0 || square < 300 {
+            out.push(diag(
+                item,
+                line,
+                1,
+                "cover-size",
+                format!("cover is {w}×{h}: too small for a sharp 2.35:1 crop (900×383) and 1:1 crop (300×300)"),
+                "use a larger cover image",
+            ));
+        }
+    }
+    out
+}
+
+fn image_size(path: &Path) -> Option<(u32, u32)> {
+    image::ImageReader::open(path).ok()?.with_guessed_format().ok()?.into_dimensions().ok()
+}
+
+/// Path, existence, format and limits of one image reference.
+fn check_image_file(
+    item: &Item,
+    src: &str,
+    line: usize,
+    column: usize,
+    ctx: &Context<'_>,
+    body: bool,
+) -> Vec<Diagnostic> {
+    let d = |rule, message: String, hint: &str| vec![diag(item, line, column, rule, message, hint)];
+    if src.starts_with("http://") || src.starts_with("https://") || src.starts_with("//") {
+        return d(
+            "image-path",
+            format!("outside image `{src}`"),
+            "WeChat removes images not uploaded through it: save the file beside index.md",
+        );
+    }
+    let relative = Path::new(src);
+    if relative.is_absolute() || relative.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+        return d(
+            "image-path",
+            format!("image path `{src}` leaves the item's folder"),
+            "put the image beside index.md",
+        );
+    }
+    let extension = relative.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
+    if !SOURCE_EXTENSIONS.contains(&extension.as_str()) {
+        return d(
+            "image-format",
+            format!("`{src}`: `.{extension}` is not a supported image format"),
+            "use JPEG, PNG, GIF, WebP or BMP",
+        );
+    }
+    let path = item.dir.join(relative);
+    if !path.is_file() {
+        return d(
+            "image-missing",
+            format!("image `{src}` not found"),
+            "check the file name (it is case-sensitive) and that the file is committed",
+        );
+    }
+    let Some((w, h)) = image_size(&path) else {
+        return d(
+            "image-format",
+            format!("`{src}` has no readable image header"),
+            "re-export the image; the file may be damaged or mislabelled",
+        );
+    };
+    let settings = &ctx.config.images;
+    if w as f64 * h as f64 / 1e6 > settings.max_megapixels {
+        return d(
+            "image-limit",
+            format!("`{src}` is {w}×{h}, over max_megapixels = {}", settings.max_megapixels),
+            "scale it down before adding it",
+        );
+    }
+    if extension == "gif" {
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if size > settings.material_max_bytes {
+            return d(
+                "image-limit",
+                format!(
+                    "GIF `{src}` is {:.1} MB, over the {:.0} MB material limit",
+                    size as f64 / 1048576.0,
+                    settings.material_max_bytes as f64 / 1048576.0
+                ),
+                "shorten it, reduce colours or size, or publish it as a video",
+            );
+        }
+    }
+    if body && w < SMALL_IMAGE_WIDTH {
+        return d(
+            "image-small",
+            format!("`{src}` is only {w} px wide"),
+            "use an image at least 400 px wide (1080 px is ideal)",
+        );
+    }
+    Vec::new()
+}
+
+fn check_body(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let body = item.body();
+    let events: Vec<(Event<'_>, Range<usize>)> =
+        Parser::new_ext(body, markdown::options()).into_offset_iter().collect();
+    let mut in_code = false;
+    let mut list_depth = 0;
+    let mut image: Option<(String, usize, String)> = None;
+    for (run, range) in text_runs(body, &events) {
+        for finding in typography::find(run) {
+            out.push(at_offset(item, range.start + finding.offset, finding.rule, finding.message, &finding.hint));
+        }
+        for word in &words.word {
+            for (at, _) in run.match_indices(&word.word) {
+                let hint = match (&word.replacement, &word.note) {
+                    (Some(r), Some(n)) => format!("write `{r}` instead ({n})"),
+                    (Some(r), None) => format!("write `{r}` instead"),
+                    (None, Some(n)) => n.clone(),
+                    (None, None) => "remove it or rephrase".into(),
+                };
+                out.push(at_offset(
+                    item,
+                    range.start + at,
+                    "banned-word",
+                    format!("`{}` is on the word list", word.word),
+                    &hint,
+                ));
+            }
+        }
+    }
+    for (event, range) in &events {
+        match event {
+            Event::Start(Tag::CodeBlock(_)) => in_code = true,
+            Event::End(TagEnd::CodeBlock) => in_code = false,
+            Event::Start(Tag::List(_)) => {
+                list_depth += 1;
+                if list_depth == 3 {
+                    out.push(at_offset(
+                        item,
+                        range.start,
+                        "list-depth",
+                        "list nested three levels deep".into(),
+                        "flatten it to two levels",
+                    ));
+                }
+            }
+            Event::End(TagEnd::List(_)) => list_depth -= 1,
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                image = Some((dest_url.to_string(), range.start, String::new()))
+            }
+            Event::Text(t) if image.is_some() => {
+                if let Some((_, _, alt)) = image.as_mut() {
+                    alt.push_str(t);
+                }
+            }
+            Event::End(TagEnd::Image) => {
+                if let Some((src, offset, alt)) = image.take() {
+                    let (line, column) = line_col(&item.source, item.body_offset + offset);
+                    out.extend(check_image_file(item, &src, line, column, ctx, true));
+                    if alt.trim().is_empty() {
+                        out.push(diag(
+                            item,
+                            line,
+                            column,
+                            "image-alt",
+                            format!("image `{src}` has no alt text"),
+                            "write a short description in ![…](file): it becomes the caption",
+                        ));
+                    }
+                }
+            }
+            Event::Start(Tag::Link { link_type, dest_url, .. }) => {
+                let url = dest_url.as_ref();
+                if is_wechat_article_url(url) || url.starts_with('#') {
+                } else if url.starts_with("http://")
+                    || url.starts_with("https://")
+                    || *link_type == LinkType::Email
+                    || url.starts_with("mailto:")
+                {
+                    out.push(at_offset(
+                        item,
+                        range.start,
+                        "link-outside",
+                        format!("outside link {url} becomes a numbered reference"),
+                        "fine as is; WeChat only allows links to mp.weixin.qq.com",
+                    ));
+                } else if !internal_target_exists(ctx, item, url) {
+                    out.push(at_offset(
+                        item,
+                        range.start,
+                        "link-internal",
+                        format!("link `{url}` points at no item"),
+                        "link to an existing item folder, e.g. ../2024-05-18-bronze/",
+                    ));
+                }
+            }
+            Event::Html(html) | Event::InlineHtml(html) if !in_code => {
+                let lower = html.to_ascii_lowercase();
+                for tag in ["script", "iframe", "style", "form", "object", "embed"] {
+                    if lower.contains(&format!("<{tag}")) {
+                        out.push(at_offset(
+                            item,
+                            range.start,
+                            "raw-html",
+                            format!("raw <{tag}> is removed by WeChat"),
+                            "remove it; use a component or an image instead",
+                        ));
+                    }
+                }
+                if lower.split_whitespace().any(|w| {
+                    w.starts_with("on")
+                        && w.contains('=')
+                        && w[2..]
+                            .split('=')
+                            .next()
+                            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphabetic()))
+                }) {
+                    out.push(at_offset(
+                        item,
+                        range.start,
+                        "raw-html",
+                        "event handler attribute (on…=) is removed by WeChat".into(),
+                        "remove it; articles cannot run scripts",
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Prose runs: consecutive text events outside code, as (source slice, range). Only text whose
+/// source is the text itself (no escapes or entities), so offsets and fixes are exact.
+pub fn text_runs<'t>(body: &'t str, events: &[(Event<'_>, Range<usize>)]) -> Vec<(&'t str, Range<usize>)> {
+    let mut runs: Vec<Range<usize>> = Vec::new();
+    let mut in_code = 0;
+    for (event, range) in events {
+        match event {
+            Event::Start(Tag::CodeBlock(_)) | Event::Start(Tag::Link { .. }) | Event::Start(Tag::Image { .. }) => {
+                in_code += 1
+            }
+            Event::End(TagEnd::CodeBlock) | Event::End(TagEnd::Link) | Event::End(TagEnd::Image) => in_code -= 1,
+            Event::Text(text) if in_code == 0 && body.get(range.clone()) == Some(text.as_ref()) => {
+                match runs.last_mut() {
+                    Some(last) if last.end == range.start => last.end = range.end,
+                    _ => runs.push(range.clone()),
+                }
+            }
+            _ => {}
+        }
+    }
+    runs.into_iter().map(|r| (&body[r.clone()], r)).collect()
+}
+
+/// Applies the typography fixes to the body's prose (never front matter, code or links).
+/// Returns the new text and the number of findings fixed.
+pub fn fix_typography(source: &str) -> (String, usize) {
+    let body_offset =
+        match content::parse_item(Kind::Article, String::new(), PathBuf::new(), PathBuf::new(), source.to_string()) {
+            Ok(item) => item.body_offset,
+            Err(_) => return (source.to_string(), 0),
+        };
+    let body = &source[body_offset..];
+    let events: Vec<(Event<'_>, Range<usize>)> =
+        Parser::new_ext(body, markdown::options()).into_offset_iter().collect();
+    let mut changes = 0;
+    let mut out = source.to_string();
+    for (run, range) in text_runs(body, &events).into_iter().rev() {
+        let found = typography::find(run).len();
+        if found == 0 {
+            continue;
+        }
+        let fixed = typography::fix(run);
+        if fixed != run {
+            changes += found;
+            out.replace_range(body_offset + range.start..body_offset + range.end, &fixed);
+        }
+    }
+    (out, changes)
+}
+
+fn internal_target_exists(ctx: &Context<'_>, item: &Item, url: &str) -> bool {
+    let path = url.split(['#', '?']).next().unwrap_or("").trim_end_matches('/');
+    if path.is_empty() {
+        return true;
+    }
+    // Relative to the item folder (../other-slug, ../../posters/slug), or a key (articles/slug).
+    let mut resolved = item.dir.clone();
+    for part in Path::new(path).components() {
+        match part {
+            Component::ParentDir => {
+                resolved.pop();
+            }
+            Component::Normal(p) => resolved.push(p),
+            _ => {}
+        }
+    }
+    let target = resolved.join("index.md");
+    target.is_file()
+        || ctx.items.iter().any(|i| i.key() == path)
+        || ctx.project.join("content").join(path).join("index.md").is_file()
+}
+
+/// Rules that compare items: duplicate titles, push size.
+pub fn check_across(ctx: &Context<'_>) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut titles: BTreeMap<&str, &Item> = BTreeMap::new();
+    for item in ctx.items {
+        if let Some(first) = titles.get(item.meta.title.as_str()) {
+            out.push(at_key(
+                item,
+                "title",
+                "duplicate-title",
+                format!("title also used by {}", first.source_path.display()),
+                "give each item its own title",
+            ));
+        } else {
+            titles.insert(&item.meta.title, item);
+        }
+    }
+    let mut pushes: BTreeMap<(&str, &str), Vec<&Item>> = BTreeMap::new();
+    for item in ctx.items.iter().filter(|i| !i.meta.draft) {
+        if let Some(when) = &item.meta.publish_at {
+            pushes.entry((&item.meta.account, when)).or_default().push(item);
+        }
+    }
+    for ((account, when), items) in pushes {
+        if items.len() > PUSH_MAX {
+            for item in items {
+                out.push(at_key(
+                    item,
+                    "publish_at",
+                    "push-size",
+                    format!(
+                        "{account} push at {when} has {} items; WeChat allows {PUSH_MAX}",
+                        ctx.items
+                            .iter()
+                            .filter(|i| i.meta.account == account && i.meta.publish_at.as_deref() == Some(when))
+                            .count()
+                    ),
+                    "move some items to another time",
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Renders the item to measure it against the content limits, without touching images.
+fn check_rendered(ctx: &Context<'_>, item: &Item) -> Vec<Diagnostic> {
+    struct Sized;
+    impl ImageSink for Sized {
+        fn request(&mut self, _src: &str, _line: usize, _role: ImageRole) -> Result<String, RenderError> {
+            // The final name has this length: images/<16 hex>.jpg
+            Ok("images/0000000000000000.jpg".into())
+        }
+    }
+    let Some(layouts) = &ctx.layouts else { return Vec::new() };
+    match layouts.render_item(item, ctx.config, &[], &mut Sized) {
+        Ok(rendered) => {
+            let mut out: Vec<Diagnostic> = rendered
+                .diagnostics
+                .into_iter()
+                .filter(|d| d.rule != "raw-html-stripped" && d.rule != "list-depth")
+                .collect();
+            let (chars, bytes) = (rendered.html.chars().count(), rendered.html.len());
+            if chars >= CONTENT_MAX_CHARS || bytes >= CONTENT_MAX_BYTES {
+                out.push(diag(
+                    item,
+                    1,
+                    1,
+                    "content-length",
+                    format!(
+                        "rendered content is {chars} characters ({bytes} bytes); WeChat takes under {CONTENT_MAX_CHARS}"
+                    ),
+                    "split the article, or use a theme with shorter styles",
+                ));
+            }
+            out
+        }
+        Err(RenderError::Source { line, column, message, .. }) => {
+            vec![diag(item, line, column, "front-matter", message, "fix this block")]
+        }
+        Err(_) => Vec::new(),
+    }
+}

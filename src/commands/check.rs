@@ -1,0 +1,46 @@
+//! `wxpub check`: run the lint rules and print diagnostics.
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use crate::check::{self, CheckOptions, RULES, output};
+use crate::cli::CheckArgs;
+use crate::config::Config;
+use crate::diagnostics::Severity;
+
+pub fn run(project: &Path, args: CheckArgs) -> Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.list_rules {
+        for rule in RULES {
+            writeln!(out, "{:<22} {:<8} {}", rule.id, rule.severity, rule.doc)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let now = match &args.now {
+        Some(text) => {
+            let tz = Config::load(project)?.timezone();
+            crate::content::parse_publish_at(text, tz)
+                .with_context(|| format!("--now `{text}` is not `YYYY-MM-DD HH:MM`"))?
+                .with_timezone(&chrono::Utc)
+        }
+        None => chrono::Utc::now(),
+    };
+    let options = CheckOptions { paths: args.paths.clone(), now, fix: args.fix };
+    let report = check::check_project(project, &options)?;
+    for (file, changes) in &report.fixed {
+        eprintln!("fixed {changes} typography issue(s) in {}", file.display());
+    }
+    let source_line = |d: &crate::diagnostics::Diagnostic| {
+        std::fs::read_to_string(project.join(&d.file)).ok()?.lines().nth(d.line.checked_sub(1)?).map(str::to_string)
+    };
+    let color = args.format == output::Format::Human && stdout.is_terminal();
+    output::write(&mut out, args.format, &report.diagnostics, &source_line, color)?;
+    let count = |s| report.diagnostics.iter().filter(|d| d.severity == s).count();
+    let (errors, warnings, infos) = (count(Severity::Error), count(Severity::Warning), count(Severity::Info));
+    eprintln!("checked {} item(s): {errors} error(s), {warnings} warning(s), {infos} note(s)", report.items_checked);
+    let failed = errors > 0 || (args.deny_warnings && warnings > 0);
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
