@@ -14,9 +14,11 @@ fn main() {
     let count = 500;
     // A real 1200×700 cover per item: the rules read its header.
     let mut cover = std::io::Cursor::new(Vec::new());
-    image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(1200, 700, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])))
-        .write_to(&mut cover, image::ImageFormat::Jpeg)
-        .unwrap();
+    image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(1200, 700, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+    }))
+    .write_to(&mut cover, image::ImageFormat::Jpeg)
+    .unwrap();
     let cover = cover.into_inner();
     for i in 0..count {
         let item = dir.path().join(format!("content/articles/item-{i:04}"));

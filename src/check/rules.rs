@@ -11,7 +11,7 @@ use super::typography;
 use crate::config::Config;
 use crate::content::{self, Item, Kind};
 use crate::diagnostics::{Diagnostic, Severity, line_col};
-use crate::images::{ImageRole, SOURCE_EXTENSIONS};
+use crate::images::{ImageRole, SourcePathProblem, check_source_path};
 use crate::render::{ImageSink, Layouts, RenderError, markdown, sanitize::is_wechat_article_url};
 
 const TITLE_MAX: usize = 32;
@@ -222,29 +222,32 @@ fn check_image_file(
     body: bool,
 ) -> Vec<Diagnostic> {
     let d = |rule, message: String, hint: &str| vec![diag(item, line, column, rule, message, hint)];
-    if src.starts_with("http://") || src.starts_with("https://") || src.starts_with("//") {
-        return d(
-            "image-path",
-            format!("outside image `{src}`"),
-            "WeChat removes images not uploaded through it: save the file beside index.md",
-        );
+    match check_source_path(src) {
+        Ok(()) => {}
+        Err(SourcePathProblem::Outside) => {
+            return d(
+                "image-path",
+                format!("outside image `{src}`"),
+                "WeChat removes images not uploaded through it: save the file beside index.md",
+            );
+        }
+        Err(SourcePathProblem::LeavesFolder) => {
+            return d(
+                "image-path",
+                format!("image path `{src}` leaves the item's folder"),
+                "put the image beside index.md",
+            );
+        }
+        Err(SourcePathProblem::Format(extension)) => {
+            return d(
+                "image-format",
+                format!("`{src}`: `.{extension}` is not a supported image format"),
+                "use JPEG, PNG, GIF, WebP or BMP",
+            );
+        }
     }
     let relative = Path::new(src);
-    if relative.is_absolute() || relative.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
-        return d(
-            "image-path",
-            format!("image path `{src}` leaves the item's folder"),
-            "put the image beside index.md",
-        );
-    }
     let extension = relative.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
-    if !SOURCE_EXTENSIONS.contains(&extension.as_str()) {
-        return d(
-            "image-format",
-            format!("`{src}`: `.{extension}` is not a supported image format"),
-            "use JPEG, PNG, GIF, WebP or BMP",
-        );
-    }
     let path = item.dir.join(relative);
     if !path.is_file() {
         return d(

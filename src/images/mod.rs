@@ -105,6 +105,36 @@ pub struct CoverCrops {
     pub preview_1_1: String,
 }
 
+/// Why an image reference in a source cannot be used, before looking at the disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourcePathProblem {
+    /// An http(s) URL: WeChat removes images it did not receive itself.
+    Outside,
+    /// Absolute, or climbs out of the item's folder with `..`.
+    LeavesFolder,
+    /// An extension that is not an image format we read.
+    Format(String),
+}
+
+/// Checks an image reference as written (`photo.jpg`, `img/a.png`) without touching the disk.
+pub fn check_source_path(src: &str) -> Result<(), SourcePathProblem> {
+    if src.starts_with("http://") || src.starts_with("https://") || src.starts_with("//") {
+        return Err(SourcePathProblem::Outside);
+    }
+    let relative = Path::new(src);
+    if src.is_empty()
+        || relative.is_absolute()
+        || relative.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(SourcePathProblem::LeavesFolder);
+    }
+    let extension = relative.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
+    if !SOURCE_EXTENSIONS.contains(&extension.as_str()) {
+        return Err(SourcePathProblem::Format(extension));
+    }
+    Ok(())
+}
+
 /// Collects an item's image requests. Implements [`ImageSink`] for the renderer.
 pub struct ImagePlanner<'s> {
     item_dir: PathBuf,
@@ -152,25 +182,25 @@ impl<'s> ImagePlanner<'s> {
 
     /// Validates a source path and reads its bytes.
     fn resolve(&self, src: &str, line: usize) -> Result<(PathBuf, Vec<u8>), RenderError> {
-        if src.starts_with("http://") || src.starts_with("https://") || src.starts_with("//") {
-            return Err(self.error(
-                line,
-                format!("outside image `{src}`: WeChat removes images that were not uploaded through it; save the file beside index.md and refer to it by name"),
-            ));
+        match check_source_path(src) {
+            Ok(()) => {}
+            Err(SourcePathProblem::Outside) => {
+                return Err(self.error(
+                    line,
+                    format!("outside image `{src}`: WeChat removes images that were not uploaded through it; save the file beside index.md and refer to it by name"),
+                ));
+            }
+            Err(SourcePathProblem::LeavesFolder) => {
+                return Err(self.error(line, format!("image path `{src}` leaves the item's folder: images must be files beside index.md (or in a subfolder)")));
+            }
+            Err(SourcePathProblem::Format(extension)) => {
+                return Err(self.error(
+                    line,
+                    format!("image `{src}`: unsupported format `.{extension}` (use jpg, png, gif, webp or bmp)"),
+                ));
+            }
         }
         let relative = Path::new(src);
-        let escapes = relative.is_absolute()
-            || relative.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir));
-        if escapes || src.is_empty() {
-            return Err(self.error(line, format!("image path `{src}` leaves the item's folder: images must be files beside index.md (or in a subfolder)")));
-        }
-        let extension = relative.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
-        if !SOURCE_EXTENSIONS.contains(&extension.as_str()) {
-            return Err(self.error(
-                line,
-                format!("image `{src}`: unsupported format `.{extension}` (use jpg, png, gif, webp or bmp)"),
-            ));
-        }
         let path = self.item_dir.join(relative);
         let canonical = path
             .canonicalize()

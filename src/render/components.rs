@@ -91,40 +91,22 @@ pub fn render(
     match name {
         "artifact" => {
             let card: Artifact = parse_yaml(ctx, body, first_line)?;
-            let mut html = format!("<section{}>", theme.attr("artifact"));
-            if let Some(image) = &card.image {
-                let src = sink.request(image, first_line, super::ImageRole::Body)?;
-                html.push_str(&figure(theme, &src, &card.name, ""));
-            }
-            html.push_str(&format!("<p{}>", theme.attr("artifact_title")));
-            push_escaped(&mut html, &card.name);
-            html.push_str("</p>");
             let rows = [
                 ("年代", &card.period),
                 ("材质", &card.material),
                 ("尺寸", &card.dimensions),
                 ("藏品编号", &card.number),
             ];
-            push_rows(&mut html, theme, "artifact_field", "artifact_label", &rows);
-            push_description(&mut html, theme, "artifact_field", &card.description);
-            html.push_str("</section>");
-            Ok(html)
+            let parts =
+                CardParts { title: &card.name, image: &card.image, rows: &rows, description: &card.description };
+            info_card(theme, "artifact", &parts, first_line, sink)
         }
         "exhibition" => {
             let show: Exhibition = parse_yaml(ctx, body, first_line)?;
-            let mut html = format!("<section{}>", theme.attr("exhibition"));
-            if let Some(image) = &show.image {
-                let src = sink.request(image, first_line, super::ImageRole::Body)?;
-                html.push_str(&figure(theme, &src, &show.title, ""));
-            }
-            html.push_str(&format!("<p{}>", theme.attr("exhibition_title")));
-            push_escaped(&mut html, &show.title);
-            html.push_str("</p>");
             let rows = [("展期", &show.dates), ("地点", &show.venue), ("预约", &show.booking)];
-            push_rows(&mut html, theme, "exhibition_field", "exhibition_label", &rows);
-            push_description(&mut html, theme, "exhibition_field", &show.description);
-            html.push_str("</section>");
-            Ok(html)
+            let parts =
+                CardParts { title: &show.title, image: &show.image, rows: &rows, description: &show.description };
+            info_card(theme, "exhibition", &parts, first_line, sink)
         }
         "gallery" => {
             let gallery: Gallery = parse_yaml(ctx, body, first_line)?;
@@ -177,6 +159,38 @@ pub fn figure(theme: &Theme, src: &str, alt: &str, caption: &str) -> String {
     }
     html.push_str("</figure>");
     html
+}
+
+/// What an artifact card and an exhibition box have in common.
+struct CardParts<'a> {
+    title: &'a str,
+    image: &'a Option<String>,
+    rows: &'a [(&'a str, &'a Option<String>)],
+    description: &'a Option<String>,
+}
+
+/// A boxed card: optional image, title, labelled rows, description. `style` names the theme keys
+/// (`artifact`, `artifact_title`, `artifact_field`, `artifact_label`; the same for `exhibition`).
+fn info_card(
+    theme: &Theme,
+    style: &str,
+    parts: &CardParts<'_>,
+    line: usize,
+    sink: &mut dyn ImageSink,
+) -> Result<String, RenderError> {
+    let (field, label) = (format!("{style}_field"), format!("{style}_label"));
+    let mut html = format!("<section{}>", theme.attr(style));
+    if let Some(image) = parts.image {
+        let src = sink.request(image, line, super::ImageRole::Body)?;
+        html.push_str(&figure(theme, &src, parts.title, ""));
+    }
+    html.push_str(&format!("<p{}>", theme.attr(&format!("{style}_title"))));
+    push_escaped(&mut html, parts.title);
+    html.push_str("</p>");
+    push_rows(&mut html, theme, &field, &label, parts.rows);
+    push_description(&mut html, theme, &field, parts.description);
+    html.push_str("</section>");
+    Ok(html)
 }
 
 fn push_rows(html: &mut String, theme: &Theme, field: &str, label: &str, rows: &[(&str, &Option<String>)]) {
