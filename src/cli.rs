@@ -72,8 +72,18 @@ pub enum Command {
     /// Examples: `wxpub check`, `wxpub check content/articles/2026-12-01-ding-story --fix`,
     /// `wxpub check --format github --deny-warnings` (in CI)
     Check(CheckArgs),
-    /// Upload, draft and publish due items — not yet implemented.
-    Publish,
+    /// Upload images, create or update drafts, and publish what is due — never twice.
+    ///
+    /// Builds (incrementally) and checks first: errors block. Then groups items into pushes (same
+    /// account and publish_at, ordered by position, at most 8) and runs them against
+    /// publish.lock, which records every write to WeChat as soon as it succeeds: a re-run with
+    /// nothing changed writes nothing, and an interrupted run is finished by the next one.
+    /// Without --due nothing is published, only drafted. Exit code 1 when a push failed (the
+    /// summary says what was done and what is left).
+    ///
+    /// Examples: `wxpub publish --dry-run`, `wxpub publish --due` (CI, on a schedule),
+    /// `wxpub publish articles/2026-12-01-ding-story --account service`
+    Publish(PublishArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -133,4 +143,25 @@ pub struct CheckArgs {
     /// Judge publish times against this moment (`YYYY-MM-DD HH:MM`, site time zone) instead of now.
     #[arg(long)]
     pub now: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PublishArgs {
+    /// Only these items (keys like articles/FOLDER, or content/ paths); default: all scheduled.
+    pub items: Vec<String>,
+    /// Only this account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Publish (or mass-send) the pushes whose publish_at has come; otherwise only draft.
+    #[arg(long)]
+    pub due: bool,
+    /// Judge "due" against this moment (`YYYY-MM-DD HH:MM`, site time zone) instead of now.
+    #[arg(long)]
+    pub now: Option<String>,
+    /// Print the plan and stop: nothing is uploaded or written.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print a machine-readable summary (JSON) on stdout.
+    #[arg(long)]
+    pub json: bool,
 }

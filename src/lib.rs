@@ -9,6 +9,7 @@ pub mod config;
 pub mod content;
 pub mod diagnostics;
 pub mod images;
+pub mod publish;
 pub mod redact;
 pub mod render;
 pub mod sandbox;
@@ -25,10 +26,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sandbox(args) => commands::sandbox::run(&cli.project, args),
         Command::Doctor { account } => commands::doctor::run(&cli.project, account.as_deref()),
         Command::Check(args) => commands::check::run(&cli.project, args),
-        Command::Publish => not_yet("publish", 6),
+        Command::Publish(args) => commands::publish::run(&cli.project, args, cli.quiet),
     }
-}
-
-fn not_yet(command: &str, issue: u32) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`wxpub {command}` is not implemented yet (tracked in issue #{issue})")
 }

@@ -2,4 +2,5 @@
 pub mod build;
 pub mod check;
 pub mod doctor;
+pub mod publish;
 pub mod sandbox;

@@ -4,6 +4,7 @@ mod build;
 mod check;
 mod doctor;
 mod images;
+mod publish;
 mod render;
 mod support;
 mod wechat;

@@ -1,0 +1,113 @@
+//! `publish.lock`: what has been written to WeChat, per account. TOML with sorted keys, written
+//! atomically after every successful write, meant to be committed by CI.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub const LOCK_FILE: &str = "publish.lock";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lock {
+    #[serde(default)]
+    pub accounts: BTreeMap<String, AccountLock>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccountLock {
+    /// Uploaded files by the sha256 of the processed file.
+    #[serde(default)]
+    pub media: BTreeMap<String, MediaRecord>,
+    /// Pushes by slot (`publish_at` as written).
+    #[serde(default)]
+    pub pushes: BTreeMap<String, PushRecord>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MediaRecord {
+    pub file: String,
+    /// From media/uploadimg: usable inside article bodies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_url: Option<String>,
+    /// From material/add_material (covers, posters): usable as thumb_media_id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub material_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PushRecord {
+    /// Item keys, in push order.
+    pub items: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft_media_id: Option<String>,
+    /// sha256 of the articles as sent to draft/add or draft/update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drafted_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publication: Option<PublicationRecord>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PublicationRecord {
+    /// `publish` (freepublish) or `masssend`.
+    pub mode: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msg_id: Option<u64>,
+    /// `publishing`, `published`, `sent`, or `failed: …` with WeChat's meaning.
+    pub status: String,
+    #[serde(default)]
+    pub article_urls: Vec<String>,
+    pub submitted_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("cannot read {path}: {message}")]
+    Read { path: PathBuf, message: String },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+}
+
+impl Lock {
+    pub fn path(project: &Path) -> PathBuf {
+        project.join(LOCK_FILE)
+    }
+
+    /// The lock in `project`, or an empty one when there is none yet.
+    pub fn load(project: &Path) -> Result<Lock, LockError> {
+        let path = Lock::path(project);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| LockError::Read { path, message: e.to_string() }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Lock::default()),
+            Err(e) => Err(LockError::Read { path, message: e.to_string() }),
+        }
+    }
+
+    /// Writes the whole lock through a temporary file and a rename: a crash leaves the old or the
+    /// new lock, never half of one.
+    pub fn save(&self, project: &Path) -> Result<(), LockError> {
+        let path = Lock::path(project);
+        let text = format!(
+            "# Written by wxpub publish: what has been uploaded, drafted and published. Commit it.\n{}",
+            toml::to_string(self).unwrap_or_default()
+        );
+        let tmp = path.with_extension(format!("lock.tmp-{}", std::process::id()));
+        let write = || -> std::io::Result<()> {
+            std::fs::write(&tmp, &text)?;
+            std::fs::rename(&tmp, &path)
+        };
+        write().map_err(|source| LockError::Write { path, source })
+    }
+
+    pub fn account(&mut self, name: &str) -> &mut AccountLock {
+        self.accounts.entry(name.to_string()).or_default()
+    }
+}

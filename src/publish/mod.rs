@@ -1,0 +1,88 @@
+//! PUBLISH: plan pushes from the build manifest, then execute them against `publish.lock`:
+//! upload images, create or update drafts, publish what is due — recording every write as soon
+//! as it succeeds, so that a re-run never writes twice.
+mod execute;
+pub mod lock;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::commands::build::{Manifest, ManifestItem};
+use crate::config::Config;
+pub use execute::{ExecuteOptions, PushOutcome, execute};
+pub use lock::Lock;
+
+/// WeChat's limit of articles in one push.
+pub const PUSH_MAX: usize = 8;
+
+/// One push: the articles an account sends together at one time.
+#[derive(Debug, Clone, Serialize)]
+pub struct Push {
+    pub account: String,
+    /// `publish_at` as written (the key in publish.lock).
+    pub slot: String,
+    pub when: chrono::DateTime<chrono::Utc>,
+    /// Manifest items in push order (`position`, then key).
+    pub items: Vec<String>,
+    pub due: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("{account} push at {slot} has {count} items; WeChat allows {PUSH_MAX} — move some to another time")]
+    TooLarge { account: String, slot: String, count: usize },
+    #[error("no item matches `{0}` (give item keys like articles/2026-12-01-ding-story, or their folders)")]
+    UnknownItem(String),
+    #[error("no account `{0}` in publish.toml")]
+    UnknownAccount(String),
+}
+
+/// Groups the selected, scheduled, non-draft items into pushes, in time order.
+pub fn plan(
+    manifest: &Manifest,
+    config: &Config,
+    only_items: &[String],
+    only_account: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Push>, PlanError> {
+    if let Some(account) = only_account
+        && !config.accounts.contains_key(account)
+    {
+        return Err(PlanError::UnknownAccount(account.into()));
+    }
+    let wanted: Vec<String> =
+        only_items.iter().map(|i| i.trim_end_matches('/').trim_start_matches("content/").to_string()).collect();
+    for key in &wanted {
+        if !manifest.items.iter().any(|i| &i.key == key) {
+            return Err(PlanError::UnknownItem(key.clone()));
+        }
+    }
+    let mut groups: BTreeMap<(String, String), Vec<&ManifestItem>> = BTreeMap::new();
+    for item in &manifest.items {
+        let selected =
+            (wanted.is_empty() || wanted.contains(&item.key)) && only_account.is_none_or(|a| a == item.account);
+        if !selected || item.draft || item.publish_at.is_none() {
+            continue;
+        }
+        let slot = item.publish_at.clone().unwrap_or_default();
+        groups.entry((item.account.clone(), slot)).or_default().push(item);
+    }
+    let mut pushes = Vec::new();
+    for ((account, slot), mut items) in groups {
+        if items.len() > PUSH_MAX {
+            return Err(PlanError::TooLarge { account, slot, count: items.len() });
+        }
+        items.sort_by(|a, b| (a.position, &a.key).cmp(&(b.position, &b.key)));
+        let when = chrono::DateTime::parse_from_rfc3339(&slot).map(|t| t.with_timezone(&chrono::Utc)).unwrap_or(now);
+        pushes.push(Push {
+            account,
+            slot,
+            when,
+            items: items.iter().map(|i| i.key.clone()).collect(),
+            due: when <= now,
+        });
+    }
+    pushes.sort_by(|a, b| (a.when, &a.account).cmp(&(b.when, &b.account)));
+    Ok(pushes)
+}

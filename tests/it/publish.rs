@@ -1,0 +1,140 @@
+//! `wxpub publish` against the sandbox on a loopback port, through the real binary.
+use wxpub::sandbox::{SandboxHandle, SandboxOptions};
+
+use crate::support::TestProject;
+use crate::wechat::{sandbox_state, start};
+
+const APPID: &str = "wxtest0000000001";
+const SECRET: &str = "test-secret-0123456789";
+/// After the 1 December pushes, before the 12 December one.
+const NOW: &str = "2026-12-06 00:00";
+
+fn publish(project: &TestProject, sandbox: &SandboxHandle, args: &[&str]) -> (i32, String) {
+    let output = project
+        .wxpub()
+        .arg("publish")
+        .args(args)
+        .env("WXPUB_API_BASE", &sandbox.base_url)
+        .env("WXPUB_SERVICE_APPID", APPID)
+        .env("WXPUB_SERVICE_SECRET", SECRET)
+        .env("WXPUB_SUBSCRIPTION_APPID", APPID)
+        .env("WXPUB_SUBSCRIPTION_SECRET", SECRET)
+        .env("WXPUB_RETRY_BASE_MS", "2")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.code().unwrap_or(-1), text)
+}
+
+fn writes(state: &serde_json::Value) -> u64 {
+    let calls = state["calls"].as_object().unwrap();
+    calls
+        .iter()
+        .filter(|(path, _)| {
+            [
+                "uploadimg",
+                "add_material",
+                "draft/add",
+                "draft/update",
+                "draft/delete",
+                "freepublish/submit",
+                "mass/sendall",
+            ]
+            .iter()
+            .any(|w| path.contains(w))
+        })
+        .map(|(_, n)| n.as_u64().unwrap())
+        .sum()
+}
+
+fn assert_no_secrets(text: &str, state: &serde_json::Value) {
+    assert!(!text.contains(SECRET), "secret printed");
+    for token in state["tokens"].as_array().unwrap() {
+        assert!(!text.contains(token["value"].as_str().unwrap()), "token printed");
+    }
+}
+
+#[test]
+fn example_publishes_end_to_end_and_a_rerun_writes_nothing() {
+    let sandbox = start(SandboxOptions { publish_delay_ms: 300, ..SandboxOptions::default() });
+    let project = TestProject::example();
+    let (code, text) = publish(&project, &sandbox, &["--due", "--now", NOW, "--account", "service"]);
+    assert_eq!(code, 0, "{text}");
+    let state = sandbox_state(&sandbox);
+    assert_no_secrets(&text, &state);
+
+    // The 1 December push (two articles) is published with its URLs; later pushes are drafts.
+    let publications = state["publications"].as_array().unwrap();
+    assert_eq!(publications.len(), 1, "{text}");
+    let articles = publications[0]["articles"].as_array().unwrap();
+    assert_eq!(articles.len(), 2);
+    assert_eq!(articles[0]["title"], "青铜时代——青州考古新发现特展开幕", "position 0 leads");
+    for article in articles {
+        assert!(article["pic_crop_235_1"].is_string() && article["pic_crop_1_1"].is_string(), "covers have crop boxes");
+        let content = article["content"].as_str().unwrap();
+        for (i, _) in content.match_indices("<img src=\"") {
+            assert!(content[i + 10..].starts_with(&format!("{}/mmbiz/", sandbox.base_url)), "only sandbox image URLs");
+        }
+    }
+    assert!(state["log"].as_array().unwrap().is_empty(), "the sandbox filtered nothing: {}", state["log"]);
+    let lock = project.read("publish.lock");
+    assert!(lock.contains("https://mp.weixin.qq.com/s/sandbox_"), "article URLs recorded: {lock}");
+    assert!(lock.contains("status = \"published\""));
+    let not_due = state["drafts"].as_array().unwrap();
+    assert_eq!(not_due.len(), 3, "the 12/20/31 December pushes are drafted, not published");
+
+    // Nothing changed: no write at all.
+    let before = writes(&state);
+    let (code, text) = publish(&project, &sandbox, &["--due", "--now", NOW, "--account", "service"]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(writes(&sandbox_state(&sandbox)), before, "a second run makes no write call");
+
+    // A changed article updates its draft instead of creating a new one.
+    let path = "content/articles/2026-12-12-conservation-lab/index.md";
+    project.write(path, &project.read(path).replace("早上八点半", "早上八点"));
+    let (code, text) = publish(&project, &sandbox, &["--due", "--now", NOW, "--account", "service"]);
+    assert_eq!(code, 0, "{text}");
+    let state = sandbox_state(&sandbox);
+    assert_eq!(state["calls"]["/cgi-bin/draft/update"], 1, "{text}");
+    assert_eq!(state["drafts"].as_array().unwrap().len(), 3, "no new draft");
+    let updated = state["drafts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["articles"][0]["content"].as_str().unwrap().contains("早上八点，"));
+    assert!(updated, "the draft holds the new text");
+}
+
+#[test]
+fn the_subscription_allowance_is_respected_and_explained() {
+    let sandbox = start(SandboxOptions { service_account: false, ..SandboxOptions::default() });
+    let project = TestProject::example();
+    let (code, text) = publish(&project, &sandbox, &["--due", "--now", NOW, "--account", "subscription"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("allowance is used up"), "{text}");
+    let state = sandbox_state(&sandbox);
+    assert_eq!(state["mass_sends"].as_array().unwrap().len(), 1, "one mass send a day");
+}
+
+#[test]
+fn injected_faults_complete_within_two_runs_without_duplicates() {
+    let sandbox =
+        start(SandboxOptions { fault_rate: 0.1, fault_seed: 11, publish_delay_ms: 100, ..SandboxOptions::default() });
+    let project = TestProject::example();
+    let (first, text) = publish(&project, &sandbox, &["--due", "--now", NOW, "--account", "service"]);
+    if first != 0 {
+        assert!(text.contains("left:"), "a failed run says what is left: {text}");
+        let (second, text) = publish(&project, &sandbox, &["--due", "--now", NOW, "--account", "service"]);
+        assert_eq!(second, 0, "the second run completes: {text}");
+    }
+    let state = sandbox_state(&sandbox);
+    assert!(state["faults_served"].as_u64().unwrap() > 0, "faults were injected");
+    assert_eq!(state["publications"].as_array().unwrap().len(), 1, "published once");
+    assert_eq!(state["drafts"].as_array().unwrap().len(), 3, "one draft per remaining push");
+    let materials = state["materials"].as_array().unwrap();
+    let mut names: Vec<&str> = materials.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    names.sort();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(names.len(), before, "no material uploaded twice");
+}
