@@ -150,8 +150,28 @@ fn run_push(
                 client.draft_delete(old)?;
                 outcome.done.push(format!("deleted draft {old} (its articles changed)"));
             }
-            let id = client.draft_add(&articles)?.media_id;
+            let titles: Vec<&str> = articles.iter().map(|a| a.title.as_str()).collect();
+            let known: Vec<String> =
+                lock.account(&push.account).pushes.values().filter_map(|p| p.draft_media_id.clone()).collect();
+            let recovered = if record.pending.as_deref() == Some("draft-add") {
+                find_draft(client, &titles, &known)?
+            } else {
+                None
+            };
+            let id = match recovered {
+                Some(id) => {
+                    outcome.done.push(format!("found draft {id} on the server (an earlier run created it)"));
+                    id
+                }
+                None => {
+                    save_push(lock, options.project, &push.account, &push.slot, |r| {
+                        r.pending = Some("draft-add".into())
+                    })?;
+                    client.draft_add(&articles)?.media_id
+                }
+            };
             save_push(lock, options.project, &push.account, &push.slot, |r| {
+                r.pending = None;
                 r.draft_media_id = Some(id.clone());
                 r.content_hash = Some(hash.clone());
                 r.items = push.items.clone();
@@ -169,8 +189,13 @@ fn run_push(
     match account.mode {
         PublishMode::Draft => {}
         PublishMode::Publish => {
+            if record.pending.as_deref() == Some("submit") && !draft_exists(client, &draft_id)? {
+                return recover_publication(lock, push, client, &articles, options, outcome);
+            }
+            save_push(lock, options.project, &push.account, &push.slot, |r| r.pending = Some("submit".into()))?;
             let submitted = client.publish_submit(&draft_id)?;
             save_push(lock, options.project, &push.account, &push.slot, |r| {
+                r.pending = None;
                 r.publication = Some(PublicationRecord {
                     mode: "publish".into(),
                     publish_id: Some(submitted.publish_id.clone()),
@@ -192,19 +217,29 @@ fn run_push(
                     if account.kind == AccountKind::Subscription { "one a day" } else { "four a month" }
                 )));
             }
-            let sent = client.mass_send_all(&draft_id)?;
+            // An interrupted send whose draft left the box went out: record it, never send twice.
+            let msg_id = if record.pending.as_deref() == Some("masssend") && !draft_exists(client, &draft_id)? {
+                outcome.done.push("an earlier run's mass send went out; recorded".into());
+                None
+            } else {
+                save_push(lock, options.project, &push.account, &push.slot, |r| r.pending = Some("masssend".into()))?;
+                Some(client.mass_send_all(&draft_id)?.msg_id)
+            };
             save_push(lock, options.project, &push.account, &push.slot, |r| {
+                r.pending = None;
                 r.publication = Some(PublicationRecord {
                     mode: "masssend".into(),
                     publish_id: None,
-                    msg_id: Some(sent.msg_id),
+                    msg_id,
                     status: "sent".into(),
                     article_urls: Vec::new(),
                     submitted_at: now_text(),
                     finished_at: Some(now_text()),
                 });
             })?;
-            outcome.done.push(format!("mass-sent to all followers (msg_id {})", sent.msg_id));
+            if let Some(id) = msg_id {
+                outcome.done.push(format!("mass-sent to all followers (msg_id {id})"));
+            }
         }
     }
     Ok(())
@@ -234,12 +269,21 @@ fn ensure_uploaded(
     })?;
     // Named by content hash, so the material list on the server maps back to publish.lock.
     let upload = Upload { filename: &image.output.file, bytes: &bytes };
-    let mut record = MediaRecord { file: image.output.file.clone(), ..existing };
+    let interrupted = existing.pending.as_deref() == Some("material");
+    let mut record = MediaRecord { file: image.output.file.clone(), pending: None, ..existing };
     if needs_material {
-        let added = client.add_material(MaterialType::Image, &upload, None)?;
-        record.media_id = Some(added.media_id);
-        record.material_url = added.url;
-        outcome.done.push(format!("uploaded {} as image material", image.output.file));
+        // An earlier run may have uploaded it and died before recording: look for it by name.
+        if interrupted && let Some(found) = find_material(client, &image.output.file)? {
+            record.media_id = Some(found.media_id);
+            record.material_url = found.url;
+            outcome.done.push(format!("found {} on the server (an earlier run uploaded it)", image.output.file));
+        } else {
+            write_ahead_media(lock, account, sha, &image.output.file, "material", project)?;
+            let added = client.add_material(MaterialType::Image, &upload, None)?;
+            record.media_id = Some(added.media_id);
+            record.material_url = added.url;
+            outcome.done.push(format!("uploaded {} as image material", image.output.file));
+        }
     } else {
         record.body_url = Some(client.upload_image(&upload)?.url);
         outcome.done.push(format!("uploaded {} for article bodies", image.output.file));
@@ -247,6 +291,66 @@ fn ensure_uploaded(
     lock.account(account).media.insert(sha.clone(), record);
     lock.save(project)?;
     Ok(())
+}
+
+fn write_ahead_media(
+    lock: &mut Lock,
+    account: &str,
+    sha: &str,
+    file: &str,
+    what: &str,
+    project: &Path,
+) -> Result<(), StepError> {
+    let record = lock
+        .account(account)
+        .media
+        .entry(sha.to_string())
+        .or_insert_with(|| MediaRecord { file: file.into(), ..MediaRecord::default() });
+    record.pending = Some(what.into());
+    lock.save(project)?;
+    Ok(())
+}
+
+/// A permanent image material by upload name (we name uploads by content hash).
+fn find_material(client: &Client, name: &str) -> Result<Option<crate::wechat::types::MaterialItem>, StepError> {
+    let mut offset = 0;
+    loop {
+        let page = client.batchget_material(MaterialType::Image, offset, 20)?;
+        if let Some(found) = page.item.into_iter().find(|m| m.name == name) {
+            return Ok(Some(found));
+        }
+        offset += 20;
+        if page.item_count == 0 || offset >= page.total_count {
+            return Ok(None);
+        }
+    }
+}
+
+/// A draft in the draft box whose articles have exactly these titles.
+fn find_draft(client: &Client, titles: &[&str], known: &[String]) -> Result<Option<String>, StepError> {
+    let mut offset = 0;
+    loop {
+        let page = client.draft_batchget(offset, 20, true)?;
+        for draft in &page.item {
+            let theirs: Vec<&str> = draft.content.news_item.iter().map(|a| a.title.as_str()).collect();
+            if theirs == titles && !known.contains(&draft.media_id) {
+                return Ok(Some(draft.media_id.clone()));
+            }
+        }
+        offset += 20;
+        if page.item_count == 0 || offset >= page.total_count {
+            return Ok(None);
+        }
+    }
+}
+
+/// Whether a draft is still in the draft box (it leaves it once published or mass-sent).
+fn draft_exists(client: &Client, media_id: &str) -> Result<bool, StepError> {
+    match client.draft_get(media_id) {
+        Ok(_) => Ok(true),
+        Err(err) if err.code() == Some(40007) => Ok(false),
+        Err(err) => Err(err.into()),
+    }
 }
 
 fn article_for(
@@ -293,6 +397,51 @@ fn save_push(
     edit(lock.account(account).pushes.entry(slot.to_string()).or_default());
     lock.save(project)?;
     Ok(())
+}
+
+/// An earlier run submitted the draft and died before recording the publish_id: find the
+/// publication among the published articles by its titles.
+fn recover_publication(
+    lock: &mut Lock,
+    push: &Push,
+    client: &Client,
+    articles: &[Article],
+    options: &ExecuteOptions<'_>,
+    outcome: &mut PushOutcome,
+) -> Result<(), StepError> {
+    let titles: Vec<&str> = articles.iter().map(|a| a.title.as_str()).collect();
+    let mut offset = 0;
+    loop {
+        let page = client.publish_batchget(offset, 20, true)?;
+        if let Some(found) = page
+            .item
+            .iter()
+            .find(|p| p.content.news_item.iter().map(|a| a.title.as_str()).collect::<Vec<_>>() == titles)
+        {
+            let urls: Vec<String> = found.content.news_item.iter().filter_map(|a| a.url.clone()).collect();
+            save_push(lock, options.project, &push.account, &push.slot, |r| {
+                r.pending = None;
+                r.publication = Some(PublicationRecord {
+                    mode: "publish".into(),
+                    publish_id: None,
+                    msg_id: None,
+                    status: "published".into(),
+                    article_urls: urls.clone(),
+                    submitted_at: now_text(),
+                    finished_at: Some(now_text()),
+                });
+            })?;
+            outcome.article_urls = urls;
+            outcome.done.push(format!("found the publication of an earlier run (article_id {})", found.article_id));
+            return Ok(());
+        }
+        offset += 20;
+        if page.item_count == 0 || offset >= page.total_count {
+            return Err(StepError::Other(
+                "an earlier run submitted this push and it is not in the published list yet; the next run looks again (it is not resubmitted)".into(),
+            ));
+        }
+    }
 }
 
 /// Polls freepublish/get with backoff until a final status, and records it.

@@ -34,6 +34,10 @@ pub struct MediaRecord {
     pub media_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub material_url: Option<String>,
+    /// An upload was started and its answer not recorded (the run was interrupted): the next
+    /// run looks for it on the server before uploading again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -49,6 +53,10 @@ pub struct PushRecord {
     pub drafted_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publication: Option<PublicationRecord>,
+    /// A write was started and its answer not recorded (`draft-add`, `submit`, `masssend`): the
+    /// next run reconciles with the server before writing again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -138,3 +138,56 @@ fn injected_faults_complete_within_two_runs_without_duplicates() {
     names.dedup();
     assert_eq!(names.len(), before, "no material uploaded twice");
 }
+
+#[test]
+fn runs_killed_at_any_point_are_finished_by_the_next_without_duplicates() {
+    let sandbox = start(SandboxOptions { latency_ms: 40, publish_delay_ms: 200, ..SandboxOptions::default() });
+    let project = TestProject::example();
+    let args = ["--due", "--now", NOW, "--account", "service"];
+    // Warm the image cache, then time what comes before the first API call (build and check).
+    let dry_run = ["--dry-run", "--due", "--now", NOW, "--account", "service"];
+    assert_eq!(publish(&project, &sandbox, &dry_run).0, 0);
+    let started = std::time::Instant::now();
+    assert_eq!(publish(&project, &sandbox, &dry_run).0, 0);
+    let ramp = started.elapsed();
+    for step in 0..8u64 {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("wxpub"))
+            .current_dir(project.path())
+            .arg("publish")
+            .args(args)
+            .env("WXPUB_API_BASE", &sandbox.base_url)
+            .env("WXPUB_SERVICE_APPID", APPID)
+            .env("WXPUB_SERVICE_SECRET", SECRET)
+            .env("WXPUB_RETRY_BASE_MS", "2")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(ramp + std::time::Duration::from_millis(step * 180));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    assert!(project.path().join("publish.lock").exists(), "the killed runs got as far as writing to WeChat");
+    let mut last = (1, String::new());
+    for _ in 0..4 {
+        last = publish(&project, &sandbox, &args);
+        if last.0 == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    assert_eq!(last.0, 0, "finished after the kills: {}", last.1);
+    let state = sandbox_state(&sandbox);
+    assert_eq!(state["publications"].as_array().unwrap().len(), 1, "published exactly once");
+    assert_eq!(state["drafts"].as_array().unwrap().len(), 3, "no duplicate drafts");
+    let mut names: Vec<&str> =
+        state["materials"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+    let total = names.len();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), total, "no material uploaded twice");
+    // And a run after that writes nothing.
+    let before = writes(&state);
+    assert_eq!(publish(&project, &sandbox, &args).0, 0);
+    assert_eq!(writes(&sandbox_state(&sandbox)), before);
+}
