@@ -37,6 +37,22 @@ pub struct Config {
     pub build: Build,
     #[serde(default)]
     pub check: Check,
+    #[serde(default)]
+    pub publish: Publish,
+}
+
+/// `[publish]`: how `wxpub publish` talks to WeChat.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Publish {
+    /// Uploads running at once (drafts and publications always go one after another).
+    pub upload_concurrency: usize,
+}
+
+impl Default for Publish {
+    fn default() -> Self {
+        Publish { upload_concurrency: 4 }
+    }
 }
 
 /// `[check]`: rule severities and the word list.
@@ -221,6 +237,9 @@ impl Config {
                     ));
                 }
             }
+        }
+        if !(1..=32).contains(&self.publish.upload_concurrency) {
+            return Err(err("publish.upload_concurrency", "must be between 1 and 32".into()));
         }
         let images = &self.images;
         if images.max_width < 100 {

@@ -72,6 +72,8 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
         dist_dir: &build.output_dir,
         publish_due: args.due,
         poll_timeout: Duration::from_secs(300),
+        upload_concurrency: config.publish.upload_concurrency,
+        progress: !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     let outcomes = publish::execute(&pushes, &build.manifest, &config, &mut lock, &clients, &options);
 

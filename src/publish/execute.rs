@@ -1,6 +1,8 @@
 //! Runs a plan against WeChat, recording each write in publish.lock before the next one starts.
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, Utc};
@@ -22,6 +24,10 @@ pub struct ExecuteOptions<'a> {
     pub publish_due: bool,
     /// How long to wait for an asynchronous publish to finish.
     pub poll_timeout: Duration,
+    /// Uploads running at once.
+    pub upload_concurrency: usize,
+    /// Show a progress bar (on a terminal).
+    pub progress: bool,
 }
 
 /// What happened to one push.
@@ -60,6 +66,8 @@ pub fn execute(
     clients: &BTreeMap<String, Client>,
     options: &ExecuteOptions<'_>,
 ) -> Vec<PushOutcome> {
+    let uploaded = upload_all(pushes, manifest, lock, clients, options);
+    let mut first_push_of_account = std::collections::BTreeSet::new();
     pushes
         .iter()
         .map(|push| {
@@ -71,6 +79,10 @@ pub fn execute(
                 error: None,
                 article_urls: Vec::new(),
             };
+            // The parallel uploads are reported with the account's first push.
+            if first_push_of_account.insert(push.account.clone()) {
+                outcome.done.extend(uploaded.iter().filter(|(a, _)| *a == push.account).map(|(_, step)| step.clone()));
+            }
             let result = match clients.get(&push.account) {
                 Some(client) => run_push(push, manifest, config, lock, client, options, &mut outcome),
                 None => Err(StepError::Other(format!("no client for account {}", push.account))),
@@ -96,14 +108,16 @@ fn run_push(
         push.items.iter().filter_map(|key| manifest.items.iter().find(|i| &i.key == key)).collect();
     let account = &config.accounts[&push.account];
 
-    // 1. Images: body images through uploadimg, covers and posters as permanent material.
-    for item in &items {
-        let dir = options.dist_dir.join(&item.key).join("images");
-        for image in &item.images {
-            ensure_uploaded(lock, &push.account, client, &dir, image, false, options.project, outcome)?;
-        }
-        if let Some(thumb) = item.cover.as_ref().or(item.poster.as_ref()) {
-            ensure_uploaded(lock, &push.account, client, &dir, thumb, true, options.project, outcome)?;
+    // 1. Images: body images through uploadimg, covers and posters as permanent material
+    // (normally already done by the parallel upload phase; this retries what failed there).
+    {
+        let shared = Mutex::new(&mut *lock);
+        for (dir, image, as_material) in uploads_of(&items, options.dist_dir) {
+            if let Some(step) =
+                ensure_uploaded(&shared, &push.account, client, &dir, image, as_material, options.project)?
+            {
+                outcome.done.push(step);
+            }
         }
     }
 
@@ -245,52 +259,131 @@ fn run_push(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Uploads one image unless publish.lock already has it; returns what was done. The lock is
+/// shared so that uploads can run in parallel; it is saved after every write.
 fn ensure_uploaded(
-    lock: &mut Lock,
+    lock: &Mutex<&mut Lock>,
     account: &str,
     client: &Client,
     dir: &Path,
     image: &ManifestImage,
     as_material: bool,
     project: &Path,
-    outcome: &mut PushOutcome,
-) -> Result<(), StepError> {
+) -> Result<Option<String>, StepError> {
     let sha = &image.output.sha256;
-    let existing = lock.account(account).media.get(sha).cloned().unwrap_or_default();
+    let existing = locked(lock).account(account).media.get(sha).cloned().unwrap_or_default();
     let is_gif = image.output.file.ends_with(".gif");
     let needs_material = (as_material || is_gif) && existing.media_id.is_none();
     let needs_body = !as_material && !is_gif && existing.body_url.is_none();
     if !needs_material && !needs_body {
-        return Ok(());
+        return Ok(None);
     }
-    let bytes = std::fs::read(dir.join(&image.output.file)).map_err(|e| {
-        StepError::Other(format!("cannot read {}: {e} (run wxpub build)", dir.join(&image.output.file).display()))
-    })?;
+    let path = dir.join(&image.output.file);
+    let bytes = std::fs::read(&path)
+        .map_err(|e| StepError::Other(format!("cannot read {}: {e} (run wxpub build)", path.display())))?;
     // Named by content hash, so the material list on the server maps back to publish.lock.
     let upload = Upload { filename: &image.output.file, bytes: &bytes };
     let interrupted = existing.pending.as_deref() == Some("material");
-    let mut record = MediaRecord { file: image.output.file.clone(), pending: None, ..existing };
+    let done;
+    let mut update: MediaRecord = MediaRecord::default();
     if needs_material {
         // An earlier run may have uploaded it and died before recording: look for it by name.
         if interrupted && let Some(found) = find_material(client, &image.output.file)? {
-            record.media_id = Some(found.media_id);
-            record.material_url = found.url;
-            outcome.done.push(format!("found {} on the server (an earlier run uploaded it)", image.output.file));
+            update.media_id = Some(found.media_id);
+            update.material_url = found.url;
+            done = format!("found {} on the server (an earlier run uploaded it)", image.output.file);
         } else {
-            write_ahead_media(lock, account, sha, &image.output.file, "material", project)?;
+            write_ahead_media(&mut locked(lock), account, sha, &image.output.file, "material", project)?;
             let added = client.add_material(MaterialType::Image, &upload, None)?;
-            record.media_id = Some(added.media_id);
-            record.material_url = added.url;
-            outcome.done.push(format!("uploaded {} as image material", image.output.file));
+            update.media_id = Some(added.media_id);
+            update.material_url = added.url;
+            done = format!("uploaded {} as image material", image.output.file);
         }
     } else {
-        record.body_url = Some(client.upload_image(&upload)?.url);
-        outcome.done.push(format!("uploaded {} for article bodies", image.output.file));
+        update.body_url = Some(client.upload_image(&upload)?.url);
+        done = format!("uploaded {} for article bodies", image.output.file);
     }
-    lock.account(account).media.insert(sha.clone(), record);
+    let mut lock = locked(lock);
+    let record = lock.account(account).media.entry(sha.clone()).or_default();
+    record.file = image.output.file.clone();
+    record.pending = None;
+    if update.media_id.is_some() {
+        record.media_id = update.media_id;
+        record.material_url = update.material_url;
+    }
+    if update.body_url.is_some() {
+        record.body_url = update.body_url;
+    }
     lock.save(project)?;
-    Ok(())
+    Ok(Some(done))
+}
+
+fn locked<'g, 'l>(lock: &'g Mutex<&'l mut Lock>) -> std::sync::MutexGuard<'g, &'l mut Lock> {
+    lock.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The uploads a push needs: (folder, image, as material).
+fn uploads_of<'m>(items: &[&'m ManifestItem], dist_dir: &Path) -> Vec<(std::path::PathBuf, &'m ManifestImage, bool)> {
+    let mut out = Vec::new();
+    for item in items {
+        let dir = dist_dir.join(&item.key).join("images");
+        for image in &item.images {
+            out.push((dir.clone(), image, false));
+        }
+        if let Some(thumb) = item.cover.as_ref().or(item.poster.as_ref()) {
+            out.push((dir.clone(), thumb, true));
+        }
+    }
+    out
+}
+
+/// Uploads everything the pushes need, `concurrency` at a time, before any draft is written.
+/// Failures are left for the push that needs the file to retry and report.
+fn upload_all(
+    pushes: &[Push],
+    manifest: &Manifest,
+    lock: &mut Lock,
+    clients: &BTreeMap<String, Client>,
+    options: &ExecuteOptions<'_>,
+) -> Vec<(String, String)> {
+    let mut work = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for push in pushes {
+        let items: Vec<&ManifestItem> =
+            push.items.iter().filter_map(|k| manifest.items.iter().find(|i| &i.key == k)).collect();
+        for (dir, image, as_material) in uploads_of(&items, options.dist_dir) {
+            if seen.insert((push.account.clone(), image.output.sha256.clone(), as_material)) {
+                work.push((push.account.clone(), dir, image, as_material));
+            }
+        }
+    }
+    let shared = Mutex::new(lock);
+    let next = AtomicUsize::new(0);
+    let done = Mutex::new(Vec::new());
+    let bar = if options.progress {
+        indicatif::ProgressBar::new(work.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..options.upload_concurrency.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::SeqCst);
+                    let Some((account, dir, image, as_material)) = work.get(index) else { break };
+                    let Some(client) = clients.get(account) else { continue };
+                    if let Ok(Some(step)) =
+                        ensure_uploaded(&shared, account, client, dir, image, *as_material, options.project)
+                    {
+                        done.lock().unwrap_or_else(|p| p.into_inner()).push((account.clone(), step));
+                    }
+                    bar.inc(1);
+                }
+            });
+        }
+    });
+    bar.finish_and_clear();
+    done.into_inner().unwrap_or_default()
 }
 
 fn write_ahead_media(
