@@ -306,8 +306,10 @@ fn ensure_uploaded(
     let mut lock = locked(lock);
     let record = lock.account(account).media.entry(sha.clone()).or_default();
     record.file = image.output.file.clone();
-    record.pending = None;
+    // Only the material upload has an intent to clear: a body upload of the same file (a poster
+    // is both) running in parallel must not erase it.
     if update.media_id.is_some() {
+        record.pending = None;
         record.media_id = update.media_id;
         record.material_url = update.material_url;
     }
