@@ -39,6 +39,16 @@ pub enum Command {
         #[arg(long)]
         drafts: bool,
     },
+    /// Show each item's state: built, drafted, scheduled, published (with URLs) or failed.
+    ///
+    /// Reads content/, the build output and publish.lock; talks to nobody.
+    ///
+    /// Example: `wxpub status` or `wxpub status --json`
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve the WeChat API contract locally: a faithful emulator for tests and first tries.
     ///
     /// It enforces the real limits and error codes (tokens, upload types and sizes, draft field

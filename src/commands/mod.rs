@@ -4,3 +4,4 @@ pub mod check;
 pub mod doctor;
 pub mod publish;
 pub mod sandbox;
+pub mod status;

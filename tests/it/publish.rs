@@ -97,6 +97,14 @@ fn example_publishes_end_to_end_and_a_rerun_writes_nothing() {
     let state = sandbox_state(&sandbox);
     assert_eq!(state["calls"]["/cgi-bin/draft/update"], 1, "{text}");
     assert_eq!(state["drafts"].as_array().unwrap().len(), 3, "no new draft");
+    // `wxpub status` shows each item's state from publish.lock.
+    let output = project.wxpub().args(["status", "--json"]).output().unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let row = |key: &str| rows.as_array().unwrap().iter().find(|r| r["key"] == key).unwrap().clone();
+    let ding = row("articles/2026-12-01-ding-story");
+    assert_eq!(ding["state"], "published");
+    assert!(ding["urls"][0].as_str().unwrap().ends_with("_2"), "its own URL (second in the push): {ding}");
+    assert!(row("articles/2026-12-12-conservation-lab")["state"].as_str().unwrap().starts_with("drafted"));
     let updated = state["drafts"]
         .as_array()
         .unwrap()

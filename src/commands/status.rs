@@ -1,0 +1,75 @@
+//! `wxpub status`: where each item stands, from content/, dist/ and publish.lock.
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::content;
+use crate::publish::Lock;
+
+#[derive(Debug, Serialize)]
+struct ItemStatus {
+    key: String,
+    account: String,
+    publish_at: Option<String>,
+    state: String,
+    urls: Vec<String>,
+}
+
+pub fn run(project: &Path, json: bool) -> Result<ExitCode> {
+    let config = Config::load(project)?;
+    let items = content::load_items(project)?;
+    let lock = Lock::load(project)?;
+    let dist = project.join(&config.site.output_dir);
+    let tz = config.timezone();
+    let mut rows = Vec::new();
+    for item in &items {
+        let key = item.key();
+        let when = item.meta.publish_at.as_deref().and_then(|t| content::parse_publish_at(t, tz));
+        let record =
+            lock.accounts.get(&item.meta.account).and_then(|a| a.pushes.values().find(|p| p.items.contains(&key)));
+        let built = dist.join(&key).join("content.html").is_file();
+        let scheduled = when.map(|t| format!("scheduled for {}", t.format("%Y-%m-%d %H:%M")));
+        let (state, urls) = match (item.meta.draft, record.and_then(|r| r.publication.as_ref()), record) {
+            (true, _, _) => ("draft: never published".to_string(), Vec::new()),
+            (_, Some(publication), Some(r)) => {
+                // Article URLs are in push order; show this item's own.
+                let own = r.items.iter().position(|k| *k == key).and_then(|i| publication.article_urls.get(i));
+                (publication.status.clone(), own.cloned().into_iter().collect())
+            }
+            (_, None, Some(r)) if r.draft_media_id.is_some() => (
+                format!(
+                    "drafted ({}){}",
+                    r.draft_media_id.as_deref().unwrap_or(""),
+                    scheduled.map(|s| format!("; {s}")).unwrap_or_default()
+                ),
+                Vec::new(),
+            ),
+            _ => {
+                let base = if built { "built" } else { "not built" };
+                (scheduled.map_or_else(|| format!("{base}; not scheduled"), |s| format!("{base}; {s}")), Vec::new())
+            }
+        };
+        rows.push(ItemStatus {
+            key,
+            account: item.meta.account.clone(),
+            publish_at: item.meta.publish_at.clone(),
+            state,
+            urls,
+        });
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        let width = rows.iter().map(|r| r.key.chars().count()).max().unwrap_or(0);
+        for row in &rows {
+            println!("{:<width$}  {:<13}  {}", row.key, row.account, row.state);
+            for url in &row.urls {
+                println!("{:<width$}  {:<13}  {url}", "", "");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
