@@ -49,6 +49,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Rebuild (or verify) publish.lock from what the server has, when the lock was lost.
+    ///
+    /// Finds this project's permanent materials by name (uploads are named by content hash),
+    /// its drafts and its published pushes by their titles, and records them, so that the next
+    /// `wxpub publish` does not upload, draft or publish them again. Body images (uploadimg)
+    /// cannot be listed and are uploaded again; that creates nothing visible.
+    ///
+    /// Examples: `wxpub sync`, `wxpub sync --check` (report differences, write nothing)
+    Sync {
+        /// Only this account.
+        #[arg(long)]
+        account: Option<String>,
+        /// Compare the server with publish.lock and report; do not write.
+        #[arg(long)]
+        check: bool,
+    },
     /// Serve the WeChat API contract locally: a faithful emulator for tests and first tries.
     ///
     /// It enforces the real limits and error codes (tokens, upload types and sizes, draft field

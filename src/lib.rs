@@ -24,6 +24,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Build { out, drafts } => commands::build::run(&cli.project, out, drafts, cli.quiet),
         Command::Status { json } => commands::status::run(&cli.project, json),
+        Command::Sync { account, check } => commands::sync::run(&cli.project, account.as_deref(), check),
         Command::Sandbox(args) => commands::sandbox::run(&cli.project, args),
         Command::Doctor { account } => commands::doctor::run(&cli.project, account.as_deref()),
         Command::Check(args) => commands::check::run(&cli.project, args),

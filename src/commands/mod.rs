@@ -5,3 +5,4 @@ pub mod doctor;
 pub mod publish;
 pub mod sandbox;
 pub mod status;
+pub mod sync;

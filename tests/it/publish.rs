@@ -111,6 +111,31 @@ fn example_publishes_end_to_end_and_a_rerun_writes_nothing() {
         .iter()
         .any(|d| d["articles"][0]["content"].as_str().unwrap().contains("早上八点，"));
     assert!(updated, "the draft holds the new text");
+
+    // The lock is lost: `wxpub sync` rebuilds it from the server, and publishing again creates
+    // no material, draft or publication a second time.
+    std::fs::remove_file(project.path().join("publish.lock")).unwrap();
+    let env = |cmd: &mut assert_cmd::Command| {
+        cmd.env("WXPUB_API_BASE", &sandbox.base_url)
+            .env("WXPUB_SERVICE_APPID", APPID)
+            .env("WXPUB_SERVICE_SECRET", SECRET);
+        cmd.env("WXPUB_SUBSCRIPTION_APPID", APPID).env("WXPUB_SUBSCRIPTION_SECRET", SECRET);
+    };
+    let mut check = project.wxpub();
+    check.args(["sync", "--check", "--account", "service"]);
+    env(&mut check);
+    check.assert().code(1);
+    let mut sync = project.wxpub();
+    sync.args(["sync", "--account", "service"]);
+    env(&mut sync);
+    sync.assert().success();
+    let before = sandbox_state(&sandbox);
+    let (code, text) = publish(&project, &sandbox, &["--due", "--now", NOW, "--account", "service"]);
+    assert_eq!(code, 0, "{text}");
+    let after = sandbox_state(&sandbox);
+    for endpoint in ["/cgi-bin/material/add_material", "/cgi-bin/draft/add", "/cgi-bin/freepublish/submit"] {
+        assert_eq!(after["calls"][endpoint], before["calls"][endpoint], "{endpoint} called again after sync: {text}");
+    }
 }
 
 #[test]

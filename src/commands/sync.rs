@@ -1,0 +1,141 @@
+//! `wxpub sync`: rebuild or verify publish.lock from the server's lists.
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::config::Config;
+use crate::publish::lock::{PublicationRecord, PushRecord};
+use crate::publish::{self, Lock};
+use crate::wechat::types::MaterialType;
+use crate::wechat::{Client, ClientOptions, Credentials, WechatError, resolve_base};
+
+pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<ExitCode> {
+    let config = Config::load(project)?;
+    let build = super::build::build_project(project, None, false, false)?;
+    let far_future = chrono::DateTime::<chrono::Utc>::MAX_UTC;
+    let pushes = publish::plan(&build.manifest, &config, &[], only_account, far_future)?;
+    let current = Lock::load(project)?;
+    let mut found = Lock::default();
+
+    let accounts: Vec<&String> =
+        config.accounts.keys().filter(|a| only_account.is_none_or(|o| o == a.as_str())).collect();
+    for account in accounts {
+        let settings = &config.accounts[account];
+        let credentials = Credentials::from_env(&settings.appid_env, &settings.secret_env)?;
+        let client = Client::new(&resolve_base(&settings.api_base), credentials, ClientOptions::default())?;
+        let entry = found.account(account);
+
+        // Materials, by their upload name (the processed file's name).
+        let files: BTreeMap<&str, &str> = build
+            .manifest
+            .items
+            .iter()
+            .filter(|i| &i.account == account)
+            .flat_map(|i| i.images.iter().chain(&i.cover).chain(&i.poster))
+            .map(|img| (img.output.file.as_str(), img.output.sha256.as_str()))
+            .collect();
+        for material in list_all(|offset| {
+            client.batchget_material(MaterialType::Image, offset, 20).map(|p| (p.total_count, p.item))
+        })? {
+            if let Some(sha) = files.get(material.name.as_str()) {
+                let record = entry.media.entry(sha.to_string()).or_default();
+                record.file = material.name.clone();
+                record.media_id = Some(material.media_id.clone());
+                record.material_url = material.url.clone();
+            }
+        }
+
+        // Drafts and publications, by the titles of their articles.
+        let titles_of = |push: &publish::Push| -> Vec<String> {
+            push.items
+                .iter()
+                .filter_map(|k| build.manifest.items.iter().find(|i| &i.key == k))
+                .map(|i| i.title.clone())
+                .collect()
+        };
+        let account_pushes: Vec<&publish::Push> = pushes.iter().filter(|p| &p.account == account).collect();
+        let drafts = list_all(|offset| client.draft_batchget(offset, 20, true).map(|p| (p.total_count, p.item)))?;
+        let published = list_all(|offset| client.publish_batchget(offset, 20, true).map(|p| (p.total_count, p.item)))?;
+        for push in account_pushes {
+            let titles = titles_of(push);
+            let mut record = PushRecord { items: push.items.clone(), ..PushRecord::default() };
+            if let Some(draft) = drafts.iter().find(|d| d.content.news_item.iter().map(|a| &a.title).eq(titles.iter()))
+            {
+                record.draft_media_id = Some(draft.media_id.clone());
+            }
+            if let Some(item) =
+                published.iter().find(|p| p.content.news_item.iter().map(|a| &a.title).eq(titles.iter()))
+            {
+                record.publication = Some(PublicationRecord {
+                    mode: "publish".into(),
+                    status: "published".into(),
+                    article_urls: item.content.news_item.iter().filter_map(|a| a.url.clone()).collect(),
+                    submitted_at: chrono::DateTime::from_timestamp(item.update_time, 0)
+                        .unwrap_or_default()
+                        .to_rfc3339(),
+                    ..PublicationRecord::default()
+                });
+            }
+            if record.draft_media_id.is_some() || record.publication.is_some() {
+                entry.pushes.insert(push.slot.clone(), record);
+            }
+        }
+    }
+
+    // Report, then merge what the lock lacks (never overwrite what it has).
+    let mut merged = current.clone();
+    let mut added = 0;
+    for (account, server) in &found.accounts {
+        let local = merged.account(account);
+        for (sha, record) in &server.media {
+            let mine = local.media.entry(sha.clone()).or_default();
+            if mine.media_id.is_none() {
+                println!(
+                    "{account}: material {} is on the server{}",
+                    record.file,
+                    if check { ", not in publish.lock" } else { "; recorded" }
+                );
+                mine.file = record.file.clone();
+                mine.media_id = record.media_id.clone();
+                mine.material_url = record.material_url.clone();
+                added += 1;
+            }
+        }
+        for (slot, record) in &server.pushes {
+            let mine = local.pushes.entry(slot.clone()).or_default();
+            if mine.draft_media_id.is_none() && mine.publication.is_none() {
+                let what = if record.publication.is_some() { "published" } else { "drafted" };
+                println!(
+                    "{account}: push at {slot} is {what} on the server{}",
+                    if check { ", not in publish.lock" } else { "; recorded" }
+                );
+                *mine = record.clone();
+                added += 1;
+            }
+        }
+    }
+    if check {
+        println!("{added} difference(s) between the server and publish.lock");
+        return Ok(if added == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) });
+    }
+    if merged != current {
+        merged.save(project)?;
+    }
+    println!("sync: {added} record(s) added to publish.lock");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every page of a list endpoint (offset/count 20).
+fn list_all<T>(mut page: impl FnMut(u32) -> Result<(u32, Vec<T>), WechatError>) -> Result<Vec<T>, WechatError> {
+    let mut all = Vec::new();
+    loop {
+        let (total, items) = page(all.len() as u32)?;
+        let empty = items.is_empty();
+        all.extend(items);
+        if empty || all.len() as u32 >= total {
+            return Ok(all);
+        }
+    }
+}
