@@ -589,7 +589,8 @@ fn poll_publication(
     }
 }
 
-/// Subscription accounts: one mass send a day; service accounts: four a month (local dates).
+/// Subscription accounts: one mass send a day; service accounts: four a month (Beijing dates).
+/// Always the real clock, not `--now`: WeChat counts the allowance in real days.
 fn mass_send_allowed(lock: &mut Lock, account: &str, kind: AccountKind) -> bool {
     let today = (Utc::now() + chrono::Duration::hours(8)).date_naive();
     let sent: Vec<chrono::NaiveDate> = lock
