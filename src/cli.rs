@@ -148,6 +148,9 @@ pub struct SandboxArgs {
     /// The sandbox's today (YYYY-MM-DD): datacube answers up to the day before.
     #[arg(long)]
     pub today: Option<chrono::NaiveDate>,
+    /// Make every publish fail with this status (2 originality check, 3 failure, 4 rejected).
+    #[arg(long, value_parser = clap::value_parser!(i32).range(2..=4))]
+    pub publish_fail_status: Option<i32>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -516,6 +516,22 @@ pub fn check_across(ctx: &Context<'_>) -> Vec<Diagnostic> {
             titles.insert(&item.meta.title, item);
         }
     }
+    // Titles already published (from publish.lock) by items other than the one checked.
+    if let Ok(lock) = crate::publish::Lock::load(ctx.project) {
+        for push in lock.accounts.values().flat_map(|a| a.pushes.values()).filter(|p| p.publication.is_some()) {
+            for (key, title) in push.items.iter().zip(&push.titles) {
+                for item in ctx.items.iter().filter(|i| &i.meta.title == title && &i.key() != key) {
+                    out.push(at_key(
+                        item,
+                        "title",
+                        "duplicate-title",
+                        format!("title already published by {key}"),
+                        "give each item its own title",
+                    ));
+                }
+            }
+        }
+    }
     let mut pushes: BTreeMap<(&str, &str), Vec<&Item>> = BTreeMap::new();
     for item in ctx.items.iter().filter(|i| !i.meta.draft) {
         if let Some(when) = &item.meta.publish_at {

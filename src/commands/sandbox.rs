@@ -28,6 +28,7 @@ pub fn run(project: &Path, args: SandboxArgs) -> Result<ExitCode> {
         token_ttl: args.token_ttl,
         publish_delay_ms: args.publish_delay_ms,
         today: args.today,
+        publish_fail_status: args.publish_fail_status,
         ..SandboxOptions::default()
     };
     let handle = sandbox::spawn(options)?;

@@ -154,6 +154,7 @@ fn run_push(
             save_push(lock, options.project, &push.account, &push.slot, |r| {
                 r.content_hash = Some(hash.clone());
                 r.items = push.items.clone();
+                r.titles = articles.iter().map(|a| a.title.clone()).collect();
                 r.drafted_at = Some(now_text());
             })?;
             outcome.done.push(format!("updated draft {id}"));
@@ -189,6 +190,7 @@ fn run_push(
                 r.draft_media_id = Some(id.clone());
                 r.content_hash = Some(hash.clone());
                 r.items = push.items.clone();
+                r.titles = articles.iter().map(|a| a.title.clone()).collect();
                 r.drafted_at = Some(now_text());
             })?;
             outcome.done.push(format!("created draft {id}"));

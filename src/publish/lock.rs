@@ -44,6 +44,9 @@ pub struct MediaRecord {
 pub struct PushRecord {
     /// Item keys, in push order.
     pub items: Vec<String>,
+    /// Their titles as sent (so that `wxpub check` can spot a new item reusing a published title).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub titles: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub draft_media_id: Option<String>,
     /// sha256 of the articles as sent to draft/add or draft/update.

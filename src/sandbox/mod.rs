@@ -42,6 +42,8 @@ pub struct SandboxOptions {
     pub today: Option<NaiveDate>,
     /// Permanent image material limit (10 MB by default; older docs say 2 MB).
     pub image_material_max_bytes: usize,
+    /// Make every publish end with this status (2 originality, 3 failure, 4 rejected by review).
+    pub publish_fail_status: Option<i32>,
 }
 
 impl Default for SandboxOptions {
@@ -59,6 +61,7 @@ impl Default for SandboxOptions {
             publish_delay_ms: 1500,
             today: None,
             image_material_max_bytes: 10 * 1024 * 1024,
+            publish_fail_status: None,
         }
     }
 }
@@ -583,7 +586,7 @@ fn handle(
                 .iter()
                 .find(|p| p.publish_id == request.publish_id)
                 .ok_or_else(|| refuse(40007, "invalid publish_id"))?;
-            Ok(to_value(&publish_status(publication)))
+            Ok(to_value(&publish_status(publication, sandbox.options.publish_fail_status)))
         }
         "/cgi-bin/freepublish/batchget" => {
             let request: BatchGetRequest = parse(body)?;
@@ -712,7 +715,7 @@ fn is_published(publication: &Publication) -> bool {
     now_ms() >= publication.ready_ms
 }
 
-fn publish_status(publication: &Publication) -> PublishStatus {
+fn publish_status(publication: &Publication, fail_status: Option<i32>) -> PublishStatus {
     if !is_published(publication) {
         return PublishStatus {
             publish_id: publication.publish_id.clone(),
@@ -720,6 +723,15 @@ fn publish_status(publication: &Publication) -> PublishStatus {
             article_id: None,
             article_detail: None,
             fail_idx: Vec::new(),
+        };
+    }
+    if let Some(status) = fail_status {
+        return PublishStatus {
+            publish_id: publication.publish_id.clone(),
+            publish_status: status,
+            article_id: None,
+            article_detail: None,
+            fail_idx: (1..=publication.articles.len() as u32).collect(),
         };
     }
     let urls = with_article_urls(publication);

@@ -200,3 +200,19 @@ fn bundled_example_passes_with_no_error_and_rules_are_listed() {
         .success()
         .stdout(predicate::str::contains("cjk-spacing").and(predicate::str::contains("push-size")));
 }
+
+#[test]
+fn a_title_already_published_is_a_duplicate() {
+    let project = project(&good_front(), "正文。\n");
+    let lock = |key: &str| {
+        format!(
+            "[accounts.service.pushes.\"2026-11-01T08:00:00+08:00\"]\nitems = [\"{key}\"]\ntitles = [\"好标题\"]\n\n\
+             [accounts.service.pushes.\"2026-11-01T08:00:00+08:00\".publication]\nmode = \"publish\"\nstatus = \"published\"\n\
+             article_urls = []\nsubmitted_at = \"2026-11-01T00:00:00Z\"\n"
+        )
+    };
+    project.write("publish.lock", &lock("articles/old-one"));
+    assert!(rules_found(&project).contains(&"duplicate-title".to_string()));
+    project.write("publish.lock", &lock("articles/a"));
+    assert!(!rules_found(&project).contains(&"duplicate-title".to_string()), "its own publication is not a duplicate");
+}

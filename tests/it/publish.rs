@@ -224,3 +224,17 @@ fn runs_killed_at_any_point_are_finished_by_the_next_without_duplicates() {
     assert_eq!(publish(&project, &sandbox, &args).0, 0);
     assert_eq!(writes(&sandbox_state(&sandbox)), before);
 }
+
+#[test]
+fn a_publish_refused_by_wechat_is_explained_and_not_resubmitted() {
+    let sandbox =
+        start(SandboxOptions { publish_delay_ms: 0, publish_fail_status: Some(4), ..SandboxOptions::default() });
+    let project = TestProject::example();
+    let (code, text) = publish(&project, &sandbox, &["--due", "--now", NOW, "--account", "service"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("rejected by platform review") && text.contains("not resubmitted"), "{text}");
+    let (code, text) = publish(&project, &sandbox, &["--due", "--now", NOW, "--account", "service"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("not resubmitted"), "{text}");
+    assert_eq!(sandbox_state(&sandbox)["calls"]["/cgi-bin/freepublish/submit"], 1, "submitted once only");
+}
