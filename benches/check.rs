@@ -1,16 +1,15 @@
 //! Check speed: `wxpub check` rules over 500 generated items (typical articles with a cover).
 //!
 //! Run: `cargo bench --bench check`. Target (issue #4): under 2 s on this machine.
-use std::path::PathBuf;
+mod common;
+
 use std::time::Instant;
 
 use wxpub::check::{CheckOptions, check_project};
 
 fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::copy(root.join("publish.toml"), dir.path().join("publish.toml")).unwrap();
-    copy_dir(&root.join("layouts"), &dir.path().join("layouts"));
+    common::project_skeleton(dir.path());
     let count = 500;
     // A real 1200×700 cover per item: the rules read its header.
     let mut cover = std::io::Cursor::new(Vec::new());
@@ -52,16 +51,4 @@ fn main() {
         report.items_checked as f64 / seconds,
         report.diagnostics.len()
     );
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }

@@ -2,18 +2,17 @@
 //! drafted) against the sandbox with 50 ms latency on every call.
 //!
 //! Run: `cargo bench --bench publish`. Target (issue #6): ≤ 40 s wall time.
-use std::path::PathBuf;
+mod common;
+
 use std::process::Command;
 use std::time::Instant;
 
 use wxpub::sandbox::{SandboxOptions, spawn};
 
 fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().expect("temp dir");
     let project = dir.path();
-    std::fs::copy(root.join("publish.toml"), project.join("publish.toml")).unwrap();
-    copy_dir(&root.join("layouts"), &project.join("layouts"));
+    common::project_skeleton(project);
     let articles = 100;
     for i in 0..articles {
         let item = project.join(format!("content/articles/bench-{i:03}"));
@@ -59,16 +58,4 @@ fn main() {
     println!(
         "publish: {articles} articles × (5 images + cover), 50 ms latency per call: {seconds:.1} s wall (build with images beforehand: {build_seconds:.1} s)"
     );
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
