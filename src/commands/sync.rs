@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::publish::lock::{PublicationRecord, PushRecord};
 use crate::publish::{self, Lock};
 use crate::wechat::types::MaterialType;
-use crate::wechat::{Client, ClientOptions, Credentials, WechatError, resolve_base};
+use crate::wechat::{Client, ClientOptions, Credentials, list_all, resolve_base};
 
 pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<ExitCode> {
     let config = Config::load(project)?;
@@ -125,17 +125,4 @@ pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<Ex
     }
     println!("sync: {added} record(s) added to publish.lock");
     Ok(ExitCode::SUCCESS)
-}
-
-/// Every page of a list endpoint (offset/count 20).
-fn list_all<T>(mut page: impl FnMut(u32) -> Result<(u32, Vec<T>), WechatError>) -> Result<Vec<T>, WechatError> {
-    let mut all = Vec::new();
-    loop {
-        let (total, items) = page(all.len() as u32)?;
-        let empty = items.is_empty();
-        all.extend(items);
-        if empty || all.len() as u32 >= total {
-            return Ok(all);
-        }
-    }
 }

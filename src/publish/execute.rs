@@ -14,7 +14,7 @@ use crate::commands::build::{Manifest, ManifestImage, ManifestItem};
 use crate::config::{AccountKind, Config, PublishMode};
 use crate::content::Comments;
 use crate::wechat::types::{Article, MaterialType};
-use crate::wechat::{Client, Upload, WechatError};
+use crate::wechat::{Client, Upload, WechatError, list_all};
 
 pub struct ExecuteOptions<'a> {
     pub project: &'a Path,
@@ -410,35 +410,21 @@ fn write_ahead_media(
 
 /// A permanent image material by upload name (we name uploads by content hash).
 fn find_material(client: &Client, name: &str) -> Result<Option<crate::wechat::types::MaterialItem>, StepError> {
-    let mut offset = 0;
-    loop {
-        let page = client.batchget_material(MaterialType::Image, offset, 20)?;
-        if let Some(found) = page.item.into_iter().find(|m| m.name == name) {
-            return Ok(Some(found));
-        }
-        offset += 20;
-        if page.item_count == 0 || offset >= page.total_count {
-            return Ok(None);
-        }
-    }
+    let all =
+        list_all(|offset| client.batchget_material(MaterialType::Image, offset, 20).map(|p| (p.total_count, p.item)))?;
+    Ok(all.into_iter().find(|m| m.name == name))
 }
 
 /// A draft in the draft box whose articles have exactly these titles.
 fn find_draft(client: &Client, titles: &[&str], known: &[String]) -> Result<Option<String>, StepError> {
-    let mut offset = 0;
-    loop {
-        let page = client.draft_batchget(offset, 20, true)?;
-        for draft in &page.item {
-            let theirs: Vec<&str> = draft.content.news_item.iter().map(|a| a.title.as_str()).collect();
-            if theirs == titles && !known.contains(&draft.media_id) {
-                return Ok(Some(draft.media_id.clone()));
-            }
-        }
-        offset += 20;
-        if page.item_count == 0 || offset >= page.total_count {
-            return Ok(None);
-        }
-    }
+    let all = list_all(|offset| client.draft_batchget(offset, 20, true).map(|p| (p.total_count, p.item)))?;
+    Ok(all
+        .into_iter()
+        .find(|d| {
+            d.content.news_item.iter().map(|a| a.title.as_str()).eq(titles.iter().copied())
+                && !known.contains(&d.media_id)
+        })
+        .map(|d| d.media_id))
 }
 
 /// Whether a draft is still in the draft box (it leaves it once published or mass-sent).
@@ -507,38 +493,30 @@ fn recover_publication(
     outcome: &mut PushOutcome,
 ) -> Result<(), StepError> {
     let titles: Vec<&str> = articles.iter().map(|a| a.title.as_str()).collect();
-    let mut offset = 0;
-    loop {
-        let page = client.publish_batchget(offset, 20, true)?;
-        if let Some(found) = page
-            .item
-            .iter()
-            .find(|p| p.content.news_item.iter().map(|a| a.title.as_str()).collect::<Vec<_>>() == titles)
-        {
-            let urls: Vec<String> = found.content.news_item.iter().filter_map(|a| a.url.clone()).collect();
-            save_push(lock, options.project, &push.account, &push.slot, |r| {
-                r.pending = None;
-                r.publication = Some(PublicationRecord {
-                    mode: "publish".into(),
-                    publish_id: None,
-                    msg_id: None,
-                    status: "published".into(),
-                    article_urls: urls.clone(),
-                    submitted_at: now_text(),
-                    finished_at: Some(now_text()),
-                });
-            })?;
-            outcome.article_urls = urls;
-            outcome.done.push(format!("found the publication of an earlier run (article_id {})", found.article_id));
-            return Ok(());
-        }
-        offset += 20;
-        if page.item_count == 0 || offset >= page.total_count {
-            return Err(StepError::Other(
-                "an earlier run submitted this push and it is not in the published list yet; the next run looks again (it is not resubmitted)".into(),
-            ));
-        }
-    }
+    let published = list_all(|offset| client.publish_batchget(offset, 20, true).map(|p| (p.total_count, p.item)))?;
+    let Some(found) =
+        published.iter().find(|p| p.content.news_item.iter().map(|a| a.title.as_str()).eq(titles.iter().copied()))
+    else {
+        return Err(StepError::Other(
+            "an earlier run submitted this push and it is not in the published list yet; the next run looks again (it is not resubmitted)".into(),
+        ));
+    };
+    let urls: Vec<String> = found.content.news_item.iter().filter_map(|a| a.url.clone()).collect();
+    save_push(lock, options.project, &push.account, &push.slot, |r| {
+        r.pending = None;
+        r.publication = Some(PublicationRecord {
+            mode: "publish".into(),
+            publish_id: None,
+            msg_id: None,
+            status: "published".into(),
+            article_urls: urls.clone(),
+            submitted_at: now_text(),
+            finished_at: Some(now_text()),
+        });
+    })?;
+    outcome.article_urls = urls;
+    outcome.done.push(format!("found the publication of an earlier run (article_id {})", found.article_id));
+    Ok(())
 }
 
 /// Polls freepublish/get with backoff until a final status, and records it.

@@ -431,6 +431,20 @@ impl Client {
     }
 }
 
+/// Every page of a list endpoint (batchget_material, draft/batchget, freepublish/batchget):
+/// `page(offset)` returns (total_count, items); pages of 20 are fetched until all are in.
+pub fn list_all<T>(mut page: impl FnMut(u32) -> Result<(u32, Vec<T>), WechatError>) -> Result<Vec<T>, WechatError> {
+    let mut all = Vec::new();
+    loop {
+        let (total, items) = page(all.len() as u32)?;
+        let empty = items.is_empty();
+        all.extend(items);
+        if empty || all.len() as u32 >= total {
+            return Ok(all);
+        }
+    }
+}
+
 /// Checks errcode before the success shape, as the contract requires.
 fn parse_answer<T: DeserializeOwned>(endpoint: &str, bytes: &[u8]) -> Result<T, WechatError> {
     let value: serde_json::Value = serde_json::from_slice(bytes)

@@ -4,5 +4,7 @@ mod client;
 mod error;
 pub mod types;
 
-pub use client::{API_BASE_ENV, Client, ClientOptions, Credentials, RetryPolicy, Secret, Upload, resolve_base};
+pub use client::{
+    API_BASE_ENV, Client, ClientOptions, Credentials, RetryPolicy, Secret, Upload, list_all, resolve_base,
+};
 pub use error::{WechatError, hint};
