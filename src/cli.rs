@@ -110,6 +110,114 @@ pub enum Command {
     /// Examples: `wxpub publish --dry-run`, `wxpub publish --due` (CI, on a schedule),
     /// `wxpub publish articles/2026-12-01-ding-story --account service`
     Publish(PublishArgs),
+    /// Fetch follower and engagement statistics from the datacube APIs into the metrics database.
+    ///
+    /// Example: `wxpub stats pull`, `wxpub stats pull --account service --since 2026-01-01`
+    #[command(subcommand)]
+    Stats(StatsCommand),
+    /// Reports from the metrics database: followers, articles, summary, and the annual report.
+    ///
+    /// Reads only the database (`[metrics] db`, default .wxpub/metrics.db): run `wxpub stats
+    /// pull` first. The period is `--since/--until`, or `--period week|month|year` (the calendar
+    /// period holding --until, which defaults to the latest day stored), or the 30 days up to the
+    /// latest day stored. Formats: table (default), csv (the main table), json, html (one
+    /// self-contained file with SVG charts, good on a phone and on paper).
+    ///
+    /// Examples: `wxpub report summary --period month`,
+    /// `wxpub report articles --since 2026-11-01 --until 2026-11-30 --top 10 --format csv`,
+    /// `wxpub report annual --year 2026 --format html --out annual-2026.html`
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StatsCommand {
+    /// Fetch every datacube endpoint up to yesterday, splitting ranges to each endpoint's
+    /// longest span, with bounded parallel calls; stored with upserts, so pulling twice changes
+    /// nothing. By default only missing days are fetched, plus the last few days again
+    /// (`[metrics] refetch_days`, default 3: WeChat revises recent figures). An interrupted pull
+    /// keeps every range it stored; the next pull fetches the rest. Exit code 1 when some
+    /// ranges could not be fetched (they are listed; run it again).
+    ///
+    /// Examples: `wxpub stats pull`, `wxpub stats pull --since 2026-01-01 --until 2026-06-30`
+    Pull(StatsPullArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatsPullArgs {
+    /// Only this account (default: every account in publish.toml).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// First day (YYYY-MM-DD). Default: the first day already stored (gaps are filled), or
+    /// `[metrics] first_pull_days` before --until for an empty database.
+    #[arg(long)]
+    pub since: Option<chrono::NaiveDate>,
+    /// Last day (YYYY-MM-DD). Default: yesterday in the site time zone (the day before, before
+    /// 08:00, when WeChat has not finished yesterday's figures).
+    #[arg(long)]
+    pub until: Option<chrono::NaiveDate>,
+    /// Only these endpoints (e.g. getusersummary,getusercumulate).
+    #[arg(long, value_delimiter = ',')]
+    pub endpoint: Vec<String>,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportKind {
+    /// Daily new, cancelled, net and cumulative followers, by source.
+    Followers,
+    /// Per article: readers and reads, shares, favourites, read rate; most read first.
+    Articles,
+    /// The period at a glance against the previous period of the same length.
+    Summary,
+    /// The yearly evidence report: output, engagement, service stability, scored indicators
+    /// from [targets.YEAR], and every push.
+    Annual,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Csv,
+    Json,
+    Html,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PeriodKind {
+    Week,
+    Month,
+    Year,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// Which report.
+    #[arg(value_enum)]
+    pub kind: ReportKind,
+    /// Only this account (default: all accounts added together).
+    #[arg(long)]
+    pub account: Option<String>,
+    #[arg(long)]
+    pub since: Option<chrono::NaiveDate>,
+    #[arg(long)]
+    pub until: Option<chrono::NaiveDate>,
+    /// The calendar week, month or year holding --until.
+    #[arg(long, value_enum, conflicts_with = "since")]
+    pub period: Option<PeriodKind>,
+    /// Year of the annual report (default: the current year).
+    #[arg(long)]
+    pub year: Option<i32>,
+    /// Only the N most read articles (articles report).
+    #[arg(long)]
+    pub top: Option<usize>,
+    /// Output format. Default: from the --out file's extension (.csv, .json, .html), else table.
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
+    /// Write to this file instead of standard output (written whole, or not at all).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -39,6 +39,74 @@ pub struct Config {
     pub check: Check,
     #[serde(default)]
     pub publish: Publish,
+    #[serde(default)]
+    pub metrics: Metrics,
+    /// `[targets.YEAR]`: the yearly performance indicators `wxpub report annual` scores.
+    #[serde(default)]
+    pub targets: BTreeMap<String, BTreeMap<String, Target>>,
+}
+
+/// `[metrics]`: the statistics database and how `wxpub stats pull` fetches.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Metrics {
+    /// SQLite file, relative to the project folder.
+    pub db: PathBuf,
+    /// Datacube calls running at once.
+    pub concurrency: usize,
+    /// Days fetched again on every pull, because WeChat revises recent figures.
+    pub refetch_days: u32,
+    /// With an empty database and no `--since`, start this many days before yesterday.
+    pub first_pull_days: u32,
+    /// Items carrying this tag count as live streams in the annual report.
+    pub live_tag: String,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            db: PathBuf::from(".wxpub/metrics.db"),
+            concurrency: 16,
+            refetch_days: 3,
+            first_pull_days: 365,
+            live_tag: "直播".into(),
+        }
+    }
+}
+
+/// One indicator of the yearly self-evaluation form.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// The target value (A) in the indicator's unit.
+    pub value: f64,
+    /// Points the indicator is worth.
+    pub weight: f64,
+    /// `positive` (more is better) or `negative` (cost-like: less is better).
+    #[serde(default = "default_direction")]
+    pub direction: Direction,
+    /// Name shown in reports; defaults to the built-in name of a measured indicator.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// The actual value, for indicators wxpub cannot measure (budget execution, say).
+    #[serde(default)]
+    pub actual: Option<f64>,
+    /// Level-1 and level-2 indicator headings of the form (产出/数量, 效益/社会效益…).
+    #[serde(default)]
+    pub level1: Option<String>,
+    #[serde(default)]
+    pub level2: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Positive,
+    Negative,
+}
+
+fn default_direction() -> Direction {
+    Direction::Positive
 }
 
 /// `[publish]`: how `wxpub publish` talks to WeChat.
@@ -235,6 +303,29 @@ impl Config {
                         "must be the NAME of an environment variable (letters, digits, _), never the secret itself"
                             .into(),
                     ));
+                }
+            }
+        }
+        if !(1..=64).contains(&self.metrics.concurrency) {
+            return Err(err("metrics.concurrency", "must be between 1 and 64".into()));
+        }
+        for (year, targets) in &self.targets {
+            if !(year.len() == 4 && year.parse::<i32>().is_ok()) {
+                return Err(err(
+                    &format!("targets.{year}"),
+                    "tables under [targets] are named by year, e.g. [targets.2026]".into(),
+                ));
+            }
+            for (key, target) in targets {
+                let path = format!("targets.{year}.{key}");
+                if !(target.value.is_finite() && target.value > 0.0) {
+                    return Err(err(&format!("{path}.value"), "must be a positive number".into()));
+                }
+                if !(target.weight.is_finite() && target.weight > 0.0) {
+                    return Err(err(&format!("{path}.weight"), "must be a positive number of points".into()));
+                }
+                if target.actual.is_some_and(|a| !a.is_finite() || a < 0.0) {
+                    return Err(err(&format!("{path}.actual"), "must be a number ≥ 0".into()));
                 }
             }
         }

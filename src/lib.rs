@@ -9,6 +9,7 @@ pub mod config;
 pub mod content;
 pub mod diagnostics;
 pub mod images;
+pub mod metrics;
 pub mod publish;
 pub mod redact;
 pub mod render;
@@ -29,5 +30,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor { account } => commands::doctor::run(&cli.project, account.as_deref()),
         Command::Check(args) => commands::check::run(&cli.project, args),
         Command::Publish(args) => commands::publish::run(&cli.project, args, cli.quiet),
+        Command::Stats(cli::StatsCommand::Pull(args)) => commands::stats::pull(&cli.project, args, cli.quiet),
+        Command::Report(args) => commands::report::run(&cli.project, args),
     }
 }

@@ -3,6 +3,8 @@ pub mod build;
 pub mod check;
 pub mod doctor;
 pub mod publish;
+pub mod report;
 pub mod sandbox;
+pub mod stats;
 pub mod status;
 pub mod sync;

@@ -13,6 +13,41 @@ use crate::diagnostics::Severity;
 use crate::publish::{self, ExecuteOptions, Lock};
 use crate::wechat::{Client, ClientOptions, Credentials, resolve_base};
 
+/// Records the run (one row per account: outcome and error) and every publication in
+/// publish.lock in the metrics database, for the yearly service-stability and output figures.
+fn record_run(
+    project: &Path,
+    config: &Config,
+    lock: &Lock,
+    outcomes: &[publish::PushOutcome],
+    started_at: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let stamp = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let ended_at = stamp(chrono::Utc::now());
+    let run = format!("{}-{}", started_at.format("%Y%m%dT%H%M%S"), std::process::id());
+    let mut store = super::stats::open_store(project, config)?;
+    let mut by_account: BTreeMap<&str, Vec<&publish::PushOutcome>> = BTreeMap::new();
+    for outcome in outcomes {
+        by_account.entry(outcome.account.as_str()).or_default().push(outcome);
+    }
+    for (account, outcomes) in by_account {
+        let errors: Vec<&str> = outcomes.iter().filter_map(|o| o.error.as_deref()).collect();
+        store.record_run(&crate::metrics::PublishRun {
+            run: run.clone(),
+            account: account.to_string(),
+            started_at: stamp(started_at),
+            ended_at: ended_at.clone(),
+            items: outcomes.iter().map(|o| o.items.len()).sum(),
+            ok: errors.is_empty(),
+            error: (!errors.is_empty()).then(|| errors.join("; ")),
+        })?;
+    }
+    let items = crate::content::load_items(project).unwrap_or_default();
+    let publications = crate::metrics::annual::publications_from_lock(lock, &items, &config.metrics.live_tag);
+    store.record_publications(&publications)?;
+    Ok(())
+}
+
 pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     let config = Config::load(project)?;
     let now = match &args.now {
@@ -75,7 +110,12 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
         upload_concurrency: config.publish.upload_concurrency,
         progress: !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
+    let started_at = chrono::Utc::now();
     let outcomes = publish::execute(&pushes, &build.manifest, &config, &mut lock, &clients, &options);
+    if let Err(e) = record_run(project, &config, &lock, &outcomes, started_at) {
+        // The pushes themselves are recorded in publish.lock; only the statistics record is lost.
+        eprintln!("warning: this run could not be recorded in the metrics database: {e:#}");
+    }
 
     let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
     if args.json {

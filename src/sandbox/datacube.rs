@@ -84,16 +84,30 @@ pub fn user_summary(date: NaiveDate, articles: &[PublishedArticle]) -> Vec<UserS
         .collect()
 }
 
+/// Followers at the end of `date`: a base plus every day's net gain since the data epoch.
+/// Running totals are memoised per set of publication dates (the only input besides the date),
+/// so a year of calls costs one pass, not one pass per call.
 pub fn cumulate(date: NaiveDate, articles: &[PublishedArticle]) -> u64 {
-    let mut total = BASE_FOLLOWERS as i64;
-    let mut day = data_epoch();
-    while day <= date {
-        for row in user_summary(day, articles) {
-            total += row.new_user as i64 - row.cancel_user as i64;
-        }
-        day = day.succ_opt().expect("date in range");
+    type Memo = (Vec<NaiveDate>, Vec<i64>);
+    static MEMO: std::sync::Mutex<Option<Memo>> = std::sync::Mutex::new(None);
+    let Some(index) = usize::try_from((date - data_epoch()).num_days()).ok() else {
+        return BASE_FOLLOWERS;
+    };
+    let mut dates: Vec<NaiveDate> = articles.iter().map(|a| a.date).collect();
+    dates.sort_unstable();
+    let mut memo = MEMO.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (key, totals) = memo.get_or_insert_with(|| (dates.clone(), Vec::new()));
+    if *key != dates {
+        *key = dates;
+        totals.clear();
     }
-    total.max(0) as u64
+    while totals.len() <= index {
+        let day = data_epoch() + chrono::Days::new(totals.len() as u64);
+        let before = totals.last().copied().unwrap_or(BASE_FOLLOWERS as i64);
+        let net: i64 = user_summary(day, articles).iter().map(|r| r.new_user as i64 - r.cancel_user as i64).sum();
+        totals.push(before + net);
+    }
+    totals[index].max(0) as u64
 }
 
 fn article_counters(article: &PublishedArticle, day: NaiveDate) -> Option<ReadCounters> {
@@ -279,6 +293,19 @@ mod tests {
         assert!(saturdays > mondays, "{saturdays} vs {mondays}");
         let article = PublishedArticle { msg_data_id: 1, index: 0, title: "t".into(), date: date("2026-10-14") };
         assert!(new("2026-10-14", std::slice::from_ref(&article)) > new("2026-10-14", &[]));
+    }
+
+    #[test]
+    fn cumulative_followers_grow_by_each_days_net_gain() {
+        let article = PublishedArticle { msg_data_id: 1, index: 0, title: "t".into(), date: date("2026-10-14") };
+        let articles = std::slice::from_ref(&article);
+        for day in ["2026-10-13", "2026-10-14", "2026-10-15"] {
+            let day = date(day);
+            let net: i64 = user_summary(day, articles).iter().map(|r| r.new_user as i64 - r.cancel_user as i64).sum();
+            let change = cumulate(day, articles) as i64 - cumulate(day.pred_opt().unwrap(), articles) as i64;
+            assert_eq!(change, net, "{day}");
+        }
+        assert_eq!(cumulate(data_epoch().pred_opt().unwrap(), &[]), BASE_FOLLOWERS);
     }
 
     #[test]

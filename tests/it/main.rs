@@ -1,9 +1,11 @@
 //! One integration-test binary; one module per feature. Tests run the real `wxpub` binary on
 //! copies of real projects in temporary folders.
+mod browser;
 mod build;
 mod check;
 mod doctor;
 mod images;
+mod metrics;
 mod publish;
 mod render;
 mod support;

@@ -1,0 +1,109 @@
+//! `wxpub report`: reports from the metrics database.
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use chrono::{Datelike, NaiveDate};
+
+use crate::cli::{PeriodKind, ReportArgs, ReportFormat, ReportKind};
+use crate::config::Config;
+use crate::metrics::format::{self, Document};
+use crate::metrics::report::{CalendarUnit, Period};
+use crate::metrics::{Store, annual, documents};
+use crate::publish::Lock;
+
+fn resolve_period(store: &Store, args: &ReportArgs) -> Result<Period> {
+    let latest = store
+        .latest_day(args.account.as_deref())?
+        .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+        .unwrap_or_else(|| chrono::Utc::now().date_naive() - chrono::Days::new(1));
+    let until = args.until.unwrap_or(latest);
+    let period = match (args.period, args.since) {
+        (Some(kind), _) => {
+            let unit = match kind {
+                PeriodKind::Week => CalendarUnit::Week,
+                PeriodKind::Month => CalendarUnit::Month,
+                PeriodKind::Year => CalendarUnit::Year,
+            };
+            Period::calendar(unit, until).context("invalid period")?
+        }
+        (None, Some(since)) => Period::new(since, until),
+        (None, None) => Period::new(until - chrono::Days::new(29), until),
+    };
+    if period.since > period.until {
+        bail!("--since {} is after --until {}", period.since, period.until);
+    }
+    Ok(period)
+}
+
+/// Publications in publish.lock that the database does not have yet (a lock older than the
+/// database, or a database lost): recorded now, so the annual report counts them.
+fn record_lock_publications(project: &Path, config: &Config, store: &mut Store) -> Result<usize> {
+    if !Lock::path(project).exists() {
+        return Ok(0);
+    }
+    let lock = Lock::load(project)?;
+    let items = crate::content::load_items(project).unwrap_or_default();
+    let publications = annual::publications_from_lock(&lock, &items, &config.metrics.live_tag);
+    Ok(store.record_publications(&publications)?)
+}
+
+pub fn run(project: &Path, args: ReportArgs) -> Result<ExitCode> {
+    let config = Config::load(project)?;
+    if let Some(account) = &args.account
+        && !config.accounts.contains_key(account)
+    {
+        bail!(
+            "no account `{account}` in publish.toml (accounts: {})",
+            config.accounts.keys().cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    let mut store = super::stats::open_store(project, &config)?;
+    let account = args.account.as_deref();
+    let document: Document = match args.kind {
+        ReportKind::Followers => documents::followers(&store, account, resolve_period(&store, &args)?)?,
+        ReportKind::Articles => documents::articles(&store, account, resolve_period(&store, &args)?, args.top)?,
+        ReportKind::Summary => documents::summary(&store, account, resolve_period(&store, &args)?)?,
+        ReportKind::Annual => {
+            let year = args.year.unwrap_or_else(|| chrono::Utc::now().with_timezone(&config.timezone()).year());
+            if !(2014..=9999).contains(&year) {
+                bail!("--year {year}: give a year such as 2026");
+            }
+            record_lock_publications(project, &config, &mut store)?;
+            let targets = config.targets.get(&year.to_string());
+            let report = annual::annual(&store, year, account, targets)?;
+            documents::annual(&store, &report)?
+        }
+    };
+    let format =
+        args.format.unwrap_or_else(|| match args.out.as_deref().and_then(Path::extension).and_then(|e| e.to_str()) {
+            Some("csv") => ReportFormat::Csv,
+            Some("json") => ReportFormat::Json,
+            Some("html" | "htm") => ReportFormat::Html,
+            _ => ReportFormat::Table,
+        });
+    let text = match format {
+        ReportFormat::Table => format::to_table(&document),
+        ReportFormat::Csv => format::to_csv(&document).context("cannot write CSV")?,
+        ReportFormat::Json => format::to_json(&document) + "\n",
+        ReportFormat::Html => format::to_html(&document),
+    };
+    match &args.out {
+        Some(path) => {
+            write_whole(path, text.as_bytes())?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a file via a temporary sibling and a rename: readers never see half a report.
+fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let temp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("report")));
+    std::fs::write(&temp, bytes).with_context(|| format!("cannot write {}", temp.display()))?;
+    std::fs::rename(&temp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,286 @@
+//! The yearly evidence report: what was produced (from the recorded publications), how readers
+//! responded (datacube figures), how reliably it went out (publish runs), each indicator of
+//! `[targets.YEAR]` scored with the self-evaluation form's rules, and every push as evidence.
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::report::{self, Period, Totals};
+use super::score::{self, Scored};
+use super::store::{Publication, Store, StoreError};
+use crate::config::{Direction, Target};
+use crate::content::{Item, VideoKind};
+use crate::publish::Lock;
+
+/// A figure wxpub measures, with the name the form and `[targets.YEAR]` use.
+#[derive(Debug, Clone, Serialize)]
+pub struct Figure {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub unit: &'static str,
+    pub value: f64,
+    /// Where the figure comes from.
+    pub evidence: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IndicatorScore {
+    pub key: String,
+    pub label: String,
+    pub level1: String,
+    pub level2: String,
+    pub target: f64,
+    pub actual: Option<f64>,
+    pub unit: String,
+    pub weight: f64,
+    pub direction: Direction,
+    pub scored: Option<Scored>,
+    /// Why the score falls short, or why there is none.
+    pub note: Option<String>,
+    pub evidence: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Stability {
+    pub ok_runs: u64,
+    pub all_runs: u64,
+    /// ok / all, as a percentage; None without runs.
+    pub percent: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Annual {
+    pub year: i32,
+    pub account: Option<String>,
+    pub output: Vec<Figure>,
+    pub engagement: Vec<Figure>,
+    pub stability: Stability,
+    pub indicators: Vec<IndicatorScore>,
+    /// Sum of scores, and the same scaled to 100 when the weights do not add up to 100.
+    pub total: f64,
+    pub total_weight: f64,
+    pub grade: Option<(String, String)>,
+    pub evidence: Vec<Publication>,
+    /// Days of the year with follower statistics stored (365 means a complete year).
+    pub days_with_data: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnnualError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "publish.toml: `targets.{year}.{key}` is not a figure wxpub measures; give its `actual` value, or use one of: {known}"
+    )]
+    UnknownIndicator { year: i32, key: String, known: String },
+}
+
+/// Publications recorded in `lock` (published or mass-sent), with the facts of their items.
+pub fn publications_from_lock(lock: &Lock, items: &[Item], live_tag: &str) -> Vec<Publication> {
+    let by_key: BTreeMap<String, &Item> = items.iter().map(|i| (i.key(), i)).collect();
+    let mut out = Vec::new();
+    for (account, state) in &lock.accounts {
+        for (slot, push) in &state.pushes {
+            let Some(publication) = &push.publication else { continue };
+            if !(publication.status == "published" || publication.status == "sent") {
+                continue;
+            }
+            for (index, key) in push.items.iter().enumerate() {
+                let item = by_key.get(key);
+                let seconds = |kind: VideoKind| {
+                    item.map(|i| {
+                        i.meta.videos.iter().filter(|v| v.kind == kind).filter_map(|v| v.seconds()).sum::<u32>()
+                    })
+                };
+                out.push(Publication {
+                    account: account.clone(),
+                    item: key.clone(),
+                    slot: slot.clone(),
+                    title: push
+                        .titles
+                        .get(index)
+                        .cloned()
+                        .or_else(|| item.map(|i| i.meta.title.clone()))
+                        .unwrap_or_else(|| key.clone()),
+                    kind: key.split('/').next().unwrap_or("articles").trim_end_matches('s').to_string(),
+                    mode: publication.mode.clone(),
+                    pushed_at: publication.finished_at.clone().unwrap_or_else(|| publication.submitted_at.clone()),
+                    url: publication.article_urls.get(index).cloned(),
+                    illustrations: item.map_or(0, |i| i.meta.illustrations.len() as u32),
+                    video_seconds: seconds(VideoKind::Video).unwrap_or(0),
+                    animation_seconds: seconds(VideoKind::Animation).unwrap_or(0),
+                    live: item.is_some_and(|i| i.meta.tags.iter().any(|t| t == live_tag)),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The measured figures, by key, in the order the report shows them.
+fn measured(pubs: &[Publication], totals: &Totals, stability: &Stability) -> (Vec<Figure>, Vec<Figure>) {
+    let count = |kind: &str| pubs.iter().filter(|p| p.kind == kind).count() as f64;
+    let pushes = pubs.iter().map(|p| (&p.account, &p.slot)).collect::<std::collections::BTreeSet<_>>().len() as f64;
+    let from_lock = "publish.lock → publications table; content front matter".to_string();
+    let figure =
+        |key, label, unit, value: f64, evidence: &str| Figure { key, label, unit, value, evidence: evidence.into() };
+    let output = vec![
+        figure("pushes", "推送次数", "次", pushes, &from_lock),
+        figure("articles", "发布文章", "篇", count("article"), &from_lock),
+        figure("posters", "海报", "张", count("poster"), &from_lock),
+        figure("topics", "专题页", "个", count("topic"), &from_lock),
+        figure(
+            "illustrations",
+            "手绘插画",
+            "幅",
+            pubs.iter().map(|p| f64::from(p.illustrations)).sum(),
+            "front matter `illustrations` of published items",
+        ),
+        figure(
+            "video_minutes",
+            "短视频",
+            "分钟",
+            score::round2(pubs.iter().map(|p| f64::from(p.video_seconds)).sum::<f64>() / 60.0),
+            "front matter `videos` (kind video) of published items",
+        ),
+        figure(
+            "animation_seconds",
+            "动画",
+            "秒",
+            pubs.iter().map(|p| f64::from(p.animation_seconds)).sum(),
+            "front matter `videos` (kind animation) of published items",
+        ),
+        figure(
+            "live_streams",
+            "直播",
+            "场",
+            pubs.iter().filter(|p| p.live).count() as f64,
+            "published items tagged as live",
+        ),
+    ];
+    let datacube = "datacube statistics in the metrics database";
+    let mut engagement = vec![
+        figure("follower_growth", "净增关注", "人", totals.net_followers as f64, datacube),
+        figure("new_followers", "新增关注", "人", totals.new_followers as f64, datacube),
+        figure("read_users", "阅读人数", "人", totals.read_users as f64, datacube),
+        figure("reads", "阅读次数", "次", totals.reads as f64, datacube),
+        figure("shares", "分享次数", "次", totals.shares as f64, datacube),
+        figure("favourites", "收藏次数", "次", totals.favourites as f64, datacube),
+    ];
+    if let Some(end) = totals.followers_at_end {
+        engagement.insert(0, figure("followers", "年末关注人数", "人", end as f64, datacube));
+    }
+    if let Some(percent) = stability.percent {
+        engagement.push(Figure {
+            key: "service_stability",
+            label: "发布服务稳定性",
+            unit: "%",
+            value: score::round2(percent),
+            evidence: format!(
+                "{} of {} publish runs succeeded (publish_runs table)",
+                stability.ok_runs, stability.all_runs
+            ),
+        });
+    }
+    (output, engagement)
+}
+
+/// Computes the annual report for `year` (all accounts when `account` is None).
+pub fn annual(
+    store: &Store,
+    year: i32,
+    account: Option<&str>,
+    targets: Option<&BTreeMap<String, Target>>,
+) -> Result<Annual, AnnualError> {
+    let period = Period::new(
+        NaiveDate::from_ymd_opt(year, 1, 1).expect("valid year"),
+        NaiveDate::from_ymd_opt(year, 12, 31).expect("valid year"),
+    );
+    let pubs = report::publications(store, account, period)?;
+    let totals = report::totals(store, account, period)?;
+    let (since, until) = period.bounds();
+    let (ok_runs, all_runs) = store.run_counts(&since, &until, account)?;
+    let stability =
+        Stability { ok_runs, all_runs, percent: (all_runs > 0).then(|| ok_runs as f64 / all_runs as f64 * 100.0) };
+    let (output, engagement) = measured(&pubs, &totals, &stability);
+
+    let mut indicators = Vec::new();
+    for (key, target) in targets.into_iter().flatten() {
+        let figure = output.iter().chain(&engagement).find(|f| f.key == key);
+        let actual = target.actual.or(figure.map(|f| f.value));
+        if figure.is_none() && target.actual.is_none() {
+            if key == "service_stability" {
+                // Measured, but no runs recorded: shown unscored with the reason.
+            } else {
+                let known = output.iter().chain(&engagement).map(|f| f.key).chain(["service_stability"]);
+                return Err(AnnualError::UnknownIndicator {
+                    year,
+                    key: key.clone(),
+                    known: known.collect::<Vec<_>>().join(", "),
+                });
+            }
+        }
+        let scored = actual.map(|a| score::score(target.value, a, target.weight, target.direction));
+        let note = match (&scored, actual) {
+            (None, _) => Some(format!("no publish runs recorded for {year}: nothing to measure")),
+            (Some(s), Some(a)) if s.deduction > 0.0 => Some(format!(
+                "target set too low: actual {a} is {:.0} % above the target {}; {} points deducted — set a realistic target",
+                (a - target.value) / target.value * 100.0,
+                target.value,
+                score::round2(s.deduction)
+            )),
+            (Some(s), Some(a)) if s.score < target.weight => Some(match target.direction {
+                Direction::Positive => {
+                    format!("{a} of the target {} reached ({:.2} %)", target.value, s.rate * 100.0)
+                }
+                Direction::Negative => format!("{a} against a limit of {} ({:.2} %)", target.value, s.rate * 100.0),
+            }),
+            _ => None,
+        };
+        let level1 = target
+            .level1
+            .clone()
+            .unwrap_or_else(|| if output.iter().any(|f| f.key == key) { "产出指标" } else { "效益指标" }.to_string());
+        let level2 = target.level2.clone().unwrap_or_else(|| {
+            if output.iter().any(|f| f.key == key) { "数量指标" } else { "社会效益指标" }.to_string()
+        });
+        indicators.push(IndicatorScore {
+            key: key.clone(),
+            label: target.label.clone().or(figure.map(|f| f.label.to_string())).unwrap_or_else(|| key.clone()),
+            level1,
+            level2,
+            target: target.value,
+            actual,
+            unit: figure.map_or(String::new(), |f| f.unit.to_string()),
+            weight: target.weight,
+            direction: target.direction,
+            scored,
+            note,
+            evidence: match (target.actual, figure) {
+                (Some(_), _) => "entered in publish.toml".to_string(),
+                (None, Some(f)) => f.evidence.clone(),
+                (None, None) => "publish_runs table".to_string(),
+            },
+        });
+    }
+    let total_weight: f64 = indicators.iter().map(|i| i.weight).sum();
+    let total = score::round2(indicators.iter().filter_map(|i| i.scored.map(|s| s.score)).sum());
+    let grade = (total_weight > 0.0).then(|| {
+        let (zh, en) = score::grade(total / total_weight * 100.0);
+        (zh.to_string(), en.to_string())
+    });
+    Ok(Annual {
+        year,
+        account: account.map(str::to_string),
+        output,
+        engagement,
+        stability,
+        indicators,
+        total,
+        total_weight,
+        grade,
+        evidence: pubs,
+        days_with_data: totals.days_with_data,
+    })
+}

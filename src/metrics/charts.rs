@@ -1,0 +1,202 @@
+//! SVG charts for the HTML reports, drawn with plotters' SVG backend. Text stays `<text>`, so
+//! the reader's own fonts (CJK included) draw it; no font file is embedded or fetched.
+use plotters::prelude::*;
+
+// Drawn at about a phone's width in CSS pixels, so that labels stay readable when the SVG is
+// scaled to fit a 375 px screen, and sharp when printed.
+const WIDTH: u32 = 640;
+const HEIGHT: u32 = 260;
+const INK: RGBColor = RGBColor(0x33, 0x33, 0x33);
+const ACCENT: RGBColor = RGBColor(0x8c, 0x2f, 0x1f);
+const GAIN: RGBColor = RGBColor(0x3a, 0x7d, 0x44);
+const LOSS: RGBColor = RGBColor(0xb0, 0x3a, 0x2e);
+
+/// Makes plotters' fixed-size SVG scale to its container (phones, print) and names it.
+fn responsive(svg: String, id: &str, title: &str) -> String {
+    responsive_sized(svg, id, title, HEIGHT)
+}
+
+fn responsive_sized(svg: String, id: &str, title: &str, height: u32) -> String {
+    let title = title.replace('&', "&amp;").replace('<', "&lt;");
+    svg.replacen(
+        &format!(r#"<svg width="{WIDTH}" height="{height}" "#),
+        &format!(
+            r#"<svg class="chart" id="{id}" role="img" aria-label="{title}" preserveAspectRatio="xMidYMid meet" "#
+        ),
+        1,
+    )
+}
+
+fn label_font() -> TextStyle<'static> {
+    ("sans-serif", 15).into_font().color(&INK)
+}
+
+/// A line of followers per day. `points` are (label, value) in date order.
+pub fn follower_curve(points: &[(String, i64)]) -> String {
+    let mut svg = String::new();
+    if points.is_empty() {
+        return empty("chart-followers", "累计关注人数");
+    }
+    let (min, max) = points.iter().fold((i64::MAX, i64::MIN), |(lo, hi), (_, v)| (lo.min(*v), hi.max(*v)));
+    let pad = ((max - min) / 10).max(1);
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let Ok(mut chart) = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(28)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0..points.len().saturating_sub(1).max(1), (min - pad)..(max + pad))
+        else {
+            return empty("chart-followers", "累计关注人数");
+        };
+        let _ = chart
+            .configure_mesh()
+            .light_line_style(WHITE)
+            .x_labels(6)
+            .x_label_formatter(&|i| points.get(*i).map(|p| p.0.clone()).unwrap_or_default())
+            .label_style(label_font())
+            .draw();
+        let _ = chart
+            .draw_series(LineSeries::new(points.iter().enumerate().map(|(i, p)| (i, p.1)), ACCENT.stroke_width(2)));
+        let _ = root.present();
+    }
+    responsive(svg, "chart-followers", "累计关注人数")
+}
+
+/// Bars of net follower gain per day, green above zero and red below.
+pub fn net_bars(points: &[(String, i64)]) -> String {
+    let mut svg = String::new();
+    if points.is_empty() {
+        return empty("chart-net", "每日净增关注");
+    }
+    let max = points.iter().map(|p| p.1).max().unwrap_or(0).max(1);
+    let min = points.iter().map(|p| p.1).min().unwrap_or(0).min(0);
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let Ok(mut chart) = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(28)
+            .y_label_area_size(48)
+            .build_cartesian_2d(0f64..points.len() as f64, min..max + max / 10 + 1)
+        else {
+            return empty("chart-net", "每日净增关注");
+        };
+        let _ = chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(WHITE)
+            .x_labels(6)
+            .x_label_formatter(&|x| points.get(*x as usize).map(|p| p.0.clone()).unwrap_or_default())
+            .label_style(label_font())
+            .draw();
+        let _ = chart.draw_series(points.iter().enumerate().map(|(i, (_, v))| {
+            let colour = if *v >= 0 { GAIN } else { LOSS };
+            Rectangle::new([(i as f64 + 0.1, 0), (i as f64 + 0.9, *v)], colour.filled())
+        }));
+        let _ = root.present();
+    }
+    responsive(svg, "chart-net", "每日净增关注")
+}
+
+/// Horizontal bars of the most read articles, each title written above its bar.
+pub fn top_articles(articles: &[(String, i64)]) -> String {
+    let mut svg = String::new();
+    if articles.is_empty() {
+        return empty("chart-top", "阅读最多的文章");
+    }
+    let max = articles.iter().map(|a| a.1).max().unwrap_or(1).max(1);
+    let n = articles.len();
+    // One 40 px lane per article: the title on top, the bar under it.
+    let height = 40 * n as u32 + 40;
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let Ok(mut chart) = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(24)
+            .y_label_area_size(4)
+            .build_cartesian_2d(0..max + max / 6 + 1, 0f64..n as f64)
+        else {
+            return empty("chart-top", "阅读最多的文章");
+        };
+        let _ = chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(0)
+            .x_labels(5)
+            .light_line_style(WHITE)
+            .label_style(label_font())
+            .draw();
+        let _ = chart.draw_series(articles.iter().enumerate().map(|(i, (_, v))| {
+            let lane = (n - i) as f64;
+            Rectangle::new([(0, lane - 0.9), (*v, lane - 0.55)], ACCENT.mix(0.85).filled())
+        }));
+        let _ = chart.draw_series(articles.iter().enumerate().map(|(i, (title, v))| {
+            let short: String = title.chars().take(30).collect();
+            let text = if short.chars().count() < title.chars().count() { format!("{short}…") } else { short };
+            Text::new(format!("{}. {text}  {v}", i + 1), (0, (n - i) as f64 - 0.08), label_font())
+        }));
+        let _ = root.present();
+    }
+    responsive_sized(svg, "chart-top", "阅读最多的文章", height)
+}
+
+/// Readers by hour of day.
+pub fn reads_by_hour(hours: &[i64; 24]) -> String {
+    let mut svg = String::new();
+    let max = hours.iter().copied().max().unwrap_or(0).max(1);
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let Ok(mut chart) = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(28)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0f64..24f64, 0..max + max / 10 + 1)
+        else {
+            return empty("chart-hours", "分时阅读人数");
+        };
+        let _ = chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(WHITE)
+            .x_labels(12)
+            .x_label_formatter(&|x| format!("{}时", *x as u32))
+            .label_style(label_font())
+            .draw();
+        let _ = chart.draw_series(
+            hours
+                .iter()
+                .enumerate()
+                .map(|(h, v)| Rectangle::new([(h as f64 + 0.12, 0), (h as f64 + 0.88, *v)], ACCENT.filled())),
+        );
+        let _ = root.present();
+    }
+    responsive(svg, "chart-hours", "分时阅读人数")
+}
+
+fn empty(id: &str, title: &str) -> String {
+    format!(
+        r##"<svg class="chart" id="{id}" role="img" aria-label="{title}" viewBox="0 0 {WIDTH} 60" xmlns="http://www.w3.org/2000/svg"><text x="12" y="36" font-size="14" fill="#666">no data for this period</text></svg>"##
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charts_are_scalable_svg_with_their_marks() {
+        let points: Vec<(String, i64)> = (0..30).map(|i| (format!("11-{:02}", i + 1), 1000 + i * 7)).collect();
+        let svg = follower_curve(&points);
+        assert!(svg.starts_with("<svg class=\"chart\" id=\"chart-followers\""), "{}", &svg[..120]);
+        assert!(svg.contains("viewBox=\"0 0 640 260\"") && svg.contains("<polyline"), "a line is drawn");
+        let bars = net_bars(&[("a".into(), 5), ("b".into(), -3), ("c".into(), 8)]);
+        assert_eq!(bars.matches("fill=\"#3A7D44\"").count() + bars.matches("fill=\"#3a7d44\"").count(), 2, "{bars}");
+        let hours = reads_by_hour(&[1; 24]);
+        assert!(hours.matches("<rect").count() >= 24);
+        assert!(top_articles(&[]).contains("no data"));
+    }
+}

@@ -1,0 +1,270 @@
+//! Turns report data into [`Document`]s: the tables, charts and JSON each report shows.
+use serde_json::json;
+
+use super::annual::Annual;
+use super::charts;
+use super::format::{Document, TableData};
+use super::report::{self, ArticleFigures, Comparison, FollowerDay, Period};
+use super::store::{Store, StoreError};
+
+fn scope(account: Option<&str>) -> String {
+    account.map_or_else(|| "all accounts".to_string(), |a| format!("account {a}"))
+}
+
+fn percent(fraction: Option<f64>) -> String {
+    fraction.map_or_else(|| "–".to_string(), |f| format!("{:.2}%", f * 100.0))
+}
+
+fn number(value: f64) -> String {
+    if value.fract() == 0.0 { format!("{value:.0}") } else { format!("{value:.2}") }
+}
+
+fn coverage_note(days: &[FollowerDay]) -> Option<String> {
+    let missing = days.iter().filter(|d| d.cumulate_user.is_none()).count();
+    (missing > 0).then(|| {
+        format!("{missing} of {} days have no statistics stored yet — run `wxpub stats pull` to fetch them", days.len())
+    })
+}
+
+pub fn followers(store: &Store, account: Option<&str>, period: Period) -> Result<Document, StoreError> {
+    let days = report::followers(store, account, period)?;
+    let sources: std::collections::BTreeSet<String> = days.iter().flat_map(|d| d.by_source.keys().cloned()).collect();
+    let mut header = vec!["date", "new_user", "cancel_user", "net_user", "cumulate_user"];
+    let source_columns: Vec<String> = sources.iter().map(|s| format!("new_from_{s}")).collect();
+    header.extend(source_columns.iter().map(String::as_str));
+    let mut table = TableData::new("Followers by day", &header);
+    for day in &days {
+        let mut row = vec![
+            day.date.clone(),
+            day.new_user.to_string(),
+            day.cancel_user.to_string(),
+            day.net_user.to_string(),
+            day.cumulate_user.map_or_else(String::new, |c| c.to_string()),
+        ];
+        row.extend(sources.iter().map(|s| day.by_source.get(s).copied().unwrap_or(0).to_string()));
+        table.push(row);
+    }
+    let curve: Vec<(String, i64)> =
+        days.iter().filter_map(|d| d.cumulate_user.map(|c| (d.date[5..].to_string(), c))).collect();
+    let net: Vec<(String, i64)> = days.iter().map(|d| (d.date[5..].to_string(), d.net_user)).collect();
+    Ok(Document {
+        title: "Followers · 关注人数".into(),
+        subtitle: format!("{} to {}, {}", period.since, period.until, scope(account)),
+        charts: vec![
+            ("累计关注人数 · followers at the end of each day".into(), charts::follower_curve(&curve)),
+            ("每日净增关注 · net gain per day".into(), charts::net_bars(&net)),
+        ],
+        notes: coverage_note(&days).into_iter().collect(),
+        json: json!({ "report": "followers", "account": account, "period": period, "days": days }),
+        tables: vec![table],
+    })
+}
+
+fn article_table(heading: &str, articles: &[ArticleFigures]) -> TableData {
+    let mut table = TableData::new(
+        heading,
+        &[
+            "rank",
+            "published",
+            "account",
+            "title",
+            "read_user",
+            "read_count",
+            "share_count",
+            "fav_count",
+            "target_user",
+            "read_rate",
+            "msgid",
+        ],
+    );
+    for (rank, a) in articles.iter().enumerate() {
+        table.push(vec![
+            (rank + 1).to_string(),
+            a.published.clone(),
+            a.account.clone(),
+            a.title.clone(),
+            a.read_user.to_string(),
+            a.read_count.to_string(),
+            a.share_count.to_string(),
+            a.fav_count.to_string(),
+            a.target_user.map_or_else(String::new, |t| t.to_string()),
+            percent(a.read_rate),
+            a.msgid.clone(),
+        ]);
+    }
+    table
+}
+
+fn top_chart(articles: &[ArticleFigures]) -> String {
+    let top: Vec<(String, i64)> = articles.iter().take(10).map(|a| (a.title.clone(), a.read_user)).collect();
+    charts::top_articles(&top)
+}
+
+pub fn articles(
+    store: &Store,
+    account: Option<&str>,
+    period: Period,
+    top: Option<usize>,
+) -> Result<Document, StoreError> {
+    let mut articles = report::articles(store, account, period)?;
+    let all = articles.len();
+    if let Some(n) = top {
+        articles.truncate(n);
+    }
+    let hours = report::reads_by_hour(store, account, period)?;
+    let heading = match top {
+        Some(n) if n < all => format!("Top {n} of {all} articles by readers"),
+        _ => format!("{all} articles by readers"),
+    };
+    Ok(Document {
+        title: "Articles · 图文阅读".into(),
+        subtitle: format!(
+            "{} to {}, {} (reads counted on days inside the period)",
+            period.since,
+            period.until,
+            scope(account)
+        ),
+        tables: vec![article_table(&heading, &articles)],
+        charts: vec![
+            ("阅读最多的文章 · most read articles (readers)".into(), top_chart(&articles)),
+            ("分时阅读人数 · readers by hour of day".into(), charts::reads_by_hour(&hours)),
+        ],
+        notes: vec!["read_rate = readers / followers the push went to (target_user of getarticletotal)".into()],
+        json: json!({ "report": "articles", "account": account, "period": period, "articles": articles, "reads_by_hour": hours }),
+    })
+}
+
+pub fn summary(store: &Store, account: Option<&str>, period: Period) -> Result<Document, StoreError> {
+    let previous = period.previous();
+    let lines: Vec<Comparison> =
+        report::compare(&report::totals(store, account, period)?, &report::totals(store, account, previous)?);
+    let mut table = TableData::new(
+        &format!("{} to {} against {} to {}", period.since, period.until, previous.since, previous.until),
+        &["figure", "key", "this period", "previous", "change"],
+    );
+    for line in &lines {
+        let show = |v: Option<i64>| v.map_or_else(|| "–".to_string(), |v| v.to_string());
+        let change = line.change.map_or_else(|| "–".to_string(), |c| format!("{:+.1}%", c * 100.0));
+        table.push(vec![line.label.into(), line.key.into(), show(line.current), show(line.previous), change]);
+    }
+    let days = report::followers(store, account, period)?;
+    let articles = report::articles(store, account, period)?;
+    let hours = report::reads_by_hour(store, account, period)?;
+    let curve: Vec<(String, i64)> =
+        days.iter().filter_map(|d| d.cumulate_user.map(|c| (d.date[5..].to_string(), c))).collect();
+    let net: Vec<(String, i64)> = days.iter().map(|d| (d.date[5..].to_string(), d.net_user)).collect();
+    let top: Vec<ArticleFigures> = articles.iter().take(5).cloned().collect();
+    Ok(Document {
+        title: "Summary · 运营概览".into(),
+        subtitle: format!("{} to {} ({} days), {}", period.since, period.until, period.days(), scope(account)),
+        tables: vec![table, article_table("Top 5 articles", &top)],
+        charts: vec![
+            ("累计关注人数 · followers".into(), charts::follower_curve(&curve)),
+            ("每日净增关注 · net gain per day".into(), charts::net_bars(&net)),
+            ("阅读最多的文章 · most read articles".into(), top_chart(&articles)),
+            ("分时阅读人数 · readers by hour of day".into(), charts::reads_by_hour(&hours)),
+        ],
+        notes: coverage_note(&days).into_iter().collect(),
+        json: json!({ "report": "summary", "account": account, "period": period, "previous": previous,
+                      "figures": lines, "top_articles": top }),
+    })
+}
+
+pub fn annual(store: &Store, annual: &Annual) -> Result<Document, StoreError> {
+    let account = annual.account.as_deref();
+    let year = Period::new(
+        chrono::NaiveDate::from_ymd_opt(annual.year, 1, 1).expect("valid year"),
+        chrono::NaiveDate::from_ymd_opt(annual.year, 12, 31).expect("valid year"),
+    );
+    let days = report::followers(store, account, year)?;
+    let curve: Vec<(String, i64)> =
+        days.iter().filter_map(|d| d.cumulate_user.map(|c| (d.date[5..].to_string(), c))).collect();
+    let articles = report::articles(store, account, year)?;
+    let hours = report::reads_by_hour(store, account, year)?;
+    let mut indicators = TableData::new(
+        "Indicators scored with the self-evaluation form · 绩效指标",
+        &["level1", "level2", "indicator", "key", "target", "actual", "weight", "score", "note", "evidence"],
+    );
+    for i in &annual.indicators {
+        indicators.push(vec![
+            i.level1.clone(),
+            i.level2.clone(),
+            i.label.clone(),
+            i.key.clone(),
+            number(i.target),
+            i.actual.map_or_else(|| "–".to_string(), number),
+            number(i.weight),
+            i.scored.map_or_else(|| "–".to_string(), |s| format!("{:.2}", s.score)),
+            i.note.clone().unwrap_or_default(),
+            i.evidence.clone(),
+        ]);
+    }
+    let figures = |heading: &str, list: &[super::annual::Figure]| {
+        let mut table = TableData::new(heading, &["figure", "key", "value", "unit", "evidence"]);
+        for f in list {
+            table.push(vec![f.label.into(), f.key.into(), number(f.value), f.unit.into(), f.evidence.clone()]);
+        }
+        table
+    };
+    let mut evidence = TableData::new(
+        "Evidence: every push · 推送清单",
+        &["date", "account", "kind", "title", "mode", "pushed_at", "url"],
+    );
+    for p in &annual.evidence {
+        evidence.push(vec![
+            p.slot.chars().take(10).collect(),
+            p.account.clone(),
+            p.kind.clone(),
+            p.title.clone(),
+            p.mode.clone(),
+            p.pushed_at.clone(),
+            p.url.clone().unwrap_or_default(),
+        ]);
+    }
+    let mut notes = Vec::new();
+    if annual.total_weight > 0.0 {
+        let grade = annual.grade.clone().unwrap_or_default();
+        notes.push(format!(
+            "total {:.2} of {} points — {} ({})",
+            annual.total,
+            number(annual.total_weight),
+            grade.0,
+            grade.1
+        ));
+    } else {
+        notes.push(format!("no [targets.{}] in publish.toml: figures are shown unscored", annual.year));
+    }
+    if annual.days_with_data < 365 {
+        notes.push(format!(
+            "statistics stored for {} days of {} — run `wxpub stats pull --since {}-01-01` for the rest",
+            annual.days_with_data, annual.year, annual.year
+        ));
+    }
+    let stability = match annual.stability.percent {
+        Some(p) => format!(
+            "service stability {:.2}% ({} of {} publish runs succeeded)",
+            p, annual.stability.ok_runs, annual.stability.all_runs
+        ),
+        None => "service stability: no publish runs recorded".to_string(),
+    };
+    notes.push(stability);
+    let mut tables = Vec::new();
+    if !annual.indicators.is_empty() {
+        tables.push(indicators);
+    }
+    tables.push(figures("Output · 产出", &annual.output));
+    tables.push(figures("Engagement · 传播效果", &annual.engagement));
+    tables.push(evidence);
+    Ok(Document {
+        title: format!("{} annual report · 新媒体运营年度报告", annual.year),
+        subtitle: format!("{}-01-01 to {}-12-31, {}", annual.year, annual.year, scope(annual.account.as_deref())),
+        tables,
+        charts: vec![
+            ("累计关注人数 · followers through the year".into(), charts::follower_curve(&curve)),
+            ("阅读最多的文章 · most read articles of the year".into(), top_chart(&articles)),
+            ("分时阅读人数 · readers by hour of day".into(), charts::reads_by_hour(&hours)),
+        ],
+        notes,
+        json: serde_json::to_value(annual).unwrap_or_default(),
+    })
+}

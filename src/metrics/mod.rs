@@ -1,0 +1,13 @@
+//! METRICS: the statistics database, the datacube pull, and the reports built from it
+//! (followers, articles, summary, and the yearly evidence report scored with the museum's
+//! self-evaluation form). Reports read only the database.
+pub mod annual;
+pub mod charts;
+pub mod documents;
+pub mod format;
+pub mod pull;
+pub mod report;
+pub mod score;
+pub mod store;
+
+pub use store::{Publication, PublishRun, Store, StoreError};

@@ -1,0 +1,394 @@
+//! Report data: what each `wxpub report` shows, computed from the metrics database only.
+//! Formatting (table, CSV, JSON, HTML) lives in `format.rs`; charts in `charts.rs`.
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+use rusqlite::params;
+use serde::Serialize;
+
+use super::store::{Publication, Store, StoreError};
+
+/// "All" rows of user_read / user_read_hour carry this source code.
+pub const ALL_SOURCES: i64 = 99_999_999;
+
+/// A closed range of days; a calendar period (week, month, year) compares with the same part of
+/// the calendar period before it, any other range with the same number of days before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Period {
+    pub since: NaiveDate,
+    pub until: NaiveDate,
+    #[serde(skip)]
+    pub calendar: Option<CalendarUnit>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalendarUnit {
+    Week,
+    Month,
+    Year,
+}
+
+impl Period {
+    pub fn new(since: NaiveDate, until: NaiveDate) -> Period {
+        Period { since, until, calendar: None }
+    }
+
+    pub fn days(&self) -> i64 {
+        (self.until - self.since).num_days() + 1
+    }
+
+    /// The period to compare with: the same days of the previous week, month or year for a
+    /// calendar period (1–25 November against 1–25 October), else the same length just before.
+    pub fn previous(&self) -> Period {
+        let back = |d: NaiveDate, unit: CalendarUnit| match unit {
+            CalendarUnit::Week => Some(d - chrono::Days::new(7)),
+            CalendarUnit::Month => d.checked_sub_months(chrono::Months::new(1)),
+            CalendarUnit::Year => d.checked_sub_months(chrono::Months::new(12)),
+        };
+        if let Some(unit) = self.calendar
+            && let (Some(since), Some(until)) = (back(self.since, unit), back(self.until, unit))
+        {
+            return Period { since, until, calendar: Some(unit) };
+        }
+        let until = self.since.pred_opt().unwrap_or(self.since);
+        Period::new(until - chrono::Days::new(self.days() as u64 - 1), until)
+    }
+
+    pub fn bounds(&self) -> (String, String) {
+        (self.since.format("%Y-%m-%d").to_string(), self.until.format("%Y-%m-%d").to_string())
+    }
+
+    /// The calendar week (Monday first), month or year holding `day`, cut at `day`.
+    pub fn calendar(unit: CalendarUnit, day: NaiveDate) -> Option<Period> {
+        let since = match unit {
+            CalendarUnit::Week => day - chrono::Days::new(u64::from(day.weekday().num_days_from_monday())),
+            CalendarUnit::Month => day.with_day(1)?,
+            CalendarUnit::Year => NaiveDate::from_ymd_opt(day.year(), 1, 1)?,
+        };
+        Some(Period { since, until: day, calendar: Some(unit) })
+    }
+}
+
+/// Readable name of a new-follower source code (unknown codes are "other", number kept).
+pub fn source_name(code: i64) -> String {
+    let name = match code {
+        0 => "other",
+        1 => "search",
+        17 => "card_share",
+        30 => "qr_scan",
+        43 => "article_menu",
+        51 => "payment",
+        57 => "article_ad",
+        100 => "wechat_ad",
+        161 => "others_share",
+        176 => "live_stream",
+        _ => return format!("other_{code}"),
+    };
+    name.to_string()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FollowerDay {
+    pub date: String,
+    pub new_user: i64,
+    pub cancel_user: i64,
+    pub net_user: i64,
+    /// Followers at the end of the day (None when getusercumulate has no row for it).
+    pub cumulate_user: Option<i64>,
+    /// New followers by source name.
+    pub by_source: BTreeMap<String, i64>,
+}
+
+pub fn followers(store: &Store, account: Option<&str>, period: Period) -> Result<Vec<FollowerDay>, StoreError> {
+    let (since, until) = period.bounds();
+    let conn = store.connection();
+    let err = |e| store.sql_error(e);
+    let mut days: BTreeMap<String, FollowerDay> = BTreeMap::new();
+    for day in period.since.iter_days().take_while(|d| *d <= period.until) {
+        let date = day.format("%Y-%m-%d").to_string();
+        days.insert(
+            date.clone(),
+            FollowerDay {
+                date,
+                new_user: 0,
+                cancel_user: 0,
+                net_user: 0,
+                cumulate_user: None,
+                by_source: BTreeMap::new(),
+            },
+        );
+    }
+    let mut summary = conn
+        .prepare(
+            "SELECT ref_date, user_source, SUM(new_user), SUM(cancel_user) FROM user_summary \
+             WHERE ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3) GROUP BY ref_date, user_source",
+        )
+        .map_err(&err)?;
+    let rows = summary
+        .query_map(params![since, until, account], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+        })
+        .map_err(&err)?;
+    for row in rows {
+        let (date, source, new, cancel) = row.map_err(&err)?;
+        if let Some(day) = days.get_mut(&date) {
+            day.new_user += new;
+            day.cancel_user += cancel;
+            day.net_user += new - cancel;
+            *day.by_source.entry(source_name(source)).or_default() += new;
+        }
+    }
+    let mut cumulate = conn
+        .prepare(
+            "SELECT ref_date, SUM(cumulate_user) FROM user_cumulate \
+             WHERE ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3) GROUP BY ref_date",
+        )
+        .map_err(&err)?;
+    let rows = cumulate
+        .query_map(params![since, until, account], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))
+        .map_err(&err)?;
+    for row in rows {
+        let (date, total): (String, i64) = row.map_err(&err)?;
+        if let Some(day) = days.get_mut(&date) {
+            day.cumulate_user = Some(total);
+        }
+    }
+    Ok(days.into_values().collect())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArticleFigures {
+    pub account: String,
+    pub msgid: String,
+    pub title: String,
+    /// Day the article went out (its first statistics day).
+    pub published: String,
+    /// Followers the push went to (getarticletotal's target_user), when known.
+    pub target_user: Option<i64>,
+    pub read_user: i64,
+    pub read_count: i64,
+    pub share_user: i64,
+    pub share_count: i64,
+    pub fav_user: i64,
+    pub fav_count: i64,
+    /// read_user / target_user.
+    pub read_rate: Option<f64>,
+}
+
+/// Per-article figures over the period (reads counted on the days inside it), most read first.
+pub fn articles(store: &Store, account: Option<&str>, period: Period) -> Result<Vec<ArticleFigures>, StoreError> {
+    let (since, until) = period.bounds();
+    let err = |e| store.sql_error(e);
+    let mut statement = store
+        .connection()
+        .prepare(
+            "SELECT s.account, s.msgid, MAX(s.title), MIN(s.ref_date), \
+               SUM(s.int_page_read_user), SUM(s.int_page_read_count), SUM(s.share_user), SUM(s.share_count), \
+               SUM(s.add_to_fav_user), SUM(s.add_to_fav_count), \
+               (SELECT MAX(t.target_user) FROM article_total t WHERE t.account = s.account AND t.msgid = s.msgid), \
+               (SELECT MIN(t.ref_date) FROM article_total t WHERE t.account = s.account AND t.msgid = s.msgid) \
+             FROM article_summary s WHERE s.ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.account = ?3) \
+             GROUP BY s.account, s.msgid ORDER BY SUM(s.int_page_read_user) DESC, s.msgid",
+        )
+        .map_err(&err)?;
+    let rows = statement
+        .query_map(params![since, until, account], |r| {
+            let read_user: i64 = r.get(4)?;
+            let target_user: Option<i64> = r.get(10)?;
+            let first_summary: String = r.get(3)?;
+            let first_total: Option<String> = r.get(11)?;
+            Ok(ArticleFigures {
+                account: r.get(0)?,
+                msgid: r.get(1)?,
+                title: r.get(2)?,
+                published: first_total.unwrap_or(first_summary),
+                target_user,
+                read_user,
+                read_count: r.get(5)?,
+                share_user: r.get(6)?,
+                share_count: r.get(7)?,
+                fav_user: r.get(8)?,
+                fav_count: r.get(9)?,
+                read_rate: target_user.filter(|t| *t > 0).map(|t| read_user as f64 / t as f64),
+            })
+        })
+        .map_err(&err)?;
+    rows.collect::<Result<_, _>>().map_err(err)
+}
+
+/// Readers by hour of day (0–23) over the period.
+pub fn reads_by_hour(store: &Store, account: Option<&str>, period: Period) -> Result<[i64; 24], StoreError> {
+    let (since, until) = period.bounds();
+    let err = |e| store.sql_error(e);
+    let mut statement = store
+        .connection()
+        .prepare(
+            "SELECT ref_hour / 100, SUM(int_page_read_user) FROM user_read_hour \
+             WHERE ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3) AND user_source = ?4 GROUP BY ref_hour",
+        )
+        .map_err(&err)?;
+    let mut hours = [0i64; 24];
+    let rows = statement
+        .query_map(params![since, until, account, ALL_SOURCES], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(&err)?;
+    for row in rows {
+        let (hour, users): (i64, i64) = row.map_err(&err)?;
+        if let Some(slot) = hours.get_mut(hour as usize) {
+            *slot += users;
+        }
+    }
+    Ok(hours)
+}
+
+/// Period totals used by `summary` and `annual`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Totals {
+    pub new_followers: i64,
+    pub cancelled_followers: i64,
+    pub net_followers: i64,
+    /// Followers on the last day of the period that has a figure.
+    pub followers_at_end: Option<i64>,
+    pub read_users: i64,
+    pub reads: i64,
+    pub shares: i64,
+    pub favourites: i64,
+    /// Articles that went out in the period (by their first statistics day).
+    pub articles: i64,
+    /// Days of the period with follower statistics stored.
+    pub days_with_data: i64,
+}
+
+pub fn totals(store: &Store, account: Option<&str>, period: Period) -> Result<Totals, StoreError> {
+    let (since, until) = period.bounds();
+    let conn = store.connection();
+    let err = |e| store.sql_error(e);
+    let p = params![since, until, account];
+    let (new, cancel, days): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT COALESCE(SUM(new_user), 0), COALESCE(SUM(cancel_user), 0), COUNT(DISTINCT ref_date) \
+             FROM user_summary WHERE ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3)",
+            p,
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .map_err(&err)?;
+    let followers_at_end: Option<i64> = conn
+        .query_row(
+            "SELECT SUM(cumulate_user) FROM user_cumulate WHERE (?3 IS NULL OR account = ?3) AND ref_date = \
+             (SELECT MAX(ref_date) FROM user_cumulate WHERE ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3))",
+            p,
+            |r| r.get(0),
+        )
+        .map_err(&err)?;
+    let (read_users, reads, favourites): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT COALESCE(SUM(int_page_read_user), 0), COALESCE(SUM(int_page_read_count), 0), \
+             COALESCE(SUM(add_to_fav_count), 0) FROM user_read \
+             WHERE ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3) AND user_source = 99999999",
+            p,
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .map_err(&err)?;
+    let shares: i64 = conn
+        .query_row(
+            "SELECT COALESCE(SUM(share_count), 0) FROM user_share \
+             WHERE ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3)",
+            p,
+            |r| r.get(0),
+        )
+        .map_err(&err)?;
+    let articles: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM (SELECT account, msgid FROM article_total WHERE (?3 IS NULL OR account = ?3) \
+             GROUP BY account, msgid HAVING MIN(ref_date) BETWEEN ?1 AND ?2)",
+            p,
+            |r| r.get(0),
+        )
+        .map_err(&err)?;
+    Ok(Totals {
+        new_followers: new,
+        cancelled_followers: cancel,
+        net_followers: new - cancel,
+        followers_at_end,
+        read_users,
+        reads,
+        shares,
+        favourites,
+        articles,
+        days_with_data: days,
+    })
+}
+
+/// One line of the summary: this period, the one before, and the change.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub current: Option<i64>,
+    pub previous: Option<i64>,
+    /// (current − previous) / previous, as a fraction.
+    pub change: Option<f64>,
+}
+
+pub fn compare(current: &Totals, previous: &Totals) -> Vec<Comparison> {
+    let line = |key, label, c: Option<i64>, p: Option<i64>| Comparison {
+        key,
+        label,
+        current: c,
+        previous: p,
+        change: match (c, p) {
+            (Some(c), Some(p)) if p != 0 => Some((c - p) as f64 / p.abs() as f64),
+            _ => None,
+        },
+    };
+    vec![
+        line("new_followers", "新增关注", Some(current.new_followers), Some(previous.new_followers)),
+        line("cancelled_followers", "取消关注", Some(current.cancelled_followers), Some(previous.cancelled_followers)),
+        line("net_followers", "净增关注", Some(current.net_followers), Some(previous.net_followers)),
+        line("followers_at_end", "累计关注", current.followers_at_end, previous.followers_at_end),
+        line("articles", "发文篇数", Some(current.articles), Some(previous.articles)),
+        line("read_users", "阅读人数", Some(current.read_users), Some(previous.read_users)),
+        line("reads", "阅读次数", Some(current.reads), Some(previous.reads)),
+        line("shares", "分享次数", Some(current.shares), Some(previous.shares)),
+        line("favourites", "收藏次数", Some(current.favourites), Some(previous.favourites)),
+    ]
+}
+
+/// Publications of the period, from the database (recorded by `wxpub publish`).
+pub fn publications(store: &Store, account: Option<&str>, period: Period) -> Result<Vec<Publication>, StoreError> {
+    let (since, until) = period.bounds();
+    store.publications(&since, &until, account)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn calendar_periods_and_the_one_before() {
+        let week = Period::calendar(CalendarUnit::Week, d("2026-11-25")).unwrap(); // a Wednesday
+        assert_eq!((week.since, week.until), (d("2026-11-23"), d("2026-11-25")));
+        let before = week.previous();
+        assert_eq!((before.since, before.until), (d("2026-11-16"), d("2026-11-18")));
+        let month = Period::calendar(CalendarUnit::Month, d("2026-11-25")).unwrap();
+        assert_eq!(month.since, d("2026-11-01"));
+        assert_eq!((month.previous().since, month.previous().until), (d("2026-10-01"), d("2026-10-25")));
+        let march = Period::calendar(CalendarUnit::Month, d("2026-03-31")).unwrap().previous();
+        assert_eq!((march.since, march.until), (d("2026-02-01"), d("2026-02-28")), "clamped to February's end");
+        assert_eq!(Period::calendar(CalendarUnit::Year, d("2026-11-25")).unwrap().days(), 329);
+        let range = Period::new(d("2026-11-11"), d("2026-11-20")).previous();
+        assert_eq!((range.since, range.until), (d("2026-11-01"), d("2026-11-10")));
+    }
+
+    #[test]
+    fn comparison_changes_are_relative_to_the_previous_period() {
+        let current = Totals { new_followers: 150, ..Totals::default() };
+        let previous = Totals { new_followers: 100, ..Totals::default() };
+        let lines = compare(&current, &previous);
+        assert_eq!(lines[0].change, Some(0.5));
+        assert_eq!(lines[3].change, None, "no cumulative figures: no change");
+    }
+}
