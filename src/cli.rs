@@ -127,6 +127,65 @@ pub enum Command {
     /// `wxpub report articles --since 2026-11-01 --until 2026-11-30 --top 10 --format csv`,
     /// `wxpub report annual --year 2026 --format html --out annual-2026.html`
     Report(ReportArgs),
+    /// Serve every item on 127.0.0.1 as readers will see it, rebuilt and reloaded on every save.
+    ///
+    /// The index lists each item with its kind, account, schedule, check results and both cover
+    /// crops; each item opens in a 375 px phone frame drawn like a WeChat article page (account,
+    /// title, author, date, 阅读原文). Changes to content/, layouts/ or publish.toml rebuild
+    /// (images come from the cache) and open pages reload themselves. Drafts are included.
+    ///
+    /// Examples: `wxpub preview`, `wxpub preview --port 8000 --open`
+    Preview {
+        /// Port on 127.0.0.1 (0: any free port).
+        #[arg(long, default_value_t = 8380)]
+        port: u16,
+        /// Open the index in the default browser.
+        #[arg(long)]
+        open: bool,
+    },
+    /// Create a new wxpub project that builds at once.
+    ///
+    /// Writes publish.toml (with comments), layouts/ with the default theme, one example article
+    /// with a generated cover, and a .gitignore for .wxpub/ and dist/. Refuses to overwrite files.
+    ///
+    /// Examples: `wxpub init my-museum`, `wxpub init` (in an empty folder)
+    Init {
+        /// Folder to create the project in (created if missing).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The museum's name.
+        #[arg(long, default_value = "我的博物馆")]
+        name: String,
+    },
+    /// Create a dated item folder with its front matter filled in.
+    ///
+    /// The folder is `content/<kind>s/<date>-<slug>/`, the slug made from the title (Chinese in
+    /// pinyin). publish_at is the date at 08:00; the account is the first in publish.toml unless
+    /// --account says otherwise.
+    ///
+    /// Examples: `wxpub new article "冬至特展开幕" --date 2026-12-21`,
+    /// `wxpub new poster "元旦闭馆通知" --account subscription`
+    New {
+        /// article, poster or topic.
+        #[arg(value_parser = ["article", "poster", "topic"])]
+        kind: String,
+        /// The title (at most 32 characters: WeChat's limit).
+        title: String,
+        /// Publication date (YYYY-MM-DD); default: today.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// Account key from publish.toml.
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Print a shell completion script.
+    ///
+    /// Examples: `wxpub completions bash > ~/.local/share/bash-completion/completions/wxpub`,
+    /// `wxpub completions zsh > ~/.zfunc/_wxpub`, `wxpub completions fish > ~/.config/fish/completions/wxpub.fish`
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -301,4 +360,27 @@ pub struct PublishArgs {
     /// Print a machine-readable summary (JSON) on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--help` teaches by example: every subcommand's long help shows at least one.
+    #[test]
+    fn every_subcommand_help_has_an_example() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+                let name = format!("{path} {}", sub.get_name());
+                let help = sub.get_long_about().or(sub.get_about()).map(|s| s.to_string()).unwrap_or_default();
+                if !help.contains("Example") {
+                    missing.push(name.clone());
+                }
+                walk(sub, &name, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&<Cli as clap::CommandFactory>::command(), "wxpub", &mut missing);
+        assert_eq!(missing, Vec::<String>::new());
+    }
 }

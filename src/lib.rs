@@ -10,6 +10,7 @@ pub mod content;
 pub mod diagnostics;
 pub mod images;
 pub mod metrics;
+pub mod preview;
 pub mod publish;
 pub mod redact;
 pub mod render;
@@ -32,5 +33,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Publish(args) => commands::publish::run(&cli.project, args, cli.quiet),
         Command::Stats(cli::StatsCommand::Pull(args)) => commands::stats::pull(&cli.project, args, cli.quiet),
         Command::Report(args) => commands::report::run(&cli.project, args),
+        Command::Preview { port, open } => commands::preview::run(&cli.project, port, open),
+        Command::Init { dir, name } => commands::init::init(&dir, &name),
+        Command::New { kind, title, date, account } => {
+            commands::init::new_item(&cli.project, &kind, &title, date, account.as_deref())
+        }
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "wxpub", &mut std::io::stdout());
+            Ok(std::process::ExitCode::SUCCESS)
+        }
     }
 }

@@ -2,6 +2,8 @@
 pub mod build;
 pub mod check;
 pub mod doctor;
+pub mod init;
+pub mod preview;
 pub mod publish;
 pub mod report;
 pub mod sandbox;

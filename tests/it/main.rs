@@ -6,6 +6,7 @@ mod check;
 mod doctor;
 mod images;
 mod metrics;
+mod preview;
 mod publish;
 mod render;
 mod support;

@@ -1,0 +1,243 @@
+//! `wxpub init` (a new project that builds at once) and `wxpub new` (a dated item folder).
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use pinyin::ToPinyin;
+
+use crate::config::Config;
+
+/// The default layouts and theme, as shipped in this repository's `layouts/`.
+const LAYOUTS: [(&str, &str); 8] = [
+    ("layouts/article.html", include_str!("../../layouts/article.html")),
+    ("layouts/poster.html", include_str!("../../layouts/poster.html")),
+    ("layouts/topic.html", include_str!("../../layouts/topic.html")),
+    ("layouts/partials/header-service.html", include_str!("../../layouts/partials/header-service.html")),
+    ("layouts/partials/header-subscription.html", include_str!("../../layouts/partials/header-subscription.html")),
+    ("layouts/partials/footer.html", include_str!("../../layouts/partials/footer.html")),
+    ("layouts/partials/references.html", include_str!("../../layouts/partials/references.html")),
+    ("layouts/themes/museum.toml", include_str!("../../layouts/themes/museum.toml")),
+];
+
+fn config_text(name: &str) -> String {
+    let name = name.replace('\\', "\\\\").replace('"', "\\\"");
+    format!(
+        r#"# wxpub project configuration. Every key is checked: a typo is an error with a suggestion.
+# Reference: docs/operators-guide.md (accounts, secrets, CI) and docs/editors-guide.md.
+
+[site]
+name = "{name}"
+timezone = "Asia/Shanghai"     # publish_at times in content/ are read in this zone
+theme = "museum"               # layouts/themes/museum.toml
+output_dir = "dist"
+
+# 服务号: four mass sends a month. mode: publish (发布, no notification), masssend (群发) or draft.
+[accounts.service]
+name = "{name}"
+kind = "service"
+appid_env = "WXPUB_SERVICE_APPID"      # NAMES of environment variables, never the values
+secret_env = "WXPUB_SERVICE_SECRET"
+mode = "draft"
+header = "partials/header-service.html"
+footer = "partials/footer.html"
+
+# 订阅号: one mass send a day.
+[accounts.subscription]
+name = "{name}"
+kind = "subscription"
+appid_env = "WXPUB_SUBSCRIPTION_APPID"
+secret_env = "WXPUB_SUBSCRIPTION_SECRET"
+mode = "draft"
+header = "partials/header-subscription.html"
+footer = "partials/footer.html"
+
+[images]
+max_width = 1080        # body images are scaled down to this width, never up
+
+# Statistics (`wxpub stats pull`, `wxpub report`).
+[metrics]
+db = ".wxpub/metrics.db"
+
+# Yearly targets scored by `wxpub report annual` (see docs/reporting-guide.md).
+# [targets.2026]
+# pushes = {{ value = 120, weight = 20 }}
+"#
+    )
+}
+
+const EXAMPLE_ARTICLE: &str = r#"---
+title: 欢迎来到博物馆
+author: 公众号编辑部
+digest: 这是 wxpub 新建项目里的示例文章，可以直接修改或删除。
+cover: cover.jpg
+account: service
+# publish_at: 2026-12-01 08:00     # when to publish (site time zone); leave out while drafting
+tags: [示例]
+---
+
+这是一篇示例文章。用 Markdown 写作，`wxpub build` 把它变成公众号能用的 HTML，
+`wxpub preview` 在手机宽度下实时预览。
+
+## 可以写什么
+
+- 小标题、列表、表格和引用
+- 图片与图注（图片放在文章目录里）
+- 文物卡片、展览信息等博物馆组件，写法见 docs/editors-guide.md
+
+> 每篇文章一个目录：`index.md` 加上它用到的图片。
+
+```artifact
+name: 示例文物
+period: 商代晚期
+material: 青铜
+number: 示例-0001
+```
+"#;
+
+/// A calm generated cover (a warm gradient with a horizon), so the example builds with no
+/// image of anyone else's.
+fn example_cover() -> Vec<u8> {
+    let (width, height) = (1080u32, 460u32);
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        let t = y as f32 / height as f32;
+        let horizon = (height as f32 * 0.62 + (x as f32 / 90.0).sin() * 14.0) as u32;
+        if y > horizon {
+            image::Rgb([(120.0 - 30.0 * t) as u8, (84.0 - 20.0 * t) as u8, (52.0 - 10.0 * t) as u8])
+        } else {
+            image::Rgb([(236.0 - 40.0 * t) as u8, (214.0 - 60.0 * t) as u8, (178.0 - 70.0 * t) as u8])
+        }
+    });
+    let mut bytes = Vec::new();
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 85);
+    image::DynamicImage::ImageRgb8(image).write_with_encoder(encoder).expect("encoding to memory");
+    bytes
+}
+
+pub fn init(dir: &Path, name: &str) -> Result<ExitCode> {
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+    let article = format!("content/articles/{today}-welcome");
+    let files: Vec<(String, Vec<u8>)> = [
+        ("publish.toml".to_string(), config_text(name).into_bytes()),
+        (".gitignore".to_string(), b".wxpub/\ndist/\n".to_vec()),
+        (format!("{article}/index.md"), EXAMPLE_ARTICLE.as_bytes().to_vec()),
+        (format!("{article}/cover.jpg"), example_cover()),
+    ]
+    .into_iter()
+    .chain(LAYOUTS.iter().map(|(path, text)| (path.to_string(), text.as_bytes().to_vec())))
+    .collect();
+    let existing: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).filter(|p| dir.join(p).exists()).collect();
+    if !existing.is_empty() {
+        bail!(
+            "{} already has {}; wxpub init never overwrites files — pick an empty folder",
+            dir.display(),
+            existing.join(", ")
+        );
+    }
+    for (path, bytes) in &files {
+        let target = dir.join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::write(&target, bytes).with_context(|| format!("cannot write {}", target.display()))?;
+    }
+    let shown = if dir == Path::new(".") { String::new() } else { format!("cd {} && ", dir.display()) };
+    println!("created a wxpub project in {} ({} files)", dir.display(), files.len());
+    println!("next: {shown}wxpub preview    # see the example article at phone width");
+    println!("      wxpub new article \"标题\" --date {today}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A folder-name slug from a title: Chinese characters in pinyin, letters and digits kept,
+/// everything else a separator; at most 48 characters, cut at a word boundary.
+pub fn slugify(title: &str) -> String {
+    let mut words: Vec<String> = Vec::new();
+    let mut ascii = String::new();
+    for (c, py) in title.chars().zip(title.to_pinyin()) {
+        if let Some(py) = py {
+            if !ascii.is_empty() {
+                words.push(std::mem::take(&mut ascii));
+            }
+            words.push(py.plain().to_string());
+        } else if c.is_ascii_alphanumeric() {
+            ascii.push(c.to_ascii_lowercase());
+        } else if !ascii.is_empty() {
+            words.push(std::mem::take(&mut ascii));
+        }
+    }
+    if !ascii.is_empty() {
+        words.push(ascii);
+    }
+    let mut slug = String::new();
+    for word in words {
+        if slug.len() + word.len() + 1 > 48 {
+            break;
+        }
+        if !slug.is_empty() {
+            slug.push('-');
+        }
+        slug.push_str(&word);
+    }
+    if slug.is_empty() { "item".to_string() } else { slug }
+}
+
+pub fn new_item(
+    project: &Path,
+    kind: &str,
+    title: &str,
+    date: Option<chrono::NaiveDate>,
+    account: Option<&str>,
+) -> Result<ExitCode> {
+    let config = Config::load(project)?;
+    let account = match account {
+        Some(a) if config.accounts.contains_key(a) => a.to_string(),
+        Some(a) => bail!(
+            "--account: no account `{a}` in publish.toml (accounts: {})",
+            config.accounts.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+        None if config.accounts.contains_key("service") => "service".to_string(),
+        None => config.accounts.keys().next().cloned().context("publish.toml has no accounts")?,
+    };
+    let title = title.trim();
+    if title.is_empty() {
+        bail!("the title is empty; give one in quotes, e.g. wxpub new article \"冬至特展开幕\"");
+    }
+    let date = date.unwrap_or_else(|| chrono::Utc::now().with_timezone(&config.timezone()).date_naive());
+    let folder: PathBuf = project.join("content").join(format!("{kind}s")).join(format!("{date}-{}", slugify(title)));
+    if folder.exists() {
+        bail!("{} already exists; choose another title or date", folder.display());
+    }
+    let quoted = serde_json::to_string(title)?; // a JSON string is a valid YAML scalar
+    let (image_line, body) = match kind {
+        "poster" => ("image: poster.jpg        # the poster image, beside index.md", "海报说明文字。\n"),
+        "topic" => (
+            "cover: cover.jpg         # at least 900×383; both crops are previewed\ngather:\n  tags: []                # items with these tags are gathered\n  paths: []               # and these, e.g. articles/2026-12-01-bronze",
+            "专题导语。\n",
+        ),
+        _ => ("cover: cover.jpg         # at least 900×383; both crops are previewed", "正文从这里开始。\n"),
+    };
+    let text = format!(
+        "---\ntitle: {quoted}\n# author: 作者\n# digest: 摘要（128 字以内）\n{image_line}\naccount: {account}\npublish_at: {date} 08:00\ntags: []\n---\n\n{body}"
+    );
+    std::fs::create_dir_all(&folder).with_context(|| format!("cannot create {}", folder.display()))?;
+    std::fs::write(folder.join("index.md"), text).with_context(|| format!("cannot write in {}", folder.display()))?;
+    let image = if kind == "poster" { "poster.jpg" } else { "cover.jpg" };
+    println!("created {}", folder.join("index.md").display());
+    println!("next: put {image} in that folder, write, then `wxpub preview`");
+    if title.chars().count() > 32 {
+        eprintln!("warning: the title has {} characters; WeChat allows 32", title.chars().count());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_pinyin_and_ascii_words() {
+        assert_eq!(slugify("冬至特展开幕"), "dong-zhi-te-zhan-kai-mu");
+        assert_eq!(slugify("Hello, 博物馆 2027!"), "hello-bo-wu-guan-2027");
+        assert_eq!(slugify("！？"), "item");
+        assert!(slugify(&"青铜".repeat(40)).len() <= 48);
+    }
+}

@@ -1,0 +1,287 @@
+//! PREVIEW: a local web server showing every item as WeChat readers will see it, rebuilt when
+//! `content/`, `layouts/` or `publish.toml` change, with open pages reloading themselves.
+//!
+//! The build goes to `.wxpub/preview/` (never `dist/`), drafts included; images come from the
+//! shared cache, so a rebuild after a text edit decodes nothing.
+mod pages;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use notify::Watcher;
+
+pub use pages::ItemView;
+
+use crate::check::{self, CheckOptions};
+use crate::config::Config;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PreviewError {
+    #[error("cannot listen on 127.0.0.1:{port}: {source} (try another --port, or 0 for any free one)")]
+    Bind { port: u16, source: std::io::Error },
+    #[error("cannot start the preview server: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot watch {path} for changes: {message}")]
+    Watch { path: PathBuf, message: String },
+}
+
+/// The latest successful build, and the error of the latest rebuild if it failed.
+struct Site {
+    version: u64,
+    name: String,
+    items: Vec<ItemView>,
+    output_dir: PathBuf,
+    error: Option<String>,
+}
+
+struct Shared {
+    site: RwLock<Site>,
+    reload: tokio::sync::broadcast::Sender<u64>,
+}
+
+/// A running preview; stops when dropped.
+pub struct PreviewHandle {
+    pub url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _watcher: notify::RecommendedWatcher,
+}
+
+impl Drop for PreviewHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl PreviewHandle {
+    /// Blocks until the server stops (Ctrl-C ends the process).
+    pub fn wait(mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Builds into `project/.wxpub/preview`, checks, and gathers what the pages show.
+fn build_site(project: &Path) -> anyhow::Result<(String, Vec<ItemView>, PathBuf)> {
+    let config = Config::load(project)?;
+    let out = project.join(".wxpub/preview");
+    let outcome = crate::commands::build::build_project(project, Some(out.clone()), true, false)?;
+    let report =
+        check::check_project(project, &CheckOptions { paths: Vec::new(), now: chrono::Utc::now(), fix: false })?;
+    let mut items = Vec::new();
+    for entry in &outcome.manifest.items {
+        let dir = outcome.output_dir.join(entry.kind.folder()).join(&entry.slug);
+        let content_html = std::fs::read_to_string(dir.join("content.html")).unwrap_or_default();
+        let source_dir = entry.source.parent().map(Path::to_path_buf).unwrap_or_default();
+        let diagnostics = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.file.starts_with(&source_dir) || project.join(&d.file).starts_with(project.join(&source_dir)))
+            .map(|d| (d.severity.to_string(), format!("{}:{} [{}] {}", d.line, d.column, d.rule, d.message)))
+            .collect();
+        items.push(ItemView {
+            key: entry.key.clone(),
+            kind: entry.kind.folder().trim_end_matches('s').to_string(),
+            title: entry.title.clone(),
+            author: entry.author.clone(),
+            account_key: entry.account.clone(),
+            account_name: config.accounts.get(&entry.account).map_or_else(|| entry.account.clone(), |a| a.name.clone()),
+            // `2026-12-01T08:00:00+08:00` (site time) → `2026-12-01 08:00`.
+            publish_at: entry.publish_at.as_deref().map(|p| p.replacen('T', " ", 1).chars().take(16).collect()),
+            draft: entry.draft,
+            source_url: entry.source_url.clone(),
+            source: entry.source.display().to_string(),
+            content_html,
+            content_chars: entry.content_chars,
+            cover_crops: entry
+                .cover
+                .as_ref()
+                .and_then(|c| c.output.crops.as_ref())
+                .map(|c| (c.preview_235_1.clone(), c.preview_1_1.clone())),
+            diagnostics,
+        });
+    }
+    Ok((config.site.name, items, outcome.output_dir))
+}
+
+/// Rebuilds and tells open pages to reload (also after a failed rebuild: they show its error).
+fn rebuild(project: &Path, shared: &Shared) {
+    let result = build_site(project);
+    let version = {
+        let mut site = shared.site.write().unwrap_or_else(|p| p.into_inner());
+        match result {
+            Ok((name, items, output_dir)) => {
+                *site = Site { version: site.version, name, items, output_dir, error: None };
+            }
+            Err(e) => site.error = Some(crate::redact::redact(&format!("{e:#}"))),
+        }
+        site.version += 1;
+        site.version
+    };
+    let _ = shared.reload.send(version);
+}
+
+fn watched(project: &Path, path: &Path) -> bool {
+    path.starts_with(project.join("content"))
+        || path.starts_with(project.join("layouts"))
+        || path == project.join(crate::config::CONFIG_FILE)
+}
+
+/// Builds once (an error here is the user's to fix before previewing), then serves and watches.
+pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
+    let project = std::fs::canonicalize(project).unwrap_or_else(|_| project.to_path_buf());
+    let (name, items, output_dir) = build_site(&project)?;
+    let (reload, _) = tokio::sync::broadcast::channel(16);
+    let shared =
+        Arc::new(Shared { site: RwLock::new(Site { version: 1, name, items, output_dir, error: None }), reload });
+
+    // File events → debounce → rebuild, on a thread of its own.
+    let (events_tx, events_rx) = std::sync::mpsc::channel::<PathBuf>();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && !matches!(event.kind, notify::EventKind::Access(_))
+        {
+            for path in event.paths {
+                let _ = events_tx.send(path);
+            }
+        }
+    })
+    .map_err(|e| PreviewError::Watch { path: project.clone(), message: e.to_string() })?;
+    for (path, mode) in [
+        (project.join("content"), notify::RecursiveMode::Recursive),
+        (project.join("layouts"), notify::RecursiveMode::Recursive),
+        (project.clone(), notify::RecursiveMode::NonRecursive),
+    ] {
+        if path.exists() {
+            watcher
+                .watch(&path, mode)
+                .map_err(|e| PreviewError::Watch { path: path.clone(), message: e.to_string() })?;
+        }
+    }
+    {
+        let (project, shared) = (project.clone(), shared.clone());
+        std::thread::spawn(move || {
+            while let Ok(path) = events_rx.recv() {
+                let mut relevant = watched(&project, &path);
+                // Editors save in bursts (temp file, rename, chmod): wait for the burst to end.
+                while let Ok(path) = events_rx.recv_timeout(Duration::from_millis(150)) {
+                    relevant |= watched(&project, &path);
+                }
+                if relevant {
+                    rebuild(&project, &shared);
+                }
+            }
+        });
+    }
+
+    let listener =
+        std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|source| PreviewError::Bind { port, source })?;
+    listener.set_nonblocking(true).map_err(PreviewError::Runtime)?;
+    let port = listener.local_addr().map_err(PreviewError::Runtime)?.port();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(PreviewError::Runtime)?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        runtime.block_on(async move {
+            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+            let app = axum::Router::new()
+                .route("/__preview/events", axum::routing::get(events))
+                .route("/__preview/version", axum::routing::get(version))
+                .route("/favicon.ico", axum::routing::get(|| async { StatusCode::NO_CONTENT }))
+                .fallback(page)
+                .with_state(shared);
+            // Not a graceful shutdown: open event streams would hold it forever.
+            tokio::select! {
+                _ = axum::serve(listener, app) => {}
+                _ = rx => {}
+            }
+        });
+    });
+    Ok(PreviewHandle {
+        url: format!("http://127.0.0.1:{port}/"),
+        shutdown: Some(tx),
+        thread: Some(thread),
+        _watcher: watcher,
+    })
+}
+
+async fn version(State(shared): State<Arc<Shared>>) -> Response {
+    let site = shared.site.read().unwrap_or_else(|p| p.into_inner());
+    axum::Json(serde_json::json!({ "version": site.version, "error": site.error })).into_response()
+}
+
+/// Server-sent events: the current version at once, then each new one.
+async fn events(State(shared): State<Arc<Shared>>) -> Response {
+    let current = shared.site.read().unwrap_or_else(|p| p.into_inner()).version;
+    let receiver = shared.reload.subscribe();
+    let first = futures_util::stream::once(async move {
+        Ok::<_, std::convert::Infallible>(Event::default().data(current.to_string()))
+    });
+    let rest = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(version) => return Some((Ok(Event::default().data(version.to_string())), receiver)),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(futures_util::StreamExt::chain(first, rest)).keep_alive(KeepAlive::default()).into_response()
+}
+
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        Some("html") => "text/html; charset=utf-8",
+        Some("json") => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
+async fn page(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    let site = shared.site.read().unwrap_or_else(|p| p.into_inner());
+    let error = site.error.as_deref();
+    if path.is_empty() {
+        return Html(pages::index_page(&site.name, &site.items, site.version, error)).into_response();
+    }
+    let key = path.trim_end_matches('/');
+    if let Some(item) = site.items.iter().find(|i| i.key == key) {
+        if !path.ends_with('/') {
+            // The article's images are relative to its folder.
+            return axum::response::Redirect::permanent(&format!("/{key}/")).into_response();
+        }
+        return Html(pages::item_page(item, site.version, error)).into_response();
+    }
+    // Files of the build (images): only plain relative paths inside the output folder.
+    let relative = Path::new(path);
+    let plain = relative.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+    if plain && let Ok(bytes) = std::fs::read(site.output_dir.join(relative)) {
+        return ([(header::CONTENT_TYPE, content_type(relative))], bytes).into_response();
+    }
+    (
+        StatusCode::NOT_FOUND,
+        Html(format!(
+            "<p>No item or file at /{}. <a href=\"/\">All items</a></p>",
+            crate::render::markdown::escape_attr(path)
+        )),
+    )
+        .into_response()
+}

@@ -1,0 +1,190 @@
+//! The preview's HTML: an index of every item, and each item in a 375 px phone frame drawn like
+//! a WeChat article page. The frame's own look comes from a `<style>` that targets only the
+//! frame's classes, and its geometry from inline styles, so that the article inside is shown with
+//! exactly the styles it carries itself — what WeChat will show.
+use crate::render::markdown::escape_attr as escape;
+
+/// What the preview knows about one item after a build and a check.
+#[derive(Debug, Clone, Default)]
+pub struct ItemView {
+    pub key: String,
+    pub kind: String,
+    pub title: String,
+    pub author: Option<String>,
+    pub account_key: String,
+    pub account_name: String,
+    pub publish_at: Option<String>,
+    pub draft: bool,
+    pub source_url: Option<String>,
+    pub source: String,
+    pub content_html: String,
+    pub content_chars: usize,
+    /// File names under the item's `images/`: the 2.35:1 and 1:1 crop previews.
+    pub cover_crops: Option<(String, String)>,
+    /// (severity, "line:col [rule] message").
+    pub diagnostics: Vec<(String, String)>,
+}
+
+/// The reload hook: an EventSource that reloads when the site's version moves on.
+fn reload_script(version: u64) -> String {
+    format!(
+        "<script>(function () {{ var shown = \"{version}\"; var events = new EventSource(\"/__preview/events\");\n\
+         events.onmessage = function (e) {{ if (e.data !== shown) {{ location.reload(); }} }}; }})();</script>"
+    )
+}
+
+const FRAME_STYLE: &str = r#"
+body { margin: 0; background: #ededed; font-family: -apple-system, "PingFang SC", "Noto Sans CJK SC", sans-serif; }
+.wx-bar { position: sticky; top: 0; z-index: 2; background: #ededed; color: #111; text-align: center; font-size: 15px; padding: 10px 0; border-bottom: 1px solid #d9d9d9; }
+.wx-bar a { position: absolute; left: 12px; color: #576b95; text-decoration: none; }
+.wx-title { font-size: 22px; line-height: 1.4; font-weight: 600; color: #111; margin: 0 0 14px; }
+.wx-meta { font-size: 15px; color: rgba(0, 0, 0, 0.3); margin: 0 0 22px; }
+.wx-meta .wx-account { color: #576b95; margin-right: 8px; text-decoration: none; }
+.wx-meta span { margin-right: 8px; }
+.wx-original { display: block; margin-top: 28px; font-size: 15px; color: #576b95; text-decoration: none; }
+.wx-banner { background: #fff3f0; color: #a8071a; padding: 10px 14px; font-size: 13px; white-space: pre-wrap; }
+.wx-issues { font-size: 13px; color: #8c6d1f; background: #fffbe6; padding: 8px 12px; margin: 0; }
+"#;
+
+fn banner(error: Option<&str>) -> String {
+    error.map_or_else(String::new, |e| {
+        format!("<div class=\"wx-banner\">The last rebuild failed; showing the previous build.\n{}</div>", escape(e))
+    })
+}
+
+/// One item in a phone frame.
+pub fn item_page(item: &ItemView, version: u64, error: Option<&str>) -> String {
+    let date = item.publish_at.as_deref().and_then(|p| p.get(..10)).unwrap_or("未排期");
+    let author = item.author.as_deref().map_or_else(String::new, |a| format!("<span>{}</span>", escape(a)));
+    let original = item
+        .source_url
+        .as_deref()
+        .map_or_else(String::new, |url| format!("<a class=\"wx-original\" href=\"{}\">阅读原文</a>", escape(url)));
+    let issues = if item.diagnostics.is_empty() {
+        String::new()
+    } else {
+        let list: String = item
+            .diagnostics
+            .iter()
+            .map(|(severity, text)| format!("{}: {}<br>", escape(severity), escape(text)))
+            .collect();
+        format!("<p class=\"wx-issues\">{list}</p>")
+    };
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · wxpub preview</title>
+<style>{FRAME_STYLE}</style>
+</head>
+<body style="margin: 0;">
+{banner}
+<div class="wx-phone" style="width: 375px; max-width: 100%; margin: 0 auto; background-color: #ffffff; min-height: 100vh;">
+<div class="wx-bar"><a href="/">‹ 全部</a>{account}</div>
+{issues}
+<div class="wx-page" style="padding: 20px 16px 40px 16px;">
+<h1 class="wx-title" id="activity-name">{title}</h1>
+<div class="wx-meta">{author}<a class="wx-account" href="/">{account}</a><span>{date}</span></div>
+<div id="js_content" data-item="{key}">{content}</div>
+{original}
+</div>
+</div>
+{reload}
+</body>
+</html>
+"#,
+        title = escape(&item.title),
+        banner = banner(error),
+        account = escape(&item.account_name),
+        key = escape(&item.key),
+        content = item.content_html,
+        reload = reload_script(version),
+    )
+}
+
+const INDEX_STYLE: &str = r#"
+body { margin: 0; padding: 16px; background: #f6f4f0; color: #222; font: 14px/1.5 -apple-system, "PingFang SC", "Noto Sans CJK SC", sans-serif; }
+h1 { font-size: 20px; margin: 0 0 12px; color: #8c2f1f; }
+.items { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 12px; }
+.item { background: #fff; border-radius: 6px; padding: 12px; box-shadow: 0 1px 2px rgba(0,0,0,.08); }
+.item h2 { font-size: 16px; margin: 4px 0 6px; }
+.item h2 a { color: #222; text-decoration: none; }
+.tags span { display: inline-block; font-size: 12px; padding: 0 6px; margin-right: 4px; border-radius: 3px; background: #efe7da; color: #6b4f2a; }
+.tags .draft { background: #ddd; color: #555; }
+.crops { display: flex; gap: 8px; align-items: flex-end; margin: 8px 0; }
+.crops img { display: block; height: 64px; border-radius: 3px; }
+.crops figure { margin: 0; font-size: 11px; color: #888; }
+.ok { color: #3a7d44; }
+.error { color: #a8071a; }
+.warning { color: #ad6800; }
+.info { color: #666; }
+ul.diagnostics { margin: 4px 0 0; padding-left: 18px; font-size: 12px; }
+.wx-banner { background: #fff3f0; color: #a8071a; padding: 10px 14px; margin-bottom: 12px; font-size: 13px; white-space: pre-wrap; }
+"#;
+
+/// The list of every item: kind, account, schedule, check results and both cover crops.
+pub fn index_page(site_name: &str, items: &[ItemView], version: u64, error: Option<&str>) -> String {
+    let mut cards = String::new();
+    for item in items {
+        let counts = |s: &str| item.diagnostics.iter().filter(|(severity, _)| severity == s).count();
+        let (errors, warnings) = (counts("error"), counts("warning"));
+        let status = if errors + warnings == 0 {
+            "<span class=\"ok\">check: clean</span>".to_string()
+        } else {
+            format!(
+                "<span class=\"error\">{errors} error(s)</span>, <span class=\"warning\">{warnings} warning(s)</span>"
+            )
+        };
+        let crops = item.cover_crops.as_ref().map_or_else(String::new, |(wide, square)| {
+            format!(
+                "<div class=\"crops\"><figure><img src=\"/{key}/images/{wide}\" alt=\"2.35:1 cover crop\"><figcaption>2.35:1</figcaption></figure>\
+                 <figure><img src=\"/{key}/images/{square}\" alt=\"1:1 cover crop\"><figcaption>1:1</figcaption></figure></div>",
+                key = escape(&item.key),
+                wide = escape(wide),
+                square = escape(square),
+            )
+        });
+        let diagnostics: String = item
+            .diagnostics
+            .iter()
+            .map(|(severity, text)| format!("<li class=\"{0}\">{0}: {1}</li>", escape(severity), escape(text)))
+            .collect();
+        let draft = if item.draft { "<span class=\"draft\">draft</span>" } else { "" };
+        cards.push_str(&format!(
+            "<article class=\"item\" data-key=\"{key}\">\n<div class=\"tags\"><span>{kind}</span><span>{account}</span>{draft}</div>\n\
+             <h2><a href=\"/{key}/\">{title}</a></h2>\n<div>{schedule} · {chars} characters · {status}</div>\n{crops}\n\
+             <ul class=\"diagnostics\">{diagnostics}</ul>\n</article>\n",
+            key = escape(&item.key),
+            kind = escape(&item.kind),
+            account = escape(&item.account_name),
+            title = escape(&item.title),
+            schedule = escape(item.publish_at.as_deref().unwrap_or("not scheduled")),
+            chars = item.content_chars,
+        ));
+    }
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{name} · wxpub preview</title>
+<style>{INDEX_STYLE}</style>
+</head>
+<body>
+{banner}
+<h1>{name} · {count} items</h1>
+<div class="items">
+{cards}</div>
+{reload}
+</body>
+</html>
+"#,
+        name = escape(site_name),
+        count = items.len(),
+        banner = banner(error),
+        reload = reload_script(version),
+    )
+}

@@ -1,0 +1,201 @@
+//! `wxpub preview` in headless Chromium, and `wxpub init` / `wxpub new` through the binary.
+use std::time::{Duration, Instant};
+
+use crate::browser::Browser;
+use crate::support::TestProject;
+
+const ARTICLE: &str = "articles/2026-12-01-ding-story";
+
+/// Computed styles and sizes of every element of the article body, as a JSON string.
+const SIGNATURE: &str = r#"(() => {
+  const props = ['color', 'background-color', 'font-size', 'font-weight', 'font-family', 'font-style',
+    'line-height', 'letter-spacing', 'text-align', 'text-decoration-line', 'display', 'white-space',
+    'margin-top', 'margin-right', 'margin-bottom', 'margin-left', 'padding-top', 'padding-right',
+    'padding-bottom', 'padding-left', 'border-top-width', 'border-top-style', 'border-top-color',
+    'border-left-width', 'border-left-color', 'border-radius', 'list-style-type', 'vertical-align'];
+  const body = document.getElementById('js_content');
+  return JSON.stringify([...body.querySelectorAll('*')].map(el => {
+    const style = getComputedStyle(el);
+    const box = el.getBoundingClientRect();
+    return [el.tagName, Math.round(box.width), Math.round(box.height), ...props.map(p => style.getPropertyValue(p))];
+  }));
+})()"#;
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_phone_preview_renders_without_errors_and_the_article_carries_its_own_styles() {
+    let project = TestProject::example();
+    let preview = wxpub::preview::spawn(project.path(), 0).expect("preview starts");
+    let mut browser = Browser::launch(375, 812);
+
+    browser.open(&format!("{}{ARTICLE}/", preview.url));
+    assert_eq!(browser.errors(), Vec::<String>::new());
+    let frame = browser.eval(
+        "[document.querySelector('.wx-title').textContent, document.querySelector('.wx-account').textContent, \
+          document.querySelector('.wx-meta').textContent.includes('2026-12-01'), \
+          [...document.querySelectorAll('#js_content img')].every(i => i.complete && i.naturalWidth > 0), \
+          document.querySelectorAll('#js_content img').length]",
+    );
+    assert_eq!(frame[0], "一件鼎的三千年：兽面纹鼎的故事");
+    assert_eq!(frame[1], "青州市博物馆");
+    assert_eq!(frame[2], true, "the date is shown");
+    assert_eq!(frame[3], true, "every image of the article loaded");
+    assert!(frame[4].as_i64().unwrap() >= 2);
+    let shots = std::env::var_os("WXPUB_KEEP_SCREENSHOTS").map(std::path::PathBuf::from);
+    let shot = shots.as_ref().map_or_else(|| project.path().join("preview.png"), |d| d.join("preview-article.png"));
+    assert!(browser.screenshot(&shot) > 20_000);
+
+    // Remove every <style> and stylesheet: the page's frame changes, the article does not.
+    let with_styles = browser.eval(SIGNATURE);
+    let title_size = browser.eval("getComputedStyle(document.querySelector('.wx-title')).fontSize");
+    let removed = browser.eval(
+        "(() => { const nodes = document.querySelectorAll('style, link[rel=stylesheet]'); nodes.forEach(n => n.remove()); return nodes.length; })()",
+    );
+    assert!(removed.as_i64().unwrap() >= 1);
+    assert_ne!(
+        browser.eval("getComputedStyle(document.querySelector('.wx-title')).fontSize"),
+        title_size,
+        "the frame lost its style"
+    );
+    let without_styles = browser.eval(SIGNATURE);
+    let (a, b): (Vec<serde_json::Value>, Vec<serde_json::Value>) = (
+        serde_json::from_str(with_styles.as_str().unwrap()).unwrap(),
+        serde_json::from_str(without_styles.as_str().unwrap()).unwrap(),
+    );
+    assert!(a.len() > 50, "the article has content: {}", a.len());
+    for (before, after) in a.iter().zip(&b) {
+        assert_eq!(before, after, "an article element depends on the page's stylesheet");
+    }
+
+    // The index: every item, its kind, account, schedule, check results and both cover crops.
+    browser.open(&preview.url);
+    assert_eq!(browser.errors(), Vec::<String>::new());
+    let index = browser.eval(
+        "[document.querySelectorAll('article.item').length, \
+          document.querySelector('article[data-key=\"articles/2026-12-01-ding-story\"]').innerText, \
+          [...document.querySelectorAll('.crops img')].every(i => i.complete && i.naturalWidth > 0), \
+          document.querySelectorAll('.crops img').length]",
+    );
+    assert_eq!(index[0], 9);
+    let card = index[1].as_str().unwrap();
+    assert!(card.contains("article") && card.contains("2026-12-01 08:00") && card.contains("check: clean"), "{card}");
+    assert_eq!(index[2], true, "cover crops load");
+    assert_eq!(index[3], 2 * 7, "two crops for each of the 7 items with a cover (posters have none)");
+}
+
+#[test]
+fn saving_a_source_rebuilds_and_reloads_the_open_page() {
+    let project = TestProject::example();
+    let preview = wxpub::preview::spawn(project.path(), 0).expect("preview starts");
+    let mut browser = Browser::launch(375, 812);
+    browser.open(&format!("{}{ARTICLE}/", preview.url));
+    let marker = "实时预览测试段落";
+    assert_eq!(browser.eval(&format!("document.body.innerText.includes('{marker}')")), false);
+
+    let source = format!("content/{ARTICLE}/index.md");
+    let text = project.read(&source);
+    project.write(&source, &format!("{text}\n{marker}。\n"));
+    // The served page changes…
+    let page_url = format!("{}{ARTICLE}/", preview.url);
+    wait_until("the served page to change", || {
+        reqwest::blocking::get(&page_url).and_then(|r| r.text()).is_ok_and(|t| t.contains(marker))
+    });
+    // …and the open page reloads itself.
+    wait_until("the open page to reload", || {
+        browser.eval(&format!("document.body.innerText.includes('{marker}')")) == true
+    });
+
+    // A broken save keeps the last good build on screen, with the error above it.
+    project.write(&source, &text.replacen("title:", "titel:", 1));
+    wait_until("the error banner", || {
+        browser.eval("!!document.querySelector('.wx-banner') && document.querySelector('.wx-banner').innerText.includes('titel')")
+            == true
+    });
+    assert_eq!(browser.eval(&format!("document.body.innerText.includes('{marker}')")), true);
+    // A theme change rebuilds too.
+    let theme = project.read("layouts/themes/museum.toml");
+    project.write(&source, &text);
+    project.write("layouts/themes/museum.toml", &theme.replacen("#333333", "#222222", 1));
+    wait_until("the theme change", || {
+        reqwest::blocking::get(&page_url).and_then(|r| r.text()).is_ok_and(|t| t.contains("color:#222222"))
+    });
+}
+
+#[test]
+fn init_creates_a_project_that_builds_and_checks_clean_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("museum");
+    let bin = assert_cmd::cargo::cargo_bin("wxpub");
+    let run = |args: &[&str], cwd: &std::path::Path| {
+        std::process::Command::new(&bin).args(args).current_dir(cwd).output().unwrap()
+    };
+
+    let out = run(&["init", "museum", "--name", "测试博物馆"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for path in ["publish.toml", ".gitignore", "layouts/article.html", "layouts/themes/museum.toml"] {
+        assert!(target.join(path).exists(), "{path}");
+    }
+    assert!(std::fs::read_to_string(target.join(".gitignore")).unwrap().contains(".wxpub/"));
+    assert!(std::fs::read_to_string(target.join("publish.toml")).unwrap().contains("name = \"测试博物馆\""));
+    let out = run(&["build"], &target);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(target.join("dist/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["items"].as_array().unwrap().len(), 1);
+    let out = run(&["check", "--deny-warnings"], &target);
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+
+    let before = std::fs::read(target.join("publish.toml")).unwrap();
+    let out = run(&["init", "museum"], dir.path());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("never overwrites"));
+    assert_eq!(std::fs::read(target.join("publish.toml")).unwrap(), before);
+}
+
+#[test]
+fn new_makes_a_dated_folder_with_its_front_matter() {
+    let project = TestProject::example();
+    let out = project.wxpub().args(["new", "article", "冬至特展开幕", "--date", "2026-12-21"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = project.read("content/articles/2026-12-21-dong-zhi-te-zhan-kai-mu/index.md");
+    assert!(text.contains("title: \"冬至特展开幕\"") && text.contains("publish_at: 2026-12-21 08:00"), "{text}");
+    assert!(text.contains("account: service") && text.contains("cover: cover.jpg"), "{text}");
+    // It parses: check knows the item and only misses its cover image.
+    let out = project.wxpub().args(["check", "content/articles/2026-12-21-dong-zhi-te-zhan-kai-mu"]).output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(report.contains("image-missing") && report.contains("1 error(s)"), "{report}");
+
+    let out = project
+        .wxpub()
+        .args(["new", "poster", "Opening Night 开幕夜", "--date", "2026-12-22", "--account", "subscription"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let poster = project.read("content/posters/2026-12-22-opening-night-kai-mu-ye/index.md");
+    assert!(poster.contains("image: poster.jpg") && poster.contains("account: subscription"), "{poster}");
+
+    let again = project.wxpub().args(["new", "article", "冬至特展开幕", "--date", "2026-12-21"]).output().unwrap();
+    assert!(!again.status.success(), "an existing folder is never overwritten");
+    let unknown = project.wxpub().args(["new", "article", "x", "--account", "servise"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no account `servise`"));
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("wxpub"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.contains("wxpub") && script.contains("preview") && script.contains("annual"), "{shell}");
+    }
+}
