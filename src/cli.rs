@@ -178,6 +178,21 @@ pub enum Command {
         #[arg(long)]
         account: Option<String>,
     },
+    /// The publication archive: verify it, or print its index.
+    ///
+    /// Every publication (and mass send) is archived by `wxpub publish` as it happens, under
+    /// `[archive] dir` (default archive/): the HTML as sent, images, cover, URLs, publish_id and
+    /// times, with the sha256 of every file, each entry chained to the one before.
+    ///
+    /// Examples: `wxpub archive verify`, `wxpub archive index --year 2026 --out archive-2026.html`
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
+    /// Audience-satisfaction surveys: invite readers, import the answers, report the rate.
+    ///
+    /// Examples: `wxpub survey new "2026 年观众满意度调查" --url https://wj.qq.com/s2/123/abc`,
+    /// `wxpub survey import export.xlsx --survey visitors-2026`, `wxpub survey report --year 2026`
+    #[command(subcommand)]
+    Survey(SurveyCommand),
     /// Print a shell completion script.
     ///
     /// Examples: `wxpub completions bash > ~/.local/share/bash-completion/completions/wxpub`,
@@ -185,6 +200,73 @@ pub enum Command {
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArchiveCommand {
+    /// Recompute every file's sha256 and the index chain; name each entry that does not match.
+    ///
+    /// Exit code 1 when anything was edited, added or removed after archiving.
+    ///
+    /// Examples: `wxpub archive verify`, `wxpub archive verify --year 2026`
+    Verify {
+        /// Only this year (default: every year in the archive).
+        #[arg(long)]
+        year: Option<String>,
+    },
+    /// Write a self-contained, printable HTML index of a year (date, account, title, link,
+    /// thumbnail), for the appendix of the self-evaluation.
+    ///
+    /// Example: `wxpub archive index --year 2026 --out archive-2026.html`
+    Index {
+        #[arg(long)]
+        year: String,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SurveyCommand {
+    /// Create an article inviting readers to a questionnaire: a QR code of the URL (made at
+    /// build time) and the URL as the "read original" link.
+    ///
+    /// Example: `wxpub survey new "2026 年观众满意度调查" --url https://wj.qq.com/s2/123/abc --date 2026-12-10`
+    New {
+        title: String,
+        /// The questionnaire's address (Tencent Questionnaire, Wenjuanxing, …).
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Import a questionnaire tool's response export (CSV or XLSX) into the metrics database.
+    ///
+    /// The columns are named in `[surveys.NAME]` of publish.toml. Re-importing the same file
+    /// adds nothing; rows that cannot be read are reported with their row number and skipped.
+    ///
+    /// Example: `wxpub survey import 问卷导出.xlsx --survey visitors-2026`
+    Import {
+        file: PathBuf,
+        /// Which `[surveys.NAME]`.
+        #[arg(long)]
+        survey: String,
+    },
+    /// Satisfaction rate per survey: satisfied / valid responses, sample size, 95 % Wilson interval.
+    ///
+    /// Example: `wxpub survey report --year 2026`
+    Report {
+        #[arg(long)]
+        survey: Option<String>,
+        #[arg(long)]
+        year: Option<i32>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -241,6 +323,8 @@ pub enum ReportFormat {
     Csv,
     Json,
     Html,
+    /// The self-evaluation form (项目支出绩效自评表) as a spreadsheet; annual report only.
+    Xlsx,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

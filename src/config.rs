@@ -41,6 +41,11 @@ pub struct Config {
     pub publish: Publish,
     #[serde(default)]
     pub metrics: Metrics,
+    #[serde(default)]
+    pub archive: Archive,
+    /// `[surveys.NAME]`: how to read each questionnaire tool's response export.
+    #[serde(default)]
+    pub surveys: BTreeMap<String, Survey>,
     /// `[targets.YEAR]`: the yearly performance indicators `wxpub report annual` scores.
     #[serde(default)]
     pub targets: BTreeMap<String, BTreeMap<String, Target>>,
@@ -71,6 +76,56 @@ impl Default for Metrics {
             first_pull_days: 365,
             live_tag: "直播".into(),
         }
+    }
+}
+
+/// `[archive]`: where publications are archived as evidence.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Archive {
+    /// Folder, relative to the project; meant to be committed or kept as a CI artifact.
+    pub dir: PathBuf,
+}
+
+impl Default for Archive {
+    fn default() -> Self {
+        Archive { dir: PathBuf::from("archive") }
+    }
+}
+
+/// `[surveys.NAME]`: the columns of a questionnaire export (问卷星, 腾讯问卷) and the scale.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Survey {
+    /// Shown in reports.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Header of the overall-satisfaction column.
+    pub rating_column: String,
+    /// Lowest and highest rating, e.g. [1, 5].
+    #[serde(default = "default_scale")]
+    pub scale: [f64; 2],
+    /// Ratings at or above this count as satisfied (default: the top two points of the scale).
+    #[serde(default)]
+    pub satisfied_min: Option<f64>,
+    /// Text answers in scale order, when the export has words instead of numbers
+    /// (e.g. ["非常不满意", "不满意", "一般", "满意", "非常满意"] for 1–5).
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// Header of the submission time column.
+    pub time_column: String,
+    /// Header of a response id column (序号); without it, a response is identified by its row.
+    #[serde(default)]
+    pub id_column: Option<String>,
+}
+
+fn default_scale() -> [f64; 2] {
+    [1.0, 5.0]
+}
+
+impl Survey {
+    pub fn satisfied_threshold(&self) -> f64 {
+        self.satisfied_min.unwrap_or(self.scale[1] - 1.0)
     }
 }
 
@@ -327,6 +382,24 @@ impl Config {
                 if target.actual.is_some_and(|a| !a.is_finite() || a < 0.0) {
                     return Err(err(&format!("{path}.actual"), "must be a number ≥ 0".into()));
                 }
+            }
+        }
+        for (name, survey) in &self.surveys {
+            let [low, high] = survey.scale;
+            if !(low.is_finite() && high.is_finite() && low < high) {
+                return Err(err(&format!("surveys.{name}.scale"), "must be [lowest, highest], e.g. [1, 5]".into()));
+            }
+            if !(low..=high).contains(&survey.satisfied_threshold()) {
+                return Err(err(
+                    &format!("surveys.{name}.satisfied_min"),
+                    format!("must be on the scale {low}–{high}"),
+                ));
+            }
+            if !survey.labels.is_empty() && survey.labels.len() as f64 != high - low + 1.0 {
+                return Err(err(
+                    &format!("surveys.{name}.labels"),
+                    format!("give one label per point of the scale {low}–{high}, lowest first"),
+                ));
             }
         }
         if !(1..=32).contains(&self.publish.upload_concurrency) {

@@ -2,6 +2,7 @@
 //!
 //! Each pipeline stage is a module with a small public surface; only `commands` wires them
 //! together and touches the terminal.
+pub mod archive;
 pub mod check;
 pub mod cli;
 pub mod commands;
@@ -37,7 +38,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init { dir, name } => commands::init::init(&dir, &name),
         Command::New { kind, title, date, account } => {
             commands::init::new_item(&cli.project, &kind, &title, date, account.as_deref())
+                .map(|_| std::process::ExitCode::SUCCESS)
         }
+        Command::Archive(command) => commands::archive::run(&cli.project, command),
+        Command::Survey(command) => commands::survey::run(&cli.project, command),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "wxpub", &mut std::io::stdout());

@@ -180,13 +180,14 @@ pub fn slugify(title: &str) -> String {
     if slug.is_empty() { "item".to_string() } else { slug }
 }
 
+/// Creates the item folder and its `index.md`; returns the folder.
 pub fn new_item(
     project: &Path,
     kind: &str,
     title: &str,
     date: Option<chrono::NaiveDate>,
     account: Option<&str>,
-) -> Result<ExitCode> {
+) -> Result<PathBuf> {
     let config = Config::load(project)?;
     let account = match account {
         Some(a) if config.accounts.contains_key(a) => a.to_string(),
@@ -226,7 +227,7 @@ pub fn new_item(
     if title.chars().count() > 32 {
         eprintln!("warning: the title has {} characters; WeChat allows 32", title.chars().count());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(folder)
 }
 
 #[cfg(test)]

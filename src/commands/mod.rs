@@ -1,4 +1,5 @@
 //! One short module per subcommand: a readable sequence of stage calls, and the terminal output.
+pub mod archive;
 pub mod build;
 pub mod check;
 pub mod doctor;
@@ -9,4 +10,5 @@ pub mod report;
 pub mod sandbox;
 pub mod stats;
 pub mod status;
+pub mod survey;
 pub mod sync;

@@ -117,9 +117,21 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
         eprintln!("warning: this run could not be recorded in the metrics database: {e:#}");
     }
 
+    // 4. Archive what was published (evidence); a failure here fails the run, and the next run
+    // archives what is missing.
+    let archive_dir = project.join(&config.archive.dir);
+    let archived =
+        crate::archive::archive_pending(project, &archive_dir, &config, &mut lock, &build.manifest, &build.output_dir);
+    let archive_error = archived.as_ref().err().map(|e| e.to_string());
+
     let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "pushes": outcomes, "failed": failed }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "pushes": outcomes, "failed": failed, "archived": archived.as_ref().ok() })
+            )?
+        );
     } else {
         for outcome in &outcomes {
             let state = if outcome.error.is_some() {
@@ -143,6 +155,18 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
                 println!("  left: everything after the steps above — {error}");
             }
         }
+    }
+    if let Ok(entries) = &archived
+        && !quiet
+        && !args.json
+    {
+        for entry in entries {
+            println!("archived: {}/{entry}", config.archive.dir.display());
+        }
+    }
+    if let Some(error) = archive_error {
+        eprintln!("{error}\nthe publication itself is recorded in publish.lock; run wxpub publish again to archive it");
+        return Ok(ExitCode::from(1));
     }
     if failed > 0 {
         eprintln!(

@@ -60,6 +60,29 @@ pub fn run(project: &Path, args: ReportArgs) -> Result<ExitCode> {
     }
     let mut store = super::stats::open_store(project, &config)?;
     let account = args.account.as_deref();
+    let format =
+        args.format.unwrap_or_else(|| match args.out.as_deref().and_then(Path::extension).and_then(|e| e.to_str()) {
+            Some("csv") => ReportFormat::Csv,
+            Some("json") => ReportFormat::Json,
+            Some("html" | "htm") => ReportFormat::Html,
+            Some("xlsx") => ReportFormat::Xlsx,
+            _ => ReportFormat::Table,
+        });
+    if format == ReportFormat::Xlsx {
+        if args.kind != ReportKind::Annual {
+            bail!("--format xlsx is the self-evaluation form: use it with `wxpub report annual`");
+        }
+        let year = args.year.unwrap_or_else(|| chrono::Utc::now().with_timezone(&config.timezone()).year());
+        let out = args.out.clone().unwrap_or_else(|| format!("self-evaluation-{year}.xlsx").into());
+        record_lock_publications(project, &config, &mut store)?;
+        let report = annual::annual(&store, year, account, config.targets.get(&year.to_string()))?;
+        let surveys = crate::metrics::survey::satisfaction(&store, None, Some(year))?;
+        let bytes = crate::metrics::xlsx::annual_form(&report, &config.site.name, &surveys)
+            .context("cannot write the XLSX form")?;
+        write_whole(&out, &bytes)?;
+        eprintln!("wrote {}", out.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let document: Document = match args.kind {
         ReportKind::Followers => documents::followers(&store, account, resolve_period(&store, &args)?)?,
         ReportKind::Articles => documents::articles(&store, account, resolve_period(&store, &args)?, args.top)?,
@@ -75,18 +98,12 @@ pub fn run(project: &Path, args: ReportArgs) -> Result<ExitCode> {
             documents::annual(&store, &report)?
         }
     };
-    let format =
-        args.format.unwrap_or_else(|| match args.out.as_deref().and_then(Path::extension).and_then(|e| e.to_str()) {
-            Some("csv") => ReportFormat::Csv,
-            Some("json") => ReportFormat::Json,
-            Some("html" | "htm") => ReportFormat::Html,
-            _ => ReportFormat::Table,
-        });
     let text = match format {
         ReportFormat::Table => format::to_table(&document),
         ReportFormat::Csv => format::to_csv(&document).context("cannot write CSV")?,
         ReportFormat::Json => format::to_json(&document) + "\n",
         ReportFormat::Html => format::to_html(&document),
+        ReportFormat::Xlsx => unreachable!("written above"),
     };
     match &args.out {
         Some(path) => {
@@ -99,7 +116,7 @@ pub fn run(project: &Path, args: ReportArgs) -> Result<ExitCode> {
 }
 
 /// Writes a file via a temporary sibling and a rename: readers never see half a report.
-fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
+pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let temp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("report")));

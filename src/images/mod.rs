@@ -73,6 +73,9 @@ pub struct ImageJob {
     /// Cache key: sha256 of (pipeline version, settings, role, source bytes).
     #[serde(skip)]
     pub key: String,
+    /// The bytes of an image made by the build itself (no file to read).
+    #[serde(skip)]
+    pub generated: Option<std::sync::Arc<Vec<u8>>>,
 }
 
 impl ImageJob {
@@ -234,9 +237,31 @@ impl ImageSink for ImagePlanner<'_> {
             role,
             source_sha256,
             key,
+            generated: None,
         };
         let placeholder = job.placeholder();
         self.jobs.insert((src.to_string(), role_name), job);
+        Ok(placeholder)
+    }
+
+    fn generated(&mut self, name: &str, bytes: Vec<u8>, line: usize) -> Result<String, RenderError> {
+        let role = ImageRole::Body;
+        let role_name = serde_json::to_string(&role).unwrap_or_default();
+        if let Some(job) = self.jobs.get(&(name.to_string(), role_name.clone())) {
+            return Ok(job.placeholder());
+        }
+        let job = ImageJob {
+            source: name.to_string(),
+            source_path: self.item_dir.join(name),
+            item_file: self.source_file.clone(),
+            line,
+            source_sha256: hex::encode(Sha256::digest(&bytes)),
+            key: cache_key(&bytes, self.settings, &role),
+            role,
+            generated: Some(std::sync::Arc::new(bytes)),
+        };
+        let placeholder = job.placeholder();
+        self.jobs.insert((name.to_string(), role_name), job);
         Ok(placeholder)
     }
 }
@@ -353,7 +378,10 @@ fn cached_or_process(
         source_name: job.source.clone(),
         message,
     };
-    let bytes = std::fs::read(&job.source_path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+    let bytes = match &job.generated {
+        Some(bytes) => bytes.as_ref().clone(),
+        None => std::fs::read(&job.source_path).map_err(|e| fail(format!("cannot read it: {e}")))?,
+    };
     let (format, _, _) = process::probe(&bytes, settings).map_err(|e| fail(e.to_string()))?;
     let stem = &job.key[..16];
 

@@ -13,6 +13,9 @@ use crate::config::{Direction, Target};
 use crate::content::{Item, VideoKind};
 use crate::publish::Lock;
 
+/// Measured indicators that may have nothing recorded in a year (then they score 0).
+const MEASURED_LATER: [&str; 2] = ["service_stability", "satisfaction"];
+
 /// A figure wxpub measures, with the name the form and `[targets.YEAR]` use.
 #[derive(Debug, Clone, Serialize)]
 pub struct Figure {
@@ -203,17 +206,35 @@ pub fn annual(
     let (ok_runs, all_runs) = store.run_counts(&since, &until, account)?;
     let stability =
         Stability { ok_runs, all_runs, percent: (all_runs > 0).then(|| ok_runs as f64 / all_runs as f64 * 100.0) };
-    let (output, engagement) = measured(&pubs, &totals, &stability);
+    let (output, mut engagement) = measured(&pubs, &totals, &stability);
+    let surveys = super::survey::satisfaction(store, None, Some(year))?;
+    let (responses, satisfied) = surveys.iter().fold((0, 0), |(n, s), x| (n + x.responses, s + x.satisfied));
+    if responses > 0 {
+        let (low, high) = score::wilson_95(satisfied, responses).unwrap_or((0.0, 0.0));
+        let files: Vec<String> = surveys.iter().flat_map(|s| s.files.clone()).collect();
+        engagement.push(Figure {
+            key: "satisfaction",
+            label: "观众满意度",
+            unit: "%",
+            value: score::round2(satisfied as f64 / responses as f64 * 100.0),
+            evidence: format!(
+                "{satisfied} of {responses} survey responses satisfied (95 % Wilson interval {:.1}–{:.1} %); imported from {}",
+                low * 100.0,
+                high * 100.0,
+                files.join(", ")
+            ),
+        });
+    }
 
     let mut indicators = Vec::new();
     for (key, target) in targets.into_iter().flatten() {
         let figure = output.iter().chain(&engagement).find(|f| f.key == key);
         let actual = target.actual.or(figure.map(|f| f.value));
         if figure.is_none() && target.actual.is_none() {
-            if key == "service_stability" {
-                // Measured, but no runs recorded: shown unscored with the reason.
+            if MEASURED_LATER.contains(&key.as_str()) {
+                // Measured, but nothing recorded this year: scored 0 with the reason.
             } else {
-                let known = output.iter().chain(&engagement).map(|f| f.key).chain(["service_stability"]);
+                let known = output.iter().chain(&engagement).map(|f| f.key).chain(MEASURED_LATER);
                 return Err(AnnualError::UnknownIndicator {
                     year,
                     key: key.clone(),
@@ -221,9 +242,16 @@ pub fn annual(
                 });
             }
         }
-        let scored = actual.map(|a| score::score(target.value, a, target.weight, target.direction));
+        let scored = Some(match actual {
+            Some(a) => score::score(target.value, a, target.weight, target.direction),
+            None => Scored { rate: 0.0, raw: 0.0, deduction: 0.0, score: 0.0 },
+        });
         let note = match (&scored, actual) {
-            (None, _) => Some(format!("no publish runs recorded for {year}: nothing to measure")),
+            (_, None) if key == "satisfaction" => Some(format!(
+                "no survey responses recorded for {year}: run a satisfaction survey (wxpub survey new) and import its answers (wxpub survey import)"
+            )),
+            (_, None) => Some(format!("no publish runs recorded for {year}: nothing to measure")),
+            (None, _) => None,
             (Some(s), Some(a)) if s.deduction > 0.0 => Some(format!(
                 "target set too low: actual {a} is {:.0} % above the target {}; {} points deducted — set a realistic target",
                 (a - target.value) / target.value * 100.0,
@@ -260,7 +288,8 @@ pub fn annual(
             evidence: match (target.actual, figure) {
                 (Some(_), _) => "entered in publish.toml".to_string(),
                 (None, Some(f)) => f.evidence.clone(),
-                (None, None) => "publish_runs table".to_string(),
+                (None, None) if key == "satisfaction" => "survey_responses table (none)".to_string(),
+                (None, None) => "publish_runs table (none)".to_string(),
             },
         });
     }

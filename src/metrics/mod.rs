@@ -9,5 +9,7 @@ pub mod pull;
 pub mod report;
 pub mod score;
 pub mod store;
+pub mod survey;
+pub mod xlsx;
 
 pub use store::{Publication, PublishRun, Store, StoreError};

@@ -84,6 +84,14 @@ const MIGRATIONS: &[&str] = &[
         animation_seconds INTEGER NOT NULL DEFAULT 0, live INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (account, item, slot));
     "#,
+    // 2: audience-satisfaction survey responses.
+    r#"
+    CREATE TABLE survey_responses (
+        survey TEXT NOT NULL, response TEXT NOT NULL, answered_at TEXT NOT NULL,
+        rating REAL NOT NULL, satisfied INTEGER NOT NULL,
+        source_file TEXT NOT NULL, source_row INTEGER NOT NULL, imported_at TEXT NOT NULL,
+        PRIMARY KEY (survey, response));
+    "#,
 ];
 
 /// The read/share/favourite counters shared by several endpoints.

@@ -220,6 +220,7 @@ fn run_push(
                     article_urls: Vec::new(),
                     submitted_at: now_text(),
                     finished_at: None,
+                    archived: None,
                 });
             })?;
             outcome.done.push(format!("submitted for publishing (publish_id {})", submitted.publish_id));
@@ -251,6 +252,7 @@ fn run_push(
                     article_urls: Vec::new(),
                     submitted_at: now_text(),
                     finished_at: Some(now_text()),
+                    archived: None,
                 });
             })?;
             if let Some(id) = msg_id {
@@ -436,6 +438,16 @@ fn draft_exists(client: &Client, media_id: &str) -> Result<bool, StepError> {
     }
 }
 
+/// One article exactly as sent to WeChat: built HTML with image URLs from publish.lock (for the
+/// archive, which keeps what was published).
+pub fn article_as_sent(
+    item: &ManifestItem,
+    dist_dir: &Path,
+    media: &BTreeMap<String, MediaRecord>,
+) -> Result<Article, String> {
+    article_for(item, dist_dir, media).map_err(|e| e.to_string())
+}
+
 fn article_for(
     item: &ManifestItem,
     dist_dir: &Path,
@@ -512,6 +524,7 @@ fn recover_publication(
             article_urls: urls.clone(),
             submitted_at: now_text(),
             finished_at: Some(now_text()),
+            archived: None,
         });
     })?;
     outcome.article_urls = urls;

@@ -77,6 +77,9 @@ pub struct PublicationRecord {
     pub submitted_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<String>,
+    /// The archive entry (`YEAR/NAME`) holding what was published; None until archived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -12,12 +12,13 @@
 //! ```
 //! ````
 use serde::Deserialize;
+use sha2::Digest;
 
 use super::markdown::{escape_attr, push_escaped};
 use super::theme::Theme;
 use super::{ImageSink, RenderContext, RenderError};
 
-pub const COMPONENT_NAMES: &[&str] = &["artifact", "exhibition", "gallery", "note"];
+pub const COMPONENT_NAMES: &[&str] = &["artifact", "exhibition", "gallery", "note", "qr"];
 
 /// The bullet drawn before unordered list items (WeChat resets list markers).
 pub const BULLET: &str = "•";
@@ -74,6 +75,27 @@ struct GalleryImage {
     caption: String,
 }
 
+/// A QR code of a link (a survey, a booking page), generated at build time: WeChat bodies
+/// cannot link outside, but readers can scan or long-press a code.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Qr {
+    url: String,
+    #[serde(default)]
+    caption: Option<String>,
+}
+
+/// The QR code of `url` as a PNG: black modules on white, 4-module quiet zone, at least 480 px.
+pub fn qr_png(url: &str) -> Result<Vec<u8>, String> {
+    let code = qrcode::QrCode::new(url.as_bytes()).map_err(|e| format!("cannot encode it as a QR code: {e}"))?;
+    let image = code.render::<image::Luma<u8>>().min_dimensions(480, 480).quiet_zone(true).build();
+    let mut bytes = Vec::new();
+    image::DynamicImage::ImageLuma8(image)
+        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .map_err(|e| format!("cannot write the QR code: {e}"))?;
+    Ok(bytes)
+}
+
 fn default_columns() -> u8 {
     2
 }
@@ -128,6 +150,20 @@ pub fn render(
             }
             html.push_str("</section>");
             Ok(html)
+        }
+        "qr" => {
+            let qr: Qr = parse_yaml(ctx, body, first_line)?;
+            if !(qr.url.starts_with("https://") || qr.url.starts_with("http://")) {
+                return Err(ctx.error_at(offset, format!("qr: `url` must be an http(s) address, not `{}`", qr.url)));
+            }
+            let png = qr_png(&qr.url).map_err(|m| ctx.error_at(offset, format!("qr: {m}")))?;
+            let src = sink.generated(
+                &format!("qr-{}.png", &hex::encode(sha2::Sha256::digest(qr.url.as_bytes()))[..12]),
+                png,
+                first_line,
+            )?;
+            let caption = qr.caption.unwrap_or_else(|| "长按或扫描二维码".into());
+            Ok(figure(theme, &src, &caption, &caption))
         }
         "note" => {
             let mut html = format!("<section{}><p{}>编者按</p>", theme.attr("note"), theme.attr("note_title"));

@@ -34,6 +34,11 @@ pub enum RenderError {
 /// Resolves the images an item refers to. `src` is as written in the source; `line` is where.
 pub trait ImageSink {
     fn request(&mut self, src: &str, line: usize, role: ImageRole) -> Result<String, RenderError>;
+    /// An image made during the build (a QR code), named `name`, processed like a body image.
+    fn generated(&mut self, name: &str, bytes: Vec<u8>, line: usize) -> Result<String, RenderError> {
+        let _ = bytes;
+        self.request(name, line, ImageRole::Body)
+    }
 }
 
 /// What a rendering step needs to know about the file it renders.

@@ -136,6 +136,14 @@ impl Browser {
         answer["result"]["value"].clone()
     }
 
+    /// Like [`Browser::eval`], for polling while a page may be reloading: an exception (no
+    /// document body yet, say) gives `null` instead of failing the test.
+    pub fn poll(&mut self, expression: &str) -> Value {
+        let answer = self
+            .call("Runtime.evaluate", json!({ "expression": expression, "returnByValue": true, "awaitPromise": true }));
+        if answer.get("exceptionDetails").is_some() { Value::Null } else { answer["result"]["value"].clone() }
+    }
+
     /// Console errors, uncaught exceptions and error log entries (failed loads, CSP) seen so far.
     pub fn errors(&self) -> Vec<String> {
         self.events

@@ -4,6 +4,7 @@ mod browser;
 mod build;
 mod check;
 mod doctor;
+mod evidence;
 mod images;
 mod metrics;
 mod preview;

@@ -34,7 +34,7 @@ fn binary(project: &TestProject) -> Command {
     command
 }
 
-fn wxpub(project: &TestProject, sandbox: &SandboxHandle, args: &[&str]) -> (i32, String, String) {
+pub fn wxpub(project: &TestProject, sandbox: &SandboxHandle, args: &[&str]) -> (i32, String, String) {
     let output = env(binary(project), sandbox).args(args).output().unwrap();
     (
         output.status.code().unwrap_or(-1),
@@ -57,7 +57,7 @@ fn env(mut command: Command, sandbox: &SandboxHandle) -> Command {
 
 /// The example project with both accounts publishing (not mass-sending: the sandbox's single
 /// "today" would allow only one subscription mass send) and yearly targets.
-fn example_project() -> TestProject {
+pub fn example_project() -> TestProject {
     let project = TestProject::example();
     let config = project.read("publish.toml").replace("mode = \"masssend\"", "mode = \"publish\"");
     project.write(
@@ -77,7 +77,7 @@ fn example_project() -> TestProject {
 /// Publishes every example item on a sandbox whose "today" is 2026-12-05 (the sandbox dates
 /// publications by its today), then serves statistics from a sandbox on the same state whose
 /// today is 2027-01-10: a year of data with the articles' reads in it.
-fn published_example() -> (TestProject, SandboxHandle, tempfile::TempDir) {
+pub fn published_example() -> (TestProject, SandboxHandle, tempfile::TempDir) {
     let project = example_project();
     let state_dir = tempfile::tempdir().unwrap();
     let state = state_dir.path().join("sandbox.db");

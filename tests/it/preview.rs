@@ -109,16 +109,18 @@ fn saving_a_source_rebuilds_and_reloads_the_open_page() {
     });
     // …and the open page reloads itself.
     wait_until("the open page to reload", || {
-        browser.eval(&format!("document.body.innerText.includes('{marker}')")) == true
+        browser.poll(&format!("document.body.innerText.includes('{marker}')")) == true
     });
 
     // A broken save keeps the last good build on screen, with the error above it.
     project.write(&source, &text.replacen("title:", "titel:", 1));
     wait_until("the error banner", || {
-        browser.eval("!!document.querySelector('.wx-banner') && document.querySelector('.wx-banner').innerText.includes('titel')")
+        browser.poll("!!document.querySelector('.wx-banner') && document.querySelector('.wx-banner').innerText.includes('titel')")
             == true
     });
-    assert_eq!(browser.eval(&format!("document.body.innerText.includes('{marker}')")), true);
+    wait_until("the page after the reload", || {
+        browser.poll(&format!("document.body.innerText.includes('{marker}')")) == true
+    });
     // A theme change rebuilds too.
     let theme = project.read("layouts/themes/museum.toml");
     project.write(&source, &text);
