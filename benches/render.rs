@@ -91,11 +91,20 @@ fn main() {
             "# sensor batch {}\ndef alerts(readings):\n    for r in readings:\n        if not 45 <= r.humidity <= 60:\n            yield f\"{{r.room}} {{r.humidity}}%\"\n",
             item.slug
         );
-        std::hint::black_box(wxpub::render::highlight::highlight(&code, "python", "InspiredGitHub", ""));
+        std::hint::black_box(wxpub::render::highlight::highlight(
+            &code,
+            "python",
+            "InspiredGitHub",
+            "",
+            "background-color: #f8f8f8",
+        ));
     });
     let sample = layouts.render_item(&items[0], &config, &[], &mut NameSink).unwrap().html;
     stage("sanitize", &|_| {
         std::hint::black_box(wxpub::render::sanitize::sanitize(&sample));
+    });
+    stage("dark-mode conversion of the final HTML (issue #11: < 20 % of the render)", &|_| {
+        std::hint::black_box(wxpub::render::darkmode::to_dark(&sample));
     });
     println!("  (one article's final HTML: {} bytes)", sample.len());
     println!(

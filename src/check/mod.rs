@@ -67,6 +67,17 @@ pub const RULES: &[Rule] = &[
     rule("doubled-punctuation", W, "no doubled punctuation such as ！！ or 。。 (fixable)"),
     rule("cjk-brackets", W, "full-width brackets around Chinese text (fixable)"),
     rule("banned-word", W, "a word from the [check] words list, with its suggested replacement"),
+    rule(
+        "dark-contrast",
+        W,
+        "text below WCAG AA contrast (4.5:1, large text 3:1) in light mode or after WeChat's dark-mode conversion",
+    ),
+    rule(
+        "dark-transparent-image",
+        W,
+        "a transparent PNG whose visible pixels are mostly dark: it vanishes on the dark-mode background",
+    ),
+    rule("important", W, "`!important` in a theme or raw HTML (WeChat's dark mode and editor ignore or mangle it)"),
 ];
 
 pub fn rule_by_id(id: &str) -> Option<&'static Rule> {
@@ -205,6 +216,23 @@ pub fn check_project(project: &Path, options: &CheckOptions) -> Result<CheckRepo
             .into_iter()
             .filter(|d| items.iter().any(|(i, sel)| *sel && i.source_path == d.file)),
     );
+
+    // The theme is shared by every item: checked once, at its own file and line.
+    let theme = PathBuf::from("layouts/themes").join(format!("{}.toml", config.site.theme));
+    if let Ok(text) = std::fs::read_to_string(project.join(&theme)) {
+        let declared = |l: &&str| !l.trim_start().starts_with('#') && l.contains("!important");
+        for (index, line) in text.lines().enumerate().filter(|(_, l)| declared(l)) {
+            raw.push(Diagnostic {
+                file: theme.clone(),
+                line: index + 1,
+                column: line.find("!important").map_or(1, |c| c + 1),
+                rule: "important",
+                severity: Severity::Warning,
+                message: "`!important` in the theme".into(),
+                hint: Some("remove it: inline styles already win, and WeChat's dark mode drops or mangles it".into()),
+            });
+        }
+    }
 
     // Severities from [check], then inline suppressions: `<!-- wxpub-ignore RULE -->` on the
     // line or the line before.

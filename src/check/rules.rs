@@ -285,6 +285,18 @@ fn check_image_file(
             );
         }
     }
+    if extension == "png"
+        && let Some(share) = dark_on_transparent(&path)
+    {
+        return d(
+            "dark-transparent-image",
+            format!(
+                "`{src}` is transparent and {:.0} % of its visible pixels are dark: it vanishes in dark mode",
+                share * 100.0
+            ),
+            "flatten it onto a white (or light) background before adding it",
+        );
+    }
     if body && w < SMALL_IMAGE_WIDTH {
         return d(
             "image-small",
@@ -326,6 +338,17 @@ fn check_body(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnostic> 
         }
     }
     for (event, range) in &events {
+        if let Event::Html(html) | Event::InlineHtml(html) = event
+            && let Some(at) = html.find("!important")
+        {
+            out.push(at_offset(
+                item,
+                range.start + at,
+                "important",
+                "`!important` in raw HTML".into(),
+                "remove it: inline styles already win, and WeChat's dark mode drops or mangles it",
+            ));
+        }
         match event {
             Event::Start(Tag::CodeBlock(_)) => in_code = true,
             Event::End(TagEnd::CodeBlock) => in_code = false,
@@ -560,6 +583,108 @@ pub fn check_across(ctx: &Context<'_>) -> Vec<Diagnostic> {
     out
 }
 
+/// Text whose colours fail WCAG AA in light mode or after WeChat's dark-mode conversion. One
+/// finding per distinct style, located at the theme key or the source line that sets it.
+fn check_contrast(ctx: &Context<'_>, item: &Item, html: &str) -> Vec<Diagnostic> {
+    use crate::render::darkmode::{contrast, text_samples};
+    let theme = ctx.layouts.as_ref().map(|l| l.theme());
+    let squash = |s: &str| s.replace([' ', ';'], "").to_ascii_lowercase();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for sample in text_samples(html) {
+        let needed = if sample.large { 3.0 } else { 4.5 };
+        let (light, dark) = (contrast(sample.light_fg, sample.light_bg), contrast(sample.dark_fg, sample.dark_bg));
+        if light >= needed && dark >= needed {
+            continue;
+        }
+        if !seen.insert((sample.style.clone(), sample.light_bg.css())) {
+            continue;
+        }
+        let key = theme.and_then(|t| {
+            t.styles()
+                .iter()
+                .find(|(_, v)| !sample.style.is_empty() && squash(v) == squash(&sample.style))
+                .map(|(k, _)| k.clone())
+        });
+        let (mode, ratio, fg, bg) = if light < needed {
+            ("light", light, sample.light_fg, sample.light_bg)
+        } else {
+            ("dark", dark, sample.dark_fg, sample.dark_bg)
+        };
+        let light_fg = sample.light_fg.css();
+        let measured = format!(
+            "{} on {} is {ratio:.2}:1 in {mode} mode (needs {needed}:1; light {light:.2}:1, dark {dark:.2}:1)",
+            fg.css(),
+            bg.css()
+        );
+        let mut finding = match &key {
+            // A theme style: reported once, at the theme's line for that key.
+            Some(key) => {
+                let theme_file =
+                    std::path::PathBuf::from("layouts/themes").join(format!("{}.toml", ctx.config.site.theme));
+                let text = std::fs::read_to_string(ctx.project.join(&theme_file)).unwrap_or_default();
+                let line =
+                    text.lines().position(|l| l.trim_start().starts_with(&format!("{key} "))).map_or(1, |i| i + 1);
+                let mut d = diag(item, line, 1, "dark-contrast", format!("theme style `{key}`: {measured}"), "");
+                d.file = theme_file;
+                d
+            }
+            None => {
+                let line =
+                    item.source.lines().position(|l| l.to_ascii_lowercase().contains(&light_fg)).map_or(1, |i| i + 1);
+                diag(
+                    item,
+                    line,
+                    1,
+                    "dark-contrast",
+                    format!("“{}…” (style `{}`): {measured}", sample.text, sample.style),
+                    "",
+                )
+            }
+        };
+        finding.hint = Some(
+            if mode == "light" {
+                "darken the text colour (or lighten its background)"
+            } else {
+                "WeChat recolours it in dark mode: pick a text colour further from the background, or put the background on the container"
+            }
+            .to_string(),
+        );
+        out.push(finding);
+    }
+    out
+}
+
+/// A PNG with transparency whose visible pixels are mostly dark: on WeChat's dark background
+/// (#191919) it all but disappears.
+pub fn dark_on_transparent(path: &Path) -> Option<f64> {
+    let bytes = std::fs::read(path).ok()?;
+    if !bytes.starts_with(b"\x89PNG") {
+        return None;
+    }
+    let image = image::load_from_memory_with_format(&bytes, image::ImageFormat::Png).ok()?;
+    if !image.color().has_alpha() {
+        return None;
+    }
+    let rgba = image.to_rgba8();
+    let (mut transparent, mut visible, mut dark) = (0u64, 0u64, 0u64);
+    for pixel in rgba.pixels() {
+        let [r, g, b, a] = pixel.0;
+        if a < 128 {
+            transparent += 1;
+            continue;
+        }
+        visible += 1;
+        let brightness = (f64::from(r) * 299.0 + f64::from(g) * 587.0 + f64::from(b) * 114.0) / 1000.0;
+        // Less than the 65 brightness steps the dark-mode text rule asks for over #191919.
+        if brightness < 25.0 + 65.0 {
+            dark += 1;
+        }
+    }
+    let total = transparent + visible;
+    (total > 0 && transparent * 10 >= total && visible > 0 && dark * 2 > visible).then(|| dark as f64 / visible as f64)
+}
+
 /// Renders the item to measure it against the content limits, without touching images.
 fn check_rendered(ctx: &Context<'_>, item: &Item) -> Vec<Diagnostic> {
     struct Sized;
@@ -577,6 +702,7 @@ fn check_rendered(ctx: &Context<'_>, item: &Item) -> Vec<Diagnostic> {
                 .into_iter()
                 .filter(|d| d.rule != "raw-html-stripped" && d.rule != "list-depth")
                 .collect();
+            out.extend(check_contrast(ctx, item, &rendered.html));
             let (chars, bytes) = (rendered.html.chars().count(), rendered.html.len());
             if chars >= CONTENT_MAX_CHARS || bytes >= CONTENT_MAX_BYTES {
                 out.push(diag(

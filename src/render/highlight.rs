@@ -7,6 +7,8 @@ use syntect::easy::HighlightLines;
 use syntect::highlighting::{FontStyle, Style, ThemeSet};
 use syntect::parsing::SyntaxSet;
 
+use super::darkmode;
+
 struct Assets {
     syntaxes: SyntaxSet,
     themes: ThemeSet,
@@ -25,7 +27,9 @@ pub fn theme_names() -> Vec<String> {
 
 /// Renders `code` as highlighted lines. `lang` may be empty or unknown (plain text then).
 /// `line_style` is the theme's per-line style; each line gets `white-space: nowrap` too.
-pub fn highlight(code: &str, lang: &str, code_theme: &str, line_style: &str) -> String {
+/// `block_style` is the code block's own style: token colours are made readable on its
+/// background, in light mode and after WeChat's dark-mode conversion.
+pub fn highlight(code: &str, lang: &str, code_theme: &str, line_style: &str, block_style: &str) -> String {
     let assets = assets();
     let syntax = assets.syntaxes.find_syntax_by_token(lang).unwrap_or_else(|| assets.syntaxes.find_syntax_plain_text());
     let theme = assets
@@ -35,6 +39,13 @@ pub fn highlight(code: &str, lang: &str, code_theme: &str, line_style: &str) -> 
         .or_else(|| assets.themes.themes.get("InspiredGitHub"))
         .expect("syntect bundles InspiredGitHub");
     let mut highlighter = HighlightLines::new(syntax, theme);
+    let background = block_style
+        .split(';')
+        .filter_map(|d| d.split_once(':'))
+        .find(|(k, _)| k.trim().starts_with("background"))
+        .and_then(|(_, v)| darkmode::parse_color(v))
+        .unwrap_or(darkmode::WHITE);
+    let mut readable_colors: std::collections::HashMap<(u8, u8, u8), String> = std::collections::HashMap::new();
     let line_attr = format!(" style=\"{}white-space: nowrap\"", with_semicolon(line_style));
     let mut out = String::with_capacity(code.len() * 4);
     for (index, line) in syntect::util::LinesWithEndings::from(code).enumerate() {
@@ -45,12 +56,33 @@ pub fn highlight(code: &str, lang: &str, code_theme: &str, line_style: &str) -> 
         out.push_str(&line_attr);
         out.push('>');
         match highlighter.highlight_line(line, &assets.syntaxes) {
-            Ok(regions) => push_regions(&mut out, &regions),
+            Ok(regions) => push_regions(&mut out, &regions, &mut |c| {
+                readable_colors.entry((c.r, c.g, c.b)).or_insert_with(|| readable(c, background)).clone()
+            }),
             Err(_) => push_code_text(&mut out, line),
         }
         out.push_str("</span>");
     }
     out
+}
+
+/// A token colour darkened (HSL lightness, hue kept) until it reaches WCAG AA (4.5:1) on the
+/// block's background in light mode and after WeChat's dark-mode conversion: code-theme colours
+/// such as comment grey are often 3:1, and mid-tones stay mid-tones on the dark page.
+fn readable(c: syntect::highlighting::Color, background: darkmode::Rgba) -> String {
+    let dark_background = darkmode::convert_background(background);
+    let passes = |fg: darkmode::Rgba| {
+        let dark = darkmode::convert_text(fg, dark_background).over(dark_background.over(darkmode::DARK_BG));
+        darkmode::contrast(fg, background) >= 4.5
+            && darkmode::contrast(dark, dark_background.over(darkmode::DARK_BG)) >= 4.5
+    };
+    let mut fg = darkmode::Rgba::rgb(f64::from(c.r), f64::from(c.g), f64::from(c.b));
+    let (h, s, mut l) = fg.hsl();
+    while !passes(fg) && l > 0.0 {
+        l = (l - 2.0).max(0.0);
+        fg = darkmode::Rgba::from_hsl(h, s, l, 1.0);
+    }
+    fg.css()
 }
 
 fn with_semicolon(style: &str) -> String {
@@ -60,7 +92,11 @@ fn with_semicolon(style: &str) -> String {
 
 /// Writes one line's regions, merging neighbours of the same colour (and whitespace into its
 /// neighbour): a span per token would spend WeChat's 20,000-character budget on markup.
-fn push_regions(out: &mut String, regions: &[(Style, &str)]) {
+fn push_regions(
+    out: &mut String,
+    regions: &[(Style, &str)],
+    color: &mut dyn FnMut(syntect::highlighting::Color) -> String,
+) {
     let mut runs: Vec<(Style, String)> = Vec::new();
     for (style, text) in regions {
         let text = text.trim_end_matches(['\n', '\r']);
@@ -73,8 +109,7 @@ fn push_regions(out: &mut String, regions: &[(Style, &str)]) {
         }
     }
     for (style, text) in runs {
-        let c = style.foreground;
-        out.push_str(&format!("<span style=\"color: #{:02x}{:02x}{:02x}", c.r, c.g, c.b));
+        out.push_str(&format!("<span style=\"color: {}", color(style.foreground)));
         if style.font_style.contains(FontStyle::BOLD) {
             out.push_str("; font-weight: bold");
         }
@@ -114,16 +149,29 @@ mod tests {
 
     #[test]
     fn keeps_indentation_and_line_breaks() {
-        let html = highlight("fn main() {\n    let x = 1;\n}\n", "rust", "InspiredGitHub", "");
+        let html = highlight("fn main() {\n    let x = 1;\n}\n", "rust", "InspiredGitHub", "", "");
         assert_eq!(html.matches("<br>").count(), 2);
         assert!(html.contains("&nbsp;&nbsp;&nbsp;&nbsp;"), "{html}");
         assert!(html.contains("color: #"), "{html}");
     }
 
     #[test]
+    fn token_colours_are_darkened_until_readable_in_both_modes() {
+        // InspiredGitHub's comment grey #969896 on #f8f8f8 is 2.74:1.
+        let html = highlight("# a comment\n", "python", "InspiredGitHub", "", "background-color: #f8f8f8");
+        let colour = html.split("color: ").nth(1).unwrap()[..7].to_string();
+        let fg = darkmode::parse_color(&colour).unwrap();
+        let bg = darkmode::parse_color("#f8f8f8").unwrap();
+        assert!(darkmode::contrast(fg, bg) >= 4.5, "{colour}");
+        let dark_bg = darkmode::convert_background(bg);
+        assert!(darkmode::contrast(darkmode::convert_text(fg, dark_bg), dark_bg) >= 4.5, "{colour}");
+        assert_eq!(fg.hsl().0.round(), darkmode::parse_color("#969896").unwrap().hsl().0.round(), "hue kept");
+    }
+
+    #[test]
     fn a_120_column_line_stays_one_line() {
         let line = "x".repeat(120);
-        let html = highlight(&line, "", "InspiredGitHub", "");
+        let html = highlight(&line, "", "InspiredGitHub", "", "");
         assert!(!html.contains("<br>"));
         assert!(html.contains("white-space: nowrap"));
         assert!(html.contains(&line));

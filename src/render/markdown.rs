@@ -350,8 +350,13 @@ impl<'a> Emitter<'a> {
                     let html = components::render(self.ctx, &lang, &text, self.base + start, sink)?;
                     self.out.push_str(&html);
                 } else {
-                    let code =
-                        highlight::highlight(&text, &lang, &self.ctx.code_theme, self.ctx.theme.style("code_line"));
+                    let code = highlight::highlight(
+                        &text,
+                        &lang,
+                        &self.ctx.code_theme,
+                        self.ctx.theme.style("code_line"),
+                        self.ctx.theme.style("code_block"),
+                    );
                     self.open("section", "code_block");
                     self.out.push_str(&code);
                     self.close("section");

@@ -3,6 +3,7 @@
 //! The renderer is pure given an [`ImageSink`]: it *requests* each image it meets and gets the
 //! final `src` at once; the images stage decides what that file is and produces it later.
 pub mod components;
+pub mod darkmode;
 pub mod highlight;
 pub mod markdown;
 pub mod sanitize;

@@ -27,7 +27,24 @@ fn project(front: &str, body: &str) -> TestProject {
     std::fs::write(dir.join("cover.jpg"), jpeg(1200, 700)).unwrap();
     std::fs::write(dir.join("photo.jpg"), jpeg(800, 600)).unwrap();
     std::fs::write(dir.join("tiny.jpg"), jpeg(120, 90)).unwrap();
+    std::fs::write(dir.join("line-art.png"), line_art(false)).unwrap();
+    std::fs::write(dir.join("line-art-backed.png"), line_art(true)).unwrap();
     project
+}
+
+/// A 600×400 drawing: dark strokes on transparency, or on an opaque white backing.
+fn line_art(backed: bool) -> Vec<u8> {
+    let image = image::RgbaImage::from_fn(600, 400, |x, y| {
+        let stroke = (x + y) % 40 < 6 || (x as i32 - y as i32).rem_euclid(60) < 4;
+        match (stroke, backed) {
+            (true, _) => image::Rgba([30, 24, 20, 255]),
+            (false, true) => image::Rgba([255, 255, 255, 255]),
+            (false, false) => image::Rgba([0, 0, 0, 0]),
+        }
+    });
+    let mut out = Cursor::new(Vec::new());
+    DynamicImage::ImageRgba8(image).write_to(&mut out, ImageFormat::Png).unwrap();
+    out.into_inner()
 }
 
 fn rules_found(project: &TestProject) -> Vec<String> {
@@ -95,6 +112,21 @@ fn cases() -> Vec<(&'static str, Input, Input)> {
         ("doubled-punctuation", (g(), "太好了！！\n".into()), (g(), "太好了！\n".into())),
         ("cjk-brackets", (g(), "青铜鼎(商代)。\n".into()), (g(), "青铜鼎（商代）。\n".into())),
         ("content-length", (g(), "段落。\n\n".repeat(400)), (g(), "段落。\n\n".repeat(100))),
+        (
+            "dark-contrast",
+            (g(), "<p style=\"color: #999999\">浅灰色的说明文字。</p>\n".into()),
+            (g(), "<p style=\"color: #333333\">深色的说明文字。</p>\n".into()),
+        ),
+        (
+            "important",
+            (g(), "<p style=\"color: #333333 !important\">重要。</p>\n".into()),
+            (g(), "<p style=\"color: #333333\">重要。</p>\n".into()),
+        ),
+        (
+            "dark-transparent-image",
+            (g(), "![线描](line-art.png)\n".into()),
+            (g(), "![线描](line-art-backed.png)\n".into()),
+        ),
     ]
 }
 
