@@ -15,7 +15,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use notify::Watcher;
 
-pub use pages::ItemView;
+pub use pages::{ItemView, Scheme};
 
 use crate::check::{self, CheckOptions};
 use crate::config::Config;
@@ -102,13 +102,17 @@ fn build_site(project: &Path) -> anyhow::Result<(String, Vec<ItemView>, PathBuf)
             draft: entry.draft,
             source_url: entry.source_url.clone(),
             source: entry.source.display().to_string(),
-            content_html,
             content_chars: entry.content_chars,
             cover_crops: entry
                 .cover
                 .as_ref()
                 .and_then(|c| c.output.crops.as_ref())
                 .map(|c| (c.preview_235_1.clone(), c.preview_1_1.clone())),
+            dark_problems: crate::render::darkmode::text_samples(&content_html)
+                .iter()
+                .filter(|t| crate::render::darkmode::contrast(t.dark_fg, t.dark_bg) < if t.large { 3.0 } else { 4.5 })
+                .count(),
+            content_html,
             diagnostics,
         });
     }
@@ -268,7 +272,12 @@ async fn page(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
             // The article's images are relative to its folder.
             return axum::response::Redirect::permanent(&format!("/{key}/")).into_response();
         }
-        return Html(pages::item_page(item, site.version, error)).into_response();
+        let scheme = match uri.query().unwrap_or("") {
+            q if q.contains("mode=dark") => Scheme::Dark,
+            q if q.contains("mode=both") => Scheme::Both,
+            _ => Scheme::Light,
+        };
+        return Html(pages::item_page(item, site.version, error, scheme)).into_response();
     }
     // Files of the build (images): only plain relative paths inside the output folder.
     let relative = Path::new(path);

@@ -23,6 +23,17 @@ pub struct ItemView {
     pub cover_crops: Option<(String, String)>,
     /// (severity, "line:col [rule] message").
     pub diagnostics: Vec<(String, String)>,
+    /// Text runs below WCAG AA after WeChat's dark-mode conversion.
+    pub dark_problems: usize,
+}
+
+/// Which colour scheme the item page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Light,
+    Dark,
+    /// Light and dark side by side.
+    Both,
 }
 
 /// The reload hook: an EventSource that reloads when the site's version moves on.
@@ -44,6 +55,10 @@ body { margin: 0; background: #ededed; font-family: -apple-system, "PingFang SC"
 .wx-original { display: block; margin-top: 28px; font-size: 15px; color: #576b95; text-decoration: none; }
 .wx-banner { background: #fff3f0; color: #a8071a; padding: 10px 14px; font-size: 13px; white-space: pre-wrap; }
 .wx-issues { font-size: 13px; color: #8c6d1f; background: #fffbe6; padding: 8px 12px; margin: 0; }
+.wx-switch { position: absolute; right: 12px; top: 10px; font-size: 13px; }
+.wx-switch a { position: static; margin-left: 8px; color: #576b95; }
+.wx-switch a.on { color: #111; font-weight: 600; }
+.wx-dark .wx-meta { color: rgba(255, 255, 255, 0.35); }
 "#;
 
 fn banner(error: Option<&str>) -> String {
@@ -52,14 +67,44 @@ fn banner(error: Option<&str>) -> String {
     })
 }
 
-/// One item in a phone frame.
-pub fn item_page(item: &ItemView, version: u64, error: Option<&str>) -> String {
+/// One phone frame: WeChat's article chrome around the content, light or dark.
+fn frame(item: &ItemView, dark: bool) -> String {
     let date = item.publish_at.as_deref().and_then(|p| p.get(..10)).unwrap_or("未排期");
     let author = item.author.as_deref().map_or_else(String::new, |a| format!("<span>{}</span>", escape(a)));
     let original = item
         .source_url
         .as_deref()
         .map_or_else(String::new, |url| format!("<a class=\"wx-original\" href=\"{}\">阅读原文</a>", escape(url)));
+    // Geometry and page colours inline, so that removing the page's stylesheet changes nothing
+    // inside the article; dark mode uses WeChat's own page colours.
+    let (page, title_colour, content) = if dark {
+        (
+            "background-color: #191919; color: #a3a3a3;",
+            "color: #d1d1d1;",
+            crate::render::darkmode::to_dark(&item.content_html),
+        )
+    } else {
+        ("background-color: #ffffff;", "", item.content_html.clone())
+    };
+    format!(
+        r#"<div class="wx-phone{scheme}" style="width: 375px; max-width: 100%; margin: 0 auto; min-height: 100vh; {page}">
+<div class="wx-page" style="padding: 20px 16px 40px 16px;">
+<h1 class="wx-title" id="activity-name" style="{title_colour}">{title}</h1>
+<div class="wx-meta">{author}<a class="wx-account" href="/">{account}</a><span>{date}</span></div>
+<div id="js_content{id_suffix}" class="js_content" data-item="{key}">{content}</div>
+{original}
+</div>
+</div>"#,
+        scheme = if dark { " wx-dark" } else { "" },
+        title = escape(&item.title),
+        account = escape(&item.account_name),
+        key = escape(&item.key),
+        id_suffix = if dark { "_dark" } else { "" },
+    )
+}
+
+/// One item in a phone frame (or two, light and dark side by side).
+pub fn item_page(item: &ItemView, version: u64, error: Option<&str>, scheme: Scheme) -> String {
     let issues = if item.diagnostics.is_empty() {
         String::new()
     } else {
@@ -69,6 +114,25 @@ pub fn item_page(item: &ItemView, version: u64, error: Option<&str>) -> String {
             .map(|(severity, text)| format!("{}: {}<br>", escape(severity), escape(text)))
             .collect();
         format!("<p class=\"wx-issues\">{list}</p>")
+    };
+    let link = |s: Scheme, label: &str, query: &str| {
+        let class = if s == scheme { " class=\"on\"" } else { "" };
+        format!("<a{class} href=\"?{query}\">{label}</a>")
+    };
+    let switch = format!(
+        "<div class=\"wx-switch\">{}{}{}</div>",
+        link(Scheme::Light, "浅色", "mode=light"),
+        link(Scheme::Dark, "深色", "mode=dark"),
+        link(Scheme::Both, "并排", "mode=both")
+    );
+    let frames = match scheme {
+        Scheme::Light => frame(item, false),
+        Scheme::Dark => frame(item, true),
+        Scheme::Both => format!(
+            "<div class=\"wx-both\" style=\"display: flex; gap: 16px; justify-content: center; align-items: flex-start;\">{}{}</div>",
+            frame(item, false),
+            frame(item, true)
+        ),
     };
     format!(
         r#"<!DOCTYPE html>
@@ -81,16 +145,9 @@ pub fn item_page(item: &ItemView, version: u64, error: Option<&str>) -> String {
 </head>
 <body style="margin: 0;">
 {banner}
-<div class="wx-phone" style="width: 375px; max-width: 100%; margin: 0 auto; background-color: #ffffff; min-height: 100vh;">
-<div class="wx-bar"><a href="/">‹ 全部</a>{account}</div>
+<div class="wx-bar"><a href="/">‹ 全部</a>{account}{switch}</div>
 {issues}
-<div class="wx-page" style="padding: 20px 16px 40px 16px;">
-<h1 class="wx-title" id="activity-name">{title}</h1>
-<div class="wx-meta">{author}<a class="wx-account" href="/">{account}</a><span>{date}</span></div>
-<div id="js_content" data-item="{key}">{content}</div>
-{original}
-</div>
-</div>
+{frames}
 {reload}
 </body>
 </html>
@@ -98,8 +155,6 @@ pub fn item_page(item: &ItemView, version: u64, error: Option<&str>) -> String {
         title = escape(&item.title),
         banner = banner(error),
         account = escape(&item.account_name),
-        key = escape(&item.key),
-        content = item.content_html,
         reload = reload_script(version),
     )
 }
@@ -122,6 +177,8 @@ h1 { font-size: 20px; margin: 0 0 12px; color: #8c2f1f; }
 .info { color: #666; }
 ul.diagnostics { margin: 4px 0 0; padding-left: 18px; font-size: 12px; }
 .wx-banner { background: #fff3f0; color: #a8071a; padding: 10px 14px; margin-bottom: 12px; font-size: 13px; white-space: pre-wrap; }
+a.dark-problems { color: #a8071a; }
+a.dark-ok { color: #3a7d44; }
 "#;
 
 /// The list of every item: kind, account, schedule, check results and both cover crops.
@@ -152,9 +209,18 @@ pub fn index_page(site_name: &str, items: &[ItemView], version: u64, error: Opti
             .map(|(severity, text)| format!("<li class=\"{0}\">{0}: {1}</li>", escape(severity), escape(text)))
             .collect();
         let draft = if item.draft { "<span class=\"draft\">draft</span>" } else { "" };
+        let dark = if item.dark_problems > 0 {
+            format!(
+                " · <a class=\"dark-problems\" href=\"/{}/?mode=both\">dark mode: {} text run(s) below 4.5:1</a>",
+                escape(&item.key),
+                item.dark_problems
+            )
+        } else {
+            format!(" · <a class=\"dark-ok\" href=\"/{}/?mode=both\">dark mode: ok</a>", escape(&item.key))
+        };
         cards.push_str(&format!(
             "<article class=\"item\" data-key=\"{key}\">\n<div class=\"tags\"><span>{kind}</span><span>{account}</span>{draft}</div>\n\
-             <h2><a href=\"/{key}/\">{title}</a></h2>\n<div>{schedule} · {chars} characters · {status}</div>\n{crops}\n\
+             <h2><a href=\"/{key}/\">{title}</a></h2>\n<div>{schedule} · {chars} characters · {status}{dark}</div>\n{crops}\n\
              <ul class=\"diagnostics\">{diagnostics}</ul>\n</article>\n",
             key = escape(&item.key),
             kind = escape(&item.kind),

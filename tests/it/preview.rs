@@ -74,6 +74,20 @@ fn the_phone_preview_renders_without_errors_and_the_article_carries_its_own_styl
         assert_eq!(before, after, "an article element depends on the page's stylesheet");
     }
 
+    // Light and dark side by side: the dark frame shows WeChat's conversion of the same article.
+    browser.open(&format!("{}{ARTICLE}/?mode=both", preview.url));
+    assert_eq!(browser.errors(), Vec::<String>::new());
+    let both = browser.eval(
+        "(() => { const l = document.querySelector('#js_content > section'), d = document.querySelector('#js_content_dark > section');            return [getComputedStyle(l).color, getComputedStyle(d).color, getComputedStyle(d.closest('.wx-phone')).backgroundColor,                    d.textContent === l.textContent]; })()",
+    );
+    assert_eq!(both[0], "rgb(51, 51, 51)", "light body text as the theme sets it");
+    assert_eq!(both[1], "rgb(163, 163, 163)", "WeChat lifts #333333 to #a3a3a3 on the dark page");
+    assert_eq!(both[2], "rgb(25, 25, 25)");
+    assert_eq!(both[3], true, "the same article");
+    if let Some(dir) = &shots {
+        browser.screenshot(&dir.join("preview-both.png"));
+    }
+
     // The index: every item, its kind, account, schedule, check results and both cover crops.
     browser.open(&preview.url);
     assert_eq!(browser.errors(), Vec::<String>::new());
@@ -86,6 +100,7 @@ fn the_phone_preview_renders_without_errors_and_the_article_carries_its_own_styl
     assert_eq!(index[0], 9);
     let card = index[1].as_str().unwrap();
     assert!(card.contains("article") && card.contains("2026-12-01 08:00") && card.contains("check: clean"), "{card}");
+    assert!(card.contains("dark mode: ok"), "{card}");
     assert_eq!(index[2], true, "cover crops load");
     assert_eq!(index[3], 2 * 7, "two crops for each of the 7 items with a cover (posters have none)");
 }
