@@ -275,6 +275,7 @@ async fn page(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
         let scheme = match uri.query().unwrap_or("") {
             q if q.contains("mode=dark") => Scheme::Dark,
             q if q.contains("mode=both") => Scheme::Both,
+            q if q.contains("mode=print") => Scheme::Print,
             _ => Scheme::Light,
         };
         return Html(pages::item_page(item, site.version, error, scheme)).into_response();

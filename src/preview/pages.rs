@@ -34,6 +34,8 @@ pub enum Scheme {
     Dark,
     /// Light and dark side by side.
     Both,
+    /// For print: interactive components shown in every state, one after another.
+    Print,
 }
 
 /// The reload hook: an EventSource that reloads when the site's version moves on.
@@ -68,7 +70,7 @@ fn banner(error: Option<&str>) -> String {
 }
 
 /// One phone frame: WeChat's article chrome around the content, light or dark.
-fn frame(item: &ItemView, dark: bool) -> String {
+fn frame(item: &ItemView, dark: bool, print: bool) -> String {
     let date = item.publish_at.as_deref().and_then(|p| p.get(..10)).unwrap_or("未排期");
     let author = item.author.as_deref().map_or_else(String::new, |a| format!("<span>{}</span>", escape(a)));
     let original = item
@@ -86,6 +88,7 @@ fn frame(item: &ItemView, dark: bool) -> String {
     } else {
         ("background-color: #ffffff;", "", item.content_html.clone())
     };
+    let content = if print { crate::render::components::static_fallback(&content) } else { content };
     format!(
         r#"<div class="wx-phone{scheme}" style="width: 375px; max-width: 100%; margin: 0 auto; min-height: 100vh; {page}">
 <div class="wx-page" style="padding: 20px 16px 40px 16px;">
@@ -124,14 +127,16 @@ pub fn item_page(item: &ItemView, version: u64, error: Option<&str>, scheme: Sch
         link(Scheme::Light, "浅色", "mode=light"),
         link(Scheme::Dark, "深色", "mode=dark"),
         link(Scheme::Both, "并排", "mode=both")
-    );
+    )
+    .replace("</div>", &format!("{}</div>", link(Scheme::Print, "打印", "mode=print")));
     let frames = match scheme {
-        Scheme::Light => frame(item, false),
-        Scheme::Dark => frame(item, true),
+        Scheme::Light => frame(item, false, false),
+        Scheme::Dark => frame(item, true, false),
+        Scheme::Print => frame(item, false, true),
         Scheme::Both => format!(
             "<div class=\"wx-both\" style=\"display: flex; gap: 16px; justify-content: center; align-items: flex-start;\">{}{}</div>",
-            frame(item, false),
-            frame(item, true)
+            frame(item, false, false),
+            frame(item, true, false)
         ),
     };
     format!(

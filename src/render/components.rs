@@ -18,7 +18,7 @@ use super::markdown::{escape_attr, push_escaped};
 use super::theme::Theme;
 use super::{ImageSink, RenderContext, RenderError};
 
-pub const COMPONENT_NAMES: &[&str] = &["artifact", "exhibition", "gallery", "note", "qr"];
+pub const COMPONENT_NAMES: &[&str] = &["artifact", "exhibition", "gallery", "note", "qr", "reveal", "compare"];
 
 /// The bullet drawn before unordered list items (WeChat resets list markers).
 pub const BULLET: &str = "•";
@@ -73,6 +73,257 @@ struct GalleryImage {
     src: String,
     #[serde(default)]
     caption: String,
+}
+
+/// Tap to reveal: a cover (an image, or a title card) that fades away on a tap to show what is
+/// beneath it (an image and/or text). One inline SVG, using only what survives WeChat.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reveal {
+    #[serde(default)]
+    cover: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    image: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    hint: Option<String>,
+}
+
+/// Tap to switch from one image to another (before/after a restoration).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Compare {
+    before: String,
+    after: String,
+    #[serde(default)]
+    before_label: Option<String>,
+    #[serde(default)]
+    after_label: Option<String>,
+    /// Width:height of the images, e.g. "3:2" (default) or "4:3".
+    #[serde(default)]
+    aspect: Option<String>,
+}
+
+/// viewBox width of the interactive components; heights follow the content.
+const SVG_WIDTH: u32 = 1080;
+const SVG_FONT: u32 = 40;
+const SVG_LINE: u32 = 64;
+const SVG_MARGIN: u32 = 60;
+
+fn svg_text(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Breaks text into lines that fit the SVG width (a CJK character is one em, Latin half).
+fn wrap_lines(text: &str) -> Vec<String> {
+    let width_ems = f64::from(SVG_WIDTH - 2 * SVG_MARGIN) / f64::from(SVG_FONT);
+    let mut lines = Vec::new();
+    for paragraph in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (mut line, mut ems) = (String::new(), 0.0);
+        for c in paragraph.chars() {
+            let w = if c.is_ascii() { 0.55 } else { 1.0 };
+            // Closing punctuation never starts a line: it may hang past the margin.
+            let hangs = "，。、；：！？”’）」』》".contains(c);
+            if ems + w > width_ems && !hangs {
+                lines.push(std::mem::take(&mut line));
+                ems = 0.0;
+            }
+            line.push(c);
+            ems += w;
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// The `color` (or another property) a theme style sets, for SVG attributes.
+fn theme_color(theme: &Theme, key: &str, property: &str) -> Option<String> {
+    theme
+        .style(key)
+        .split(';')
+        .filter_map(|d| d.split_once(':'))
+        .find(|(k, _)| k.trim() == property)
+        .map(|(_, v)| v.trim().to_string())
+}
+
+/// The fade that removes a cover layer on a tap, once.
+const FADE_ON_TAP: &str = r#"<animate attributeName="opacity" from="1" to="0" dur="0.6s" begin="click" fill="freeze" restart="never"></animate>"#;
+
+fn parse_aspect(aspect: Option<&str>) -> Option<(u32, u32)> {
+    let (w, h) = aspect.unwrap_or("3:2").split_once(':')?;
+    let (w, h): (f64, f64) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
+    (w > 0.0 && h > 0.0 && w / h <= 4.0 && h / w <= 4.0)
+        .then(|| (SVG_WIDTH, (f64::from(SVG_WIDTH) * h / w).round() as u32))
+}
+
+/// A component's text fields must not hold another component: WeChat does not survive nested
+/// animated SVG reliably.
+fn refuse_nesting(
+    ctx: &RenderContext<'_>,
+    offset: usize,
+    name: &str,
+    fields: &[Option<&str>],
+) -> Result<(), RenderError> {
+    for field in fields.iter().flatten() {
+        if let Some(inner) = COMPONENT_NAMES.iter().find(|c| field.contains(&format!("```{c}"))) {
+            return Err(ctx.error_at(
+                offset,
+                format!("{name}: a `{inner}` block inside a `{name}` block; components cannot be nested (WeChat does not keep nested animated SVG) — put them one after another"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn reveal_svg(
+    ctx: &RenderContext<'_>,
+    reveal: &Reveal,
+    offset: usize,
+    line: usize,
+    sink: &mut dyn ImageSink,
+) -> Result<String, RenderError> {
+    if reveal.image.is_none() && reveal.text.is_none() {
+        return Err(ctx.error_at(offset, "reveal: give what is revealed: `image:`, `text:` or both".into()));
+    }
+    if reveal.cover.is_none() && reveal.title.is_none() {
+        return Err(
+            ctx.error_at(offset, "reveal: give the cover: `cover:` (an image) or `title:` (a title card)".into())
+        );
+    }
+    refuse_nesting(ctx, offset, "reveal", &[reveal.text.as_deref(), reveal.title.as_deref(), reveal.hint.as_deref()])?;
+    let theme = ctx.theme;
+    let ink = theme_color(theme, "root", "color").unwrap_or_else(|| "#333333".into());
+    let paper = theme_color(theme, "artifact", "background-color").unwrap_or_else(|| "#fdfaf3".into());
+    let accent = theme_color(theme, "h2", "color").unwrap_or_else(|| "#5b3a1e".into());
+    let image_height = if reveal.image.is_some() { SVG_WIDTH * 2 / 3 } else { 0 };
+    let lines = reveal.text.as_deref().map(wrap_lines).unwrap_or_default();
+    let text_height = if lines.is_empty() { 0 } else { SVG_MARGIN + lines.len() as u32 * SVG_LINE + SVG_MARGIN / 2 };
+    let height = (image_height + text_height).max(360);
+    let mut svg = format!(
+        r#"<svg data-wxpub="reveal" viewBox="0 0 {SVG_WIDTH} {height}" width="100%" xmlns="http://www.w3.org/2000/svg" style="display:block;margin:0 0 16px 0">"#
+    );
+    // What is revealed, drawn first (underneath).
+    svg.push_str(&format!(r#"<rect x="0" y="0" width="{SVG_WIDTH}" height="{height}" fill="{paper}"></rect>"#));
+    if let Some(image) = &reveal.image {
+        let src = sink.request(image, line, super::ImageRole::Body)?;
+        svg.push_str(&format!(
+            r#"<image href="{}" x="0" y="0" width="{SVG_WIDTH}" height="{image_height}" preserveAspectRatio="xMidYMid slice"></image>"#,
+            escape_attr(&src)
+        ));
+    }
+    if !lines.is_empty() {
+        svg.push_str(&format!(
+            r#"<text x="{SVG_MARGIN}" y="{}" font-size="{SVG_FONT}" fill="{ink}">"#,
+            image_height + SVG_MARGIN
+        ));
+        for (i, line) in lines.iter().enumerate() {
+            let dy = if i == 0 { SVG_FONT } else { SVG_LINE };
+            svg.push_str(&format!(r#"<tspan x="{SVG_MARGIN}" dy="{dy}">{}</tspan>"#, svg_text(line)));
+        }
+        svg.push_str("</text>");
+    }
+    // The cover, on top; a tap fades it away.
+    svg.push_str(r#"<g data-wxpub="cover" opacity="1">"#);
+    match &reveal.cover {
+        Some(cover) => {
+            let src = sink.request(cover, line, super::ImageRole::Body)?;
+            svg.push_str(&format!(
+                r#"<image href="{}" x="0" y="0" width="{SVG_WIDTH}" height="{height}" preserveAspectRatio="xMidYMid slice"></image>"#,
+                escape_attr(&src)
+            ));
+        }
+        None => {
+            svg.push_str(&format!(r#"<rect x="0" y="0" width="{SVG_WIDTH}" height="{height}" fill="{accent}"></rect>"#))
+        }
+    }
+    if let Some(title) = &reveal.title {
+        svg.push_str(&format!(
+            r##"<text x="{}" y="{}" font-size="56" font-weight="bold" text-anchor="middle" fill="#ffffff">{}</text>"##,
+            SVG_WIDTH / 2,
+            height / 2,
+            svg_text(title)
+        ));
+    }
+    let hint = reveal.hint.as_deref().unwrap_or("轻触揭晓");
+    svg.push_str(&format!(
+        r##"<rect x="{}" y="{}" width="320" height="72" rx="36" fill="#000000" opacity="0.45"></rect><text x="{}" y="{}" font-size="34" text-anchor="middle" fill="#ffffff">{}</text>"##,
+        SVG_WIDTH / 2 - 160,
+        height - 112,
+        SVG_WIDTH / 2,
+        height - 64,
+        svg_text(hint)
+    ));
+    svg.push_str(FADE_ON_TAP);
+    svg.push_str("</g></svg>");
+    Ok(svg)
+}
+
+fn compare_svg(
+    ctx: &RenderContext<'_>,
+    compare: &Compare,
+    offset: usize,
+    line: usize,
+    sink: &mut dyn ImageSink,
+) -> Result<String, RenderError> {
+    let (width, height) = parse_aspect(compare.aspect.as_deref())
+        .ok_or_else(|| ctx.error_at(offset, "compare: `aspect` must be width:height such as 3:2 or 4:3".into()))?;
+    refuse_nesting(ctx, offset, "compare", &[compare.before_label.as_deref(), compare.after_label.as_deref()])?;
+    let before = sink.request(&compare.before, line, super::ImageRole::Body)?;
+    let after = sink.request(&compare.after, line, super::ImageRole::Body)?;
+    let label = |text: &str| {
+        format!(
+            r##"<rect x="24" y="24" width="{}" height="64" rx="8" fill="#000000" opacity="0.5"></rect><text x="48" y="68" font-size="34" fill="#ffffff">{}</text>"##,
+            48 + text.chars().count() as u32 * 36,
+            svg_text(text)
+        )
+    };
+    let image = |src: &str| {
+        format!(
+            r#"<image href="{}" x="0" y="0" width="{width}" height="{height}" preserveAspectRatio="xMidYMid slice"></image>"#,
+            escape_attr(src)
+        )
+    };
+    let mut svg = format!(
+        r#"<svg data-wxpub="compare" viewBox="0 0 {width} {height}" width="100%" xmlns="http://www.w3.org/2000/svg" style="display:block;margin:0 0 16px 0">"#
+    );
+    svg.push_str(&image(&after));
+    svg.push_str(&label(compare.after_label.as_deref().unwrap_or("修复后")));
+    svg.push_str(r#"<g data-wxpub="cover" opacity="1">"#);
+    svg.push_str(&image(&before));
+    svg.push_str(&label(compare.before_label.as_deref().unwrap_or("修复前")));
+    svg.push_str(&format!(
+        r##"<text x="{}" y="{}" font-size="30" text-anchor="end" fill="#ffffff">轻触对比 ›</text>"##,
+        width - 32,
+        height - 36
+    ));
+    svg.push_str(FADE_ON_TAP);
+    svg.push_str("</g></svg>");
+    Ok(svg)
+}
+
+/// Static fallback of the interactive components, for print and places without SVG animation:
+/// every state shown, one after another (the cover, then what it reveals).
+pub fn static_fallback(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() * 2);
+    let mut rest = html;
+    while let Some(start) = rest.find("<svg data-wxpub=\"") {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start..].find("</svg>") else { break };
+        let svg = &rest[start..start + len + "</svg>".len()];
+        rest = &rest[start + len + "</svg>".len()..];
+        let without_animation = svg.replace(FADE_ON_TAP, "");
+        let revealed = match (without_animation.find("<g data-wxpub=\"cover\""), without_animation.rfind("</g>")) {
+            (Some(g), Some(end)) => format!("{}{}", &without_animation[..g], &without_animation[end + 4..]),
+            _ => without_animation.clone(),
+        };
+        out.push_str(&without_animation);
+        out.push_str(&revealed);
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A QR code of a link (a survey, a booking page), generated at build time: WeChat bodies
@@ -164,6 +415,14 @@ pub fn render(
             )?;
             let caption = qr.caption.unwrap_or_else(|| "长按或扫描二维码".into());
             Ok(figure(theme, &src, &caption, &caption))
+        }
+        "reveal" => {
+            let reveal: Reveal = parse_yaml(ctx, body, first_line)?;
+            reveal_svg(ctx, &reveal, offset, first_line, sink)
+        }
+        "compare" => {
+            let compare: Compare = parse_yaml(ctx, body, first_line)?;
+            compare_svg(ctx, &compare, offset, first_line, sink)
         }
         "note" => {
             let mut html = format!("<section{}><p{}>编者按</p>", theme.attr("note"), theme.attr("note_title"));

@@ -470,6 +470,29 @@ impl<'a> Emitter<'a> {
                 );
             }
         }
+        // Raw SVG: what WeChat breaks is removed by the sanitizer's SVG allow-list; say so here.
+        let svg_problems = [
+            ("<foreignobject", "foreignObject"),
+            ("<use", "<use> (refers to an id)"),
+            ("href=\"#", "an id reference (href=\"#…\")"),
+            ("url(#", "an id reference (url(#…))"),
+            ("@keyframes", "CSS animation (@keyframes)"),
+            ("transition", "CSS transition"),
+            ("animation:", "CSS animation"),
+            (".click", "an animation started by an id (begin=\"id.click\")"),
+        ];
+        if lower.contains("<svg") || lower.contains("<animate") || lower.contains("<set") {
+            for (needle, what) in svg_problems {
+                if lower.contains(needle) {
+                    self.warn(
+                        offset,
+                        "raw-html-stripped",
+                        format!("raw SVG: {what} removed: WeChat does not keep it"),
+                        "use the reveal or compare component, or only what docs/editors-guide.md lists for SVG",
+                    );
+                }
+            }
+        }
         if has_event_handler(&lower) {
             self.warn(
                 offset,

@@ -55,8 +55,106 @@ pub const ALLOWED_TAGS: &[&str] = &[
 ];
 
 /// Tags removed together with everything inside them.
-pub const REMOVED_WITH_CONTENT: &[&str] =
-    &["script", "style", "iframe", "object", "embed", "noscript", "template", "textarea", "select"];
+pub const REMOVED_WITH_CONTENT: &[&str] = &[
+    "script",
+    "style",
+    "iframe",
+    "object",
+    "embed",
+    "noscript",
+    "template",
+    "textarea",
+    "select",
+    // SVG that renders blank or runs code in WeChat.
+    "foreignObject",
+    "use",
+];
+
+/// Inline SVG for tap-to-reveal layouts, limited to what is reported to survive the WeChat
+/// editor (shared/wechat-editor.md, "SVG"): SMIL `<animate>`, `<set>` and `<animateTransform>`
+/// started by a tap, `<image>` of our uploaded files, and explicit closing tags. Not kept:
+/// `foreignObject`, `<use>` and anything that refers to an id (`href="#…"`, `url(#…)`,
+/// `begin="id.click"`) — they render blank — and CSS animation (no `<style>` at all, and
+/// `animation`/`transition` are not allowed CSS properties). Each entry: tag (as written out,
+/// case matters in SVG) and its attributes.
+pub const SVG_ELEMENTS: &[(&str, &[&str])] = &[
+    ("svg", &["viewBox", "width", "height", "preserveAspectRatio", "xmlns", "xmlns:xlink", "opacity", "data-wxpub"]),
+    ("g", &["opacity", "transform", "data-wxpub"]),
+    ("rect", &["x", "y", "width", "height", "rx", "ry", "fill", "stroke", "stroke-width", "opacity"]),
+    ("image", &["x", "y", "width", "height", "href", "xlink:href", "preserveAspectRatio", "opacity"]),
+    (
+        "text",
+        &["x", "y", "fill", "font-size", "font-weight", "font-family", "text-anchor", "letter-spacing", "opacity"],
+    ),
+    ("tspan", &["x", "y", "dx", "dy", "fill", "font-size", "font-weight"]),
+    (
+        "animate",
+        &[
+            "attributeName",
+            "from",
+            "to",
+            "values",
+            "dur",
+            "begin",
+            "fill",
+            "restart",
+            "calcMode",
+            "keyTimes",
+            "repeatCount",
+        ],
+    ),
+    ("set", &["attributeName", "to", "begin", "dur", "fill", "restart"]),
+    (
+        "animateTransform",
+        &["attributeName", "type", "from", "to", "values", "dur", "begin", "fill", "restart", "additive"],
+    ),
+];
+
+/// What `<animate>` may change; `<set>` only `visibility`; `<animateTransform>` only `transform`.
+pub const SVG_ANIMATED_ATTRIBUTES: &[&str] = &[
+    "x",
+    "y",
+    "width",
+    "height",
+    "cx",
+    "cy",
+    "opacity",
+    "d",
+    "points",
+    "stroke-width",
+    "stroke-linecap",
+    "stroke-dashoffset",
+    "fill",
+];
+
+/// How an animation may start: on a tap (`mousedown` for older clients). Never by an id.
+pub const SVG_BEGIN_VALUES: &[&str] = &["click", "mousedown"];
+
+/// Why an SVG element or attribute was removed, for the warning; None when it is kept.
+fn svg_attribute_problem(tag: &str, attribute: &str, value: &str) -> Option<&'static str> {
+    let lower = value.to_ascii_lowercase();
+    let id_reference = attribute.ends_with("href") && lower.trim_start().starts_with('#');
+    if lower.contains("url(") || id_reference || lower.contains("javascript:") {
+        return Some("refers to an id or an outside resource");
+    }
+    match (tag, attribute) {
+        ("image", "href" | "xlink:href") if !is_allowed_image_src(value) => Some("image not uploaded through WeChat"),
+        ("animate", "attributeName") if !SVG_ANIMATED_ATTRIBUTES.contains(&value) => {
+            Some("animates an attribute WeChat drops")
+        }
+        ("set", "attributeName") if value != "visibility" => Some("`set` may only change visibility"),
+        ("animateTransform", "attributeName") if value != "transform" => Some("animateTransform changes `transform`"),
+        ("animateTransform", "type") if !["translate", "scale", "rotate", "skewX", "skewY"].contains(&value) => {
+            Some("unknown transform type")
+        }
+        (_, "begin") if !SVG_BEGIN_VALUES.contains(&value) => Some("begins on something other than a tap"),
+        _ => None,
+    }
+}
+
+fn svg_element(name: &str) -> Option<(&'static str, &'static [&'static str])> {
+    SVG_ELEMENTS.iter().find(|(t, _)| t.eq_ignore_ascii_case(name)).copied()
+}
 
 /// Attributes kept per tag (plus `style` on every tag).
 const TAG_ATTRIBUTES: &[(&str, &[&str])] = &[
@@ -154,7 +252,7 @@ pub fn sanitize(html: &str) -> String {
             }
             let name = &after[..name_len];
             rest = after.find('>').map_or("", |end| &after[end + 1..]);
-            if let Some(tag) = output_tag(name) {
+            if let Some(tag) = output_tag(name).or_else(|| svg_element(name).map(|(t, _)| t)) {
                 out.push_str("</");
                 out.push_str(tag);
                 out.push('>');
@@ -170,8 +268,48 @@ pub fn sanitize(html: &str) -> String {
             let name = &after[..name_len];
             let (attributes, remainder) = parse_attributes(&after[name_len..]);
             rest = remainder;
+            let self_closing = after[name_len..after.len() - remainder.len()].trim_end().ends_with("/>");
             if let Some(removed) = REMOVED_WITH_CONTENT.iter().find(|t| t.eq_ignore_ascii_case(name)) {
                 rest = skip_past_end_tag(rest, removed);
+            } else if let Some((tag, allowed)) = svg_element(name) {
+                let mut kept = String::new();
+                let mut broken = false;
+                for (attr, raw) in &attributes {
+                    let value = decode_entities(raw);
+                    if attr.eq_ignore_ascii_case("style") {
+                        let style = filter_style(&value);
+                        if !style.is_empty() {
+                            kept.push_str(" style=\"");
+                            push_attr_value(&mut kept, &style);
+                            kept.push('"');
+                        }
+                    } else if let Some(attr) = allowed.iter().find(|a| a.eq_ignore_ascii_case(attr)) {
+                        if svg_attribute_problem(tag, attr, &value).is_some() {
+                            // An animation that cannot run as written is dropped whole.
+                            broken |= matches!(tag, "animate" | "set" | "animateTransform" | "image");
+                            continue;
+                        }
+                        kept.push(' ');
+                        kept.push_str(attr);
+                        kept.push_str("=\"");
+                        push_attr_value(&mut kept, &value);
+                        kept.push('"');
+                    }
+                }
+                if broken {
+                    if !self_closing {
+                        rest = skip_past_end_tag(rest, tag);
+                    }
+                } else {
+                    out.push('<');
+                    out.push_str(tag);
+                    out.push_str(&kept);
+                    out.push('>');
+                    if self_closing {
+                        // WeChat keeps SVG only with explicit closing tags.
+                        out.push_str(&format!("</{tag}>"));
+                    }
+                }
             } else if let Some(tag) = output_tag(name) {
                 out.push('<');
                 out.push_str(tag);
@@ -260,7 +398,7 @@ fn parse_attributes(mut text: &str) -> (Vec<(&str, &str)>, &str) {
 
 /// Skips a removed element's content up to and including its end tag (case-insensitive).
 fn skip_past_end_tag<'t>(text: &'t str, name: &str) -> &'t str {
-    let closing = format!("</{name}");
+    let closing = format!("</{}", name.to_ascii_lowercase());
     let lower = text.to_ascii_lowercase();
     match lower.find(&closing) {
         Some(start) => {
@@ -352,6 +490,27 @@ fn is_allowed_image_src(src: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn svg_keeps_tap_animations_and_drops_ids_foreign_objects_and_outside_images() {
+        let svg = concat!(
+            r##"<svg viewBox="0 0 100 50" id="x"><g opacity="1"><rect x="0" y="0" width="100" height="50" fill="#ffffff"/>"##,
+            r#"<animate attributeName="opacity" from="1" to="0" begin="click" dur="0.5s" fill="freeze"/></g>"#,
+            r#"<animate attributeName="opacity" begin="other.click" to="0"></animate>"#,
+            r#"<set attributeName="onclick" to="x" begin="click"/>"#,
+            r##"<use href="#x"></use><foreignObject><p>html</p></foreignObject>"##,
+            r#"<image href="https://evil.example/a.png" width="10"/><image href="images/a.jpg" width="10"/>"#,
+            r##"<rect fill="url(#grad)" width="1"></rect><script>alert(1)</script></svg>"##
+        );
+        assert_eq!(
+            sanitize(svg),
+            concat!(
+                r##"<svg viewBox="0 0 100 50"><g opacity="1"><rect x="0" y="0" width="100" height="50" fill="#ffffff"></rect>"##,
+                r#"<animate attributeName="opacity" from="1" to="0" begin="click" dur="0.5s" fill="freeze"></animate></g>"#,
+                r#"<image href="images/a.jpg" width="10"></image><rect width="1"></rect></svg>"#
+            )
+        );
+    }
 
     #[test]
     fn strips_scripts_styles_iframes_handlers_class_and_id() {

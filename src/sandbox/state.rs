@@ -248,17 +248,49 @@ pub fn clean_content(content: &str, uploaded: &[String]) -> (String, Vec<String>
     }
     out.push_str(rest);
 
+    // SVG the editor does not keep: foreignObject and <use> (with their content).
+    for element in ["foreignobject", "use"] {
+        let mut kept = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(start) = find_ci(rest, &format!("<{element}")) {
+            kept.push_str(&rest[..start]);
+            notes.push(format!("removed an SVG <{element}> from draft content"));
+            let closing = format!("</{element}>");
+            rest = match find_ci(&rest[start..], &closing) {
+                Some(end) => &rest[start + end + closing.len()..],
+                None => rest[start..].find('>').map_or("", |e| &rest[start + e + 1..]),
+            };
+        }
+        kept.push_str(rest);
+        out = kept;
+    }
+
+    // Images, in HTML (`<img src>`) and SVG (`<image href>`), only from uploads.
     let mut cleaned = String::with_capacity(out.len());
     let mut rest = out.as_str();
-    while let Some(start) = find_ci(rest, "<img") {
+    loop {
+        let next = [("<img", "src"), ("<image", "href")]
+            .into_iter()
+            .filter_map(|(tag, attr)| find_ci(rest, tag).map(|at| (at, tag, attr)))
+            .filter(|(at, tag, _)| {
+                // `<img` also starts `<image`: take each at its own name.
+                let after = rest[at + tag.len()..].chars().next().unwrap_or(' ');
+                !after.is_ascii_alphanumeric()
+            })
+            .min_by_key(|(at, _, _)| *at);
+        let Some((start, tag_name, attr)) = next else { break };
         cleaned.push_str(&rest[..start]);
         let end = rest[start..].find('>').map_or(rest.len(), |e| start + e + 1);
         let tag = &rest[start..end];
-        let src = attribute(tag, "src").unwrap_or_default();
+        let src = attribute(tag, attr).unwrap_or_default();
         if uploaded.contains(&src) {
             cleaned.push_str(tag);
         } else {
             notes.push(format!("filtered out an image not uploaded through uploadimg: {src}"));
+            if tag_name == "<image" && find_ci(&rest[end..], "</image>") == Some(0) {
+                rest = &rest[end + "</image>".len()..];
+                continue;
+            }
         }
         rest = &rest[end..];
     }

@@ -6,6 +6,7 @@ mod check;
 mod doctor;
 mod evidence;
 mod images;
+mod interactive;
 mod metrics;
 mod preview;
 mod publish;

@@ -148,3 +148,62 @@ fn component_errors_point_at_the_line() {
     assert!(err.starts_with("x/index.md:9:"), "{err}");
     assert!(err.contains("did you mean `material`"), "{err}");
 }
+
+#[test]
+fn interactive_components() {
+    snapshot!(
+        "interactive_components",
+        r#"```reveal
+cover: seal.jpg
+title: 这枚印章刻的是谁的名字？
+text: |
+  答案：西汉齐王刘肥。印文“齐王之印”，篆书，白文。
+image: seal-face.jpg
+```
+
+```reveal
+title: 猜一猜
+text: 这件器物用来温酒。
+hint: 点这里看答案
+```
+
+```compare
+before: before.jpg
+after: after.jpg
+aspect: "4:3"
+```
+"#
+    );
+}
+
+fn render_error(body: &str) -> String {
+    let root = repo_root();
+    let config = Config::load(&root).unwrap();
+    let layouts = Layouts::load(&root.join("layouts"), &config).unwrap();
+    let source = format!("---\ntitle: t\naccount: service\n---\n\n{body}");
+    let item = parse_item(Kind::Article, "x".into(), PathBuf::from("."), PathBuf::from("x/index.md"), source).unwrap();
+    layouts.render_item(&item, &config, &[], &mut NameSink).unwrap_err().to_string()
+}
+
+#[test]
+fn interactive_component_errors_are_clear() {
+    // An unknown option names the accepted ones.
+    let err = render_error("```reveal\ntitle: t\ntext: x\nduration: 2s\n```\n");
+    assert!(err.starts_with("x/index.md:9:") && err.contains("cover, title, image, text, hint"), "{err}");
+    // A nested component is refused.
+    let err = render_error("```reveal\ntitle: t\ntext: |\n  ```compare\n  before: a.jpg\n```\n");
+    assert!(err.contains("cannot be nested"), "{err}");
+    // Nothing to reveal, or a bad aspect.
+    assert!(render_error("```reveal\ntitle: t\n```\n").contains("give what is revealed"));
+    assert!(render_error("```compare\nbefore: a.jpg\nafter: b.jpg\naspect: wide\n```\n").contains("width:height"));
+}
+
+#[test]
+fn the_static_fallback_shows_every_state() {
+    let html = render("```reveal\ntitle: 猜一猜\ntext: 温酒器。\n```\n").replace(">\n<", "><");
+    let fallback = wxpub::render::components::static_fallback(&html);
+    assert_eq!(fallback.matches("<svg").count(), 2, "cover, then what it reveals");
+    assert!(!fallback.contains("<animate"));
+    assert_eq!(fallback.matches("猜一猜").count(), 1, "the cover's title appears in the first state only");
+    assert_eq!(fallback.matches("温酒器").count(), 2);
+}

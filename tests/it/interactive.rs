@@ -1,0 +1,82 @@
+//! Interactive components (reveal, compare): tapped in Chromium through the preview, and kept
+//! intact by the sandbox's draft store (which removes what WeChat removes).
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::browser::Browser;
+use crate::metrics::wxpub;
+use crate::support::TestProject;
+use crate::wechat::{sandbox_state, start};
+
+const ITEM: &str = "articles/2026-12-02-seal-quiz";
+
+fn project_with_components() -> TestProject {
+    let project = TestProject::example();
+    let dir = project.path().join("content").join(ITEM);
+    std::fs::create_dir_all(&dir).unwrap();
+    let example = project.path().join("content/articles/2026-12-08-winter-camp/meadow.jpg");
+    for name in ["cover.jpg", "seal.jpg", "before.jpg", "after.jpg"] {
+        std::fs::copy(&example, dir.join(name)).unwrap();
+    }
+    project.write(
+        &format!("content/{ITEM}/index.md"),
+        "---\ntitle: 猜猜这枚印章\ncover: cover.jpg\naccount: service\npublish_at: 2026-12-02 08:00\n---\n\n先猜一猜。\n\n\
+         ```reveal\ntitle: 这枚印章刻的是谁的名字？\ntext: 答案藏在下面：齐王之印。\nimage: seal.jpg\n```\n\n\
+         ```compare\nbefore: before.jpg\nafter: after.jpg\n```\n",
+    );
+    project
+}
+
+#[test]
+fn tapping_a_reveal_in_the_preview_shows_what_was_hidden() {
+    let project = project_with_components();
+    let preview = wxpub::preview::spawn(project.path(), 0).expect("preview starts");
+    let mut browser = Browser::launch(375, 812);
+    browser.open(&format!("{}{ITEM}/", preview.url));
+    assert_eq!(browser.errors(), Vec::<String>::new());
+    let cover = "document.querySelector('svg[data-wxpub=reveal] g[data-wxpub=cover]')";
+    assert_eq!(browser.eval(&format!("getComputedStyle({cover}).opacity")), "1");
+    let box_ = browser.eval(
+        "(() => { const r = document.querySelector('svg[data-wxpub=reveal]').getBoundingClientRect(); \
+           window.scrollTo(0, r.top + window.scrollY - 100); const s = document.querySelector('svg[data-wxpub=reveal]').getBoundingClientRect(); \
+           return [s.left + s.width / 2, s.top + s.height / 2]; })()",
+    );
+    let (x, y) = (box_[0].as_f64().unwrap(), box_[1].as_f64().unwrap());
+    for kind in ["mousePressed", "mouseReleased"] {
+        browser.call(
+            "Input.dispatchMouseEvent",
+            json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 }),
+        );
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(browser.eval(&format!("getComputedStyle({cover}).opacity")), "0", "the cover faded away");
+    // The compare component was not touched: its cover is still there.
+    let compare = "document.querySelector('svg[data-wxpub=compare] g[data-wxpub=cover]')";
+    assert_eq!(browser.eval(&format!("getComputedStyle({compare}).opacity")), "1");
+    // The print view shows every state, without animation.
+    browser.open(&format!("{}{ITEM}/?mode=print", preview.url));
+    assert_eq!(browser.eval("document.querySelectorAll('#js_content svg').length"), 4);
+    assert_eq!(browser.eval("document.querySelectorAll('#js_content animate').length"), 0);
+}
+
+#[test]
+fn the_sandbox_keeps_both_components_intact_in_the_stored_draft() {
+    let project = project_with_components();
+    let sandbox = start(wxpub::sandbox::SandboxOptions::default());
+    let (code, out, err) = wxpub(&project, &sandbox, &["publish", ITEM]);
+    assert_eq!(code, 0, "{out}{err}");
+    let built = project.read(&format!("dist/{ITEM}/content.html"));
+    let state = sandbox_state(&sandbox);
+    let drafts = state["drafts"].as_array().unwrap();
+    assert_eq!(drafts.len(), 1);
+    let stored = drafts[0]["articles"][0]["content"].as_str().unwrap();
+    for needle in ["<svg data-wxpub=\"reveal\"", "<svg data-wxpub=\"compare\"", "begin=\"click\"", "<tspan"] {
+        assert_eq!(stored.matches(needle).count(), built.matches(needle).count(), "{needle}");
+    }
+    // Every SVG image points at an upload, none was filtered out.
+    let local = built.matches("<image href=\"images/").count();
+    assert_eq!(local, 3, "the revealed image, and compare's before and after (the reveal's cover is a title card)");
+    assert_eq!(stored.matches("<image href=\"http://127.0.0.1:").count(), local);
+    assert!(!state.to_string().contains("filtered out an image"), "nothing filtered");
+}
