@@ -38,6 +38,16 @@ pub enum Scheme {
     Print,
 }
 
+/// The document head of every preview page: the page's own look in one `<style>`.
+fn head(title: &str, style: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{} · wxpub preview</title>\n<style>{style}</style>\n</head>\n",
+        escape(title)
+    )
+}
+
 /// The reload hook: an EventSource that reloads when the site's version moves on.
 fn reload_script(version: u64) -> String {
     format!(
@@ -140,15 +150,7 @@ pub fn item_page(item: &ItemView, version: u64, error: Option<&str>, scheme: Sch
         ),
     };
     format!(
-        r#"<!DOCTYPE html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · wxpub preview</title>
-<style>{FRAME_STYLE}</style>
-</head>
-<body style="margin: 0;">
+        r#"{head}<body style="margin: 0;">
 {banner}
 <div class="wx-bar"><a href="/">‹ 全部</a>{account}{switch}</div>
 {issues}
@@ -157,7 +159,7 @@ pub fn item_page(item: &ItemView, version: u64, error: Option<&str>, scheme: Sch
 </body>
 </html>
 "#,
-        title = escape(&item.title),
+        head = head(&item.title, FRAME_STYLE),
         banner = banner(error),
         account = escape(&item.account_name),
         reload = reload_script(version),
@@ -236,15 +238,7 @@ pub fn index_page(site_name: &str, items: &[ItemView], version: u64, error: Opti
         ));
     }
     format!(
-        r#"<!DOCTYPE html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{name} · wxpub preview</title>
-<style>{INDEX_STYLE}</style>
-</head>
-<body>
+        r#"{head}<body>
 {banner}
 <h1>{name} · {count} items</h1>
 <div class="items">
@@ -253,6 +247,7 @@ pub fn index_page(site_name: &str, items: &[ItemView], version: u64, error: Opti
 </body>
 </html>
 "#,
+        head = head(site_name, INDEX_STYLE),
         name = escape(site_name),
         count = items.len(),
         banner = banner(error),

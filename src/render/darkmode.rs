@@ -263,14 +263,12 @@ fn color_tokens(value: &str) -> Vec<(std::ops::Range<usize>, Rgba)> {
     let mut i = 0;
     while i < bytes.len() {
         let rest = &value[i..];
-        let lower = rest.to_ascii_lowercase();
+        let starts_word = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'-');
         let end = if let Some(hex) = rest.strip_prefix('#') {
             1 + hex.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(hex.len())
-        } else if lower.starts_with("rgb") {
+        } else if starts_word && rest.len() >= 3 && rest[..3].eq_ignore_ascii_case("rgb") {
             rest.find(')').map_or(rest.len(), |e| e + 1)
-        } else if rest.starts_with(|c: char| c.is_ascii_alphabetic())
-            && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
-        {
+        } else if starts_word && bytes[i].is_ascii_alphabetic() {
             rest.find(|c: char| !(c.is_ascii_alphabetic() || c == '-')).unwrap_or(rest.len())
         } else {
             i += rest.chars().next().map_or(1, char::len_utf8);
@@ -317,21 +315,42 @@ struct Walk {
     out: String,
     samples: Vec<TextSample>,
     styles: Vec<String>,
+    collect_samples: bool,
+    /// Start tag + the colours it inherits → its rewrite: an article repeats a few dozen theme
+    /// styles hundreds of times.
+    memo: std::collections::HashMap<(String, [u64; 8]), (String, Context)>,
+}
+
+fn context_key(c: &Context) -> [u64; 8] {
+    let bits = |v: &Rgba| {
+        (v.r.to_bits() ^ v.g.to_bits().rotate_left(16) ^ v.b.to_bits().rotate_left(32)) ^ v.a.to_bits().rotate_left(48)
+    };
+    [
+        bits(&c.light_bg),
+        bits(&c.dark_bg),
+        bits(&c.light_text),
+        bits(&c.dark_text),
+        u64::from(c.bg_image) | u64::from(c.svg) << 1 | u64::from(c.bold) << 2,
+        c.font_px.to_bits(),
+        // `origin` only matters when sampling, which does not use the memo.
+        0,
+        0,
+    ]
 }
 
 const VOID: &[&str] = &["img", "br", "hr", "input", "meta", "link", "source", "wbr", "col"];
 
 /// Converts rendered HTML to what dark-mode readers see.
 pub fn to_dark(html: &str) -> String {
-    walk(html).out
+    walk(html, false).out
 }
 
 /// The text runs of rendered HTML with their colours in light and dark mode.
 pub fn text_samples(html: &str) -> Vec<TextSample> {
-    walk(html).samples
+    walk(html, true).samples
 }
 
-fn walk(html: &str) -> Walk {
+fn walk(html: &str, collect_samples: bool) -> Walk {
     let root = Context {
         light_bg: WHITE,
         dark_bg: DARK_BG,
@@ -347,6 +366,8 @@ fn walk(html: &str) -> Walk {
         out: String::with_capacity(html.len() + html.len() / 8),
         samples: Vec::new(),
         styles: vec![String::new()],
+        collect_samples,
+        memo: std::collections::HashMap::new(),
     };
     let mut stack: Vec<(String, Context)> = Vec::new();
     let mut rest = html;
@@ -374,7 +395,20 @@ fn walk(html: &str) -> Walk {
         let parent = stack.last().map_or(root, |s| s.1);
         let name: String =
             tag[1..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
-        let (rewritten, context) = element(&mut state, tag, &name, parent);
+        // Samples name the style that set a colour, so they need every element walked.
+        let (rewritten, context) = if state.collect_samples {
+            element(&mut state, tag, &name, parent)
+        } else {
+            let key = (tag.to_string(), context_key(&parent));
+            match state.memo.get(&key) {
+                Some(done) => done.clone(),
+                None => {
+                    let done = element(&mut state, tag, &name, parent);
+                    state.memo.insert(key, done.clone());
+                    done
+                }
+            }
+        };
         state.out.push_str(&rewritten);
         if !VOID.contains(&name.as_str()) && !tag.ends_with("/>") {
             stack.push((name, context));
@@ -385,7 +419,7 @@ fn walk(html: &str) -> Walk {
 
 fn text(state: &mut Walk, text: &str, context: Context) {
     state.out.push_str(text);
-    if context.svg || text.trim().is_empty() {
+    if !state.collect_samples || context.svg || text.trim().is_empty() {
         return;
     }
     let over = |bg: Rgba, page: Rgba| if bg.a < 1.0 { bg.over(page) } else { bg };
