@@ -311,14 +311,14 @@ pub struct TextSample {
     pub style: String,
 }
 
-struct Walk {
+struct Walk<'h> {
     out: String,
     samples: Vec<TextSample>,
     styles: Vec<String>,
     collect_samples: bool,
     /// Start tag + the colours it inherits → its rewrite: an article repeats a few dozen theme
     /// styles hundreds of times.
-    memo: std::collections::HashMap<(String, [u64; 8]), (String, Context)>,
+    memo: std::collections::HashMap<(&'h str, [u64; 8]), (String, Context)>,
 }
 
 fn context_key(c: &Context) -> [u64; 8] {
@@ -350,7 +350,7 @@ pub fn text_samples(html: &str) -> Vec<TextSample> {
     walk(html, true).samples
 }
 
-fn walk(html: &str, collect_samples: bool) -> Walk {
+fn walk(html: &str, collect_samples: bool) -> Walk<'_> {
     let root = Context {
         light_bg: WHITE,
         dark_bg: DARK_BG,
@@ -369,7 +369,7 @@ fn walk(html: &str, collect_samples: bool) -> Walk {
         collect_samples,
         memo: std::collections::HashMap::new(),
     };
-    let mut stack: Vec<(String, Context)> = Vec::new();
+    let mut stack: Vec<(&str, Context)> = Vec::new();
     let mut rest = html;
     while !rest.is_empty() {
         let Some(start) = rest.find('<') else {
@@ -381,8 +381,8 @@ fn walk(html: &str, collect_samples: bool) -> Walk {
         let tag = &rest[start..tag_end];
         rest = &rest[tag_end..];
         if let Some(name) = tag.strip_prefix("</") {
-            let name = name.trim_end_matches('>').trim().to_ascii_lowercase();
-            if let Some(at) = stack.iter().rposition(|(n, _)| *n == name) {
+            let name = name.trim_end_matches('>').trim();
+            if let Some(at) = stack.iter().rposition(|(n, _)| n.eq_ignore_ascii_case(name)) {
                 stack.truncate(at);
             }
             state.out.push_str(tag);
@@ -393,24 +393,32 @@ fn walk(html: &str, collect_samples: bool) -> Walk {
             continue;
         }
         let parent = stack.last().map_or(root, |s| s.1);
-        let name: String =
-            tag[1..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+        let name_len = tag[1..].find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(tag.len() - 1);
+        let name = &tag[1..1 + name_len];
         // Samples name the style that set a colour, so they need every element walked.
-        let (rewritten, context) = if state.collect_samples {
-            element(&mut state, tag, &name, parent)
+        let context = if state.collect_samples {
+            let (rewritten, context) = element(&mut state, tag, &name.to_ascii_lowercase(), parent);
+            state.out.push_str(&rewritten);
+            context
+        } else if !tag.contains(" style=\"") && !parent.svg && !name.eq_ignore_ascii_case("svg") {
+            // No colours of its own: only boldness passes down.
+            state.out.push_str(tag);
+            let mut context = parent;
+            context.bold |= ["strong", "b", "h1", "h2", "h3", "h4", "th"].iter().any(|t| t.eq_ignore_ascii_case(name));
+            context
         } else {
-            let key = (tag.to_string(), context_key(&parent));
-            match state.memo.get(&key) {
-                Some(done) => done.clone(),
-                None => {
-                    let done = element(&mut state, tag, &name, parent);
-                    state.memo.insert(key, done.clone());
-                    done
-                }
+            let key = (tag, context_key(&parent));
+            if let Some((rewritten, context)) = state.memo.get(&key) {
+                state.out.push_str(rewritten);
+                *context
+            } else {
+                let (rewritten, context) = element(&mut state, tag, &name.to_ascii_lowercase(), parent);
+                state.out.push_str(&rewritten);
+                state.memo.insert(key, (rewritten, context));
+                context
             }
         };
-        state.out.push_str(&rewritten);
-        if !VOID.contains(&name.as_str()) && !tag.ends_with("/>") {
+        if !VOID.iter().any(|v| v.eq_ignore_ascii_case(name)) && !tag.ends_with("/>") {
             stack.push((name, context));
         }
     }
