@@ -23,6 +23,8 @@ pub enum ConfigError {
     Invalid { path: PathBuf, line: usize, column: usize, message: String },
     #[error("{path}: `{key}`: {message}")]
     Value { path: PathBuf, key: String, message: String },
+    #[error("no account `{name}` in publish.toml (accounts: {known})")]
+    UnknownAccount { name: String, known: String },
 }
 
 /// Raw file shape. `deny_unknown_fields` everywhere: typos are errors, not silence.
@@ -425,6 +427,14 @@ impl Config {
             return Err(err("images.jpeg_quality_min", "need 1 ≤ jpeg_quality_min ≤ jpeg_quality_max ≤ 100".into()));
         }
         Ok(())
+    }
+
+    /// The account named `name`, or an error listing the accounts there are.
+    pub fn account(&self, name: &str) -> Result<&Account, ConfigError> {
+        self.accounts.get(name).ok_or_else(|| ConfigError::UnknownAccount {
+            name: name.into(),
+            known: self.accounts.keys().cloned().collect::<Vec<_>>().join(", "),
+        })
     }
 
     pub fn timezone(&self) -> chrono_tz::Tz {

@@ -586,14 +586,14 @@ pub fn check_across(ctx: &Context<'_>) -> Vec<Diagnostic> {
 /// Text whose colours fail WCAG AA in light mode or after WeChat's dark-mode conversion. One
 /// finding per distinct style, located at the theme key or the source line that sets it.
 fn check_contrast(ctx: &Context<'_>, item: &Item, html: &str) -> Vec<Diagnostic> {
-    use crate::render::darkmode::{contrast, text_samples};
+    use crate::render::darkmode::text_samples;
     let theme = ctx.layouts.as_ref().map(|l| l.theme());
     let squash = |s: &str| s.replace([' ', ';'], "").to_ascii_lowercase();
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
     for sample in text_samples(html) {
-        let needed = if sample.large { 3.0 } else { 4.5 };
-        let (light, dark) = (contrast(sample.light_fg, sample.light_bg), contrast(sample.dark_fg, sample.dark_bg));
+        let needed = sample.required_contrast();
+        let (light, dark) = (sample.light_contrast(), sample.dark_contrast());
         if light >= needed && dark >= needed {
             continue;
         }

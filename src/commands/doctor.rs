@@ -2,7 +2,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use crate::config::{Account, Config};
 use crate::redact::redact;
@@ -10,11 +10,8 @@ use crate::wechat::{Client, ClientOptions, Credentials, WechatError, resolve_bas
 
 pub fn run(project: &Path, only: Option<&str>) -> Result<ExitCode> {
     let config = Config::load(project)?;
-    if let Some(name) = only
-        && !config.accounts.contains_key(name)
-    {
-        let known: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
-        bail!("no account `{name}` in publish.toml (defined: {})", known.join(", "));
+    if let Some(name) = only {
+        config.account(name)?;
     }
     let mut failures = 0;
     for (name, account) in config.accounts.iter().filter(|(name, _)| only.is_none_or(|o| o == name.as_str())) {

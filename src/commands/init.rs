@@ -190,11 +190,7 @@ pub fn new_item(
 ) -> Result<PathBuf> {
     let config = Config::load(project)?;
     let account = match account {
-        Some(a) if config.accounts.contains_key(a) => a.to_string(),
-        Some(a) => bail!(
-            "--account: no account `{a}` in publish.toml (accounts: {})",
-            config.accounts.keys().cloned().collect::<Vec<_>>().join(", ")
-        ),
+        Some(a) => config.account(a).map(|_| a.to_string())?,
         None if config.accounts.contains_key("service") => "service".to_string(),
         None => config.accounts.keys().next().cloned().context("publish.toml has no accounts")?,
     };

@@ -36,6 +36,15 @@ fn resolve_period(store: &Store, args: &ReportArgs) -> Result<Period> {
     Ok(period)
 }
 
+/// `--year`, or the current year in the site's time zone.
+fn report_year(args: &ReportArgs, config: &Config) -> Result<i32> {
+    let year = args.year.unwrap_or_else(|| chrono::Utc::now().with_timezone(&config.timezone()).year());
+    if !(2014..=9999).contains(&year) {
+        bail!("--year {year}: give a year such as 2026");
+    }
+    Ok(year)
+}
+
 /// Publications in publish.lock that the database does not have yet (a lock older than the
 /// database, or a database lost): recorded now, so the annual report counts them.
 fn record_lock_publications(project: &Path, config: &Config, store: &mut Store) -> Result<usize> {
@@ -50,13 +59,8 @@ fn record_lock_publications(project: &Path, config: &Config, store: &mut Store) 
 
 pub fn run(project: &Path, args: ReportArgs) -> Result<ExitCode> {
     let config = Config::load(project)?;
-    if let Some(account) = &args.account
-        && !config.accounts.contains_key(account)
-    {
-        bail!(
-            "no account `{account}` in publish.toml (accounts: {})",
-            config.accounts.keys().cloned().collect::<Vec<_>>().join(", ")
-        );
+    if let Some(account) = &args.account {
+        config.account(account)?;
     }
     let mut store = super::stats::open_store(project, &config)?;
     let account = args.account.as_deref();
@@ -72,7 +76,7 @@ pub fn run(project: &Path, args: ReportArgs) -> Result<ExitCode> {
         if args.kind != ReportKind::Annual {
             bail!("--format xlsx is the self-evaluation form: use it with `wxpub report annual`");
         }
-        let year = args.year.unwrap_or_else(|| chrono::Utc::now().with_timezone(&config.timezone()).year());
+        let year = report_year(&args, &config)?;
         let out = args.out.clone().unwrap_or_else(|| format!("self-evaluation-{year}.xlsx").into());
         record_lock_publications(project, &config, &mut store)?;
         let report = annual::annual(&store, year, account, config.targets.get(&year.to_string()))?;
@@ -88,10 +92,7 @@ pub fn run(project: &Path, args: ReportArgs) -> Result<ExitCode> {
         ReportKind::Articles => documents::articles(&store, account, resolve_period(&store, &args)?, args.top)?,
         ReportKind::Summary => documents::summary(&store, account, resolve_period(&store, &args)?)?,
         ReportKind::Annual => {
-            let year = args.year.unwrap_or_else(|| chrono::Utc::now().with_timezone(&config.timezone()).year());
-            if !(2014..=9999).contains(&year) {
-                bail!("--year {year}: give a year such as 2026");
-            }
+            let year = report_year(&args, &config)?;
             record_lock_publications(project, &config, &mut store)?;
             let targets = config.targets.get(&year.to_string());
             let report = annual::annual(&store, year, account, targets)?;

@@ -28,11 +28,10 @@ pub fn open_store(project: &Path, config: &Config) -> Result<Store> {
 pub fn pull(project: &Path, args: StatsPullArgs, quiet: bool) -> Result<ExitCode> {
     let config = Config::load(project)?;
     let names: Vec<String> = match &args.account {
-        Some(name) if config.accounts.contains_key(name) => vec![name.clone()],
-        Some(name) => bail!(
-            "no account `{name}` in publish.toml (accounts: {})",
-            config.accounts.keys().cloned().collect::<Vec<_>>().join(", ")
-        ),
+        Some(name) => {
+            config.account(name)?;
+            vec![name.clone()]
+        }
         None => config.accounts.keys().cloned().collect(),
     };
     let endpoints = args

@@ -19,6 +19,14 @@ fn number(value: f64) -> String {
     if value.fract() == 0.0 { format!("{value:.0}") } else { format!("{value:.2}") }
 }
 
+/// (day, followers at its end) for the curve and (day, net gain) for the bars, labelled `MM-DD`.
+type Points = Vec<(String, i64)>;
+fn chart_points(days: &[FollowerDay]) -> (Points, Points) {
+    let curve = days.iter().filter_map(|d| d.cumulate_user.map(|c| (d.date[5..].to_string(), c))).collect();
+    let net = days.iter().map(|d| (d.date[5..].to_string(), d.net_user)).collect();
+    (curve, net)
+}
+
 fn coverage_note(days: &[FollowerDay]) -> Option<String> {
     let missing = days.iter().filter(|d| d.cumulate_user.is_none()).count();
     (missing > 0).then(|| {
@@ -44,9 +52,7 @@ pub fn followers(store: &Store, account: Option<&str>, period: Period) -> Result
         row.extend(sources.iter().map(|s| day.by_source.get(s).copied().unwrap_or(0).to_string()));
         table.push(row);
     }
-    let curve: Vec<(String, i64)> =
-        days.iter().filter_map(|d| d.cumulate_user.map(|c| (d.date[5..].to_string(), c))).collect();
-    let net: Vec<(String, i64)> = days.iter().map(|d| (d.date[5..].to_string(), d.net_user)).collect();
+    let (curve, net) = chart_points(&days);
     Ok(Document {
         title: "Followers · 关注人数".into(),
         subtitle: format!("{} to {}, {}", period.since, period.until, scope(account)),
@@ -150,9 +156,7 @@ pub fn summary(store: &Store, account: Option<&str>, period: Period) -> Result<D
     let days = report::followers(store, account, period)?;
     let articles = report::articles(store, account, period)?;
     let hours = report::reads_by_hour(store, account, period)?;
-    let curve: Vec<(String, i64)> =
-        days.iter().filter_map(|d| d.cumulate_user.map(|c| (d.date[5..].to_string(), c))).collect();
-    let net: Vec<(String, i64)> = days.iter().map(|d| (d.date[5..].to_string(), d.net_user)).collect();
+    let (curve, net) = chart_points(&days);
     let top: Vec<ArticleFigures> = articles.iter().take(5).cloned().collect();
     Ok(Document {
         title: "Summary · 运营概览".into(),
@@ -177,8 +181,7 @@ pub fn annual(store: &Store, annual: &Annual) -> Result<Document, StoreError> {
         chrono::NaiveDate::from_ymd_opt(annual.year, 12, 31).expect("valid year"),
     );
     let days = report::followers(store, account, year)?;
-    let curve: Vec<(String, i64)> =
-        days.iter().filter_map(|d| d.cumulate_user.map(|c| (d.date[5..].to_string(), c))).collect();
+    let (curve, _) = chart_points(&days);
     let articles = report::articles(store, account, year)?;
     let hours = report::reads_by_hour(store, account, year)?;
     let mut indicators = TableData::new(

@@ -3,6 +3,8 @@
 //! file (inline style, inline SVG charts; nothing fetched from anywhere).
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
+use crate::render::markdown::escape_attr as escape;
+
 /// A table: header and rows, already formatted as text.
 #[derive(Debug, Clone, Default)]
 pub struct TableData {
@@ -65,20 +67,6 @@ pub fn to_csv(doc: &Document) -> Result<String, csv::Error> {
 
 pub fn to_json(doc: &Document) -> String {
     serde_json::to_string_pretty(&doc.json).unwrap_or_else(|_| "null".into())
-}
-
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// Plain style for screens of every width and for paper: tables scroll sideways on a phone and

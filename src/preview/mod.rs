@@ -110,7 +110,7 @@ fn build_site(project: &Path) -> anyhow::Result<(String, Vec<ItemView>, PathBuf)
                 .map(|c| (c.preview_235_1.clone(), c.preview_1_1.clone())),
             dark_problems: crate::render::darkmode::text_samples(&content_html)
                 .iter()
-                .filter(|t| crate::render::darkmode::contrast(t.dark_fg, t.dark_bg) < if t.large { 3.0 } else { 4.5 })
+                .filter(|t| t.dark_contrast() < t.required_contrast())
                 .count(),
             content_html,
             diagnostics,

@@ -113,10 +113,6 @@ const SVG_FONT: u32 = 40;
 const SVG_LINE: u32 = 64;
 const SVG_MARGIN: u32 = 60;
 
-fn svg_text(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
 /// Breaks text into lines that fit the SVG width (a CJK character is one em, Latin half).
 fn wrap_lines(text: &str) -> Vec<String> {
     let width_ems = f64::from(SVG_WIDTH - 2 * SVG_MARGIN) / f64::from(SVG_FONT);
@@ -221,7 +217,7 @@ fn reveal_svg(
         ));
         for (i, line) in lines.iter().enumerate() {
             let dy = if i == 0 { SVG_FONT } else { SVG_LINE };
-            svg.push_str(&format!(r#"<tspan x="{SVG_MARGIN}" dy="{dy}">{}</tspan>"#, svg_text(line)));
+            svg.push_str(&format!(r#"<tspan x="{SVG_MARGIN}" dy="{dy}">{}</tspan>"#, escape_attr(line)));
         }
         svg.push_str("</text>");
     }
@@ -244,7 +240,7 @@ fn reveal_svg(
             r##"<text x="{}" y="{}" font-size="56" font-weight="bold" text-anchor="middle" fill="#ffffff">{}</text>"##,
             SVG_WIDTH / 2,
             height / 2,
-            svg_text(title)
+            escape_attr(title)
         ));
     }
     let hint = reveal.hint.as_deref().unwrap_or("轻触揭晓");
@@ -254,7 +250,7 @@ fn reveal_svg(
         height - 112,
         SVG_WIDTH / 2,
         height - 64,
-        svg_text(hint)
+        escape_attr(hint)
     ));
     svg.push_str(FADE_ON_TAP);
     svg.push_str("</g></svg>");
@@ -277,7 +273,7 @@ fn compare_svg(
         format!(
             r##"<rect x="24" y="24" width="{}" height="64" rx="8" fill="#000000" opacity="0.5"></rect><text x="48" y="68" font-size="34" fill="#ffffff">{}</text>"##,
             48 + text.chars().count() as u32 * 36,
-            svg_text(text)
+            escape_attr(text)
         )
     };
     let image = |src: &str| {

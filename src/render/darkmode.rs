@@ -297,7 +297,26 @@ struct Context {
     origin: usize,
 }
 
+/// WCAG AA contrast for body text; large text needs 3:1.
+pub const AA_BODY: f64 = 4.5;
+pub const AA_LARGE: f64 = 3.0;
+
 /// A run of text with its colours in both modes (for the contrast check).
+impl TextSample {
+    /// The contrast WCAG AA asks of this text.
+    pub fn required_contrast(&self) -> f64 {
+        if self.large { AA_LARGE } else { AA_BODY }
+    }
+
+    pub fn light_contrast(&self) -> f64 {
+        contrast(self.light_fg, self.light_bg)
+    }
+
+    pub fn dark_contrast(&self) -> f64 {
+        contrast(self.dark_fg, self.dark_bg)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TextSample {
     pub text: String,
@@ -318,10 +337,10 @@ struct Walk<'h> {
     collect_samples: bool,
     /// Start tag + the colours it inherits → its rewrite: an article repeats a few dozen theme
     /// styles hundreds of times.
-    memo: std::collections::HashMap<(&'h str, [u64; 8]), (String, Context)>,
+    memo: std::collections::HashMap<(&'h str, [u64; 6]), (String, Context)>,
 }
 
-fn context_key(c: &Context) -> [u64; 8] {
+fn context_key(c: &Context) -> [u64; 6] {
     let bits = |v: &Rgba| {
         (v.r.to_bits() ^ v.g.to_bits().rotate_left(16) ^ v.b.to_bits().rotate_left(32)) ^ v.a.to_bits().rotate_left(48)
     };
@@ -331,10 +350,8 @@ fn context_key(c: &Context) -> [u64; 8] {
         bits(&c.light_text),
         bits(&c.dark_text),
         u64::from(c.bg_image) | u64::from(c.svg) << 1 | u64::from(c.bold) << 2,
+        // `origin` is left out: it only matters when sampling, which does not use the memo.
         c.font_px.to_bits(),
-        // `origin` only matters when sampling, which does not use the memo.
-        0,
-        0,
     ]
 }
 
