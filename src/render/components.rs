@@ -18,7 +18,7 @@ use super::markdown::{escape_attr, push_escaped};
 use super::theme::Theme;
 use super::{ImageSink, RenderContext, RenderError};
 
-pub const COMPONENT_NAMES: &[&str] = &["artifact", "exhibition", "gallery", "note", "qr", "reveal", "compare"];
+pub const COMPONENT_NAMES: &[&str] = &["artifact", "exhibition", "gallery", "note", "qr", "reveal", "compare", "fold"];
 
 /// The bullet drawn before unordered list items (WeChat resets list markers).
 pub const BULLET: &str = "•";
@@ -105,6 +105,27 @@ struct Compare {
     /// Width:height of the images, e.g. "3:2" (default) or "4:3".
     #[serde(default)]
     aspect: Option<String>,
+}
+
+/// Tap to expand: a long text and/or a run of images collapsed to its first lines; a tap opens
+/// the whole of it in place (the article below moves down).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fold {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    images: Vec<GalleryImage>,
+    /// Width:height of the images, e.g. "3:2" (default) or "4:3".
+    #[serde(default)]
+    aspect: Option<String>,
+    /// Text lines shown while folded (default 4).
+    #[serde(default)]
+    teaser_lines: Option<u32>,
+    #[serde(default)]
+    hint: Option<String>,
 }
 
 /// viewBox width of the interactive components; heights follow the content.
@@ -300,26 +321,207 @@ fn compare_svg(
     Ok(svg)
 }
 
+/// Article width, in CSS pixels, for which a fold's open height is exact: the text column of a
+/// 390-point-wide phone (WeChat pads the article 16 px each side). Only the outer `<svg height>`
+/// can change the page's layout (SVG animation cannot animate a viewBox or `auto`), so the open
+/// height is a pixel figure: on wider screens the opened content is scaled to fit that height
+/// (a little narrower than the column), on narrower ones a small blank remains below it.
+const FOLD_REFERENCE_WIDTH: f64 = 358.0;
+/// Height, in CSS pixels, of the "tap to expand" bar at the bottom of a folded block.
+const FOLD_HINT_HEIGHT: u32 = 36;
+
+/// A fold: the content drawn once, at its open size, inside an outer `<svg>` whose pixel
+/// height grows from folded to open on a tap (the outer `<svg>` clips what is below its height,
+/// so the folded state is the top of the open one, with no second copy of the markup). Over it,
+/// the teaser layer — a fade into the paper colour, the hint bar and a transparent rect that
+/// catches a tap anywhere — hides itself on the tap (`set visibility`), while the tap bubbles to
+/// the outer `<svg>` and starts its growth.
+fn fold_svg(
+    ctx: &RenderContext<'_>,
+    fold: &Fold,
+    offset: usize,
+    line: usize,
+    sink: &mut dyn ImageSink,
+) -> Result<String, RenderError> {
+    if fold.text.is_none() && fold.images.is_empty() {
+        return Err(ctx.error_at(offset, "fold: give what is folded: `text:`, `images:` or both".into()));
+    }
+    let (_, image_height) = parse_aspect(fold.aspect.as_deref())
+        .ok_or_else(|| ctx.error_at(offset, "fold: `aspect` must be width:height such as 3:2 or 4:3".into()))?;
+    let teaser_lines = fold.teaser_lines.unwrap_or(4);
+    if !(1..=20).contains(&teaser_lines) {
+        return Err(ctx.error_at(offset, "fold: `teaser_lines` must be between 1 and 20".into()));
+    }
+    let captions: Vec<Option<&str>> = fold.images.iter().map(|i| Some(i.caption.as_str())).collect();
+    let mut fields = vec![fold.text.as_deref(), fold.title.as_deref(), fold.hint.as_deref()];
+    fields.extend(captions);
+    refuse_nesting(ctx, offset, "fold", &fields)?;
+    let theme = ctx.theme;
+    let ink = theme_color(theme, "root", "color").unwrap_or_else(|| "#333333".into());
+    let paper = theme_color(theme, "artifact", "background-color").unwrap_or_else(|| "#fdfaf3".into());
+    let accent = theme_color(theme, "h2", "color").unwrap_or_else(|| "#5b3a1e".into());
+
+    // The content, laid out once in viewBox units (SVG_WIDTH wide).
+    let mut content = String::new();
+    let mut y = SVG_MARGIN / 2;
+    if let Some(title) = &fold.title {
+        y += 56;
+        content.push_str(&format!(
+            r#"<text x="{SVG_MARGIN}" y="{y}" font-size="48" font-weight="bold" fill="{accent}">{}</text>"#,
+            escape_attr(title)
+        ));
+        y += SVG_MARGIN / 2;
+    }
+    let lines = fold.text.as_deref().map(wrap_lines).unwrap_or_default();
+    let mut teaser_height = y + SVG_MARGIN;
+    if !lines.is_empty() {
+        content.push_str(&format!(r#"<text x="{SVG_MARGIN}" y="{y}" font-size="{SVG_FONT}" fill="{ink}">"#));
+        for text_line in &lines {
+            content.push_str(&format!(r#"<tspan x="{SVG_MARGIN}" dy="{SVG_LINE}">{}</tspan>"#, escape_attr(text_line)));
+        }
+        content.push_str("</text>");
+        teaser_height = y + (teaser_lines.min(lines.len() as u32) + 1) * SVG_LINE;
+        y += lines.len() as u32 * SVG_LINE + SVG_MARGIN / 2;
+    }
+    for (index, image) in fold.images.iter().enumerate() {
+        let src = sink.request(&image.src, line, super::ImageRole::Body)?;
+        y += SVG_MARGIN / 2;
+        content.push_str(&format!(
+            r#"<image href="{}" x="0" y="{y}" width="{SVG_WIDTH}" height="{image_height}" preserveAspectRatio="xMidYMid slice"></image>"#,
+            escape_attr(&src)
+        ));
+        if lines.is_empty() && index == 0 {
+            // An image-only fold shows the top half of its first image.
+            teaser_height = y + image_height / 2;
+        }
+        y += image_height;
+        if !image.caption.trim().is_empty() {
+            y += 48;
+            content.push_str(&format!(
+                r#"<text x="{}" y="{y}" font-size="32" text-anchor="middle" fill="{ink}" opacity="0.8">{}</text>"#,
+                SVG_WIDTH / 2,
+                escape_attr(image.caption.trim())
+            ));
+        }
+    }
+    let full_height = y + SVG_MARGIN;
+    let to_px = |units: u32| (f64::from(units) * FOLD_REFERENCE_WIDTH / f64::from(SVG_WIDTH)).ceil() as u32;
+    let open_px = to_px(full_height);
+    let teaser_px = to_px(teaser_height.min(full_height)) + FOLD_HINT_HEIGHT;
+    if teaser_px >= open_px {
+        return Err(ctx.error_at(
+            offset,
+            "fold: the content is no longer than its teaser; write it out without `fold`, or lower `teaser_lines`"
+                .into(),
+        ));
+    }
+    let hint = fold.hint.as_deref().unwrap_or("展开全文 ▾");
+    let hint_y = teaser_px - FOLD_HINT_HEIGHT;
+    let mut svg = format!(
+        r#"<svg data-wxpub="fold" width="100%" height="{teaser_px}" xmlns="http://www.w3.org/2000/svg" style="display:block;margin:0 0 16px 0">"#
+    );
+    svg.push_str(&format!(
+        r#"<animate attributeName="height" from="{teaser_px}" to="{open_px}" dur="0.4s" begin="click" fill="freeze" restart="never"></animate>"#
+    ));
+    svg.push_str(&format!(
+        r#"<svg width="100%" height="{open_px}" viewBox="0 0 {SVG_WIDTH} {full_height}" preserveAspectRatio="xMidYMin meet"><rect x="0" y="0" width="{SVG_WIDTH}" height="{full_height}" fill="{paper}"></rect>{content}</svg>"#
+    ));
+    svg.push_str(r#"<g data-wxpub="teaser" visibility="visible">"#);
+    svg.push_str(HIDE_ON_TAP);
+    svg.push_str(&format!(r#"<rect x="0" y="0" width="100%" height="{teaser_px}" fill="{paper}" opacity="0"></rect>"#));
+    for (step, opacity) in [(3, "0.35"), (2, "0.6"), (1, "0.85")] {
+        svg.push_str(&format!(
+            r#"<rect x="0" y="{}" width="100%" height="12" fill="{paper}" opacity="{opacity}"></rect>"#,
+            hint_y.saturating_sub(step * 12)
+        ));
+    }
+    svg.push_str(&format!(
+        r#"<rect x="0" y="{hint_y}" width="100%" height="{FOLD_HINT_HEIGHT}" fill="{paper}"></rect><text x="50%" y="{}" font-size="15" text-anchor="middle" fill="{accent}">{}</text>"#,
+        hint_y + 23,
+        escape_attr(hint)
+    ));
+    svg.push_str("</g></svg>");
+    Ok(svg)
+}
+
+const HIDE_ON_TAP: &str =
+    r#"<set attributeName="visibility" to="hidden" begin="click" fill="freeze" restart="never"></set>"#;
+
 /// Static fallback of the interactive components, for print and places without SVG animation:
-/// every state shown, one after another (the cover, then what it reveals).
+/// every state shown, one after another (the cover, then what it reveals; a fold's teaser, then
+/// the whole of it).
 pub fn static_fallback(html: &str) -> String {
     let mut out = String::with_capacity(html.len() * 2);
     let mut rest = html;
     while let Some(start) = rest.find("<svg data-wxpub=\"") {
         out.push_str(&rest[..start]);
-        let Some(len) = rest[start..].find("</svg>") else { break };
-        let svg = &rest[start..start + len + "</svg>".len()];
-        rest = &rest[start + len + "</svg>".len()..];
-        let without_animation = svg.replace(FADE_ON_TAP, "");
-        let revealed = match (without_animation.find("<g data-wxpub=\"cover\""), without_animation.rfind("</g>")) {
-            (Some(g), Some(end)) => format!("{}{}", &without_animation[..g], &without_animation[end + 4..]),
-            _ => without_animation.clone(),
-        };
-        out.push_str(&without_animation);
-        out.push_str(&revealed);
+        let Some(len) = svg_element_len(&rest[start..]) else { break };
+        let svg = &rest[start..start + len];
+        rest = &rest[start + len..];
+        let open_height = attribute_of(svg, "<animate attributeName=\"height\"", "to").map(str::to_string);
+        let still = without_elements(&without_elements(svg, "animate"), "set");
+        out.push_str(&still);
+        out.push_str(&final_state(&still, open_height.as_deref()));
     }
     out.push_str(rest);
     out
+}
+
+/// The state after the tap: a cover removed, or a fold opened (its teaser layer removed, the
+/// outer height set to the open one).
+fn final_state(still: &str, open_height: Option<&str>) -> String {
+    if let Some(teaser) = still.find("<g data-wxpub=\"teaser\"") {
+        let Some(end) = still[teaser..].find("</g>") else { return still.to_string() };
+        let mut opened = format!("{}{}", &still[..teaser], &still[teaser + end + "</g>".len()..]);
+        if let (Some(height), Some(folded)) = (open_height, attribute_of(still, "<svg", "height")) {
+            opened = opened.replacen(&format!("height=\"{folded}\""), &format!("height=\"{height}\""), 1);
+        }
+        return opened;
+    }
+    match (still.find("<g data-wxpub=\"cover\""), still.rfind("</g>")) {
+        (Some(g), Some(end)) => format!("{}{}", &still[..g], &still[end + 4..]),
+        _ => still.to_string(),
+    }
+}
+
+/// Length of the `<svg>` element at the start of `text`, nested `<svg>`s included.
+fn svg_element_len(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut at = 0;
+    loop {
+        let next = text[at..].find('<')? + at;
+        if text[next..].starts_with("<svg") {
+            depth += 1;
+        } else if text[next..].starts_with("</svg>") {
+            depth -= 1;
+            if depth == 0 {
+                return Some(next + "</svg>".len());
+            }
+        }
+        at = next + 1;
+    }
+}
+
+/// `text` without the `<name …></name>` elements (our SVG always closes them explicitly).
+fn without_elements(text: &str, name: &str) -> String {
+    let (open, close) = (format!("<{name} "), format!("</{name}>"));
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(&open) {
+        out.push_str(&rest[..start]);
+        rest = rest[start..].find(&close).map_or("", |end| &rest[start + end + close.len()..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The value of `attribute` in the first tag of `text` that starts with `tag_start`.
+fn attribute_of<'t>(text: &'t str, tag_start: &str, attribute: &str) -> Option<&'t str> {
+    let tag = &text[text.find(tag_start)?..];
+    let tag = &tag[..tag.find('>')?];
+    let needle = format!(" {attribute}=\"");
+    let value = &tag[tag.find(&needle)? + needle.len()..];
+    Some(&value[..value.find('"')?])
 }
 
 /// A QR code of a link (a survey, a booking page), generated at build time: WeChat bodies
@@ -419,6 +621,10 @@ pub fn render(
         "compare" => {
             let compare: Compare = parse_yaml(ctx, body, first_line)?;
             compare_svg(ctx, &compare, offset, first_line, sink)
+        }
+        "fold" => {
+            let fold: Fold = parse_yaml(ctx, body, first_line)?;
+            fold_svg(ctx, &fold, offset, first_line, sink)
         }
         "note" => {
             let mut html = format!("<section{}><p{}>编者按</p>", theme.attr("note"), theme.attr("note_title"));

@@ -79,7 +79,7 @@ pub const REMOVED_WITH_CONTENT: &[&str] = &[
 /// case matters in SVG) and its attributes.
 pub const SVG_ELEMENTS: &[(&str, &[&str])] = &[
     ("svg", &["viewBox", "width", "height", "preserveAspectRatio", "xmlns", "xmlns:xlink", "opacity", "data-wxpub"]),
-    ("g", &["opacity", "transform", "data-wxpub"]),
+    ("g", &["opacity", "visibility", "transform", "data-wxpub"]),
     ("rect", &["x", "y", "width", "height", "rx", "ry", "fill", "stroke", "stroke-width", "opacity"]),
     ("image", &["x", "y", "width", "height", "href", "xlink:href", "preserveAspectRatio", "opacity"]),
     (

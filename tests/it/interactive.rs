@@ -1,4 +1,4 @@
-//! Interactive components (reveal, compare): tapped in Chromium through the preview, and kept
+//! Interactive components (reveal, compare, fold): tapped in Chromium through the preview, and kept
 //! intact by the sandbox's draft store (which removes what WeChat removes).
 use std::time::Duration;
 
@@ -23,7 +23,10 @@ fn project_with_components() -> TestProject {
         &format!("content/{ITEM}/index.md"),
         "---\ntitle: 猜猜这枚印章\ncover: cover.jpg\naccount: service\npublish_at: 2026-12-02 08:00\n---\n\n先猜一猜。\n\n\
          ```reveal\ntitle: 这枚印章刻的是谁的名字？\ntext: 答案藏在下面：齐王之印。\nimage: seal.jpg\n```\n\n\
-         ```compare\nbefore: before.jpg\nafter: after.jpg\n```\n",
+         ```compare\nbefore: before.jpg\nafter: after.jpg\n```\n\n\
+         ```fold\ntitle: 修复日记\ntext: |\n  第一周：清理表面浮土，记录每一处锈色，拍照存档。\n  第二周：拼对碎片，按纹饰走向确定位置。\n  \
+         第三周：用可逆材料补配缺失部分。\n  第四周：做旧，远看一致、近看可辨。\n  第五周：入库前最后一次检查。\nteaser_lines: 2\n\
+         images:\n  - src: seal.jpg\n    caption: 修复后的印面\n```\n\n结尾的话。\n",
     );
     project
 }
@@ -56,7 +59,7 @@ fn tapping_a_reveal_in_the_preview_shows_what_was_hidden() {
     assert_eq!(browser.eval(&format!("getComputedStyle({compare}).opacity")), "1");
     // The print view shows every state, without animation.
     browser.open(&format!("{}{ITEM}/?mode=print", preview.url));
-    assert_eq!(browser.eval("document.querySelectorAll('#js_content svg').length"), 4);
+    assert_eq!(browser.eval("document.querySelectorAll('#js_content svg[data-wxpub]').length"), 6);
     assert_eq!(browser.eval("document.querySelectorAll('#js_content animate').length"), 0);
 }
 
@@ -71,12 +74,74 @@ fn the_sandbox_keeps_both_components_intact_in_the_stored_draft() {
     let drafts = state["drafts"].as_array().unwrap();
     assert_eq!(drafts.len(), 1);
     let stored = drafts[0]["articles"][0]["content"].as_str().unwrap();
-    for needle in ["<svg data-wxpub=\"reveal\"", "<svg data-wxpub=\"compare\"", "begin=\"click\"", "<tspan"] {
+    for needle in [
+        "<svg data-wxpub=\"reveal\"",
+        "<svg data-wxpub=\"compare\"",
+        "<svg data-wxpub=\"fold\"",
+        "begin=\"click\"",
+        "<set attributeName=\"visibility\"",
+        "visibility=\"visible\"",
+        "preserveAspectRatio=\"xMidYMin meet\"",
+        "<tspan",
+    ] {
+        assert!(built.contains(needle), "{needle}");
         assert_eq!(stored.matches(needle).count(), built.matches(needle).count(), "{needle}");
     }
     // Every SVG image points at an upload, none was filtered out.
     let local = built.matches("<image href=\"images/").count();
-    assert_eq!(local, 3, "the revealed image, and compare's before and after (the reveal's cover is a title card)");
+    assert_eq!(
+        local, 4,
+        "the revealed image, compare's before and after, the fold's image (the reveal's cover is a title card)"
+    );
     assert_eq!(stored.matches("<image href=\"http://127.0.0.1:").count(), local);
     assert!(!state.to_string().contains("filtered out an image"), "nothing filtered");
+}
+
+#[test]
+fn tapping_a_fold_opens_it_in_place_and_moves_the_article_below() {
+    let project = project_with_components();
+    let preview = wxpub::preview::spawn(project.path(), 0).expect("preview starts");
+    let mut browser = Browser::launch(390, 844);
+    browser.open(&format!("{}{ITEM}/", preview.url));
+    assert_eq!(browser.errors(), Vec::<String>::new());
+    let fold = "document.querySelector('svg[data-wxpub=fold]')";
+    let state = format!(
+        "(() => {{ const f = {fold}; const r = f.getBoundingClientRect(); \
+           const last = [...document.querySelectorAll('#js_content p')].pop(); \
+           const hintText = [...f.querySelectorAll('text')].pop(); const hint = hintText.getBoundingClientRect(); \
+           return [r.height, last.getBoundingClientRect().top - r.top, \
+             getComputedStyle(f.querySelector('g[data-wxpub=teaser]')).visibility, \
+             document.elementFromPoint(hint.left + hint.width / 2, hint.top + hint.height / 2) === hintText]; }})()"
+    );
+    browser.eval(&format!("{fold}.scrollIntoView()"));
+    let before = browser.eval(&state);
+    assert_eq!(before[2], "visible", "the teaser shows: {before}");
+    assert_eq!(before[3], true, "the hint is on top: {before}");
+    let point = browser.eval(&format!(
+        "(() => {{ {fold}.scrollIntoView(); const r = {fold}.getBoundingClientRect(); \
+           return [r.left + r.width / 2, r.top + r.height - 10]; }})()"
+    ));
+    // Tap the hint bar at the bottom of the folded block.
+    let (x, y) = (point[0].as_f64().unwrap(), point[1].as_f64().unwrap());
+    for kind in ["mousePressed", "mouseReleased"] {
+        browser.call(
+            "Input.dispatchMouseEvent",
+            json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 }),
+        );
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    let after = browser.eval(&state);
+    assert_eq!(after[2], "hidden", "the teaser went: {after}");
+    assert_eq!(after[3], false, "the hint is gone: {after}");
+    let (folded, open) = (before[0].as_f64().unwrap(), after[0].as_f64().unwrap());
+    assert!(open > folded * 1.5, "the block grew from {folded} px to {open} px");
+    let moved = after[1].as_f64().unwrap() - before[1].as_f64().unwrap();
+    assert!((moved - (open - folded)).abs() < 1.0, "the paragraph below moved down by the growth: {moved}");
+    // The opened content is drawn at (nearly) the column's width: not scaled down to a strip.
+    let drawn = browser.eval(&format!(
+        "Math.max(...[...{fold}.querySelectorAll('svg > svg tspan')].map(t => t.getBoundingClientRect().width)) \
+           / {fold}.getBoundingClientRect().width"
+    ));
+    assert!(drawn.as_f64().unwrap() > 0.75, "the longest line spans most of the width: {drawn}");
+    assert_eq!(browser.errors(), Vec::<String>::new());
 }

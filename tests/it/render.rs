@@ -172,6 +172,20 @@ before: before.jpg
 after: after.jpg
 aspect: "4:3"
 ```
+
+```fold
+title: 修复日记
+text: |
+  第一周：清理表面浮土，记录每一处锈色。
+  第二周：拼对碎片，按纹饰走向确定位置。
+  第三周：用可逆材料补配缺失部分。
+  第四周：做旧，远看一致、近看可辨。
+  第五周：入库前最后一次检查。
+teaser_lines: 2
+images:
+  - src: day1.jpg
+    caption: 第一天
+```
 "#
     );
 }
@@ -196,6 +210,14 @@ fn interactive_component_errors_are_clear() {
     // Nothing to reveal, or a bad aspect.
     assert!(render_error("```reveal\ntitle: t\n```\n").contains("give what is revealed"));
     assert!(render_error("```compare\nbefore: a.jpg\nafter: b.jpg\naspect: wide\n```\n").contains("width:height"));
+    // fold: nothing to fold, an unknown option, a teaser as long as the content, nesting.
+    assert!(render_error("```fold\ntitle: t\n```\n").contains("give what is folded"));
+    let err = render_error("```fold\ntext: x\nlines: 2\n```\n");
+    assert!(err.contains("teaser_lines"), "{err}");
+    let err = render_error("```fold\ntext: 只有一行。\n```\n");
+    assert!(err.contains("no longer than its teaser"), "{err}");
+    let err = render_error("```fold\ntext: |\n  ```reveal\n  title: t\n```\n");
+    assert!(err.contains("cannot be nested"), "{err}");
 }
 
 #[test]
@@ -206,4 +228,27 @@ fn the_static_fallback_shows_every_state() {
     assert!(!fallback.contains("<animate"));
     assert_eq!(fallback.matches("猜一猜").count(), 1, "the cover's title appears in the first state only");
     assert_eq!(fallback.matches("温酒器").count(), 2);
+
+    // A fold: the teaser (folded height, hint), then the whole (open height, no teaser layer).
+    let text = (1..=8).map(|n| format!("  第 {n} 段：修复记录。\n")).collect::<String>();
+    let html = render(&format!("```fold\ntext: |\n{text}```\n")).replace(">\n<", "><");
+    let folded: u32 = attribute(&html, "<svg data-wxpub=\"fold\"", "height").parse().unwrap();
+    let open: u32 = attribute(&html, "<animate attributeName=\"height\"", "to").parse().unwrap();
+    assert!(folded < open, "{folded} < {open}");
+    let fallback = wxpub::render::components::static_fallback(&html);
+    assert!(!fallback.contains("<animate") && !fallback.contains("<set"));
+    let states: Vec<&str> = fallback.match_indices("<svg data-wxpub=\"fold\"").map(|(at, _)| &fallback[at..]).collect();
+    assert_eq!(states.len(), 2, "teaser, then the whole");
+    assert_eq!(attribute(states[0], "<svg", "height"), folded.to_string());
+    assert_eq!(attribute(states[1], "<svg", "height"), open.to_string());
+    assert_eq!(fallback.matches("展开全文").count(), 1, "the hint belongs to the folded state only");
+    assert!(!states[1].contains("data-wxpub=\"teaser\""), "no teaser layer over the open state");
+}
+
+/// The value of `name` in the first tag starting with `tag`.
+fn attribute<'h>(html: &'h str, tag: &str, name: &str) -> &'h str {
+    let start = html.find(tag).unwrap_or_else(|| panic!("no {tag} in {html}"));
+    let element = &html[start..start + html[start..].find('>').unwrap()];
+    let value = &element[element.find(&format!(" {name}=\"")).unwrap() + name.len() + 3..];
+    &value[..value.find('"').unwrap()]
 }
