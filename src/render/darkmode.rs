@@ -330,14 +330,28 @@ pub struct TextSample {
     pub style: String,
 }
 
-struct Walk<'h> {
+type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Inherited colours → start tag → its rewrite and the context its children inherit. Kept per
+/// thread across calls: every item of a build uses the same theme, so an article repeats a few
+/// dozen styled start tags hundreds of times and the next article repeats most of them again.
+type DarkMemo = FastMap<[u64; 6], FastMap<String, (String, Context)>>;
+
+/// Beyond this many remembered tags the memo starts over (a long preview session edits a theme
+/// many times; stale entries would only cost memory).
+const DARK_MEMO_LIMIT: usize = 20_000;
+
+thread_local! {
+    static DARK_MEMO: std::cell::RefCell<(DarkMemo, usize)> = std::cell::RefCell::default();
+}
+
+struct Walk {
     out: String,
     samples: Vec<TextSample>,
     styles: Vec<String>,
     collect_samples: bool,
-    /// Start tag + the colours it inherits → its rewrite: an article repeats a few dozen theme
-    /// styles hundreds of times.
-    memo: std::collections::HashMap<(&'h str, [u64; 6]), (String, Context)>,
+    memo: DarkMemo,
+    memo_len: usize,
 }
 
 fn context_key(c: &Context) -> [u64; 6] {
@@ -359,7 +373,9 @@ const VOID: &[&str] = &["img", "br", "hr", "input", "meta", "link", "source", "w
 
 /// Converts rendered HTML to what dark-mode readers see.
 pub fn to_dark(html: &str) -> String {
-    walk(html, false).out
+    let state = walk(html, false);
+    DARK_MEMO.set((state.memo, state.memo_len));
+    state.out
 }
 
 /// The text runs of rendered HTML with their colours in light and dark mode.
@@ -367,7 +383,7 @@ pub fn text_samples(html: &str) -> Vec<TextSample> {
     walk(html, true).samples
 }
 
-fn walk(html: &str, collect_samples: bool) -> Walk<'_> {
+fn walk(html: &str, collect_samples: bool) -> Walk {
     let root = Context {
         light_bg: WHITE,
         dark_bg: DARK_BG,
@@ -384,17 +400,21 @@ fn walk(html: &str, collect_samples: bool) -> Walk<'_> {
         samples: Vec::new(),
         styles: vec![String::new()],
         collect_samples,
-        memo: std::collections::HashMap::new(),
+        memo: DarkMemo::default(),
+        memo_len: 0,
     };
+    if !collect_samples {
+        (state.memo, state.memo_len) = DARK_MEMO.take();
+    }
     let mut stack: Vec<(&str, Context)> = Vec::new();
     let mut rest = html;
     while !rest.is_empty() {
-        let Some(start) = rest.find('<') else {
+        let Some(start) = memchr::memchr(b'<', rest.as_bytes()) else {
             text(&mut state, rest, stack.last().map_or(root, |s| s.1));
             break;
         };
         text(&mut state, &rest[..start], stack.last().map_or(root, |s| s.1));
-        let tag_end = rest[start..].find('>').map_or(rest.len(), |e| start + e + 1);
+        let tag_end = memchr::memchr(b'>', &rest.as_bytes()[start..]).map_or(rest.len(), |e| start + e + 1);
         let tag = &rest[start..tag_end];
         rest = &rest[tag_end..];
         if let Some(name) = tag.strip_prefix("</") {
@@ -424,14 +444,19 @@ fn walk(html: &str, collect_samples: bool) -> Walk<'_> {
             context.bold |= ["strong", "b", "h1", "h2", "h3", "h4", "th"].iter().any(|t| t.eq_ignore_ascii_case(name));
             context
         } else {
-            let key = (tag, context_key(&parent));
-            if let Some((rewritten, context)) = state.memo.get(&key) {
+            let key = context_key(&parent);
+            if let Some((rewritten, context)) = state.memo.get(&key).and_then(|tags| tags.get(tag)) {
                 state.out.push_str(rewritten);
                 *context
             } else {
                 let (rewritten, context) = element(&mut state, tag, &name.to_ascii_lowercase(), parent);
                 state.out.push_str(&rewritten);
-                state.memo.insert(key, (rewritten, context));
+                if state.memo_len >= DARK_MEMO_LIMIT {
+                    state.memo.clear();
+                    state.memo_len = 0;
+                }
+                state.memo.entry(key).or_default().insert(tag.to_string(), (rewritten, context));
+                state.memo_len += 1;
                 context
             }
         };

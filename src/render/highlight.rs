@@ -3,9 +3,11 @@
 //! so long lines scroll horizontally inside the block instead of wrapping.
 use std::sync::OnceLock;
 
-use syntect::easy::HighlightLines;
-use syntect::highlighting::{FontStyle, Style, ThemeSet};
-use syntect::parsing::SyntaxSet;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use syntect::highlighting::{FontStyle, HighlightIterator, HighlightState, Highlighter, Style, ThemeSet};
+use syntect::parsing::{ParseState, ScopeStack, SyntaxSet};
 
 use super::darkmode;
 
@@ -20,6 +22,24 @@ fn assets() -> &'static Assets {
     ASSETS.get_or_init(|| Assets { syntaxes: SyntaxSet::load_defaults_newlines(), themes: ThemeSet::load_defaults() })
 }
 
+/// One highlighter per code theme, built once (it sorts the theme's selectors).
+fn highlighter(code_theme: &str) -> &'static Highlighter<'static> {
+    static HIGHLIGHTERS: OnceLock<HashMap<&'static str, Highlighter<'static>>> = OnceLock::new();
+    let highlighters = HIGHLIGHTERS.get_or_init(|| {
+        assets().themes.themes.iter().map(|(name, theme)| (name.as_str(), Highlighter::new(theme))).collect()
+    });
+    highlighters.get(code_theme).or_else(|| highlighters.get("InspiredGitHub")).expect("syntect bundles InspiredGitHub")
+}
+
+/// (token colour, block background bits) → the readable CSS colour.
+type ReadableColors = HashMap<([u8; 3], [u64; 4]), String>;
+
+thread_local! {
+    /// Readable token colours by (token colour, block background): the search for a readable
+    /// shade runs the dark-mode conversion dozens of times.
+    static READABLE: RefCell<ReadableColors> = RefCell::new(HashMap::new());
+}
+
 /// Names of the bundled code themes (for `[build] code_theme`).
 pub fn theme_names() -> Vec<String> {
     assets().themes.themes.keys().cloned().collect()
@@ -32,20 +52,16 @@ pub fn theme_names() -> Vec<String> {
 pub fn highlight(code: &str, lang: &str, code_theme: &str, line_style: &str, block_style: &str) -> String {
     let assets = assets();
     let syntax = assets.syntaxes.find_syntax_by_token(lang).unwrap_or_else(|| assets.syntaxes.find_syntax_plain_text());
-    let theme = assets
-        .themes
-        .themes
-        .get(code_theme)
-        .or_else(|| assets.themes.themes.get("InspiredGitHub"))
-        .expect("syntect bundles InspiredGitHub");
-    let mut highlighter = HighlightLines::new(syntax, theme);
+    let highlighter = highlighter(code_theme);
+    let mut parse_state = ParseState::new(syntax);
+    let mut highlight_state = HighlightState::new(highlighter, ScopeStack::new());
     let background = block_style
         .split(';')
         .filter_map(|d| d.split_once(':'))
         .find(|(k, _)| k.trim().starts_with("background"))
         .and_then(|(_, v)| darkmode::parse_color(v))
         .unwrap_or(darkmode::WHITE);
-    let mut readable_colors: std::collections::HashMap<(u8, u8, u8), String> = std::collections::HashMap::new();
+    let background_key = [background.r, background.g, background.b, background.a].map(f64::to_bits);
     let line_attr = format!(" style=\"{}white-space: nowrap\"", with_semicolon(line_style));
     let mut out = String::with_capacity(code.len() * 4);
     for (index, line) in syntect::util::LinesWithEndings::from(code).enumerate() {
@@ -55,10 +71,19 @@ pub fn highlight(code: &str, lang: &str, code_theme: &str, line_style: &str, blo
         out.push_str("<span");
         out.push_str(&line_attr);
         out.push('>');
-        match highlighter.highlight_line(line, &assets.syntaxes) {
-            Ok(regions) => push_regions(&mut out, &regions, &mut |c| {
-                readable_colors.entry((c.r, c.g, c.b)).or_insert_with(|| readable(c, background)).clone()
-            }),
+        match parse_state.parse_line(line, &assets.syntaxes) {
+            Ok(ops) => {
+                let regions: Vec<(Style, &str)> =
+                    HighlightIterator::new(&mut highlight_state, &ops, line, highlighter).collect();
+                push_regions(&mut out, &regions, &mut |c| {
+                    READABLE.with_borrow_mut(|cache| {
+                        cache
+                            .entry(([c.r, c.g, c.b], background_key))
+                            .or_insert_with(|| readable(c, background))
+                            .clone()
+                    })
+                })
+            }
             Err(_) => push_code_text(&mut out, line),
         }
         out.push_str("</span>");

@@ -75,7 +75,9 @@ struct Emitter<'a> {
     inline_paragraphs: Vec<usize>,
     /// The open paragraph is a lone image, emitted as a figure instead of `<p>`.
     figure_paragraph: bool,
-    table_alignments: Vec<Alignment>,
+    /// ` style="…"` of each column's header and body cells (the theme's cell style plus the
+    /// column's alignment), built once per table.
+    table_cell_attrs: Vec<[String; 2]>,
     table_cell: usize,
     in_table_head: bool,
     links: Vec<LinkState>,
@@ -99,7 +101,7 @@ impl<'a> Emitter<'a> {
             lists: Vec::new(),
             inline_paragraphs: Vec::new(),
             figure_paragraph: false,
-            table_alignments: Vec::new(),
+            table_cell_attrs: Vec::new(),
             table_cell: 0,
             in_table_head: false,
             links: Vec::new(),
@@ -116,6 +118,23 @@ impl<'a> Emitter<'a> {
 
     fn style(&self, key: &str) -> &'a str {
         self.ctx.theme.attr(key)
+    }
+
+    /// The style attribute of a table cell: the theme's `th` or `td` style and the alignment.
+    fn cell_attr(&self, key: &str, alignment: Alignment) -> String {
+        let mut style = self.ctx.theme.style(key).to_string();
+        let align = match alignment {
+            Alignment::Left => "left",
+            Alignment::Center => "center",
+            Alignment::Right => "right",
+            Alignment::None => return super::theme::style_attr(style.trim()),
+        };
+        if !style.is_empty() && !style.trim_end().ends_with(';') {
+            style.push(';');
+        }
+        style.push_str(" text-align: ");
+        style.push_str(align);
+        super::theme::style_attr(style.trim())
     }
 
     fn open(&mut self, tag: &str, key: &str) {
@@ -270,7 +289,8 @@ impl<'a> Emitter<'a> {
                 self.inline_paragraphs.push(0);
             }
             Tag::Table(alignments) => {
-                self.table_alignments = alignments.clone();
+                self.table_cell_attrs =
+                    alignments.iter().map(|a| [self.cell_attr("th", *a), self.cell_attr("td", *a)]).collect();
                 self.open("section", "table_wrap");
                 self.open("table", "table");
             }
@@ -284,21 +304,15 @@ impl<'a> Emitter<'a> {
                 self.out.push_str("<tr>");
             }
             Tag::TableCell => {
-                let (tag, key) = if self.in_table_head { ("th", "th") } else { ("td", "td") };
-                let mut style = self.ctx.theme.style(key).to_string();
-                let align = match self.table_alignments.get(self.table_cell) {
-                    Some(Alignment::Left) => "left",
-                    Some(Alignment::Center) => "center",
-                    Some(Alignment::Right) => "right",
-                    _ => "",
+                let (tag, kind) = if self.in_table_head { ("th", 0) } else { ("td", 1) };
+                let attr = match self.table_cell_attrs.get(self.table_cell) {
+                    Some(attrs) => attrs[kind].as_str(),
+                    None => self.style(tag),
                 };
-                if !align.is_empty() {
-                    if !style.is_empty() && !style.trim_end().ends_with(';') {
-                        style.push(';');
-                    }
-                    style.push_str(&format!(" text-align: {align}"));
-                }
-                self.out.push_str(&format!("<{tag}{}>", super::theme::style_attr(style.trim())));
+                self.out.push('<');
+                self.out.push_str(tag);
+                self.out.push_str(attr);
+                self.out.push('>');
             }
             Tag::Emphasis => self.open("em", "em"),
             Tag::Strong => self.open("strong", "strong"),

@@ -157,7 +157,9 @@ impl Layouts {
         context.insert("kind", &item.kind);
         context.insert("slug", &item.slug);
         context.insert("theme", self.theme.styles());
-        context.insert("content", &body.html);
+        // The body goes in after the templates have run: Tera copies its whole context for
+        // every template it renders, and the body is most of an item's bytes.
+        context.insert("content", CONTENT_SLOT);
         context.insert("references", &body.references);
         context.insert("references_title", &self.references_title);
         context.insert("entries", topic_entries);
@@ -180,12 +182,8 @@ impl Layouts {
             Kind::Poster => "poster.html",
             Kind::Topic => "topic.html",
         };
-        let html = self.render_template(template, &context)?;
-        Ok(RenderedItem {
-            html: sanitize::sanitize(&compact(&html)),
-            references: body.references,
-            diagnostics: body.diagnostics,
-        })
+        let html = compact(&self.render_template(template, &context)?).replace(CONTENT_SLOT, &compact(&body.html));
+        Ok(RenderedItem { html: sanitize::sanitize(&html), references: body.references, diagnostics: body.diagnostics })
     }
 
     fn render_template(&self, name: &str, context: &tera::Context) -> Result<String, RenderError> {
@@ -195,9 +193,16 @@ impl Layouts {
     }
 }
 
+/// Stands in for the body while the templates run. Shaped like an element so that [`compact`]
+/// joins it to its neighbours exactly as it joins the body (which starts and ends with a tag).
+const CONTENT_SLOT: &str = "<wxpub-content></wxpub-content>";
+
 /// Drops the indentation and newlines between tags that templates carry: whitespace between
 /// blocks shows up as stray gaps in the WeChat editor.
 fn compact(html: &str) -> String {
+    if memchr::memchr(b'\n', html.as_bytes()).is_none() && html.trim().len() == html.len() {
+        return html.to_string();
+    }
     let mut out = String::with_capacity(html.len());
     for line in html.lines() {
         let trimmed = line.trim();

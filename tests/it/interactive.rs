@@ -64,7 +64,7 @@ fn tapping_a_reveal_in_the_preview_shows_what_was_hidden() {
 }
 
 #[test]
-fn the_sandbox_keeps_both_components_intact_in_the_stored_draft() {
+fn the_sandbox_keeps_every_component_intact_in_the_stored_draft() {
     let project = project_with_components();
     let sandbox = start(wxpub::sandbox::SandboxOptions::default());
     let (code, out, err) = wxpub(&project, &sandbox, &["publish", ITEM]);
