@@ -56,7 +56,7 @@ fn main() {
     // Warm up once (loads the syntax definitions) so that the timing is the steady state.
     layouts.render_item(&items[0], &config, &[], &mut NameSink).unwrap();
     let mut best = f64::MAX;
-    for _ in 0..5 {
+    for _ in 0..10 {
         let start = Instant::now();
         let mut html_bytes = 0;
         for item in &items {
@@ -118,7 +118,7 @@ fn main() {
     let sample = &finals[items[0].slug.as_str()];
     println!("  (one article's final HTML: {} bytes)", sample.len());
     println!(
-        "render: {count} articles ({:.1} KB Markdown each) in {:.3} s (best of 5, one thread) = {:.0} articles/s",
+        "render: {count} articles ({:.1} KB Markdown each) in {:.3} s (best of 10, one thread) = {:.0} articles/s",
         markdown_bytes as f64 / count as f64 / 1024.0,
         best,
         count as f64 / best
