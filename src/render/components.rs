@@ -166,6 +166,16 @@ fn theme_color(theme: &Theme, key: &str, property: &str) -> Option<String> {
         .map(|(_, v)| v.trim().to_string())
 }
 
+/// The interactive components' text, paper and accent colours, taken from the theme so that
+/// the SVG matches the article around it.
+fn svg_colors(theme: &Theme) -> (String, String, String) {
+    (
+        theme_color(theme, "root", "color").unwrap_or_else(|| "#333333".into()),
+        theme_color(theme, "artifact", "background-color").unwrap_or_else(|| "#fdfaf3".into()),
+        theme_color(theme, "h2", "color").unwrap_or_else(|| "#5b3a1e".into()),
+    )
+}
+
 /// The fade that removes a cover layer on a tap, once.
 const FADE_ON_TAP: &str = r#"<animate attributeName="opacity" from="1" to="0" dur="0.6s" begin="click" fill="freeze" restart="never"></animate>"#;
 
@@ -211,10 +221,7 @@ fn reveal_svg(
         );
     }
     refuse_nesting(ctx, offset, "reveal", &[reveal.text.as_deref(), reveal.title.as_deref(), reveal.hint.as_deref()])?;
-    let theme = ctx.theme;
-    let ink = theme_color(theme, "root", "color").unwrap_or_else(|| "#333333".into());
-    let paper = theme_color(theme, "artifact", "background-color").unwrap_or_else(|| "#fdfaf3".into());
-    let accent = theme_color(theme, "h2", "color").unwrap_or_else(|| "#5b3a1e".into());
+    let (ink, paper, accent) = svg_colors(ctx.theme);
     let image_height = if reveal.image.is_some() { SVG_WIDTH * 2 / 3 } else { 0 };
     let lines = reveal.text.as_deref().map(wrap_lines).unwrap_or_default();
     let text_height = if lines.is_empty() { 0 } else { SVG_MARGIN + lines.len() as u32 * SVG_LINE + SVG_MARGIN / 2 };
@@ -356,10 +363,7 @@ fn fold_svg(
     let mut fields = vec![fold.text.as_deref(), fold.title.as_deref(), fold.hint.as_deref()];
     fields.extend(captions);
     refuse_nesting(ctx, offset, "fold", &fields)?;
-    let theme = ctx.theme;
-    let ink = theme_color(theme, "root", "color").unwrap_or_else(|| "#333333".into());
-    let paper = theme_color(theme, "artifact", "background-color").unwrap_or_else(|| "#fdfaf3".into());
-    let accent = theme_color(theme, "h2", "color").unwrap_or_else(|| "#5b3a1e".into());
+    let (ink, paper, accent) = svg_colors(ctx.theme);
 
     // The content, laid out once in viewBox units (SVG_WIDTH wide).
     let mut content = String::new();

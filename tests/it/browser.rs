@@ -116,6 +116,16 @@ impl Browser {
         }
     }
 
+    /// A real mouse click (press and release) at viewport coordinates, as a tap.
+    pub fn tap(&mut self, x: f64, y: f64) {
+        for kind in ["mousePressed", "mouseReleased"] {
+            self.call(
+                "Input.dispatchMouseEvent",
+                json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 }),
+            );
+        }
+    }
+
     /// Opens `url` and waits for its load event.
     pub fn open(&mut self, url: &str) {
         let seen = self.events.len();

@@ -2,8 +2,6 @@
 //! intact by the sandbox's draft store (which removes what WeChat removes).
 use std::time::Duration;
 
-use serde_json::json;
-
 use crate::browser::Browser;
 use crate::metrics::wxpub;
 use crate::support::TestProject;
@@ -46,12 +44,7 @@ fn tapping_a_reveal_in_the_preview_shows_what_was_hidden() {
            return [s.left + s.width / 2, s.top + s.height / 2]; })()",
     );
     let (x, y) = (box_[0].as_f64().unwrap(), box_[1].as_f64().unwrap());
-    for kind in ["mousePressed", "mouseReleased"] {
-        browser.call(
-            "Input.dispatchMouseEvent",
-            json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 }),
-        );
-    }
+    browser.tap(x, y);
     std::thread::sleep(Duration::from_millis(1000));
     assert_eq!(browser.eval(&format!("getComputedStyle({cover}).opacity")), "0", "the cover faded away");
     // The compare component was not touched: its cover is still there.
@@ -123,12 +116,7 @@ fn tapping_a_fold_opens_it_in_place_and_moves_the_article_below() {
     ));
     // Tap the hint bar at the bottom of the folded block.
     let (x, y) = (point[0].as_f64().unwrap(), point[1].as_f64().unwrap());
-    for kind in ["mousePressed", "mouseReleased"] {
-        browser.call(
-            "Input.dispatchMouseEvent",
-            json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 }),
-        );
-    }
+    browser.tap(x, y);
     std::thread::sleep(Duration::from_millis(800));
     let after = browser.eval(&state);
     assert_eq!(after[2], "hidden", "the teaser went: {after}");
