@@ -176,6 +176,25 @@ fn svg_colors(theme: &Theme) -> (String, String, String) {
     )
 }
 
+/// Wrapped text lines as one SVG `<text>`: the first baseline `first_dy` below `top`, the next
+/// ones a line apart.
+fn push_text_lines(svg: &mut String, lines: &[String], top: u32, first_dy: u32, ink: &str) {
+    svg.push_str(&format!(r#"<text x="{SVG_MARGIN}" y="{top}" font-size="{SVG_FONT}" fill="{ink}">"#));
+    for (i, line) in lines.iter().enumerate() {
+        let dy = if i == 0 { first_dy } else { SVG_LINE };
+        svg.push_str(&format!(r#"<tspan x="{SVG_MARGIN}" dy="{dy}">{}</tspan>"#, escape_attr(line)));
+    }
+    svg.push_str("</text>");
+}
+
+/// An uploaded image filling a `width` × `height` box at `y`, cropped to it.
+fn svg_image(src: &str, y: u32, width: u32, height: u32) -> String {
+    format!(
+        r#"<image href="{}" x="0" y="{y}" width="{width}" height="{height}" preserveAspectRatio="xMidYMid slice"></image>"#,
+        escape_attr(src)
+    )
+}
+
 /// The fade that removes a cover layer on a tap, once.
 const FADE_ON_TAP: &str = r#"<animate attributeName="opacity" from="1" to="0" dur="0.6s" begin="click" fill="freeze" restart="never"></animate>"#;
 
@@ -233,31 +252,17 @@ fn reveal_svg(
     svg.push_str(&format!(r#"<rect x="0" y="0" width="{SVG_WIDTH}" height="{height}" fill="{paper}"></rect>"#));
     if let Some(image) = &reveal.image {
         let src = sink.request(image, line, super::ImageRole::Body)?;
-        svg.push_str(&format!(
-            r#"<image href="{}" x="0" y="0" width="{SVG_WIDTH}" height="{image_height}" preserveAspectRatio="xMidYMid slice"></image>"#,
-            escape_attr(&src)
-        ));
+        svg.push_str(&svg_image(&src, 0, SVG_WIDTH, image_height));
     }
     if !lines.is_empty() {
-        svg.push_str(&format!(
-            r#"<text x="{SVG_MARGIN}" y="{}" font-size="{SVG_FONT}" fill="{ink}">"#,
-            image_height + SVG_MARGIN
-        ));
-        for (i, line) in lines.iter().enumerate() {
-            let dy = if i == 0 { SVG_FONT } else { SVG_LINE };
-            svg.push_str(&format!(r#"<tspan x="{SVG_MARGIN}" dy="{dy}">{}</tspan>"#, escape_attr(line)));
-        }
-        svg.push_str("</text>");
+        push_text_lines(&mut svg, &lines, image_height + SVG_MARGIN, SVG_FONT, &ink);
     }
     // The cover, on top; a tap fades it away.
     svg.push_str(r#"<g data-wxpub="cover" opacity="1">"#);
     match &reveal.cover {
         Some(cover) => {
             let src = sink.request(cover, line, super::ImageRole::Body)?;
-            svg.push_str(&format!(
-                r#"<image href="{}" x="0" y="0" width="{SVG_WIDTH}" height="{height}" preserveAspectRatio="xMidYMid slice"></image>"#,
-                escape_attr(&src)
-            ));
+            svg.push_str(&svg_image(&src, 0, SVG_WIDTH, height));
         }
         None => {
             svg.push_str(&format!(r#"<rect x="0" y="0" width="{SVG_WIDTH}" height="{height}" fill="{accent}"></rect>"#))
@@ -304,12 +309,7 @@ fn compare_svg(
             escape_attr(text)
         )
     };
-    let image = |src: &str| {
-        format!(
-            r#"<image href="{}" x="0" y="0" width="{width}" height="{height}" preserveAspectRatio="xMidYMid slice"></image>"#,
-            escape_attr(src)
-        )
-    };
+    let image = |src: &str| svg_image(src, 0, width, height);
     let mut svg = format!(
         r#"<svg data-wxpub="compare" viewBox="0 0 {width} {height}" width="100%" xmlns="http://www.w3.org/2000/svg" style="display:block;margin:0 0 16px 0">"#
     );
@@ -379,21 +379,14 @@ fn fold_svg(
     let lines = fold.text.as_deref().map(wrap_lines).unwrap_or_default();
     let mut teaser_height = y + SVG_MARGIN;
     if !lines.is_empty() {
-        content.push_str(&format!(r#"<text x="{SVG_MARGIN}" y="{y}" font-size="{SVG_FONT}" fill="{ink}">"#));
-        for text_line in &lines {
-            content.push_str(&format!(r#"<tspan x="{SVG_MARGIN}" dy="{SVG_LINE}">{}</tspan>"#, escape_attr(text_line)));
-        }
-        content.push_str("</text>");
+        push_text_lines(&mut content, &lines, y, SVG_LINE, &ink);
         teaser_height = y + (teaser_lines.min(lines.len() as u32) + 1) * SVG_LINE;
         y += lines.len() as u32 * SVG_LINE + SVG_MARGIN / 2;
     }
     for (index, image) in fold.images.iter().enumerate() {
         let src = sink.request(&image.src, line, super::ImageRole::Body)?;
         y += SVG_MARGIN / 2;
-        content.push_str(&format!(
-            r#"<image href="{}" x="0" y="{y}" width="{SVG_WIDTH}" height="{image_height}" preserveAspectRatio="xMidYMid slice"></image>"#,
-            escape_attr(&src)
-        ));
+        content.push_str(&svg_image(&src, y, SVG_WIDTH, image_height));
         if lines.is_empty() && index == 0 {
             // An image-only fold shows the top half of its first image.
             teaser_height = y + image_height / 2;

@@ -182,7 +182,15 @@ impl Layouts {
             Kind::Poster => "poster.html",
             Kind::Topic => "topic.html",
         };
-        let html = compact(&self.render_template(template, &context)?).replace(CONTENT_SLOT, &compact(&body.html));
+        let page = compact(&self.render_template(template, &context)?);
+        let html = if page.contains(CONTENT_SLOT) {
+            page.replace(CONTENT_SLOT, &compact(&body.html))
+        } else {
+            // A template that escapes or filters `content` (anything but `{{ content | safe }}`)
+            // gets the real body, as it would without the slot.
+            context.insert("content", &body.html);
+            compact(&self.render_template(template, &context)?)
+        };
         Ok(RenderedItem { html: sanitize::sanitize(&html), references: body.references, diagnostics: body.diagnostics })
     }
 

@@ -29,13 +29,20 @@ fn project_with_components() -> TestProject {
     project
 }
 
-#[test]
-fn tapping_a_reveal_in_the_preview_shows_what_was_hidden() {
+/// The components' article open in the preview, in a browser `width` × `height` wide, loaded
+/// without console errors. The project and the preview live as long as the returned values.
+fn open_in_preview(width: u32, height: u32) -> (TestProject, wxpub::preview::PreviewHandle, Browser) {
     let project = project_with_components();
     let preview = wxpub::preview::spawn(project.path(), 0).expect("preview starts");
-    let mut browser = Browser::launch(375, 812);
+    let mut browser = Browser::launch(width, height);
     browser.open(&format!("{}{ITEM}/", preview.url));
     assert_eq!(browser.errors(), Vec::<String>::new());
+    (project, preview, browser)
+}
+
+#[test]
+fn tapping_a_reveal_in_the_preview_shows_what_was_hidden() {
+    let (_project, preview, mut browser) = open_in_preview(375, 812);
     let cover = "document.querySelector('svg[data-wxpub=reveal] g[data-wxpub=cover]')";
     assert_eq!(browser.eval(&format!("getComputedStyle({cover}).opacity")), "1");
     let box_ = browser.eval(
@@ -92,11 +99,7 @@ fn the_sandbox_keeps_every_component_intact_in_the_stored_draft() {
 
 #[test]
 fn tapping_a_fold_opens_it_in_place_and_moves_the_article_below() {
-    let project = project_with_components();
-    let preview = wxpub::preview::spawn(project.path(), 0).expect("preview starts");
-    let mut browser = Browser::launch(390, 844);
-    browser.open(&format!("{}{ITEM}/", preview.url));
-    assert_eq!(browser.errors(), Vec::<String>::new());
+    let (_project, _preview, mut browser) = open_in_preview(390, 844);
     let fold = "document.querySelector('svg[data-wxpub=fold]')";
     let state = format!(
         "(() => {{ const f = {fold}; const r = f.getBoundingClientRect(); \
