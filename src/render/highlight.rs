@@ -1,13 +1,20 @@
 //! Code highlighting with inline-styled spans, keeping whitespace the WeChat editor would
 //! collapse: lines are joined with `<br>`, spaces become `&nbsp;`, each line is a `nowrap` span
 //! so long lines scroll horizontally inside the block instead of wrapping.
-use std::sync::OnceLock;
-
+//!
+//! Two engines, one look. The languages museum teams write most (Python, JavaScript, shell,
+//! JSON, HTML, CSS) are parsed with tree-sitter, several times faster than syntect's regex
+//! grammars; every other language goes through syntect. Either way the colours come from the
+//! same syntect code theme: each tree-sitter capture is given the TextMate scope the theme
+//! already colours (`keyword` → `keyword.control`, …), so `[build] code_theme` means one thing.
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::OnceLock;
 
 use syntect::highlighting::{FontStyle, HighlightIterator, HighlightState, Highlighter, Style, ThemeSet};
-use syntect::parsing::{ParseState, ScopeStack, SyntaxSet};
+use syntect::parsing::{ParseState, Scope, ScopeStack, SyntaxSet};
+use tree_sitter_highlight::{HighlightConfiguration, HighlightEvent};
 
 use super::darkmode;
 
@@ -50,11 +57,10 @@ pub fn theme_names() -> Vec<String> {
 /// `block_style` is the code block's own style: token colours are made readable on its
 /// background, in light mode and after WeChat's dark-mode conversion.
 pub fn highlight(code: &str, lang: &str, code_theme: &str, line_style: &str, block_style: &str) -> String {
-    let assets = assets();
-    let syntax = assets.syntaxes.find_syntax_by_token(lang).unwrap_or_else(|| assets.syntaxes.find_syntax_plain_text());
     let highlighter = highlighter(code_theme);
-    let mut parse_state = ParseState::new(syntax);
-    let mut highlight_state = HighlightState::new(highlighter, ScopeStack::new());
+    let lines = grammar(lang)
+        .and_then(|grammar| tree_sitter_lines(code, grammar, code_theme, highlighter))
+        .unwrap_or_else(|| syntect_lines(code, lang, highlighter));
     let background = block_style
         .split(';')
         .filter_map(|d| d.split_once(':'))
@@ -64,31 +70,260 @@ pub fn highlight(code: &str, lang: &str, code_theme: &str, line_style: &str, blo
     let background_key = [background.r, background.g, background.b, background.a].map(f64::to_bits);
     let line_attr = format!(" style=\"{}white-space: nowrap\"", with_semicolon(line_style));
     let mut out = String::with_capacity(code.len() * 4);
-    for (index, line) in syntect::util::LinesWithEndings::from(code).enumerate() {
+    for (index, regions) in lines.iter().enumerate() {
         if index > 0 {
             out.push_str("<br>");
         }
         out.push_str("<span");
         out.push_str(&line_attr);
         out.push('>');
-        match parse_state.parse_line(line, &assets.syntaxes) {
-            Ok(ops) => {
-                let regions: Vec<(Style, &str)> =
-                    HighlightIterator::new(&mut highlight_state, &ops, line, highlighter).collect();
-                push_regions(&mut out, &regions, &mut |c| {
-                    READABLE.with_borrow_mut(|cache| {
-                        cache
-                            .entry(([c.r, c.g, c.b], background_key))
-                            .or_insert_with(|| readable(c, background))
-                            .clone()
-                    })
-                })
-            }
-            Err(_) => push_code_text(&mut out, line),
-        }
+        push_regions(&mut out, regions, &mut |c| {
+            READABLE.with_borrow_mut(|cache| {
+                cache.entry(([c.r, c.g, c.b], background_key)).or_insert_with(|| readable(c, background)).clone()
+            })
+        });
         out.push_str("</span>");
     }
     out
+}
+
+/// One line of code as (style, text) regions.
+type Line<'a> = Vec<(Style, &'a str)>;
+
+/// Lines the way syntect splits them (`LinesWithEndings`): a final line without a newline
+/// counts, an empty last line after a newline does not.
+fn syntect_lines<'a>(code: &'a str, lang: &str, highlighter: &Highlighter) -> Vec<Line<'a>> {
+    let assets = assets();
+    let syntax = assets.syntaxes.find_syntax_by_token(lang).unwrap_or_else(|| assets.syntaxes.find_syntax_plain_text());
+    let mut parse_state = ParseState::new(syntax);
+    let mut highlight_state = HighlightState::new(highlighter, ScopeStack::new());
+    syntect::util::LinesWithEndings::from(code)
+        .map(|line| match parse_state.parse_line(line, &assets.syntaxes) {
+            Ok(ops) => HighlightIterator::new(&mut highlight_state, &ops, line, highlighter).collect(),
+            Err(_) => vec![(highlighter.get_default(), line)],
+        })
+        .collect()
+}
+
+/// A language tree-sitter highlights: the fence names that select it, its base TextMate scope
+/// (for the theme's language-specific rules), and captures whose usual scope it overrides.
+struct Grammar {
+    tokens: &'static [&'static str],
+    base_scope: &'static str,
+    overrides: &'static [(&'static str, &'static str)],
+    config: fn() -> Option<HighlightConfiguration>,
+}
+
+/// Tree-sitter capture names → the TextMate scope whose colour the code theme gives them.
+/// Plain identifiers and properties map to `source` (the theme's default colour) because
+/// syntect's own grammars leave them uncoloured too; themes that colour `variable` would
+/// otherwise paint every name.
+const CAPTURE_SCOPES: &[(&str, &str)] = &[
+    ("attribute", "entity.other.attribute-name"),
+    ("charset", "keyword.control.at-rule"),
+    ("comment", "comment.line"),
+    ("constant", "constant.other"),
+    ("constant.builtin", "constant.language"),
+    ("constructor", "support.class"),
+    ("embedded", "source"),
+    ("escape", "constant.character.escape"),
+    ("function", "entity.name.function"),
+    ("function.builtin", "support.function.builtin"),
+    ("function.method", "entity.name.function"),
+    ("import", "keyword.control.at-rule"),
+    ("keyframes", "keyword.control.at-rule"),
+    ("keyword", "keyword.control"),
+    ("media", "keyword.control.at-rule"),
+    ("namespace", "keyword.control.at-rule"),
+    ("number", "constant.numeric"),
+    ("operator", "keyword.operator"),
+    ("property", "source"),
+    ("punctuation", "punctuation"),
+    ("punctuation.bracket", "punctuation"),
+    ("punctuation.delimiter", "punctuation"),
+    ("punctuation.special", "punctuation.section.embedded"),
+    ("string", "string.quoted"),
+    ("string.special", "string.regexp"),
+    ("string.special.key", "support.type.property-name"),
+    ("supports", "keyword.control.at-rule"),
+    ("tag", "entity.name.tag"),
+    ("tag.error", "entity.name.tag"),
+    ("type", "entity.name.type"),
+    ("variable", "source"),
+    ("variable.builtin", "variable.language"),
+    ("variable.parameter", "variable.parameter"),
+];
+
+const GRAMMARS: &[Grammar] = &[
+    Grammar {
+        tokens: &["python", "py", "python3", "py3"],
+        base_scope: "source.python",
+        overrides: &[],
+        config: || {
+            let language = tree_sitter_python::LANGUAGE.into();
+            HighlightConfiguration::new(language, "python", tree_sitter_python::HIGHLIGHTS_QUERY, "", "").ok()
+        },
+    },
+    Grammar {
+        tokens: &["javascript", "js", "jsx", "mjs", "cjs", "node"],
+        base_scope: "source.js",
+        overrides: &[],
+        config: || {
+            let highlights =
+                [tree_sitter_javascript::JSX_HIGHLIGHT_QUERY, tree_sitter_javascript::HIGHLIGHT_QUERY].join("\n");
+            HighlightConfiguration::new(
+                tree_sitter_javascript::LANGUAGE.into(),
+                "javascript",
+                &highlights,
+                tree_sitter_javascript::INJECTIONS_QUERY,
+                tree_sitter_javascript::LOCALS_QUERY,
+            )
+            .ok()
+        },
+    },
+    Grammar {
+        tokens: &["bash", "sh", "shell", "zsh"],
+        base_scope: "source.shell",
+        overrides: &[],
+        config: || {
+            let language = tree_sitter_bash::LANGUAGE.into();
+            HighlightConfiguration::new(language, "bash", tree_sitter_bash::HIGHLIGHT_QUERY, "", "").ok()
+        },
+    },
+    Grammar {
+        tokens: &["json"],
+        base_scope: "source.json",
+        overrides: &[],
+        config: || {
+            let language = tree_sitter_json::LANGUAGE.into();
+            HighlightConfiguration::new(language, "json", tree_sitter_json::HIGHLIGHTS_QUERY, "", "").ok()
+        },
+    },
+    Grammar {
+        tokens: &["html", "htm", "xhtml"],
+        base_scope: "text.html.basic",
+        overrides: &[],
+        config: || {
+            HighlightConfiguration::new(
+                tree_sitter_html::LANGUAGE.into(),
+                "html",
+                tree_sitter_html::HIGHLIGHTS_QUERY,
+                tree_sitter_html::INJECTIONS_QUERY,
+                "",
+            )
+            .ok()
+        },
+    },
+    Grammar {
+        tokens: &["css"],
+        base_scope: "source.css",
+        overrides: &[("property", "support.type.property-name")],
+        config: || {
+            let language = tree_sitter_css::LANGUAGE.into();
+            HighlightConfiguration::new(language, "css", tree_sitter_css::HIGHLIGHTS_QUERY, "", "").ok()
+        },
+    },
+];
+
+/// The tree-sitter grammar for a fence's language name, if there is one.
+fn grammar(lang: &str) -> Option<usize> {
+    GRAMMARS.iter().position(|g| g.tokens.iter().any(|t| t.eq_ignore_ascii_case(lang)))
+}
+
+/// Each grammar's compiled queries, built on first use (compiling a query takes milliseconds).
+/// `None` if the bundled queries do not compile, which sends the language to syntect.
+fn configuration(grammar: usize) -> Option<&'static HighlightConfiguration> {
+    static CONFIGS: OnceLock<Vec<OnceLock<Option<HighlightConfiguration>>>> = OnceLock::new();
+    let configs = CONFIGS.get_or_init(|| GRAMMARS.iter().map(|_| OnceLock::new()).collect());
+    configs[grammar]
+        .get_or_init(|| {
+            let mut config = (GRAMMARS[grammar].config)()?;
+            config.configure(&CAPTURE_SCOPES.iter().map(|(name, _)| *name).collect::<Vec<_>>());
+            Some(config)
+        })
+        .as_ref()
+}
+
+/// (code theme, grammar) → the theme's style for each capture, in `CAPTURE_SCOPES` order.
+type CaptureStyles = HashMap<(String, usize), Rc<[Style]>>;
+
+thread_local! {
+    /// The tree-sitter parser and query cursors, reused across blocks.
+    static TREE_SITTER: RefCell<tree_sitter_highlight::Highlighter> =
+        RefCell::new(tree_sitter_highlight::Highlighter::new());
+    /// Styles per capture, by (code theme, grammar).
+    static CAPTURE_STYLES: RefCell<CaptureStyles> = RefCell::new(HashMap::new());
+}
+
+/// The theme's style for each capture name of `grammar`, in `CAPTURE_SCOPES` order.
+fn capture_styles(code_theme: &str, grammar: usize, highlighter: &Highlighter) -> Rc<[Style]> {
+    CAPTURE_STYLES.with_borrow_mut(|styles| {
+        styles
+            .entry((code_theme.to_string(), grammar))
+            .or_insert_with(|| {
+                let g = &GRAMMARS[grammar];
+                let base = Scope::new(g.base_scope).expect("a valid base scope");
+                CAPTURE_SCOPES
+                    .iter()
+                    .map(|(name, scope)| {
+                        let scope = g.overrides.iter().find(|(n, _)| n == name).map_or(*scope, |(_, s)| *s);
+                        highlighter.style_for_stack(&[base, Scope::new(scope).expect("a valid scope")])
+                    })
+                    .collect()
+            })
+            .clone()
+    })
+}
+
+/// Highlights with tree-sitter; `None` (syntect takes over) if the grammar cannot be loaded or
+/// the highlighter stops with an error. A syntax error in the code is not one: tree-sitter
+/// recovers and colours what it can.
+fn tree_sitter_lines<'a>(
+    code: &'a str,
+    grammar: usize,
+    code_theme: &str,
+    highlighter: &Highlighter,
+) -> Option<Vec<Line<'a>>> {
+    let config = configuration(grammar)?;
+    let styles = capture_styles(code_theme, grammar, highlighter);
+    let plain = highlighter.get_default();
+    TREE_SITTER.with_borrow_mut(|tree_sitter| {
+        // The closure (not the fn item) lets the returned reference shorten to the call's lifetime.
+        let injected = |name: &str| -> Option<&HighlightConfiguration> { grammar_for_injection(name) };
+        let events = tree_sitter.highlight(config, code.as_bytes(), None, injected).ok()?;
+        let mut lines: Vec<Line<'a>> = Vec::new();
+        let mut line: Line<'a> = Vec::new();
+        let mut open: Vec<usize> = Vec::new();
+        for event in events {
+            match event.ok()? {
+                HighlightEvent::HighlightStart(capture) => open.push(capture.0),
+                HighlightEvent::HighlightEnd => {
+                    open.pop();
+                }
+                HighlightEvent::Source { start, end } => {
+                    let style = open.last().map_or(plain, |&capture| styles[capture]);
+                    let mut text = code.get(start..end)?;
+                    while let Some(newline) = text.find('\n') {
+                        line.push((style, &text[..=newline]));
+                        lines.push(std::mem::take(&mut line));
+                        text = &text[newline + 1..];
+                    }
+                    if !text.is_empty() {
+                        line.push((style, text));
+                    }
+                }
+            }
+        }
+        if !line.is_empty() {
+            lines.push(line);
+        }
+        Some(lines)
+    })
+}
+
+/// The configuration for a language another one embeds (`<script>` in HTML, say).
+fn grammar_for_injection(name: &str) -> Option<&'static HighlightConfiguration> {
+    configuration(grammar(name)?)
 }
 
 /// A token colour darkened (HSL lightness, hue kept) until it reaches WCAG AA (4.5:1) on the
@@ -200,5 +435,65 @@ mod tests {
         assert!(!html.contains("<br>"));
         assert!(html.contains("white-space: nowrap"));
         assert!(html.contains(&line));
+    }
+
+    /// The text of highlighted lines, joined back (what an editor would copy out).
+    fn text_of(lines: &[Line]) -> String {
+        lines.iter().map(|line| line.iter().map(|(_, text)| *text).collect::<String>()).collect()
+    }
+
+    #[test]
+    fn tree_sitter_keeps_every_character_of_the_code_even_when_it_does_not_parse() {
+        let highlighter = highlighter("InspiredGitHub");
+        for (lang, code) in [
+            ("python", "def f(:\n    s = \"unterminated\n\tx = 1\n"),
+            ("python", "print('no newline at the end')"),
+            ("js", "const a = `${b`;\r\nlet 青铜 = 1;\r\n"),
+            ("bash", "for f in *.jpg; do\n"),
+            ("json", "{\"a\": [1, 2,\n"),
+            ("html", "<p>未闭合 <b>粗体\n<script>let x = </script>\n"),
+            ("css", "p { color: \n"),
+            ("python", ""),
+        ] {
+            let lines = tree_sitter_lines(code, grammar(lang).unwrap(), "InspiredGitHub", highlighter).unwrap();
+            assert_eq!(text_of(&lines), code, "{lang}: {code:?}");
+            assert_eq!(lines.len(), syntect_lines(code, lang, highlighter).len(), "{lang}: same line count as syntect");
+        }
+    }
+
+    #[test]
+    fn tree_sitter_colours_tokens_as_the_code_theme_does_through_syntect() {
+        let code = "# 找出超出范围的读数\ndef alerts(readings):\n    return \"湿度\" if 45 < 60 else None\n";
+        for theme in ["InspiredGitHub", "Solarized (light)", "base16-ocean.light"] {
+            let highlighter = highlighter(theme);
+            let tree_sitter = tree_sitter_lines(code, grammar("python").unwrap(), theme, highlighter).unwrap();
+            let syntect = syntect_lines(code, "python", highlighter);
+            let style_of = |lines: &[Line], token: &str| {
+                lines.iter().flatten().find(|(_, text)| text.contains(token)).map(|(style, _)| style.foreground)
+            };
+            for token in ["找出", "def", "return", "湿度", "45", "None"] {
+                assert_eq!(style_of(&tree_sitter, token), style_of(&syntect, token), "{theme}: {token}");
+            }
+        }
+    }
+
+    #[test]
+    fn html_highlights_the_javascript_inside_script() {
+        let highlighter = highlighter("InspiredGitHub");
+        let code = "<p>文字</p>\n<script>let total = 1;</script>\n";
+        let lines = tree_sitter_lines(code, grammar("html").unwrap(), "InspiredGitHub", highlighter).unwrap();
+        let keyword = lines.iter().flatten().find(|(_, text)| *text == "let").expect("`let` is its own token");
+        let syntect = syntect_lines("let total = 1;\n", "js", highlighter);
+        let js_keyword = syntect.iter().flatten().find(|(_, text)| *text == "let").unwrap();
+        assert_eq!(keyword.0.foreground, js_keyword.0.foreground);
+        assert_ne!(keyword.0.foreground, highlighter.get_default().foreground);
+    }
+
+    #[test]
+    fn fence_names_pick_the_grammar_whatever_their_case() {
+        assert_eq!(grammar("Python"), grammar("py"));
+        assert!(grammar("JSON").is_some() && grammar("sh").is_some() && grammar("css").is_some());
+        assert_eq!(grammar("rust"), None, "other languages go to syntect");
+        assert_eq!(grammar(""), None);
     }
 }
