@@ -332,10 +332,12 @@ pub struct TextSample {
 
 type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
-/// Inherited colours → start tag → its rewrite and the context its children inherit. Kept per
+/// Start tag → (inherited colours, its rewrite, the context its children inherit). Kept per
 /// thread across calls: every item of a build uses the same theme, so an article repeats a few
 /// dozen styled start tags hundreds of times and the next article repeats most of them again.
-type DarkMemo = FastMap<[u64; 6], FastMap<String, (String, Context)>>;
+/// Keyed by the tag first: a tag nearly always sits in one or two contexts, so a short scan
+/// beats hashing the context too.
+type DarkMemo = FastMap<String, Vec<([u64; 6], String, Context)>>;
 
 /// Beyond this many remembered tags the memo starts over (a long preview session edits a theme
 /// many times; stale entries would only cost memory).
@@ -410,15 +412,15 @@ fn walk(html: &str, collect_samples: bool) -> Walk {
     let mut rest = html;
     while !rest.is_empty() {
         let Some(start) = memchr::memchr(b'<', rest.as_bytes()) else {
-            text(&mut state, rest, stack.last().map_or(root, |s| s.1));
+            text(&mut state, rest, stack.last().map_or(&root, |s| &s.1));
             break;
         };
-        text(&mut state, &rest[..start], stack.last().map_or(root, |s| s.1));
+        text(&mut state, &rest[..start], stack.last().map_or(&root, |s| &s.1));
         let tag_end = memchr::memchr(b'>', &rest.as_bytes()[start..]).map_or(rest.len(), |e| start + e + 1);
         let tag = &rest[start..tag_end];
         rest = &rest[tag_end..];
         if let Some(name) = tag.strip_prefix("</") {
-            let name = name.trim_end_matches('>').trim();
+            let name = name.strip_suffix('>').unwrap_or(name).trim_ascii();
             if let Some(at) = stack.iter().rposition(|(n, _)| n.eq_ignore_ascii_case(name)) {
                 stack.truncate(at);
             }
@@ -430,14 +432,14 @@ fn walk(html: &str, collect_samples: bool) -> Walk {
             continue;
         }
         let parent = stack.last().map_or(root, |s| s.1);
-        let name_len = tag[1..].find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(tag.len() - 1);
+        let name_len = tag.as_bytes()[1..].iter().position(|b| !b.is_ascii_alphanumeric()).unwrap_or(tag.len() - 1);
         let name = &tag[1..1 + name_len];
         // Samples name the style that set a colour, so they need every element walked.
         let context = if state.collect_samples {
             let (rewritten, context) = element(&mut state, tag, &name.to_ascii_lowercase(), parent);
             state.out.push_str(&rewritten);
             context
-        } else if !tag.contains(" style=\"") && !parent.svg && !name.eq_ignore_ascii_case("svg") {
+        } else if !has_style(tag) && !parent.svg && !name.eq_ignore_ascii_case("svg") {
             // No colours of its own: only boldness passes down.
             state.out.push_str(tag);
             let mut context = parent;
@@ -445,7 +447,8 @@ fn walk(html: &str, collect_samples: bool) -> Walk {
             context
         } else {
             let key = context_key(&parent);
-            if let Some((rewritten, context)) = state.memo.get(&key).and_then(|tags| tags.get(tag)) {
+            let remembered = state.memo.get(tag).and_then(|seen| seen.iter().find(|(k, _, _)| *k == key));
+            if let Some((_, rewritten, context)) = remembered {
                 state.out.push_str(rewritten);
                 *context
             } else {
@@ -455,7 +458,7 @@ fn walk(html: &str, collect_samples: bool) -> Walk {
                     state.memo.clear();
                     state.memo_len = 0;
                 }
-                state.memo.entry(key).or_default().insert(tag.to_string(), (rewritten, context));
+                state.memo.entry(tag.to_string()).or_default().push((key, rewritten, context));
                 state.memo_len += 1;
                 context
             }
@@ -467,7 +470,7 @@ fn walk(html: &str, collect_samples: bool) -> Walk {
     state
 }
 
-fn text(state: &mut Walk, text: &str, context: Context) {
+fn text(state: &mut Walk, text: &str, context: &Context) {
     state.out.push_str(text);
     if !state.collect_samples || context.svg || text.trim().is_empty() {
         return;
@@ -600,8 +603,18 @@ fn replace_colors(value: &str, convert: impl Fn(Rgba) -> Rgba) -> String {
 
 /// Byte range of the `style` attribute's value inside a start tag (double-quoted, as the
 /// sanitizer writes it).
+/// Finds ` style="` in a start tag (a precomputed searcher: this runs for every tag).
+fn style_finder() -> &'static memchr::memmem::Finder<'static> {
+    static FINDER: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
+    FINDER.get_or_init(|| memchr::memmem::Finder::new(" style=\""))
+}
+
+fn has_style(tag: &str) -> bool {
+    style_finder().find(tag.as_bytes()).is_some()
+}
+
 fn style_span(tag: &str) -> Option<(usize, usize)> {
-    let at = tag.find(" style=\"")? + " style=\"".len();
+    let at = style_finder().find(tag.as_bytes())? + " style=\"".len();
     let end = at + tag[at..].find('"')?;
     Some((at, end))
 }
@@ -756,5 +769,22 @@ mod tests {
         assert!((contrast(samples[0].light_fg, samples[0].light_bg) - 2.85).abs() < 0.01);
         assert!(!samples[0].large);
         assert_eq!(samples[0].style, "color:#999999;font-size:15px");
+    }
+
+    #[test]
+    fn a_remembered_tag_is_rewritten_for_the_background_it_sits_on() {
+        let span = r#"<span style="color: #555555">字</span>"#;
+        let on_white = format!(r#"<section style="background-color: #ffffff">{span}</section>"#);
+        let on_sand = format!(r#"<section style="background-color: #d8c8a0">{span}</section>"#);
+        let span_of = |html: &str| html[html.find("<span").unwrap()..html.find(">字").unwrap()].to_string();
+        DARK_MEMO.take();
+        let cold_white = span_of(&to_dark(&on_white));
+        DARK_MEMO.take();
+        let cold_sand = span_of(&to_dark(&on_sand));
+        assert_ne!(cold_white, cold_sand, "the backgrounds convert differently, so the text does too");
+        // Warm: the same start tag now sits in both contexts of one memo, in either order.
+        let both = to_dark(&format!("{on_white}{on_sand}{on_white}"));
+        let spans: Vec<String> = both.match_indices("<span").map(|(at, _)| span_of(&both[at..])).collect();
+        assert_eq!(spans, [cold_white.clone(), cold_sand, cold_white]);
     }
 }
