@@ -13,6 +13,7 @@
 //!   `url(…)` (outside resources are refused), no `!important` (defeats dark mode).
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// Tags the WeChat editor keeps (text and structure). Raw-HTML `div`s are written as `section`.
 pub const ALLOWED_TAGS: &[&str] = &[
@@ -234,9 +235,12 @@ pub const ALLOWED_CSS_PROPERTIES: &[&str] = &[
 /// what it reads; it does not repair unbalanced tags (browsers and WeChat's editor do).
 pub fn sanitize(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
-    // ` style="…"` as written for each raw style value: a rendered item repeats a few dozen
-    // theme styles thousands of times.
-    let mut styles: HashMap<&str, String, foldhash::fast::RandomState> = HashMap::default();
+    let mut styles = STYLE_MEMO.take();
+    if styles.len() >= STYLE_MEMO_LIMIT {
+        styles.clear();
+    }
+    // One buffer for every tag's attributes.
+    let mut attributes: Vec<(&str, &str)> = Vec::new();
     let mut rest = html;
     while let Some(lt) = memchr::memchr(b'<', rest.as_bytes()) {
         out.push_str(&rest[..lt]);
@@ -253,7 +257,7 @@ pub fn sanitize(html: &str) -> String {
                 continue;
             }
             let name = &after[..name_len];
-            rest = after.find('>').map_or("", |end| &after[end + 1..]);
+            rest = memchr::memchr(b'>', after.as_bytes()).map_or("", |end| &after[end + 1..]);
             if let Some(tag) = output_tag(name).or_else(|| svg_element(name).map(|(t, _)| t)) {
                 out.push_str("</");
                 out.push_str(tag);
@@ -268,7 +272,7 @@ pub fn sanitize(html: &str) -> String {
                 continue;
             }
             let name = &after[..name_len];
-            let (attributes, remainder) = parse_attributes(&after[name_len..]);
+            let remainder = parse_attributes(&after[name_len..], &mut attributes);
             rest = remainder;
             let self_closing = after[name_len..after.len() - remainder.len()].trim_end().ends_with("/>");
             if let Some(removed) = REMOVED_WITH_CONTENT.iter().find(|t| t.eq_ignore_ascii_case(name)) {
@@ -316,9 +320,11 @@ pub fn sanitize(html: &str) -> String {
                 out.push('<');
                 out.push_str(tag);
                 let allowed = TAG_ATTRIBUTES.iter().find(|(t, _)| *t == tag).map_or(&[][..], |(_, attrs)| *attrs);
-                for (attr, raw) in attributes {
+                for &(attr, raw) in &attributes {
                     if attr.eq_ignore_ascii_case("style") {
-                        out.push_str(styles.entry(raw).or_insert_with(|| {
+                        if let Some(attribute) = styles.get(raw) {
+                            out.push_str(attribute);
+                        } else {
                             let kept = filter_style(&decode_entities(raw));
                             let mut attribute = String::new();
                             if !kept.is_empty() {
@@ -326,8 +332,9 @@ pub fn sanitize(html: &str) -> String {
                                 push_attr_value(&mut attribute, &kept);
                                 attribute.push('"');
                             }
-                            attribute
-                        }));
+                            out.push_str(&attribute);
+                            styles.insert(raw.to_string(), attribute);
+                        }
                     } else if let Some(attr) = allowed.iter().find(|a| a.eq_ignore_ascii_case(attr)) {
                         let value = decode_entities(raw);
                         if let Some(kept) = filter_attribute(tag, attr, &value) {
@@ -344,7 +351,21 @@ pub fn sanitize(html: &str) -> String {
         }
     }
     out.push_str(rest);
+    STYLE_MEMO.set(styles);
     out
+}
+
+/// Raw `style` value → the ` style="…"` attribute written for it. Kept per thread across calls:
+/// every item of a build uses the same theme, so the same few dozen styles recur thousands of
+/// times in an item and again in the next one.
+type StyleMemo = HashMap<String, String, foldhash::fast::RandomState>;
+
+/// Beyond this many remembered styles the memo starts over (raw HTML in many items could
+/// otherwise grow it without end).
+const STYLE_MEMO_LIMIT: usize = 20_000;
+
+thread_local! {
+    static STYLE_MEMO: std::cell::RefCell<StyleMemo> = std::cell::RefCell::default();
 }
 
 /// The tag written for an allowed input tag: `div` becomes `section` (styles on `div` have been
@@ -364,30 +385,36 @@ fn output_tag(name: &str) -> Option<&'static str> {
     if common.is_some() {
         return common;
     }
-    if name.eq_ignore_ascii_case("div") {
-        return Some("section");
+    // The rest of the list by hash (this runs for every tag); upper case only in raw HTML.
+    static BY_NAME: OnceLock<HashMap<&'static str, &'static str, foldhash::fast::RandomState>> = OnceLock::new();
+    let by_name = BY_NAME.get_or_init(|| ALLOWED_TAGS.iter().map(|t| (*t, *t)).chain([("div", "section")]).collect());
+    match by_name.get(name) {
+        Some(tag) => Some(tag),
+        None if name.bytes().any(|b| b.is_ascii_uppercase()) => {
+            by_name.get(name.to_ascii_lowercase().as_str()).copied()
+        }
+        None => None,
     }
-    ALLOWED_TAGS.iter().find(|t| t.eq_ignore_ascii_case(name)).copied()
 }
 
 fn tag_name_len(text: &str) -> usize {
     if !text.starts_with(|c: char| c.is_ascii_alphabetic()) {
         return 0;
     }
-    text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).unwrap_or(text.len())
+    text.bytes().position(|b| !(b.is_ascii_alphanumeric() || b == b'-')).unwrap_or(text.len())
 }
 
-/// Reads attributes up to the end of a start tag. Returns (name, raw value) pairs and the text
-/// after the tag's `>`.
-fn parse_attributes(mut text: &str) -> (Vec<(&str, &str)>, &str) {
-    let mut attributes = Vec::new();
+/// Reads attributes up to the end of a start tag into `attributes` as (name, raw value) pairs
+/// (replacing what it held). Returns the text after the tag's `>`.
+fn parse_attributes<'t>(mut text: &'t str, attributes: &mut Vec<(&'t str, &'t str)>) -> &'t str {
+    attributes.clear();
     loop {
         text = text.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == '/');
         if text.is_empty() {
-            return (attributes, "");
+            return "";
         }
         if let Some(after) = text.strip_prefix('>') {
-            return (attributes, after);
+            return after;
         }
         let name_end =
             text.find(|c: char| c.is_ascii_whitespace() || c == '=' || c == '>' || c == '/').unwrap_or(text.len());
@@ -549,6 +576,16 @@ mod tests {
         let html =
             "<div style=\"color: red\"><!-- note --><font>text</font> 1 < 2</div><SCRIPT type=x>bad()</ScRiPt>ok";
         assert_eq!(sanitize(html), "<section style=\"color:red\">text 1 &lt; 2</section>ok");
+    }
+
+    #[test]
+    fn upper_case_tags_come_out_lower_case_and_a_remembered_style_is_filtered_the_same() {
+        let html = r#"<DIV STYLE="color: red; position: fixed"><Em>x</Em><TD COLSPAN=2 ID=x>y</TD></DIV>"#;
+        let clean = r#"<section style="color:red"><em>x</em><td colspan="2">y</td></section>"#;
+        // The second call takes the style from the memo the first one filled.
+        assert_eq!(sanitize(html), clean);
+        assert_eq!(sanitize(html), clean);
+        assert_eq!(sanitize(r#"<p style="color: red; position: fixed">z</p>"#), r#"<p style="color:red">z</p>"#);
     }
 
     #[test]
