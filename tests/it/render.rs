@@ -86,7 +86,8 @@ fn links_become_references_except_wechat_articles() {
 fn images_and_code() {
     snapshot!(
         "images_and_code",
-        "![庭院](garden.jpg \"博物馆庭院\")\n\n行内图 ![图标](icon.png) 在文字中。\n\n```rust\nfn main() {\n    println!(\"青铜\");\n}\n```\n"
+        "![庭院](garden.jpg \"博物馆庭院\")\n\n行内图 ![图标](icon.png) 在文字中。\n\n```rust\nfn main() {\n    println!(\"青铜\");\n}\n```\n\n\
+         ```python\n# 湿度超限\ndef alerts(readings):\n\treturn [f\"{r.room}\" for r in readings if r.humidity > 60]\n```\n"
     );
 }
 
