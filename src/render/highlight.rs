@@ -106,12 +106,17 @@ fn syntect_lines<'a>(code: &'a str, lang: &str, highlighter: &Highlighter) -> Ve
 }
 
 /// A language tree-sitter highlights: the fence names that select it, its base TextMate scope
-/// (for the theme's language-specific rules), and captures whose usual scope it overrides.
+/// (for the theme's language-specific rules), captures whose usual scope it overrides, and the
+/// grammar with the queries it ships.
 struct Grammar {
     tokens: &'static [&'static str],
     base_scope: &'static str,
     overrides: &'static [(&'static str, &'static str)],
-    config: fn() -> Option<HighlightConfiguration>,
+    language: tree_sitter_language::LanguageFn,
+    /// Highlight queries, in the order the grammar's own `tree-sitter.json` lists them.
+    highlights: &'static [&'static str],
+    injections: &'static str,
+    locals: &'static str,
 }
 
 /// Tree-sitter capture names → the TextMate scope whose colour the code theme gives them.
@@ -159,69 +164,55 @@ const GRAMMARS: &[Grammar] = &[
         tokens: &["python", "py", "python3", "py3"],
         base_scope: "source.python",
         overrides: &[],
-        config: || {
-            let language = tree_sitter_python::LANGUAGE.into();
-            HighlightConfiguration::new(language, "python", tree_sitter_python::HIGHLIGHTS_QUERY, "", "").ok()
-        },
+        language: tree_sitter_python::LANGUAGE,
+        highlights: &[tree_sitter_python::HIGHLIGHTS_QUERY],
+        injections: "",
+        locals: "",
     },
     Grammar {
         tokens: &["javascript", "js", "jsx", "mjs", "cjs", "node"],
         base_scope: "source.js",
         overrides: &[],
-        config: || {
-            let highlights =
-                [tree_sitter_javascript::JSX_HIGHLIGHT_QUERY, tree_sitter_javascript::HIGHLIGHT_QUERY].join("\n");
-            HighlightConfiguration::new(
-                tree_sitter_javascript::LANGUAGE.into(),
-                "javascript",
-                &highlights,
-                tree_sitter_javascript::INJECTIONS_QUERY,
-                tree_sitter_javascript::LOCALS_QUERY,
-            )
-            .ok()
-        },
+        language: tree_sitter_javascript::LANGUAGE,
+        highlights: &[tree_sitter_javascript::JSX_HIGHLIGHT_QUERY, tree_sitter_javascript::HIGHLIGHT_QUERY],
+        injections: tree_sitter_javascript::INJECTIONS_QUERY,
+        locals: tree_sitter_javascript::LOCALS_QUERY,
     },
     Grammar {
         tokens: &["bash", "sh", "shell", "zsh"],
         base_scope: "source.shell",
         overrides: &[],
-        config: || {
-            let language = tree_sitter_bash::LANGUAGE.into();
-            HighlightConfiguration::new(language, "bash", tree_sitter_bash::HIGHLIGHT_QUERY, "", "").ok()
-        },
+        language: tree_sitter_bash::LANGUAGE,
+        highlights: &[tree_sitter_bash::HIGHLIGHT_QUERY],
+        injections: "",
+        locals: "",
     },
     Grammar {
         tokens: &["json"],
         base_scope: "source.json",
         overrides: &[],
-        config: || {
-            let language = tree_sitter_json::LANGUAGE.into();
-            HighlightConfiguration::new(language, "json", tree_sitter_json::HIGHLIGHTS_QUERY, "", "").ok()
-        },
+        language: tree_sitter_json::LANGUAGE,
+        highlights: &[tree_sitter_json::HIGHLIGHTS_QUERY],
+        injections: "",
+        locals: "",
     },
     Grammar {
         tokens: &["html", "htm", "xhtml"],
         base_scope: "text.html.basic",
         overrides: &[],
-        config: || {
-            HighlightConfiguration::new(
-                tree_sitter_html::LANGUAGE.into(),
-                "html",
-                tree_sitter_html::HIGHLIGHTS_QUERY,
-                tree_sitter_html::INJECTIONS_QUERY,
-                "",
-            )
-            .ok()
-        },
+        language: tree_sitter_html::LANGUAGE,
+        highlights: &[tree_sitter_html::HIGHLIGHTS_QUERY],
+        injections: tree_sitter_html::INJECTIONS_QUERY,
+        locals: "",
     },
     Grammar {
         tokens: &["css"],
         base_scope: "source.css",
         overrides: &[("property", "support.type.property-name")],
-        config: || {
-            let language = tree_sitter_css::LANGUAGE.into();
-            HighlightConfiguration::new(language, "css", tree_sitter_css::HIGHLIGHTS_QUERY, "", "").ok()
-        },
+        language: tree_sitter_css::LANGUAGE,
+        highlights: &[tree_sitter_css::HIGHLIGHTS_QUERY],
+        injections: "",
+        locals: "",
     },
 ];
 
@@ -237,7 +228,11 @@ fn configuration(grammar: usize) -> Option<&'static HighlightConfiguration> {
     let configs = CONFIGS.get_or_init(|| GRAMMARS.iter().map(|_| OnceLock::new()).collect());
     configs[grammar]
         .get_or_init(|| {
-            let mut config = (GRAMMARS[grammar].config)()?;
+            let g = &GRAMMARS[grammar];
+            let highlights = g.highlights.join("\n");
+            let name = g.tokens[0];
+            let mut config =
+                HighlightConfiguration::new(g.language.into(), name, &highlights, g.injections, g.locals).ok()?;
             config.configure(&CAPTURE_SCOPES.iter().map(|(name, _)| *name).collect::<Vec<_>>());
             Some(config)
         })
