@@ -116,7 +116,8 @@ struct Grammar {
     /// Highlight queries, in the order the grammar's own `tree-sitter.json` lists them.
     highlights: &'static [&'static str],
     injections: &'static str,
-    locals: &'static str,
+    /// Local-variable queries, in the same order.
+    locals: &'static [&'static str],
 }
 
 /// Tree-sitter capture names → the TextMate scope whose colour the code theme gives them.
@@ -154,6 +155,7 @@ const CAPTURE_SCOPES: &[(&str, &str)] = &[
     ("tag", "entity.name.tag"),
     ("tag.error", "entity.name.tag"),
     ("type", "entity.name.type"),
+    ("type.builtin", "support.type"),
     ("variable", "source"),
     ("variable.builtin", "variable.language"),
     ("variable.parameter", "variable.parameter"),
@@ -169,7 +171,7 @@ const GRAMMARS: &[Grammar] = &[
         language: tree_sitter_python::LANGUAGE,
         highlights: &[tree_sitter_python::HIGHLIGHTS_QUERY],
         injections: "",
-        locals: "",
+        locals: &[],
     },
     Grammar {
         tokens: &["javascript", "js", "jsx", "mjs", "cjs", "node"],
@@ -178,7 +180,30 @@ const GRAMMARS: &[Grammar] = &[
         language: tree_sitter_javascript::LANGUAGE,
         highlights: &[tree_sitter_javascript::JSX_HIGHLIGHT_QUERY, tree_sitter_javascript::HIGHLIGHT_QUERY],
         injections: tree_sitter_javascript::INJECTIONS_QUERY,
-        locals: tree_sitter_javascript::LOCALS_QUERY,
+        locals: &[tree_sitter_javascript::LOCALS_QUERY],
+    },
+    // TypeScript's queries add to JavaScript's, as the grammar's upstream `tree-sitter.json` lists them.
+    Grammar {
+        tokens: &["typescript", "ts", "mts", "cts"],
+        base_scope: "source.ts",
+        overrides: &[],
+        language: tree_sitter_typescript::LANGUAGE_TYPESCRIPT,
+        highlights: &[tree_sitter_typescript::HIGHLIGHTS_QUERY, tree_sitter_javascript::HIGHLIGHT_QUERY],
+        injections: tree_sitter_javascript::INJECTIONS_QUERY,
+        locals: &[tree_sitter_typescript::LOCALS_QUERY, tree_sitter_javascript::LOCALS_QUERY],
+    },
+    Grammar {
+        tokens: &["tsx"],
+        base_scope: "source.tsx",
+        overrides: &[],
+        language: tree_sitter_typescript::LANGUAGE_TSX,
+        highlights: &[
+            tree_sitter_typescript::HIGHLIGHTS_QUERY,
+            tree_sitter_javascript::JSX_HIGHLIGHT_QUERY,
+            tree_sitter_javascript::HIGHLIGHT_QUERY,
+        ],
+        injections: tree_sitter_javascript::INJECTIONS_QUERY,
+        locals: &[tree_sitter_javascript::LOCALS_QUERY],
     },
     Grammar {
         tokens: &["bash", "sh", "shell", "zsh"],
@@ -187,7 +212,7 @@ const GRAMMARS: &[Grammar] = &[
         language: tree_sitter_bash::LANGUAGE,
         highlights: &[tree_sitter_bash::HIGHLIGHT_QUERY],
         injections: "",
-        locals: "",
+        locals: &[],
     },
     Grammar {
         tokens: &["json"],
@@ -196,7 +221,7 @@ const GRAMMARS: &[Grammar] = &[
         language: tree_sitter_json::LANGUAGE,
         highlights: &[tree_sitter_json::HIGHLIGHTS_QUERY],
         injections: "",
-        locals: "",
+        locals: &[],
     },
     Grammar {
         tokens: &["html", "htm", "xhtml"],
@@ -205,7 +230,7 @@ const GRAMMARS: &[Grammar] = &[
         language: tree_sitter_html::LANGUAGE,
         highlights: &[tree_sitter_html::HIGHLIGHTS_QUERY],
         injections: tree_sitter_html::INJECTIONS_QUERY,
-        locals: "",
+        locals: &[],
     },
     Grammar {
         tokens: &["css"],
@@ -214,7 +239,7 @@ const GRAMMARS: &[Grammar] = &[
         language: tree_sitter_css::LANGUAGE,
         highlights: &[tree_sitter_css::HIGHLIGHTS_QUERY],
         injections: "",
-        locals: "",
+        locals: &[],
     },
 ];
 
@@ -233,8 +258,9 @@ fn configuration(grammar: usize) -> Option<&'static HighlightConfiguration> {
             let g = &GRAMMARS[grammar];
             let highlights = g.highlights.join("\n");
             let name = g.tokens[0];
+            let locals = g.locals.join("\n");
             let mut config =
-                HighlightConfiguration::new(g.language.into(), name, &highlights, g.injections, g.locals).ok()?;
+                HighlightConfiguration::new(g.language.into(), name, &highlights, g.injections, &locals).ok()?;
             config.configure(&CAPTURE_SCOPES.iter().map(|(name, _)| *name).collect::<Vec<_>>());
             Some(config)
         })
@@ -450,6 +476,8 @@ mod tests {
             ("json", "{\"a\": [1, 2,\n"),
             ("html", "<p>未闭合 <b>粗体\n<script>let x = </script>\n"),
             ("css", "p { color: \n"),
+            ("ts", "interface Loan { id: number; until?: Date }\nconst l: Loan = {\n"),
+            ("tsx", "const card = <Card title={`青铜`} />;\n"),
             ("python", ""),
         ] {
             let lines = tree_sitter_lines(code, grammar(lang).unwrap(), "InspiredGitHub", highlighter).unwrap();
@@ -487,9 +515,26 @@ mod tests {
     }
 
     #[test]
+    fn typescript_is_highlighted_though_syntect_has_no_grammar_for_it() {
+        let highlighter = highlighter("InspiredGitHub");
+        let code = "// 借展记录\ninterface Loan { id: number }\nconst days: number = 90;\n";
+        assert!(assets().syntaxes.find_syntax_by_token("ts").is_none(), "syntect would show it plain");
+        let lines = tree_sitter_lines(code, grammar("ts").unwrap(), "InspiredGitHub", highlighter).unwrap();
+        let colour_of = |token: &str| {
+            lines.iter().flatten().find(|(_, text)| text.contains(token)).map(|(style, _)| style.foreground).unwrap()
+        };
+        let plain = highlighter.get_default().foreground;
+        for token in ["借展记录", "interface", "const", "90"] {
+            assert_ne!(colour_of(token), plain, "{token}");
+        }
+        assert_eq!(colour_of("interface"), colour_of("const"), "both keywords");
+    }
+
+    #[test]
     fn fence_names_pick_the_grammar_whatever_their_case() {
         assert_eq!(grammar("Python"), grammar("py"));
         assert!(grammar("JSON").is_some() && grammar("sh").is_some() && grammar("css").is_some());
+        assert_ne!(grammar("ts"), grammar("tsx"), "TSX has its own grammar");
         assert_eq!(grammar("rust"), None, "other languages go to syntect");
         assert_eq!(grammar(""), None);
     }
