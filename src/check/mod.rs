@@ -62,6 +62,7 @@ pub const RULES: &[Rule] = &[
     ),
     rule("raw-html", W, "raw HTML WeChat strips or rejects (script, iframe, style, form, on… attributes)"),
     rule("list-depth", W, "lists nested more than two levels lose content in WeChat"),
+    rule("code-language", W, "a code block's language is not one either highlighter knows (it would be shown plain)"),
     rule("cjk-spacing", W, "a space between Chinese and Latin letters or digits (fixable)"),
     rule("cjk-punctuation", W, "full-width punctuation in Chinese sentences (fixable)"),
     rule("doubled-punctuation", W, "no doubled punctuation such as ！！ or 。。 (fixable)"),

@@ -3,16 +3,17 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 
-use pulldown_cmark::{Event, LinkType, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, Event, LinkType, Parser, Tag, TagEnd};
 use serde::Deserialize;
 
 use super::CheckError;
 use super::typography;
 use crate::config::Config;
 use crate::content::{self, Item, Kind};
-use crate::diagnostics::{Diagnostic, Severity, line_col};
+use crate::diagnostics::{Diagnostic, Severity, did_you_mean, line_col};
 use crate::images::{ImageRole, SourcePathProblem, check_source_path};
-use crate::render::{ImageSink, Layouts, RenderError, markdown, sanitize::is_wechat_article_url};
+use crate::render::components::COMPONENT_NAMES;
+use crate::render::{ImageSink, Layouts, RenderError, highlight, markdown, sanitize::is_wechat_article_url};
 
 const TITLE_MAX: usize = 32;
 const AUTHOR_MAX: usize = 16;
@@ -350,7 +351,12 @@ fn check_body(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnostic> 
             ));
         }
         match event {
-            Event::Start(Tag::CodeBlock(_)) => in_code = true,
+            Event::Start(Tag::CodeBlock(kind)) => {
+                in_code = true;
+                if let CodeBlockKind::Fenced(info) = kind {
+                    out.extend(check_code_language(item, info, range.start));
+                }
+            }
             Event::End(TagEnd::CodeBlock) => in_code = false,
             Event::Start(Tag::List(_)) => {
                 list_depth += 1;
@@ -448,6 +454,27 @@ fn check_body(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnostic> 
         }
     }
     out
+}
+
+/// A code fence whose language neither highlighter knows is shown without colours: most often a
+/// typo (`pyhton`) or a name only another tool uses.
+fn check_code_language(item: &Item, info: &str, offset: usize) -> Option<Diagnostic> {
+    let lang = info.split_whitespace().next().unwrap_or("");
+    if COMPONENT_NAMES.contains(&lang) || highlight::knows_language(lang) {
+        return None;
+    }
+    let names = highlight::language_names();
+    let hint = match did_you_mean(&lang.to_lowercase(), names.iter().map(String::as_str)) {
+        Some(best) => format!("did you mean `{best}`? (write `text` to keep it plain on purpose)"),
+        None => "name a language such as python, js, ts, bash, json, html, css, sql or yaml, or write `text`".into(),
+    };
+    Some(at_offset(
+        item,
+        offset,
+        "code-language",
+        format!("code block language `{lang}` is not known, so the block is shown without colours"),
+        &hint,
+    ))
 }
 
 /// Prose runs: consecutive text events outside code, as (source slice, range). Only text whose

@@ -52,6 +52,31 @@ pub fn theme_names() -> Vec<String> {
     assets().themes.themes.keys().cloned().collect()
 }
 
+/// Fence names that ask for plain text on purpose.
+const PLAIN_NAMES: &[&str] = &["text", "txt", "plain", "plaintext", "none", "nohighlight", "output"];
+
+/// Whether a code fence's language name is highlighted by either engine, or asks for plain
+/// text (an empty name does too). `wxpub check` warns about the others: they are shown plain.
+pub fn knows_language(lang: &str) -> bool {
+    lang.is_empty()
+        || PLAIN_NAMES.iter().any(|p| p.eq_ignore_ascii_case(lang))
+        || grammar(lang).is_some()
+        || assets().syntaxes.find_syntax_by_token(lang).is_some()
+}
+
+/// Every language name a fence may use (for suggestions): tree-sitter's fence names, syntect's
+/// file extensions and its syntax names in lower case.
+pub fn language_names() -> Vec<String> {
+    let mut names: Vec<String> = GRAMMARS.iter().flat_map(|g| g.tokens.iter().map(|t| t.to_string())).collect();
+    for syntax in assets().syntaxes.syntaxes() {
+        names.extend(syntax.file_extensions.iter().cloned());
+        names.push(syntax.name.to_lowercase());
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// Renders `code` as highlighted lines. `lang` may be empty or unknown (plain text then).
 /// `line_style` is the theme's per-line style; each line gets `white-space: nowrap` too.
 /// `block_style` is the code block's own style: token colours are made readable on its
@@ -528,6 +553,16 @@ mod tests {
             assert_ne!(colour_of(token), plain, "{token}");
         }
         assert_eq!(colour_of("interface"), colour_of("const"), "both keywords");
+    }
+
+    #[test]
+    fn fence_names_either_engine_knows_are_known() {
+        for lang in ["python", "TS", "rust", "sql", "yaml", "text", ""] {
+            assert!(knows_language(lang), "{lang}");
+        }
+        assert!(!knows_language("pyhton"));
+        let names = language_names();
+        assert!(names.iter().any(|n| n == "python") && names.iter().any(|n| n == "rs"), "{names:?}");
     }
 
     #[test]

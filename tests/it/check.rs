@@ -107,6 +107,11 @@ fn cases() -> Vec<(&'static str, Input, Input)> {
             (g(), "<section>可以</section>\n".into()),
         ),
         ("list-depth", (g(), "- 一\n  - 二\n    - 三\n".into()), (g(), "- 一\n  - 二\n".into())),
+        (
+            "code-language",
+            (g(), "```pyhton\nx = 1\n```\n".into()),
+            (g(), "```python\nx = 1\n```\n\n```text\n原样\n```\n\n```rust\nfn f() {}\n```\n".into()),
+        ),
         ("cjk-spacing", (g(), "共120件。\n".into()), (g(), "共 120 件。\n".into())),
         ("cjk-punctuation", (g(), "开幕了!欢迎参观。\n".into()), (g(), "开幕了！欢迎参观。\n".into())),
         ("doubled-punctuation", (g(), "太好了！！\n".into()), (g(), "太好了！\n".into())),
@@ -138,6 +143,18 @@ fn every_rule_triggers_on_its_input_and_not_on_the_fixed_one() {
         let good = rules_found(&project(&good_front, &good_body));
         assert!(!good.iter().any(|r| r == rule), "{rule}: triggered on the clean input (got {good:?})");
     }
+}
+
+#[test]
+fn a_misspelt_code_language_is_pointed_at_with_the_likely_name() {
+    let project = project(&good_front(), "正文。\n\n```pyhton\nx = 1\n```\n");
+    let output = project.wxpub().args(["check", "--format", "json", "--now", NOW]).output().unwrap();
+    let found: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let diagnostic = found.as_array().unwrap().iter().find(|d| d["rule"] == "code-language").expect("reported");
+    assert_eq!(diagnostic["line"], 12, "the fence's line: {diagnostic}");
+    assert_eq!(diagnostic["severity"], "warning");
+    assert!(diagnostic["message"].as_str().unwrap().contains("`pyhton`"), "{diagnostic}");
+    assert!(diagnostic["hint"].as_str().unwrap().starts_with("did you mean `python`?"), "{diagnostic}");
 }
 
 #[test]
