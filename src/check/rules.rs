@@ -459,7 +459,7 @@ fn check_body(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnostic> 
 /// A code fence whose language neither highlighter knows is shown without colours: most often a
 /// typo (`pyhton`) or a name only another tool uses.
 fn check_code_language(item: &Item, info: &str, offset: usize) -> Option<Diagnostic> {
-    let lang = info.split_whitespace().next().unwrap_or("");
+    let lang = markdown::fence_language(info);
     if COMPONENT_NAMES.contains(&lang) || highlight::knows_language(lang) {
         return None;
     }

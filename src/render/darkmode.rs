@@ -601,18 +601,20 @@ fn replace_colors(value: &str, convert: impl Fn(Rgba) -> Rgba) -> String {
     out
 }
 
-/// Byte range of the `style` attribute's value inside a start tag (double-quoted, as the
-/// sanitizer writes it).
 /// Finds ` style="` in a start tag (a precomputed searcher: this runs for every tag).
 fn style_finder() -> &'static memchr::memmem::Finder<'static> {
     static FINDER: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
     FINDER.get_or_init(|| memchr::memmem::Finder::new(" style=\""))
 }
 
+/// Whether a start tag has a `style` attribute (without finding where its value ends: this runs
+/// for every tag, most of which the memo then answers).
 fn has_style(tag: &str) -> bool {
     style_finder().find(tag.as_bytes()).is_some()
 }
 
+/// Byte range of the `style` attribute's value inside a start tag (double-quoted, as the
+/// sanitizer writes it).
 fn style_span(tag: &str) -> Option<(usize, usize)> {
     let at = style_finder().find(tag.as_bytes())? + " style=\"".len();
     let end = at + tag[at..].find('"')?;

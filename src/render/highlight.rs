@@ -2,14 +2,13 @@
 //! collapse: lines are joined with `<br>`, spaces become `&nbsp;`, each line is a `nowrap` span
 //! so long lines scroll horizontally inside the block instead of wrapping.
 //!
-//! Two engines, one look. The languages museum teams write most (Python, JavaScript, shell,
-//! JSON, HTML, CSS) are parsed with tree-sitter, several times faster than syntect's regex
+//! Two engines, one look. The languages museum teams write most (Python, JavaScript,
+//! TypeScript, shell, JSON, HTML, CSS) are parsed with tree-sitter, several times faster than syntect's regex
 //! grammars; every other language goes through syntect. Either way the colours come from the
 //! same syntect code theme: each tree-sitter capture is given the TextMate scope the theme
 //! already colours (`keyword` → `keyword.control`, …), so `[build] code_theme` means one thing.
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
 use std::sync::OnceLock;
 
 use syntect::highlighting::{FontStyle, HighlightIterator, HighlightState, Highlighter, Style, ThemeSet};
@@ -29,13 +28,43 @@ fn assets() -> &'static Assets {
     ASSETS.get_or_init(|| Assets { syntaxes: SyntaxSet::load_defaults_newlines(), themes: ThemeSet::load_defaults() })
 }
 
-/// One highlighter per code theme, built once (it sorts the theme's selectors).
-fn highlighter(code_theme: &str) -> &'static Highlighter<'static> {
-    static HIGHLIGHTERS: OnceLock<HashMap<&'static str, Highlighter<'static>>> = OnceLock::new();
-    let highlighters = HIGHLIGHTERS.get_or_init(|| {
-        assets().themes.themes.iter().map(|(name, theme)| (name.as_str(), Highlighter::new(theme))).collect()
+/// A code theme ready to use, built once per theme and shared by every thread.
+struct CodeTheme {
+    /// syntect's highlighter (building it sorts the theme's selectors).
+    highlighter: Highlighter<'static>,
+    /// Per tree-sitter grammar, the theme's style for each capture in `CAPTURE_SCOPES` order,
+    /// resolved on the grammar's first use.
+    capture_styles: Vec<OnceLock<Vec<Style>>>,
+}
+
+impl CodeTheme {
+    fn capture_styles(&self, grammar: usize) -> &[Style] {
+        self.capture_styles[grammar].get_or_init(|| {
+            let g = &GRAMMARS[grammar];
+            let base = Scope::new(g.base_scope).expect("a valid base scope");
+            CAPTURE_SCOPES
+                .iter()
+                .map(|(name, scope)| {
+                    let scope = g.overrides.iter().find(|(n, _)| n == name).map_or(*scope, |(_, s)| *s);
+                    self.highlighter.style_for_stack(&[base, Scope::new(scope).expect("a valid scope")])
+                })
+                .collect()
+        })
+    }
+}
+
+/// The named code theme (InspiredGitHub for a name syntect does not bundle; the config check
+/// has already said so).
+fn code_theme(name: &str) -> &'static CodeTheme {
+    static THEMES: OnceLock<HashMap<&'static str, CodeTheme>> = OnceLock::new();
+    let themes = THEMES.get_or_init(|| {
+        let theme = |theme| CodeTheme {
+            highlighter: Highlighter::new(theme),
+            capture_styles: GRAMMARS.iter().map(|_| OnceLock::new()).collect(),
+        };
+        assets().themes.themes.iter().map(|(name, t)| (name.as_str(), theme(t))).collect()
     });
-    highlighters.get(code_theme).or_else(|| highlighters.get("InspiredGitHub")).expect("syntect bundles InspiredGitHub")
+    themes.get(name).or_else(|| themes.get("InspiredGitHub")).expect("syntect bundles InspiredGitHub")
 }
 
 /// (token colour, block background bits) → the readable CSS colour.
@@ -82,10 +111,10 @@ pub fn language_names() -> Vec<String> {
 /// `block_style` is the code block's own style: token colours are made readable on its
 /// background, in light mode and after WeChat's dark-mode conversion.
 pub fn highlight(code: &str, lang: &str, code_theme: &str, line_style: &str, block_style: &str) -> String {
-    let highlighter = highlighter(code_theme);
+    let theme = self::code_theme(code_theme);
     let lines = grammar(lang)
-        .and_then(|grammar| tree_sitter_lines(code, grammar, code_theme, highlighter))
-        .unwrap_or_else(|| syntect_lines(code, lang, highlighter));
+        .and_then(|grammar| tree_sitter_lines(code, grammar, theme))
+        .unwrap_or_else(|| syntect_lines(code, lang, &theme.highlighter));
     let background = block_style
         .split(';')
         .filter_map(|d| d.split_once(':'))
@@ -292,49 +321,19 @@ fn configuration(grammar: usize) -> Option<&'static HighlightConfiguration> {
         .as_ref()
 }
 
-/// (code theme, grammar) → the theme's style for each capture, in `CAPTURE_SCOPES` order.
-type CaptureStyles = HashMap<(String, usize), Rc<[Style]>>;
-
 thread_local! {
     /// The tree-sitter parser and query cursors, reused across blocks.
     static TREE_SITTER: RefCell<tree_sitter_highlight::Highlighter> =
         RefCell::new(tree_sitter_highlight::Highlighter::new());
-    /// Styles per capture, by (code theme, grammar).
-    static CAPTURE_STYLES: RefCell<CaptureStyles> = RefCell::new(HashMap::new());
-}
-
-/// The theme's style for each capture name of `grammar`, in `CAPTURE_SCOPES` order.
-fn capture_styles(code_theme: &str, grammar: usize, highlighter: &Highlighter) -> Rc<[Style]> {
-    CAPTURE_STYLES.with_borrow_mut(|styles| {
-        styles
-            .entry((code_theme.to_string(), grammar))
-            .or_insert_with(|| {
-                let g = &GRAMMARS[grammar];
-                let base = Scope::new(g.base_scope).expect("a valid base scope");
-                CAPTURE_SCOPES
-                    .iter()
-                    .map(|(name, scope)| {
-                        let scope = g.overrides.iter().find(|(n, _)| n == name).map_or(*scope, |(_, s)| *s);
-                        highlighter.style_for_stack(&[base, Scope::new(scope).expect("a valid scope")])
-                    })
-                    .collect()
-            })
-            .clone()
-    })
 }
 
 /// Highlights with tree-sitter; `None` (syntect takes over) if the grammar cannot be loaded or
 /// the highlighter stops with an error. A syntax error in the code is not one: tree-sitter
 /// recovers and colours what it can.
-fn tree_sitter_lines<'a>(
-    code: &'a str,
-    grammar: usize,
-    code_theme: &str,
-    highlighter: &Highlighter,
-) -> Option<Vec<Line<'a>>> {
+fn tree_sitter_lines<'a>(code: &'a str, grammar: usize, theme: &CodeTheme) -> Option<Vec<Line<'a>>> {
     let config = configuration(grammar)?;
-    let styles = capture_styles(code_theme, grammar, highlighter);
-    let plain = highlighter.get_default();
+    let styles = theme.capture_styles(grammar);
+    let plain = theme.highlighter.get_default();
     TREE_SITTER.with_borrow_mut(|tree_sitter| {
         // The closure (not the fn item) lets the returned reference shorten to the call's lifetime.
         let injected = |name: &str| -> Option<&HighlightConfiguration> { grammar_for_injection(name) };
@@ -492,7 +491,8 @@ mod tests {
 
     #[test]
     fn tree_sitter_keeps_every_character_of_the_code_even_when_it_does_not_parse() {
-        let highlighter = highlighter("InspiredGitHub");
+        let theme = code_theme("InspiredGitHub");
+        let highlighter = &theme.highlighter;
         for (lang, code) in [
             ("python", "def f(:\n    s = \"unterminated\n\tx = 1\n"),
             ("python", "print('no newline at the end')"),
@@ -505,7 +505,7 @@ mod tests {
             ("tsx", "const card = <Card title={`青铜`} />;\n"),
             ("python", ""),
         ] {
-            let lines = tree_sitter_lines(code, grammar(lang).unwrap(), "InspiredGitHub", highlighter).unwrap();
+            let lines = tree_sitter_lines(code, grammar(lang).unwrap(), theme).unwrap();
             assert_eq!(text_of(&lines), code, "{lang}: {code:?}");
             assert_eq!(lines.len(), syntect_lines(code, lang, highlighter).len(), "{lang}: same line count as syntect");
         }
@@ -515,9 +515,8 @@ mod tests {
     fn tree_sitter_colours_tokens_as_the_code_theme_does_through_syntect() {
         let code = "# 找出超出范围的读数\ndef alerts(readings):\n    return \"湿度\" if 45 < 60 else None\n";
         for theme in ["InspiredGitHub", "Solarized (light)", "base16-ocean.light"] {
-            let highlighter = highlighter(theme);
-            let tree_sitter = tree_sitter_lines(code, grammar("python").unwrap(), theme, highlighter).unwrap();
-            let syntect = syntect_lines(code, "python", highlighter);
+            let tree_sitter = tree_sitter_lines(code, grammar("python").unwrap(), code_theme(theme)).unwrap();
+            let syntect = syntect_lines(code, "python", &code_theme(theme).highlighter);
             let style_of = |lines: &[Line], token: &str| {
                 lines.iter().flatten().find(|(_, text)| text.contains(token)).map(|(style, _)| style.foreground)
             };
@@ -529,9 +528,10 @@ mod tests {
 
     #[test]
     fn html_highlights_the_javascript_inside_script() {
-        let highlighter = highlighter("InspiredGitHub");
+        let theme = code_theme("InspiredGitHub");
+        let highlighter = &theme.highlighter;
         let code = "<p>文字</p>\n<script>let total = 1;</script>\n";
-        let lines = tree_sitter_lines(code, grammar("html").unwrap(), "InspiredGitHub", highlighter).unwrap();
+        let lines = tree_sitter_lines(code, grammar("html").unwrap(), theme).unwrap();
         let keyword = lines.iter().flatten().find(|(_, text)| *text == "let").expect("`let` is its own token");
         let syntect = syntect_lines("let total = 1;\n", "js", highlighter);
         let js_keyword = syntect.iter().flatten().find(|(_, text)| *text == "let").unwrap();
@@ -541,10 +541,11 @@ mod tests {
 
     #[test]
     fn typescript_is_highlighted_though_syntect_has_no_grammar_for_it() {
-        let highlighter = highlighter("InspiredGitHub");
+        let theme = code_theme("InspiredGitHub");
+        let highlighter = &theme.highlighter;
         let code = "// 借展记录\ninterface Loan { id: number }\nconst days: number = 90;\n";
         assert!(assets().syntaxes.find_syntax_by_token("ts").is_none(), "syntect would show it plain");
-        let lines = tree_sitter_lines(code, grammar("ts").unwrap(), "InspiredGitHub", highlighter).unwrap();
+        let lines = tree_sitter_lines(code, grammar("ts").unwrap(), theme).unwrap();
         let colour_of = |token: &str| {
             lines.iter().flatten().find(|(_, text)| text.contains(token)).map(|(style, _)| style.foreground).unwrap()
         };

@@ -26,6 +26,11 @@ pub struct MarkdownOutput {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// The language (or component) name of a fenced block: the first word of its info string.
+pub fn fence_language(info: &str) -> &str {
+    info.split_whitespace().next().unwrap_or("")
+}
+
 pub fn options() -> Options {
     Options::ENABLE_TABLES | Options::ENABLE_FOOTNOTES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS
 }
@@ -248,7 +253,7 @@ impl<'a> Emitter<'a> {
             Tag::BlockQuote(_) => self.open("blockquote", "blockquote"),
             Tag::CodeBlock(kind) => {
                 let lang = match kind {
-                    CodeBlockKind::Fenced(info) => info.split_whitespace().next().unwrap_or("").to_string(),
+                    CodeBlockKind::Fenced(info) => fence_language(info).to_string(),
                     CodeBlockKind::Indented => String::new(),
                 };
                 let content_start = events.get(index + 1).map_or(range.start, |e| e.1.start);
