@@ -18,6 +18,13 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// Act as if it were this moment (`YYYY-MM-DD HH:MM` in the site time zone, or RFC 3339):
+    /// what is due, which publish times have passed, which statistics days exist.
+    ///
+    /// Example: `wxpub publish --dry-run --due --now "2026-12-07 09:00"`
+    #[arg(long, global = true, env = "WXPUB_NOW", value_name = "MOMENT")]
+    pub now: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -420,9 +427,6 @@ pub struct CheckArgs {
     /// List the rules with their default severity, and exit.
     #[arg(long)]
     pub list_rules: bool,
-    /// Judge publish times against this moment (`YYYY-MM-DD HH:MM`, site time zone) instead of now.
-    #[arg(long)]
-    pub now: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -435,9 +439,6 @@ pub struct PublishArgs {
     /// Publish (or mass-send) the pushes whose publish_at has come; otherwise only draft.
     #[arg(long)]
     pub due: bool,
-    /// Judge "due" against this moment (`YYYY-MM-DD HH:MM`, site time zone) instead of now.
-    #[arg(long)]
-    pub now: Option<String>,
     /// Print the plan and stop: nothing is uploaded or written.
     #[arg(long)]
     pub dry_run: bool,

@@ -254,6 +254,9 @@ pub struct Images {
     pub max_width: u32,
     /// Refuse images with more pixels than this before decoding them (decompression bombs).
     pub max_megapixels: f64,
+    /// Refuse images wider or taller than this many pixels before decoding them (a 99,000,000×1
+    /// PNG is under any megapixel limit and still costs gigabytes to decode and resize).
+    pub max_side: u32,
     /// uploadimg accepts under 1 MB; aim this far below it.
     pub size_margin: f64,
     /// JPEG quality search range.
@@ -268,6 +271,7 @@ impl Default for Images {
         Images {
             max_width: 1080,
             max_megapixels: 100.0,
+            max_side: 30_000,
             size_margin: 0.05,
             jpeg_quality_max: 90,
             jpeg_quality_min: 60,
@@ -416,6 +420,12 @@ impl Config {
         }
         if images.max_megapixels.is_nan() || images.max_megapixels <= 0.0 {
             return Err(err("images.max_megapixels", "must be a positive number".into()));
+        }
+        if images.max_side < 1000 {
+            return Err(err(
+                "images.max_side",
+                format!("{} px is too small for photographs; use 1000 or more", images.max_side),
+            ));
         }
         if !(0.0..0.5).contains(&images.size_margin) {
             return Err(err("images.size_margin", "must be between 0 and 0.5 (a fraction of the 1 MB limit)".into()));

@@ -5,10 +5,12 @@
 pub mod archive;
 pub mod check;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod content;
 pub mod diagnostics;
+pub mod http_server;
 pub mod images;
 pub mod metrics;
 pub mod preview;
@@ -24,6 +26,18 @@ use cli::{Cli, Command};
 
 /// Runs one CLI invocation. Errors carry context for the user; `main` prints them redacted.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(text) = &cli.now {
+        // A local time is read in the site's time zone; without a readable publish.toml, in
+        // WeChat's own (Beijing time).
+        let tz = config::Config::load(&cli.project).map_or(chrono_tz::Asia::Shanghai, |c| c.timezone());
+        let moment = clock::parse(text, tz).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--now / WXPUB_NOW `{text}` is not a moment: write `YYYY-MM-DD HH:MM` (site time zone) \
+                 or RFC 3339 such as 2026-12-01T08:00:00+08:00"
+            )
+        })?;
+        clock::pin(moment);
+    }
     match cli.command {
         Command::Build { out, drafts } => commands::build::run(&cli.project, out, drafts, cli.quiet),
         Command::Status { json } => commands::status::run(&cli.project, json),

@@ -31,6 +31,7 @@ use Severity::{Error as E, Info as I, Warning as W};
 
 /// Every rule, in the order `--list-rules` prints them.
 pub const RULES: &[Rule] = &[
+    rule("encoding", E, "index.md must be UTF-8 (a GBK / GB18030 file is named, with how to convert it)"),
     rule("front-matter", E, "front matter must be valid YAML with known keys (typos get a suggestion)"),
     rule("required-field", E, "articles and topic pages need a `cover`"),
     rule("unknown-account", E, "`account` must be a key of [accounts] in publish.toml"),
@@ -38,8 +39,9 @@ pub const RULES: &[Rule] = &[
     rule(
         "publish-time-past",
         W,
-        "`publish_at` of an unpublished item is in the past (it would go out at the next run)",
+        "`publish_at` of an unpublished item passed in the last 72 hours (it goes out at the next run)",
     ),
+    rule("publish-time-old", I, "`publish_at` of an item publish.lock does not record passed more than 72 hours ago"),
     rule("title-length", E, "title at most 32 characters (WeChat limit)"),
     rule("author-length", E, "author at most 16 characters (WeChat limit)"),
     rule("digest-length", E, "digest at most 128 characters (WeChat limit)"),
@@ -176,8 +178,31 @@ pub fn check_project(project: &Path, options: &CheckOptions) -> Result<CheckRepo
     let mut items: Vec<(Item, bool)> = Vec::new();
     for (kind, slug, dir, display, absolute) in sources {
         let is_selected = selected(&absolute);
-        let mut text =
-            std::fs::read_to_string(&absolute).map_err(|source| CheckError::Read { path: display.clone(), source })?;
+        let mut text = match content::read_source(&absolute, &display) {
+            Ok(text) => text,
+            // One item in another encoding is that item's error; the others are still checked.
+            Err(content::ContentError::Encoding { path, line, message }) => {
+                if is_selected {
+                    raw.push(Diagnostic {
+                        file: path,
+                        line,
+                        column: 1,
+                        rule: "encoding",
+                        severity: Severity::Error,
+                        message,
+                        hint: Some("wxpub reads Markdown as UTF-8 only".into()),
+                    });
+                }
+                continue;
+            }
+            Err(content::ContentError::Read { path, source }) => return Err(CheckError::Read { path, source }),
+            Err(other) => {
+                return Err(CheckError::Read {
+                    path: display.clone(),
+                    source: std::io::Error::other(other.to_string()),
+                });
+            }
+        };
         if options.fix && is_selected {
             let (fixed, changes) = rules::fix_typography(&text);
             if changes > 0 {

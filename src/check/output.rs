@@ -34,7 +34,7 @@ pub fn write(
                     })
                 })
                 .collect();
-            writeln!(out, "{}", serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".into()))
+            writeln!(out, "{}", serde_json::to_string_pretty(&items).map_err(std::io::Error::other)?)
         }
         Format::Github => {
             for d in diagnostics {

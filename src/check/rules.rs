@@ -57,6 +57,9 @@ pub struct Context<'a> {
     pub items: &'a [&'a Item],
     pub now: chrono::DateTime<chrono::Utc>,
     layouts: Option<Layouts>,
+    /// What publish.lock records (empty when there is none or it cannot be read: `publish`
+    /// reports a broken lock itself).
+    lock: crate::publish::Lock,
 }
 
 impl<'a> Context<'a> {
@@ -67,9 +70,22 @@ impl<'a> Context<'a> {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Self {
         let layouts = Layouts::load(&project.join("layouts"), config).ok();
-        Context { project, config, items, now, layouts }
+        let lock = crate::publish::Lock::load(project).unwrap_or_default();
+        Context { project, config, items, now, layouts, lock }
+    }
+
+    /// Whether publish.lock records `item` as published or being published (not failed).
+    fn is_published(&self, item: &Item) -> bool {
+        let key = item.key();
+        self.lock.accounts.values().flat_map(|a| a.pushes.values()).any(|push| {
+            push.items.contains(&key) && push.publication.as_ref().is_some_and(|p| !p.status.starts_with("failed"))
+        })
     }
 }
+
+/// How long after its `publish_at` an unpublished item still counts as "about to go out"
+/// (a warning) rather than as an old schedule (a note): a weekend without CI runs.
+const RECENTLY_PAST: chrono::Duration = chrono::Duration::hours(72);
 
 fn diag(item: &Item, line: usize, column: usize, rule: &'static str, message: String, hint: &str) -> Diagnostic {
     Diagnostic {
@@ -166,13 +182,27 @@ pub fn check_item(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnost
                 format!("`{when}` is not a time"),
                 &format!("write `YYYY-MM-DD HH:MM` in {}", ctx.config.site.timezone),
             )),
-            Some(time) if time.with_timezone(&chrono::Utc) < ctx.now && !meta.draft => out.push(at_key(
-                item,
-                "publish_at",
-                "publish-time-past",
-                format!("publish_at {when} is in the past"),
-                "set a future time, or it goes out at the next publish run",
-            )),
+            // A published item keeps its past time for good: that is history, not a problem.
+            Some(time) if time.with_timezone(&chrono::Utc) < ctx.now && !meta.draft && !ctx.is_published(item) => {
+                let age = ctx.now - time.with_timezone(&chrono::Utc);
+                out.push(if age <= RECENTLY_PAST {
+                    at_key(
+                        item,
+                        "publish_at",
+                        "publish-time-past",
+                        format!("publish_at {when} is in the past"),
+                        "set a future time, or it goes out at the next `wxpub publish --due`",
+                    )
+                } else {
+                    at_key(
+                        item,
+                        "publish_at",
+                        "publish-time-old",
+                        format!("publish_at {when} passed {} day(s) ago and publish.lock has no publication of it", age.num_days()),
+                        "the next `wxpub publish --due` publishes it; set a new time, or run `wxpub sync` if it went out by hand",
+                    )
+                });
+            }
             Some(_) => {}
         }
     }
@@ -250,6 +280,13 @@ fn check_image_file(
     let relative = Path::new(src);
     let extension = relative.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
     let path = item.dir.join(relative);
+    if path.exists() && !path.is_file() {
+        return d(
+            "image-format",
+            format!("`{src}` is not a regular file (a folder, pipe or device)"),
+            "put the image file itself there",
+        );
+    }
     if !path.is_file() {
         return d(
             "image-missing",
@@ -265,12 +302,8 @@ fn check_image_file(
         );
     };
     let settings = &ctx.config.images;
-    if w as f64 * h as f64 / 1e6 > settings.max_megapixels {
-        return d(
-            "image-limit",
-            format!("`{src}` is {w}×{h}, over max_megapixels = {}", settings.max_megapixels),
-            "scale it down before adding it",
-        );
+    if let Some(refusal) = crate::images::refuse_dimensions(w, h, settings) {
+        return d("image-limit", format!("`{src}`: {refusal}"), "scale it down before adding it");
     }
     if extension == "gif" {
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
@@ -287,7 +320,7 @@ fn check_image_file(
         }
     }
     if extension == "png"
-        && let Some(share) = dark_on_transparent(&path)
+        && let Some(share) = dark_on_transparent(&path, settings)
     {
         return d(
             "dark-transparent-image",
@@ -313,7 +346,6 @@ fn check_body(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnostic> 
     let body = item.body();
     let events: Vec<(Event<'_>, Range<usize>)> =
         Parser::new_ext(body, markdown::options()).into_offset_iter().collect();
-    let mut in_code = false;
     let mut list_depth = 0;
     let mut image: Option<(String, usize, String)> = None;
     for (run, range) in text_runs(body, &events) {
@@ -351,13 +383,9 @@ fn check_body(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnostic> 
             ));
         }
         match event {
-            Event::Start(Tag::CodeBlock(kind)) => {
-                in_code = true;
-                if let CodeBlockKind::Fenced(info) = kind {
-                    out.extend(check_code_language(item, info, range.start));
-                }
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
+                out.extend(check_code_language(item, info, range.start));
             }
-            Event::End(TagEnd::CodeBlock) => in_code = false,
             Event::Start(Tag::List(_)) => {
                 list_depth += 1;
                 if list_depth == 3 {
@@ -417,36 +445,6 @@ fn check_body(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnostic> 
                         "link-internal",
                         format!("link `{url}` points at no item"),
                         "link to an existing item folder, e.g. ../2024-05-18-bronze/",
-                    ));
-                }
-            }
-            Event::Html(html) | Event::InlineHtml(html) if !in_code => {
-                let lower = html.to_ascii_lowercase();
-                for tag in ["script", "iframe", "style", "form", "object", "embed"] {
-                    if lower.contains(&format!("<{tag}")) {
-                        out.push(at_offset(
-                            item,
-                            range.start,
-                            "raw-html",
-                            format!("raw <{tag}> is removed by WeChat"),
-                            "remove it; use a component or an image instead",
-                        ));
-                    }
-                }
-                if lower.split_whitespace().any(|w| {
-                    w.starts_with("on")
-                        && w.contains('=')
-                        && w[2..]
-                            .split('=')
-                            .next()
-                            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphabetic()))
-                }) {
-                    out.push(at_offset(
-                        item,
-                        range.start,
-                        "raw-html",
-                        "event handler attribute (on…=) is removed by WeChat".into(),
-                        "remove it; articles cannot run scripts",
                     ));
                 }
             }
@@ -567,8 +565,8 @@ pub fn check_across(ctx: &Context<'_>) -> Vec<Diagnostic> {
         }
     }
     // Titles already published (from publish.lock) by items other than the one checked.
-    if let Ok(lock) = crate::publish::Lock::load(ctx.project) {
-        for push in lock.accounts.values().flat_map(|a| a.pushes.values()).filter(|p| p.publication.is_some()) {
+    {
+        for push in ctx.lock.accounts.values().flat_map(|a| a.pushes.values()).filter(|p| p.publication.is_some()) {
             for (key, title) in push.items.iter().zip(&push.titles) {
                 for item in ctx.items.iter().filter(|i| &i.meta.title == title && &i.key() != key) {
                     out.push(at_key(
@@ -684,12 +682,12 @@ fn check_contrast(ctx: &Context<'_>, item: &Item, html: &str) -> Vec<Diagnostic>
 
 /// A PNG with transparency whose visible pixels are mostly dark: on WeChat's dark background
 /// (#191919) it all but disappears.
-pub fn dark_on_transparent(path: &Path) -> Option<f64> {
+pub fn dark_on_transparent(path: &Path, settings: &crate::config::Images) -> Option<f64> {
     let bytes = std::fs::read(path).ok()?;
     if !bytes.starts_with(b"\x89PNG") {
         return None;
     }
-    let image = image::load_from_memory_with_format(&bytes, image::ImageFormat::Png).ok()?;
+    let image = crate::images::decode_limited(&bytes, image::ImageFormat::Png, settings).ok()?;
     if !image.color().has_alpha() {
         return None;
     }
@@ -724,11 +722,8 @@ fn check_rendered(ctx: &Context<'_>, item: &Item) -> Vec<Diagnostic> {
     let Some(layouts) = &ctx.layouts else { return Vec::new() };
     match layouts.render_item(item, ctx.config, &[], &mut Sized) {
         Ok(rendered) => {
-            let mut out: Vec<Diagnostic> = rendered
-                .diagnostics
-                .into_iter()
-                .filter(|d| d.rule != "raw-html-stripped" && d.rule != "list-depth")
-                .collect();
+            let mut out: Vec<Diagnostic> =
+                rendered.diagnostics.into_iter().filter(|d| d.rule != "list-depth").collect();
             out.extend(check_contrast(ctx, item, &rendered.html));
             let (chars, bytes) = (rendered.html.chars().count(), rendered.html.len());
             if chars >= CONTENT_MAX_CHARS || bytes >= CONTENT_MAX_BYTES {

@@ -287,9 +287,28 @@ fn manifest_item(built: &BuiltItem<'_>, tz: chrono_tz::Tz, processed: &BTreeMap<
 /// Writes everything into a fresh sibling folder, then swaps it in: a failed build never leaves
 /// a half-written output behind.
 fn write_output(output_dir: &Path, built: &[BuiltItem<'_>], manifest: &Manifest, cache_dir: &Path) -> Result<()> {
-    if output_dir.exists() && !output_dir.join("manifest.json").exists() && output_dir.read_dir()?.next().is_some() {
+    if output_dir.exists() && !output_dir.is_dir() {
+        bail!(
+            "{} is a file, not a folder: the build is written there — move the file away or choose another --out",
+            output_dir.display()
+        );
+    }
+    if output_dir.exists()
+        && !output_dir.join("manifest.json").exists()
+        && output_dir.read_dir().with_context(|| format!("cannot read {}", output_dir.display()))?.next().is_some()
+    {
         bail!(
             "{} exists and was not written by wxpub (no manifest.json); refusing to replace it — choose another --out or remove it",
+            output_dir.display()
+        );
+    }
+    // The old output is deleted after the swap; find out now whether it can be, rather than
+    // leave a half-deleted copy behind.
+    if let Some(read_only) = first_read_only_dir(output_dir) {
+        bail!(
+            "cannot replace {}: {} is read-only — make it writable (chmod -R u+w {}) or choose another --out",
+            output_dir.display(),
+            read_only.display(),
             output_dir.display()
         );
     }
@@ -303,16 +322,35 @@ fn write_output(output_dir: &Path, built: &[BuiltItem<'_>], manifest: &Manifest,
         return Err(err);
     }
     let previous = parent.join(format!(".{name}.previous-{}", std::process::id()));
-    if output_dir.exists() {
-        std::fs::rename(output_dir, &previous)
-            .with_context(|| format!("cannot move the old {} aside", output_dir.display()))?;
+    if output_dir.exists()
+        && let Err(e) = std::fs::rename(output_dir, &previous)
+    {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e).with_context(|| format!("cannot move the old {} aside", output_dir.display()));
     }
-    std::fs::rename(&staging, output_dir)
-        .with_context(|| format!("cannot move the new build into {}", output_dir.display()))?;
+    if let Err(e) = std::fs::rename(&staging, output_dir) {
+        // Put the old output back: a failed build leaves what was there.
+        let _ = std::fs::remove_dir_all(&staging);
+        if previous.exists() {
+            let _ = std::fs::rename(&previous, output_dir);
+        }
+        return Err(e).with_context(|| format!("cannot move the new build into {}", output_dir.display()));
+    }
     if previous.exists() {
         std::fs::remove_dir_all(&previous).with_context(|| format!("cannot remove {}", previous.display()))?;
     }
     Ok(())
+}
+
+/// The first folder at or under `dir` whose permissions forbid writing (so its entries could not
+/// be deleted), if any.
+fn first_read_only_dir(dir: &Path) -> Option<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_dir())
+        .find(|entry| entry.metadata().is_ok_and(|m| m.permissions().readonly()))
+        .map(|entry| entry.path().to_path_buf())
 }
 
 fn write_tree(root: &Path, built: &[BuiltItem<'_>], manifest: &Manifest, cache_dir: &Path) -> Result<()> {

@@ -3,11 +3,10 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::check::{self, CheckOptions, RULES, output};
 use crate::cli::CheckArgs;
-use crate::config::Config;
 use crate::diagnostics::Severity;
 
 pub fn run(project: &Path, args: CheckArgs) -> Result<ExitCode> {
@@ -19,15 +18,7 @@ pub fn run(project: &Path, args: CheckArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let now = match &args.now {
-        Some(text) => {
-            let tz = Config::load(project)?.timezone();
-            crate::content::parse_publish_at(text, tz)
-                .with_context(|| format!("--now `{text}` is not `YYYY-MM-DD HH:MM`"))?
-                .with_timezone(&chrono::Utc)
-        }
-        None => chrono::Utc::now(),
-    };
+    let now = crate::clock::now();
     let options = CheckOptions { paths: args.paths.clone(), now, fix: args.fix };
     let report = check::check_project(project, &options)?;
     for (file, changes) in &report.fixed {

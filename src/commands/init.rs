@@ -114,7 +114,7 @@ fn example_cover() -> Vec<u8> {
 }
 
 pub fn init(dir: &Path, name: &str) -> Result<ExitCode> {
-    let today = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+    let today = crate::clock::now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
     let article = format!("content/articles/{today}-welcome");
     let files: Vec<(String, Vec<u8>)> = [
         ("publish.toml".to_string(), config_text(name).into_bytes()),
@@ -198,7 +198,7 @@ pub fn new_item(
     if title.is_empty() {
         bail!("the title is empty; give one in quotes, e.g. wxpub new article \"冬至特展开幕\"");
     }
-    let date = date.unwrap_or_else(|| chrono::Utc::now().with_timezone(&config.timezone()).date_naive());
+    let date = date.unwrap_or_else(|| crate::clock::now().with_timezone(&config.timezone()).date_naive());
     let folder: PathBuf = project.join("content").join(format!("{kind}s")).join(format!("{date}-{}", slugify(title)));
     if folder.exists() {
         bail!("{} already exists; choose another title or date", folder.display());

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::check::{self, CheckOptions};
 use crate::cli::PublishArgs;
@@ -23,7 +23,7 @@ fn record_run(
     started_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
     let stamp = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let ended_at = stamp(chrono::Utc::now());
+    let ended_at = stamp(crate::clock::now());
     let run = format!("{}-{}", started_at.format("%Y%m%dT%H%M%S"), std::process::id());
     let mut store = super::stats::open_store(project, config)?;
     let mut by_account: BTreeMap<&str, Vec<&publish::PushOutcome>> = BTreeMap::new();
@@ -50,12 +50,7 @@ fn record_run(
 
 pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     let config = Config::load(project)?;
-    let now = match &args.now {
-        Some(text) => crate::content::parse_publish_at(text, config.timezone())
-            .with_context(|| format!("--now `{text}` is not `YYYY-MM-DD HH:MM`"))?
-            .with_timezone(&chrono::Utc),
-        None => chrono::Utc::now(),
-    };
+    let now = crate::clock::now();
 
     // 1. Build (incremental: images come from the cache) and check; errors block.
     let build = super::build::build_project(project, None, false, false)?;
@@ -110,7 +105,7 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
         upload_concurrency: config.publish.upload_concurrency,
         progress: !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
-    let started_at = chrono::Utc::now();
+    let started_at = crate::clock::now();
     let outcomes = publish::execute(&pushes, &build.manifest, &config, &mut lock, &clients, &options);
     if let Err(e) = record_run(project, &config, &lock, &outcomes, started_at) {
         // The pushes themselves are recorded in publish.lock; only the statistics record is lost.

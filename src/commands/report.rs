@@ -16,7 +16,7 @@ fn resolve_period(store: &Store, args: &ReportArgs) -> Result<Period> {
     let latest = store
         .latest_day(args.account.as_deref())?
         .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
-        .unwrap_or_else(|| chrono::Utc::now().date_naive() - chrono::Days::new(1));
+        .unwrap_or_else(|| crate::clock::now().date_naive() - chrono::Days::new(1));
     let until = args.until.unwrap_or(latest);
     let period = match (args.period, args.since) {
         (Some(kind), _) => {
@@ -38,7 +38,7 @@ fn resolve_period(store: &Store, args: &ReportArgs) -> Result<Period> {
 
 /// `--year`, or the current year in the site's time zone.
 fn report_year(args: &ReportArgs, config: &Config) -> Result<i32> {
-    let year = args.year.unwrap_or_else(|| chrono::Utc::now().with_timezone(&config.timezone()).year());
+    let year = args.year.unwrap_or_else(|| crate::clock::now().with_timezone(&config.timezone()).year());
     if !(2014..=9999).contains(&year) {
         bail!("--year {year}: give a year such as 2026");
     }

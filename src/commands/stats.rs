@@ -44,7 +44,7 @@ pub fn pull(project: &Path, args: StatsPullArgs, quiet: bool) -> Result<ExitCode
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let latest = latest_available_day(chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai));
+    let latest = latest_available_day(crate::clock::now().with_timezone(&chrono_tz::Asia::Shanghai));
     let until = args.until.unwrap_or(latest);
     if let Some(since) = args.since
         && since > until

@@ -32,15 +32,21 @@ pub struct Video {
     pub kind: VideoKind,
 }
 
+/// The longest video or animation an item may declare. Longer is a typo (`1193047:00:00`), and
+/// the yearly minutes must not be swamped by one.
+pub const VIDEO_MAX_SECONDS: u32 = 24 * 3600;
+
 impl Video {
-    /// Duration in seconds, or None when `duration` is not `mm:ss` / `h:mm:ss`.
+    /// Duration in seconds, or None when `duration` is not `mm:ss` / `h:mm:ss` of at most
+    /// [`VIDEO_MAX_SECONDS`].
     pub fn seconds(&self) -> Option<u32> {
-        let parts: Vec<u32> = self.duration.split(':').map(|p| p.trim().parse().ok()).collect::<Option<_>>()?;
-        match parts.as_slice() {
-            [m, s] if *s < 60 => Some(m * 60 + s),
-            [h, m, s] if *m < 60 && *s < 60 => Some(h * 3600 + m * 60 + s),
-            _ => None,
-        }
+        let parts: Vec<u64> = self.duration.split(':').map(|p| p.trim().parse().ok()).collect::<Option<_>>()?;
+        let seconds = match parts.as_slice() {
+            [m, s] if *s < 60 => m.checked_mul(60)?.checked_add(*s)?,
+            [h, m, s] if *m < 60 && *s < 60 => h.checked_mul(3600)?.checked_add(m * 60 + s)?,
+            _ => return None,
+        };
+        u32::try_from(seconds).ok().filter(|s| *s <= VIDEO_MAX_SECONDS)
     }
 }
 
@@ -142,32 +148,73 @@ pub fn parse(source: &str, kind: Kind) -> Result<(FrontMatter, usize), FrontMatt
         column: e.column,
         message: e.message,
     })?;
-    validate_for_kind(&meta, kind).map_err(|m| at(first_line, m))?;
+    validate_for_kind(&meta, kind).map_err(|(key, message)| {
+        // The line of the offending key when it is written on a line of its own.
+        let key_line = key.and_then(|key| {
+            yaml.lines().position(|l| l.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':')))
+        });
+        at(key_line.map_or(first_line, |i| first_line + i), message)
+    })?;
     Ok((meta, yaml_start + closing_end))
 }
 
-fn validate_for_kind(meta: &FrontMatter, kind: Kind) -> Result<(), String> {
+/// Checks what serde cannot: rules between fields and the values of fields. Both `build` and
+/// `check` read items through here, so they accept and refuse the same front matter. The error
+/// names the key it is about (for its line) and says what to write instead.
+fn validate_for_kind(meta: &FrontMatter, kind: Kind) -> Result<(), (Option<&'static str>, String)> {
     if meta.title.trim().is_empty() {
-        return Err("`title` is empty".into());
+        return Err((Some("title"), "`title` is empty".into()));
     }
     match kind {
         Kind::Poster if meta.image.is_none() => {
-            return Err("a poster needs `image: FILE` (the poster image beside index.md)".into());
+            return Err((None, "a poster needs `image: FILE` (the poster image beside index.md)".into()));
         }
         Kind::Topic if meta.gather.is_none() => {
-            return Err("a topic needs `gather:` with `paths:` (e.g. articles/2024-05-18-bronze) and/or `tags:`".into());
+            return Err((
+                None,
+                "a topic needs `gather:` with `paths:` (e.g. articles/2024-05-18-bronze) and/or `tags:`".into(),
+            ));
         }
         Kind::Article | Kind::Topic if meta.image.is_some() => {
-            return Err(
-                "`image` is only for posters; in an article, put images in the body with ![caption](file.jpg)".into()
-            );
+            return Err((
+                Some("image"),
+                "`image` is only for posters; in an article, put images in the body with ![caption](file.jpg)".into(),
+            ));
         }
-        Kind::Article | Kind::Poster if meta.gather.is_some() => return Err("`gather` is only for topic pages".into()),
+        Kind::Article | Kind::Poster if meta.gather.is_some() => {
+            return Err((Some("gather"), "`gather` is only for topic pages".into()));
+        }
         _ => {}
     }
     for (i, video) in meta.videos.iter().enumerate() {
         if video.seconds().is_none() {
-            return Err(format!("`videos[{i}].duration`: `{}` is not mm:ss or h:mm:ss", video.duration));
+            return Err((
+                Some("videos"),
+                format!(
+                    "`videos[{i}].duration`: `{}` is not mm:ss or h:mm:ss of at most {} hours",
+                    video.duration,
+                    VIDEO_MAX_SECONDS / 3600
+                ),
+            ));
+        }
+    }
+    if let Some(focus) = &meta.cover_focus
+        && crate::images::crop::parse_focus(focus).is_none()
+    {
+        return Err((
+            Some("cover_focus"),
+            format!("cover_focus `{focus}` must be `x,y` with both between 0 and 1 (0.5,0.5 is the centre)"),
+        ));
+    }
+    if let Some(url) = &meta.source_url {
+        let web = url::Url::parse(url.trim()).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+        if !web {
+            return Err((
+                Some("source_url"),
+                format!(
+                    "source_url `{url}` is not a web address: write a full http:// or https:// URL (阅读原文 opens it)"
+                ),
+            ));
         }
     }
     Ok(())
@@ -198,6 +245,25 @@ mod tests {
         let err = parse(src, Kind::Article).unwrap_err();
         assert_eq!(err.line, 4);
         assert!(err.message.contains("did you mean `author`"), "{}", err.message);
+    }
+
+    #[test]
+    fn absurd_durations_foci_and_source_urls_are_refused_at_their_line() {
+        let with = |extra: &str| format!("---\ntitle: t\naccount: service\n{extra}\n---\nbody");
+        for (extra, line, words) in [
+            ("videos:\n  - title: v\n    kind: video\n    duration: \"1193047:00:00\"", 4, "at most 24 hours"),
+            ("cover_focus: NaN,inf", 4, "between 0 and 1"),
+            ("cover_focus: -5,7", 4, "between 0 and 1"),
+            ("cover_focus: 1e308,1e308", 4, "between 0 and 1"),
+            ("source_url: javascript:alert(1)", 4, "not a web address"),
+            ("source_url: museum.example.cn/page", 4, "not a web address"),
+        ] {
+            let err = parse(&with(extra), Kind::Article).unwrap_err();
+            assert_eq!(err.line, line, "{extra}: {}", err.message);
+            assert!(err.message.contains(words), "{extra}: {}", err.message);
+        }
+        assert!(parse(&with("source_url: https://museum.example.cn/page?id=1"), Kind::Article).is_ok());
+        assert!(parse(&with("cover_focus: 0.3, 1"), Kind::Article).is_ok());
     }
 
     #[test]

@@ -66,6 +66,8 @@ impl Item {
 pub enum ContentError {
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}:{line}: {message}")]
+    Encoding { path: PathBuf, line: usize, message: String },
     #[error("{path}:{line}:{column}: {message}")]
     FrontMatter { path: PathBuf, line: usize, column: usize, message: String },
     #[error(
@@ -94,8 +96,7 @@ pub fn load_items(project: &Path) -> Result<Vec<Item>, ContentError> {
                 continue;
             }
             let display_path = index.strip_prefix(project).unwrap_or(&index).to_path_buf();
-            let source = std::fs::read_to_string(&index)
-                .map_err(|source| ContentError::Read { path: display_path.clone(), source })?;
+            let source = read_source(&index, &display_path)?;
             let slug = entry.file_name().to_string_lossy().into_owned();
             items.push(parse_item(kind, slug, entry.path().to_path_buf(), display_path, source)?);
         }
@@ -104,6 +105,35 @@ pub fn load_items(project: &Path) -> Result<Vec<Item>, ContentError> {
         return Err(ContentError::Empty { dir: content_dir });
     }
     Ok(items)
+}
+
+/// Reads an `index.md` as UTF-8. A file in another encoding is refused with the encoding named
+/// and the line of its first non-UTF-8 byte: Chinese Windows editors save GBK / GB18030 by
+/// default, and guessing would silently garble a file that is really something else.
+pub fn read_source(path: &Path, display_path: &Path) -> Result<String, ContentError> {
+    let bytes =
+        std::fs::read(path).map_err(|source| ContentError::Read { path: display_path.to_path_buf(), source })?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(e) => {
+            let bytes = e.as_bytes();
+            let bad = e.utf8_error().valid_up_to();
+            let line = bytes[..bad].iter().filter(|b| **b == b'\n').count() + 1;
+            let (_, _, gb_errors) = encoding_rs::GB18030.decode(bytes);
+            let encoding = if gb_errors {
+                "is not UTF-8 (nor GBK / GB18030)"
+            } else {
+                "is not UTF-8: it looks like GBK / GB18030, as Chinese Windows editors save by default"
+            };
+            Err(ContentError::Encoding {
+                path: display_path.to_path_buf(),
+                line,
+                message: format!(
+                    "this file {encoding}; save it as UTF-8 (in Notepad: Save As → Encoding: UTF-8; or `iconv -f GB18030 -t UTF-8`)"
+                ),
+            })
+        }
+    }
 }
 
 /// Parses one item's source text. Pure: the folder is only recorded, not read.

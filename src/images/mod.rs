@@ -6,6 +6,7 @@
 //! placeholders are replaced by the final file names.
 pub mod crop;
 mod process;
+pub use process::{decode_limited, refuse_dimensions};
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -53,6 +54,10 @@ impl ImageRole {
 
 /// Every setting that changes the output; all of it goes into the cache key.
 pub type ImageSettings = config::Images;
+
+/// The largest source file read at all: every source is read whole into memory, and a camera's
+/// biggest JPEG or a print-quality PNG is far below this.
+pub const SOURCE_MAX_BYTES: u64 = 256 << 20;
 
 /// One image an item uses, planned.
 #[derive(Debug, Clone, Serialize)]
@@ -212,6 +217,27 @@ impl<'s> ImagePlanner<'s> {
             return Err(self.error(
                 line,
                 format!("image `{src}` is a link that leaves the item's folder; copy the file in instead"),
+            ));
+        }
+        let metadata =
+            std::fs::metadata(&canonical).map_err(|e| self.error(line, format!("cannot read image `{src}`: {e}")))?;
+        // A pipe or device named like an image would block the build forever, or never end.
+        if !metadata.is_file() {
+            return Err(self.error(
+                line,
+                format!(
+                    "image `{src}` is not a regular file (a folder, pipe or device); put the image file itself there"
+                ),
+            ));
+        }
+        if metadata.len() > SOURCE_MAX_BYTES {
+            return Err(self.error(
+                line,
+                format!(
+                    "image `{src}` is {} MB; source images over {} MB are refused — export it smaller first",
+                    metadata.len() >> 20,
+                    SOURCE_MAX_BYTES >> 20
+                ),
             ));
         }
         let bytes =
@@ -386,7 +412,7 @@ fn cached_or_process(
     let stem = &job.key[..16];
 
     if format == image::ImageFormat::Gif {
-        let frames = process::gif_frames(&bytes).map_err(|e| fail(e.to_string()))?;
+        let frames = process::gif_frames(&bytes, settings).map_err(|e| fail(e.to_string()))?;
         if frames > 1 {
             // Animated GIFs go up unchanged as permanent material.
             if bytes.len() as u64 > settings.material_max_bytes {

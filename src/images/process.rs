@@ -30,6 +30,46 @@ pub enum ProcessError {
     Corrupt(String),
 }
 
+/// Whether declared dimensions are within `[images] max_megapixels` and `max_side`: checked on
+/// the header, before anything is allocated. `check` asks the same question.
+pub fn refuse_dimensions(width: u32, height: u32, settings: &ImageSettings) -> Option<String> {
+    let megapixels = width as f64 * height as f64 / 1e6;
+    if megapixels > settings.max_megapixels {
+        return Some(format!(
+            "{width}×{height} is {megapixels:.0} megapixels, over [images] max_megapixels = {}; refused before decoding — scale it down first",
+            settings.max_megapixels
+        ));
+    }
+    if width.max(height) > settings.max_side {
+        return Some(format!(
+            "{width}×{height} has a side over [images] max_side = {} px; refused before decoding — crop or scale it first",
+            settings.max_side
+        ));
+    }
+    None
+}
+
+/// What any decoder may allocate: no side over `max_side`, and no more than `max_megapixels` of
+/// RGBA pixels (plus room for a decoder's own tables). This also holds for what the header does
+/// not declare, such as a GIF frame far larger than its logical screen.
+pub fn decoder_limits(settings: &ImageSettings) -> image::Limits {
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(settings.max_side);
+    limits.max_image_height = Some(settings.max_side);
+    limits.max_alloc = Some((settings.max_megapixels * 1e6 * 4.0) as u64 + (64 << 20));
+    limits
+}
+
+/// An error from the image crate: a limit is a refusal with the reason, anything else corrupt.
+fn decoding_error(e: image::ImageError) -> ProcessError {
+    match e {
+        image::ImageError::Limits(limit) => ProcessError::Refused(format!(
+            "decoding it would need more memory than [images] max_megapixels / max_side allow ({limit}); the file declares more than it shows — re-export it"
+        )),
+        other => ProcessError::Corrupt(other.to_string()),
+    }
+}
+
 /// Reads only the header: format and dimensions. Refuses decompression bombs before decoding.
 pub fn probe(bytes: &[u8], settings: &ImageSettings) -> Result<(ImageFormat, u32, u32), ProcessError> {
     let reader =
@@ -43,27 +83,37 @@ pub fn probe(bytes: &[u8], settings: &ImageSettings) -> Result<(ImageFormat, u32
         )));
     }
     let (width, height) = reader.into_dimensions().map_err(|e| ProcessError::Corrupt(e.to_string()))?;
-    let megapixels = width as f64 * height as f64 / 1e6;
-    if megapixels > settings.max_megapixels {
-        return Err(ProcessError::Refused(format!(
-            "{width}×{height} is {megapixels:.0} megapixels, over [images] max_megapixels = {}; refused before decoding — scale it down first",
-            settings.max_megapixels
-        )));
+    if let Some(refusal) = refuse_dimensions(width, height, settings) {
+        return Err(ProcessError::Refused(refusal));
     }
     Ok((format, width, height))
 }
 
-/// Counts the frames of a GIF (decoding them one at a time).
-pub fn gif_frames(bytes: &[u8]) -> Result<usize, ProcessError> {
+/// Counts the frames of a GIF (decoding them one at a time, each within the decoder limits).
+pub fn gif_frames(bytes: &[u8], settings: &ImageSettings) -> Result<usize, ProcessError> {
     use image::AnimationDecoder;
-    let decoder =
+    let mut decoder =
         image::codecs::gif::GifDecoder::new(Cursor::new(bytes)).map_err(|e| ProcessError::Corrupt(e.to_string()))?;
+    decoder.set_limits(decoder_limits(settings)).map_err(decoding_error)?;
     let mut frames = 0;
     for frame in decoder.into_frames() {
-        frame.map_err(|e| ProcessError::Corrupt(e.to_string()))?;
+        frame.map_err(decoding_error)?;
         frames += 1;
     }
     Ok(frames)
+}
+
+/// Decodes a non-JPEG image whole (for analysis such as `check`'s dark-mode rule), within the
+/// decoder limits.
+pub fn decode_limited(
+    bytes: &[u8],
+    format: ImageFormat,
+    settings: &ImageSettings,
+) -> Result<DynamicImage, ProcessError> {
+    probe(bytes, settings)?;
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    reader.limits(decoder_limits(settings));
+    reader.decode().map_err(decoding_error)
 }
 
 /// Decodes, orients, resizes and encodes one image for `role`.
@@ -74,7 +124,7 @@ pub fn process(
     settings: &ImageSettings,
 ) -> Result<Encoded, ProcessError> {
     let mut notes = Vec::new();
-    let image = decode(bytes, format, settings.max_width, &mut notes)?;
+    let image = decode(bytes, format, settings, &mut notes)?;
     let transparent = has_transparency(&image);
     let as_png = transparent || (format != ImageFormat::Jpeg && is_flat_graphic(&image));
     let limit = role.byte_limit(settings);
@@ -117,19 +167,20 @@ pub fn process(
 fn decode(
     bytes: &[u8],
     format: ImageFormat,
-    max_width: u32,
+    settings: &ImageSettings,
     notes: &mut Vec<String>,
 ) -> Result<DynamicImage, ProcessError> {
-    let corrupt = |e: &dyn std::fmt::Display| ProcessError::Corrupt(e.to_string());
     if format == ImageFormat::Jpeg {
-        return decode_jpeg(bytes, max_width, notes);
+        return decode_jpeg(bytes, settings.max_width, notes);
     }
-    let mut decoder = ImageReader::with_format(Cursor::new(bytes), format).into_decoder().map_err(|e| corrupt(&e))?;
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    reader.limits(decoder_limits(settings));
+    let mut decoder = reader.into_decoder().map_err(decoding_error)?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     if decoder.icc_profile().ok().flatten().is_some() {
         notes.push("ICC colour profile dropped (colours are treated as sRGB)".into());
     }
-    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| corrupt(&e))?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(decoding_error)?;
     image.apply_orientation(orientation);
     Ok(image)
 }

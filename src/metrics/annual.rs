@@ -93,7 +93,12 @@ pub fn publications_from_lock(lock: &Lock, items: &[Item], live_tag: &str) -> Ve
                 let item = by_key.get(key);
                 let seconds = |kind: VideoKind| {
                     item.map(|i| {
-                        i.meta.videos.iter().filter(|v| v.kind == kind).filter_map(|v| v.seconds()).sum::<u32>()
+                        i.meta
+                            .videos
+                            .iter()
+                            .filter(|v| v.kind == kind)
+                            .filter_map(|v| v.seconds())
+                            .fold(0u32, u32::saturating_add)
                     })
                 };
                 out.push(Publication {

@@ -78,7 +78,7 @@ fn build_site(project: &Path) -> anyhow::Result<(String, Vec<ItemView>, PathBuf)
     let out = project.join(".wxpub/preview");
     let outcome = crate::commands::build::build_project(project, Some(out.clone()), true, false)?;
     let report =
-        check::check_project(project, &CheckOptions { paths: Vec::new(), now: chrono::Utc::now(), fix: false })?;
+        check::check_project(project, &CheckOptions { paths: Vec::new(), now: crate::clock::now(), fix: false })?;
     let mut items = Vec::new();
     for entry in &outcome.manifest.items {
         let dir = outcome.output_dir.join(entry.kind.folder()).join(&entry.slug);
@@ -121,7 +121,15 @@ fn build_site(project: &Path) -> anyhow::Result<(String, Vec<ItemView>, PathBuf)
 
 /// Rebuilds and tells open pages to reload (also after a failed rebuild: they show its error).
 fn rebuild(project: &Path, shared: &Shared) {
-    let result = build_site(project);
+    // Whatever the sources hold, the server stays up: a panic is shown like any failed build.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build_site(project))).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("unknown panic");
+        Err(anyhow::anyhow!("wxpub failed inside while rebuilding ({what}); this is a bug — please report it with the file you changed"))
+    });
     let version = {
         let mut site = shared.site.write().unwrap_or_else(|p| p.into_inner());
         match result {
@@ -142,13 +150,23 @@ fn watched(project: &Path, path: &Path) -> bool {
         || path == project.join(crate::config::CONFIG_FILE)
 }
 
-/// Builds once (an error here is the user's to fix before previewing), then serves and watches.
+/// Builds once, then serves and watches. Only a folder that is no project (no readable
+/// publish.toml) is refused; a build that fails is served as its error until the next save fixes it.
 pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
     let project = std::fs::canonicalize(project).unwrap_or_else(|_| project.to_path_buf());
-    let (name, items, output_dir) = build_site(&project)?;
+    let config = Config::load(&project)?;
+    let site = match build_site(&project) {
+        Ok((name, items, output_dir)) => Site { version: 1, name, items, output_dir, error: None },
+        Err(e) => Site {
+            version: 1,
+            name: config.site.name.clone(),
+            items: Vec::new(),
+            output_dir: project.join(".wxpub/preview"),
+            error: Some(crate::redact::redact(&format!("{e:#}"))),
+        },
+    };
     let (reload, _) = tokio::sync::broadcast::channel(16);
-    let shared =
-        Arc::new(Shared { site: RwLock::new(Site { version: 1, name, items, output_dir, error: None }), reload });
+    let shared = Arc::new(Shared { site: RwLock::new(site), reload });
 
     // File events → debounce → rebuild, on a thread of its own.
     let (events_tx, events_rx) = std::sync::mpsc::channel::<PathBuf>();
@@ -209,10 +227,10 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
                 .fallback(page)
                 .with_state(shared);
             // Not a graceful shutdown: open event streams would hold it forever.
-            tokio::select! {
-                _ = axum::serve(listener, app) => {}
-                _ = rx => {}
-            }
+            crate::http_server::serve(listener, app, async {
+                let _ = rx.await;
+            })
+            .await;
         });
     });
     Ok(PreviewHandle {

@@ -54,7 +54,7 @@ enum StepError {
 }
 
 fn now_text() -> String {
-    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    crate::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Executes every push in order; a failed push does not stop the others.
@@ -585,7 +585,7 @@ fn poll_publication(
 /// Subscription accounts: one mass send a day; service accounts: four a month (Beijing dates).
 /// Always the real clock, not `--now`: WeChat counts the allowance in real days.
 fn mass_send_allowed(lock: &mut Lock, account: &str, kind: AccountKind) -> bool {
-    let today = (Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let today = (crate::clock::now() + chrono::Duration::hours(8)).date_naive();
     let sent: Vec<chrono::NaiveDate> = lock
         .account(account)
         .pushes

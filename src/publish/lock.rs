@@ -109,10 +109,10 @@ impl Lock {
     /// new lock, never half of one.
     pub fn save(&self, project: &Path) -> Result<(), LockError> {
         let path = Lock::path(project);
-        let text = format!(
-            "# Written by wxpub publish: what has been uploaded, drafted and published. Commit it.\n{}",
-            toml::to_string(self).unwrap_or_default()
-        );
+        let body = toml::to_string(self)
+            .map_err(|e| LockError::Write { path: path.clone(), source: std::io::Error::other(e) })?;
+        let text =
+            format!("# Written by wxpub publish: what has been uploaded, drafted and published. Commit it.\n{body}");
         let tmp = path.with_extension(format!("lock.tmp-{}", std::process::id()));
         let write = || -> std::io::Result<()> {
             std::fs::write(&tmp, &text)?;

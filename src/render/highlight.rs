@@ -110,11 +110,23 @@ pub fn language_names() -> Vec<String> {
 /// `line_style` is the theme's per-line style; each line gets `white-space: nowrap` too.
 /// `block_style` is the code block's own style: token colours are made readable on its
 /// background, in light mode and after WeChat's dark-mode conversion.
+/// Beyond these sizes a block is shown plain. Some grammars cost far more than linear time on
+/// hostile input (a 250 KB unbalanced HTML block took 10 s), and a block this long cannot be
+/// published anyway: WeChat takes under 20,000 visible characters per article.
+pub const HIGHLIGHT_MAX_BYTES: usize = 20_000;
+/// Regex grammars backtrack on very long lines (minified code).
+pub const HIGHLIGHT_MAX_LINE: usize = 2_000;
+
 pub fn highlight(code: &str, lang: &str, code_theme: &str, line_style: &str, block_style: &str) -> String {
     let theme = self::code_theme(code_theme);
-    let lines = grammar(lang)
-        .and_then(|grammar| tree_sitter_lines(code, grammar, theme))
-        .unwrap_or_else(|| syntect_lines(code, lang, &theme.highlighter));
+    let too_big = code.len() > HIGHLIGHT_MAX_BYTES || code.lines().any(|line| line.len() > HIGHLIGHT_MAX_LINE);
+    let lines = if too_big {
+        syntect_lines(code, "txt", &theme.highlighter)
+    } else {
+        grammar(lang)
+            .and_then(|grammar| tree_sitter_lines(code, grammar, theme))
+            .unwrap_or_else(|| syntect_lines(code, lang, &theme.highlighter))
+    };
     let background = block_style
         .split(';')
         .filter_map(|d| d.split_once(':'))

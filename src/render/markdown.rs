@@ -1,13 +1,14 @@
 //! Markdown events → WeChat-compatible HTML, with the theme's styles written inline as each tag
 //! is emitted. Outside links become numbered references, images become figures pointing at
 //! processed files, code is highlighted, museum components are rendered from fenced blocks.
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 
 use pulldown_cmark::{Alignment, CodeBlockKind, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
 
 use super::components::{self, COMPONENT_NAMES};
-use super::sanitize::is_wechat_article_url;
+use super::sanitize::{self, is_wechat_article_url};
 use super::{ImageSink, RenderContext, RenderError, highlight};
 use crate::diagnostics::{Diagnostic, Severity};
 
@@ -86,6 +87,9 @@ struct Emitter<'a> {
     table_cell: usize,
     in_table_head: bool,
     links: Vec<LinkState>,
+    /// `<a>` tags opened in raw HTML: Some((url, text)) for an outside link that becomes a
+    /// numbered reference at its `</a>`, None for one kept as written.
+    raw_links: Vec<Option<(String, String)>>,
     image: Option<ImageState>,
     references: Vec<Reference>,
     reference_numbers: HashMap<String, usize>,
@@ -110,6 +114,7 @@ impl<'a> Emitter<'a> {
             table_cell: 0,
             in_table_head: false,
             links: Vec::new(),
+            raw_links: Vec::new(),
             image: None,
             references: Vec::new(),
             reference_numbers: HashMap::new(),
@@ -202,8 +207,9 @@ impl<'a> Emitter<'a> {
                 }
                 Event::InlineMath(math) | Event::DisplayMath(math) => push_escaped(&mut self.out, math),
                 Event::Html(html) | Event::InlineHtml(html) => {
-                    self.check_raw_html(html, range.start);
-                    self.out.push_str(html);
+                    let html = self.raw_html(html, range.start, sink)?;
+                    self.check_raw_html(&html, range.start);
+                    self.out.push_str(&html);
                 }
                 Event::FootnoteReference(label) => {
                     let next = self.footnote_numbers.len() + 1;
@@ -449,12 +455,101 @@ impl<'a> Emitter<'a> {
     }
 
     fn text(&mut self, text: &str) {
+        self.collect_link_text(text);
+        push_escaped(&mut self.out, text);
+    }
+
+    /// Text inside open outside links is also their reference's text.
+    fn collect_link_text(&mut self, text: &str) {
         for link in &mut self.links {
             if let LinkState::Reference { text: link_text, .. } = link {
                 link_text.push_str(text);
             }
         }
-        push_escaped(&mut self.out, text);
+        for (_, link_text) in self.raw_links.iter_mut().flatten() {
+            link_text.push_str(text);
+        }
+    }
+
+    /// Raw HTML as the editor wrote it, made to behave like the Markdown around it: an outside
+    /// `<a href>` becomes a numbered reference, a local `<img src>` goes through the image
+    /// pipeline like `![]()`, and a "tag" that is no HTML element (`Vec<T>`) is text. Everything
+    /// else passes to the sanitizer as written.
+    fn raw_html(&mut self, html: &str, offset: usize, sink: &mut dyn ImageSink) -> Result<String, RenderError> {
+        let mut out = String::with_capacity(html.len());
+        let mut attributes = Vec::new();
+        let mut rest = html;
+        while let Some(lt) = memchr::memchr(b'<', rest.as_bytes()) {
+            let text = &rest[..lt];
+            self.collect_link_text(text);
+            out.push_str(text);
+            rest = &rest[lt..];
+            let closing = rest.starts_with("</");
+            let after = &rest[if closing { 2 } else { 1 }..];
+            let name_len = sanitize::tag_name_len(after);
+            if name_len == 0 {
+                out.push('<');
+                rest = &rest[1..];
+                continue;
+            }
+            let name = &after[..name_len];
+            if !sanitize::is_element_name(name) {
+                out.push_str("&lt;");
+                rest = &rest[1..];
+                continue;
+            }
+            let remainder = sanitize::parse_attributes(&after[name_len..], &mut attributes);
+            let tag = &rest[..rest.len() - remainder.len()];
+            rest = remainder;
+            let attribute = |wanted: &str| {
+                attributes
+                    .iter()
+                    .find(|(a, _)| a.eq_ignore_ascii_case(wanted))
+                    .map(|(_, v)| sanitize::decode_entities(v))
+            };
+            match (name.to_ascii_lowercase().as_str(), closing) {
+                ("a", false) => {
+                    let href = attribute("href").map(|h| h.trim().to_string()).unwrap_or_default();
+                    let outside =
+                        href.starts_with("http://") || href.starts_with("https://") || href.starts_with("mailto:");
+                    if outside && !is_wechat_article_url(&href) {
+                        self.raw_links.push(Some((href, String::new())));
+                    } else {
+                        self.raw_links.push(None);
+                        out.push_str(tag);
+                    }
+                }
+                ("a", true) => match self.raw_links.pop() {
+                    Some(Some((url, text))) => {
+                        let number = self.reference_number(&url, &text);
+                        let marker = self.style("ref_marker");
+                        out.push_str(&format!("<sup{marker}>[{number}]</sup>"));
+                    }
+                    _ => out.push_str(tag),
+                },
+                ("img", false) => match attribute("src") {
+                    Some(src) if !src.contains(':') && !src.starts_with('/') && !src.is_empty() => {
+                        let line = self.ctx.position(self.base + offset).0;
+                        let processed = sink.request(&src, line, super::ImageRole::Body)?;
+                        out.push_str("<img");
+                        for (name, value) in &attributes {
+                            let value = if name.eq_ignore_ascii_case("src") {
+                                Cow::Borrowed(processed.as_str())
+                            } else {
+                                sanitize::decode_entities(value)
+                            };
+                            out.push_str(&format!(" {name}=\"{}\"", escape_attr(&value)));
+                        }
+                        out.push('>');
+                    }
+                    _ => out.push_str(tag),
+                },
+                _ => out.push_str(tag),
+            }
+        }
+        self.collect_link_text(rest);
+        out.push_str(rest);
+        Ok(out)
     }
 
     /// A line break inside a paragraph: a space between Latin words, nothing between Chinese
@@ -477,22 +572,15 @@ impl<'a> Emitter<'a> {
         number
     }
 
+    /// Warns of everything the sanitizer will take out of this raw-HTML fragment (the same scan
+    /// that removes it, so `build` and `check` say exactly what happens), and of SVG and CSS
+    /// that WeChat's editor breaks after saving.
     fn check_raw_html(&mut self, html: &str, offset: usize) {
-        let lower = html.to_ascii_lowercase();
-        for tag in ["script", "iframe", "style", "object", "embed", "form"] {
-            if lower.contains(&format!("<{tag}")) {
-                self.warn(
-                    offset,
-                    "raw-html-stripped",
-                    format!("raw <{tag}> removed: WeChat does not allow it"),
-                    "remove it from the Markdown; use a component or an image instead",
-                );
-            }
+        for (at, removal) in sanitize::audit(html) {
+            self.warn(offset + at, "raw-html", removal.to_string(), removal.hint());
         }
-        // Raw SVG: what WeChat breaks is removed by the sanitizer's SVG allow-list; say so here.
+        let lower = html.to_ascii_lowercase();
         let svg_problems = [
-            ("<foreignobject", "foreignObject"),
-            ("<use", "<use> (refers to an id)"),
             ("href=\"#", "an id reference (href=\"#…\")"),
             ("url(#", "an id reference (url(#…))"),
             ("@keyframes", "CSS animation (@keyframes)"),
@@ -505,20 +593,12 @@ impl<'a> Emitter<'a> {
                 if lower.contains(needle) {
                     self.warn(
                         offset,
-                        "raw-html-stripped",
+                        "raw-html",
                         format!("raw SVG: {what} removed: WeChat does not keep it"),
                         "use the reveal or compare component, or only what docs/editors-guide.md lists for SVG",
                     );
                 }
             }
-        }
-        if has_event_handler(&lower) {
-            self.warn(
-                offset,
-                "raw-html-stripped",
-                "event handler attribute (on…=) removed: WeChat strips scripts".into(),
-                "remove the on… attribute; articles cannot run scripts",
-            );
         }
     }
 
@@ -565,15 +645,6 @@ fn is_lone_image_paragraph(events: &[(Event<'_>, Range<usize>)], index: usize) -
         }
     }
     false
-}
-
-fn has_event_handler(lower_html: &str) -> bool {
-    let bytes = lower_html.as_bytes();
-    lower_html.match_indices(" on").any(|(i, _)| {
-        let rest = &bytes[i + 3..];
-        let name_len = rest.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-        name_len > 0 && rest[name_len..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'=')
-    })
 }
 
 pub fn is_cjk(c: char) -> bool {

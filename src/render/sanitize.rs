@@ -153,12 +153,12 @@ fn svg_attribute_problem(tag: &str, attribute: &str, value: &str) -> Option<&'st
     }
 }
 
-fn svg_element(name: &str) -> Option<(&'static str, &'static [&'static str])> {
+pub(crate) fn svg_element(name: &str) -> Option<(&'static str, &'static [&'static str])> {
     SVG_ELEMENTS.iter().find(|(t, _)| t.eq_ignore_ascii_case(name)).copied()
 }
 
 /// Attributes kept per tag (plus `style` on every tag).
-const TAG_ATTRIBUTES: &[(&str, &[&str])] = &[
+pub const TAG_ATTRIBUTES: &[(&str, &[&str])] = &[
     ("img", &["src", "alt", "width", "height", "data-ratio", "data-w"]),
     ("a", &["href", "title"]),
     ("td", &["colspan", "rowspan", "align"]),
@@ -225,15 +225,219 @@ pub const ALLOWED_CSS_PROPERTIES: &[&str] = &[
     "table-layout",
 ];
 
+/// What the sanitizer took out of a fragment, so that an editor hears of it at the source line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removal {
+    /// The element and everything inside it (`<script>`, `<iframe>`, `<embed>`, SVG `<use>`…).
+    Element(String),
+    /// The tag only: its text stays, its formatting goes (`<ins>`, `<font>`, `<center>`…).
+    Unwrapped(String),
+    /// An image whose source is neither a file of the item nor WeChat's CDN.
+    Image(String),
+    /// An event handler attribute (`onclick=`…).
+    Handler(String),
+    /// An SVG element or animation WeChat does not keep (why).
+    Svg(String, &'static str),
+}
+
+impl Removal {
+    /// What the editor can do instead.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            Removal::Element(_) => "remove it from the Markdown; use an image or a component instead",
+            Removal::Unwrapped(_) => {
+                "use Markdown (**bold**, *italic*, ~~struck~~) or an allowed tag, or remove the tag"
+            }
+            Removal::Image(_) => "put the image beside index.md and write ![alt](file.jpg)",
+            Removal::Handler(_) => "remove the on… attribute; articles cannot run scripts",
+            Removal::Svg(..) => "use the reveal or compare component, or only what docs/editors-guide.md lists for SVG",
+        }
+    }
+}
+
+/// Every element name of HTML: a `<name>` that is none of these (`Vec<T>`, `<名字>`) is text the
+/// editor wrote, not a tag.
+pub const HTML_ELEMENTS: &[&str] = &[
+    "a",
+    "abbr",
+    "address",
+    "area",
+    "article",
+    "aside",
+    "audio",
+    "b",
+    "base",
+    "bdi",
+    "bdo",
+    "big",
+    "blink",
+    "blockquote",
+    "body",
+    "br",
+    "button",
+    "canvas",
+    "caption",
+    "center",
+    "cite",
+    "code",
+    "col",
+    "colgroup",
+    "data",
+    "datalist",
+    "dd",
+    "del",
+    "details",
+    "dfn",
+    "dialog",
+    "dir",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "embed",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "font",
+    "footer",
+    "form",
+    "frame",
+    "frameset",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "header",
+    "hgroup",
+    "hr",
+    "html",
+    "i",
+    "iframe",
+    "img",
+    "input",
+    "ins",
+    "kbd",
+    "label",
+    "legend",
+    "li",
+    "link",
+    "main",
+    "map",
+    "mark",
+    "marquee",
+    "math",
+    "menu",
+    "meta",
+    "meter",
+    "nav",
+    "noscript",
+    "object",
+    "ol",
+    "optgroup",
+    "option",
+    "output",
+    "p",
+    "param",
+    "picture",
+    "pre",
+    "progress",
+    "q",
+    "rp",
+    "rt",
+    "ruby",
+    "s",
+    "samp",
+    "script",
+    "search",
+    "section",
+    "select",
+    "slot",
+    "small",
+    "source",
+    "span",
+    "strike",
+    "strong",
+    "style",
+    "sub",
+    "summary",
+    "sup",
+    "svg",
+    "table",
+    "tbody",
+    "td",
+    "template",
+    "textarea",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "title",
+    "tr",
+    "track",
+    "tt",
+    "u",
+    "ul",
+    "var",
+    "video",
+    "wbr",
+    "mp-miniprogram",
+    "mp-common-profile",
+];
+
+/// Whether `name` (any case) is an HTML or SVG element name.
+pub fn is_element_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    HTML_ELEMENTS.contains(&lower.as_str())
+        || svg_element(name).is_some()
+        || REMOVED_WITH_CONTENT.iter().any(|t| t.eq_ignore_ascii_case(name))
+        || ["path", "circle", "ellipse", "line", "polyline", "polygon", "defs", "lineargradient", "clippath", "mask"]
+            .contains(&lower.as_str())
+}
+
+impl std::fmt::Display for Removal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Removal::Element(tag) => write!(f, "raw <{tag}> removed with its content: WeChat does not allow it"),
+            Removal::Unwrapped(tag) => write!(f, "raw <{tag}> unwrapped: WeChat drops the tag, its text stays"),
+            Removal::Image(src) => {
+                write!(f, "raw <img src=\"{src}\"> removed: not a file of this item nor WeChat's CDN")
+            }
+            Removal::Handler(name) => write!(f, "event handler attribute `{name}` removed: WeChat strips scripts"),
+            Removal::Svg(tag, why) => write!(f, "raw SVG <{tag}> removed: {why}"),
+        }
+    }
+}
+
+/// HTML elements without content (never closed).
+const VOID_TAGS: &[&str] = &["br", "hr", "img"];
+
 /// Cleans a fragment against the allow-lists above.
 ///
 /// A single forward scan over the text, not a DOM: it runs over every rendered item on every
 /// build and preview reload, and measured here (`cargo bench --bench render`) a DOM round trip
 /// or a general streaming rewriter cost more than rendering the Markdown itself. The input is
 /// our own renderer's output plus whatever raw HTML an editor wrote, so the scanner is strict
-/// about what it *emits* (only allowed tags and attributes, always quoted) and lenient about
-/// what it reads; it does not repair unbalanced tags (browsers and WeChat's editor do).
+/// about what it *emits*: only allowed tags and attributes, always quoted, and well formed —
+/// a stray end tag is dropped and every element left open is closed at the end. A removed
+/// element written void or self-closing (`<embed …>`, `<iframe …/>`), or one whose end tag never
+/// comes, removes only its own tag: what follows it is never lost.
 pub fn sanitize(html: &str) -> String {
+    scan(html, &mut |_, _| {})
+}
+
+/// What [`sanitize`] would remove from `html`, in order, each with the byte offset of its tag
+/// in `html`. `render` calls it on each raw-HTML fragment of the Markdown, so that `build` and
+/// `check` report the same removals at the same source lines.
+pub fn audit(html: &str) -> Vec<(usize, Removal)> {
+    let mut removals = Vec::new();
+    scan(html, &mut |offset, removal| removals.push((offset, removal)));
+    removals
+}
+
+fn scan(html: &str, report: &mut dyn FnMut(usize, Removal)) -> String {
     let mut out = String::with_capacity(html.len());
     let mut styles = STYLE_MEMO.take();
     if styles.len() >= STYLE_MEMO_LIMIT {
@@ -241,6 +445,8 @@ pub fn sanitize(html: &str) -> String {
     }
     // One buffer for every tag's attributes.
     let mut attributes: Vec<(&str, &str)> = Vec::new();
+    // Elements written and not closed yet, innermost last.
+    let mut open: Vec<&'static str> = Vec::new();
     let mut rest = html;
     while let Some(lt) = memchr::memchr(b'<', rest.as_bytes()) {
         out.push_str(&rest[..lt]);
@@ -259,9 +465,12 @@ pub fn sanitize(html: &str) -> String {
             let name = &after[..name_len];
             rest = memchr::memchr(b'>', after.as_bytes()).map_or("", |end| &after[end + 1..]);
             if let Some(tag) = output_tag(name).or_else(|| svg_element(name).map(|(t, _)| t)) {
-                out.push_str("</");
-                out.push_str(tag);
-                out.push('>');
+                // Close up to the matching open element; an end tag nothing opened is dropped.
+                if let Some(depth) = open.iter().rposition(|t| *t == tag) {
+                    for inner in open.drain(depth..).rev() {
+                        push_end_tag(&mut out, inner);
+                    }
+                }
             }
         } else {
             let after = &rest[1..];
@@ -271,31 +480,44 @@ pub fn sanitize(html: &str) -> String {
                 rest = after;
                 continue;
             }
+            let at = html.len() - rest.len();
+            let mut report = |removal| report(at, removal);
             let name = &after[..name_len];
             let remainder = parse_attributes(&after[name_len..], &mut attributes);
             rest = remainder;
             let self_closing = after[name_len..after.len() - remainder.len()].trim_end().ends_with("/>");
+            for &(attr, _) in &attributes {
+                if is_event_handler(attr) {
+                    report(Removal::Handler(attr.to_ascii_lowercase()));
+                }
+            }
             if let Some(removed) = REMOVED_WITH_CONTENT.iter().find(|t| t.eq_ignore_ascii_case(name)) {
-                rest = skip_past_end_tag(rest, removed);
+                report(Removal::Element((*removed).to_string()));
+                if !self_closing && *removed != "embed" {
+                    rest = skip_past_end_tag(rest, removed).unwrap_or(rest);
+                }
             } else if let Some((tag, allowed)) = svg_element(name) {
                 let mut kept = String::new();
-                let mut broken = false;
+                let mut broken = None;
                 for &(attr, raw) in &attributes {
                     if attr.eq_ignore_ascii_case("style") {
                         push_style_attribute(&mut kept, &mut styles, raw);
                     } else if let Some(attr) = allowed.iter().find(|a| a.eq_ignore_ascii_case(attr)) {
                         let value = decode_entities(raw);
-                        if svg_attribute_problem(tag, attr, &value).is_some() {
+                        if let Some(why) = svg_attribute_problem(tag, attr, &value) {
                             // An animation that cannot run as written is dropped whole.
-                            broken |= matches!(tag, "animate" | "set" | "animateTransform" | "image");
+                            if matches!(tag, "animate" | "set" | "animateTransform" | "image") {
+                                broken = Some(why);
+                            }
                             continue;
                         }
                         push_attribute(&mut kept, attr, &value);
                     }
                 }
-                if broken {
+                if let Some(why) = broken {
+                    report(Removal::Svg(tag.to_string(), why));
                     if !self_closing {
-                        rest = skip_past_end_tag(rest, tag);
+                        rest = skip_past_end_tag(rest, tag).unwrap_or(rest);
                     }
                 } else {
                     out.push('<');
@@ -304,13 +526,24 @@ pub fn sanitize(html: &str) -> String {
                     out.push('>');
                     if self_closing {
                         // WeChat keeps SVG only with explicit closing tags.
-                        out.push_str(&format!("</{tag}>"));
+                        push_end_tag(&mut out, tag);
+                    } else {
+                        open.push(tag);
                     }
                 }
             } else if let Some(tag) = output_tag(name) {
+                let allowed = TAG_ATTRIBUTES.iter().find(|(t, _)| *t == tag).map_or(&[][..], |(_, attrs)| *attrs);
+                if tag == "img" {
+                    let src =
+                        attributes.iter().find(|(a, _)| a.eq_ignore_ascii_case("src")).map(|(_, v)| decode_entities(v));
+                    if !src.as_deref().is_some_and(is_allowed_image_src) {
+                        // An <img> without a usable source is a broken image on the phone.
+                        report(Removal::Image(src.unwrap_or_default().into_owned()));
+                        continue;
+                    }
+                }
                 out.push('<');
                 out.push_str(tag);
-                let allowed = TAG_ATTRIBUTES.iter().find(|(t, _)| *t == tag).map_or(&[][..], |(_, attrs)| *attrs);
                 for &(attr, raw) in &attributes {
                     if attr.eq_ignore_ascii_case("style") {
                         push_style_attribute(&mut out, &mut styles, raw);
@@ -322,12 +555,36 @@ pub fn sanitize(html: &str) -> String {
                     }
                 }
                 out.push('>');
+                if !VOID_TAGS.contains(&tag) {
+                    if self_closing {
+                        push_end_tag(&mut out, tag);
+                    } else {
+                        open.push(tag);
+                    }
+                }
+            } else {
+                report(Removal::Unwrapped(name.to_ascii_lowercase()));
             }
         }
     }
     out.push_str(rest);
+    for tag in open.into_iter().rev() {
+        push_end_tag(&mut out, tag);
+    }
     STYLE_MEMO.set(styles);
     out
+}
+
+fn push_end_tag(out: &mut String, tag: &str) {
+    out.push_str("</");
+    out.push_str(tag);
+    out.push('>');
+}
+
+/// `onclick`, `onerror`, `onload`…: an attribute that runs script.
+fn is_event_handler(attribute: &str) -> bool {
+    let bytes = attribute.as_bytes();
+    bytes.len() > 2 && bytes[..2].eq_ignore_ascii_case(b"on") && bytes[2..].iter().all(u8::is_ascii_alphabetic)
 }
 
 /// Raw `style` value → the ` style="…"` attribute written for it. Kept per thread across calls:
@@ -398,7 +655,7 @@ fn output_tag(name: &str) -> Option<&'static str> {
     }
 }
 
-fn tag_name_len(text: &str) -> usize {
+pub(crate) fn tag_name_len(text: &str) -> usize {
     if !text.starts_with(|c: char| c.is_ascii_alphabetic()) {
         return 0;
     }
@@ -407,7 +664,7 @@ fn tag_name_len(text: &str) -> usize {
 
 /// Reads attributes up to the end of a start tag into `attributes` as (name, raw value) pairs
 /// (replacing what it held). Returns the text after the tag's `>`.
-fn parse_attributes<'t>(mut text: &'t str, attributes: &mut Vec<(&'t str, &'t str)>) -> &'t str {
+pub(crate) fn parse_attributes<'t>(mut text: &'t str, attributes: &mut Vec<(&'t str, &'t str)>) -> &'t str {
     attributes.clear();
     loop {
         text = text.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == '/');
@@ -444,17 +701,36 @@ fn parse_attributes<'t>(mut text: &'t str, attributes: &mut Vec<(&'t str, &'t st
     }
 }
 
-/// Skips a removed element's content up to and including its end tag (case-insensitive).
-fn skip_past_end_tag<'t>(text: &'t str, name: &str) -> &'t str {
-    let closing = format!("</{}", name.to_ascii_lowercase());
-    let lower = text.to_ascii_lowercase();
-    match lower.find(&closing) {
-        Some(start) => {
-            let after = &text[start + closing.len()..];
-            after.find('>').map_or("", |end| &after[end + 1..])
+/// Elements whose content is raw text: the first end tag ends them, whatever is inside.
+const RAW_TEXT_TAGS: &[&str] = &["script", "style", "textarea"];
+
+/// The text after the end tag of a removed element whose start tag has just been read
+/// (case-insensitive; nested elements of the same name are counted, except in raw-text
+/// elements), or None when it has no end tag — then only the start tag is removed.
+fn skip_past_end_tag<'t>(text: &'t str, name: &str) -> Option<&'t str> {
+    let bytes = text.as_bytes();
+    let name = name.as_bytes();
+    let raw_text = RAW_TEXT_TAGS.iter().any(|t| t.as_bytes().eq_ignore_ascii_case(name));
+    let mut depth = 1usize;
+    for at in memchr::memchr_iter(b'<', bytes) {
+        let closing = bytes.get(at + 1) == Some(&b'/');
+        let start = at + 1 + usize::from(closing);
+        let named = bytes.get(start..start + name.len()).is_some_and(|n| n.eq_ignore_ascii_case(name))
+            && bytes.get(start + name.len()).is_none_or(|b| !(b.is_ascii_alphanumeric() || *b == b'-'));
+        if !named {
+            continue;
         }
-        None => "",
+        let end = memchr::memchr(b'>', &bytes[start..]).map(|e| start + e);
+        if closing {
+            depth -= 1;
+            if depth == 0 || raw_text {
+                return Some(end.map_or("", |e| &text[e + 1..]));
+            }
+        } else if !raw_text && !end.is_some_and(|e| bytes[..e].ends_with(b"/")) {
+            depth += 1;
+        }
     }
+    None
 }
 
 fn push_attr_value(out: &mut String, value: &str) {
@@ -474,7 +750,7 @@ fn filter_attribute<'u>(element: &str, attribute: &str, value: &'u str) -> Optio
 }
 
 /// Decodes the entities our renderer and typical hand-written HTML put in attribute values.
-fn decode_entities(raw: &str) -> Cow<'_, str> {
+pub(crate) fn decode_entities(raw: &str) -> Cow<'_, str> {
     if !raw.contains('&') {
         return Cow::Borrowed(raw);
     }
@@ -493,6 +769,32 @@ fn decode_entities(raw: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// CSS functions a kept value may call: colours, gradients and arithmetic. Everything else —
+/// `url(`, `image-set(`, `-webkit-image-set(`, `image(`, `element(`, `expression(` — can fetch an
+/// outside resource or run code, however it is spelled.
+const ALLOWED_CSS_FUNCTIONS: &[&str] =
+    &["rgb", "rgba", "hsl", "hsla", "linear-gradient", "radial-gradient", "repeating-linear-gradient", "calc"];
+
+/// Whether a declaration's value is safe to keep: no CSS escape (`u\72l(` is `url(`), no
+/// comment (`u/**/rl(`), no `!important` (defeats dark mode), and only allowed functions.
+fn is_safe_css_value(value: &str) -> bool {
+    if value.is_empty() || value.contains('\\') || value.contains("/*") {
+        return false;
+    }
+    let lower = value.to_ascii_lowercase();
+    if lower.contains("!important") || lower.contains("javascript:") {
+        return false;
+    }
+    let bytes = lower.as_bytes();
+    memchr::memchr_iter(b'(', bytes).all(|open| {
+        let name_start = bytes[..open]
+            .iter()
+            .rposition(|b| !(b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_'))
+            .map_or(0, |i| i + 1);
+        ALLOWED_CSS_FUNCTIONS.contains(&&lower[name_start..open])
+    })
+}
+
 /// Keeps the allowed declarations of a `style` value, in order, dropping the others one by one.
 pub fn filter_style(style: &str) -> String {
     let mut kept = Vec::new();
@@ -500,13 +802,7 @@ pub fn filter_style(style: &str) -> String {
         let Some((property, value)) = declaration.split_once(':') else { continue };
         let property = property.trim().to_ascii_lowercase();
         let value = value.trim();
-        let lower = value.to_ascii_lowercase();
-        let safe_value = !value.is_empty()
-            && !lower.contains("url(")
-            && !lower.contains("expression(")
-            && !lower.contains("javascript:")
-            && !lower.contains("!important");
-        if safe_value && ALLOWED_CSS_PROPERTIES.contains(&property.as_str()) {
+        if is_safe_css_value(value) && ALLOWED_CSS_PROPERTIES.contains(&property.as_str()) {
             kept.push(format!("{property}:{value}"));
         }
     }
@@ -524,15 +820,30 @@ pub fn is_wechat_article_url(url: &str) -> bool {
 
 /// Image sources that survive: our processed files (relative, inside the item, or the build's
 /// placeholder for one not processed yet) or WeChat's CDN.
-fn is_allowed_image_src(src: &str) -> bool {
+///
+/// A URL is parsed, never matched as text: `https://evil?.qpic.cn/`, `https://evil#.qpic.cn` and
+/// `https://evil\@mmbiz.qpic.cn/` all name the host `evil`. Loopback hosts are the sandbox's
+/// stand-in for the CDN (a phone cannot load them, so nothing leaks through them).
+pub fn is_allowed_image_src(src: &str) -> bool {
     if let Some(key) = src.strip_prefix(crate::images::PLACEHOLDER) {
         return key.bytes().all(|b| b.is_ascii_hexdigit());
     }
-    if let Some(rest) = src.strip_prefix("https://").or_else(|| src.strip_prefix("http://")) {
-        let host = rest.split('/').next().unwrap_or("");
-        return host == "mmbiz.qpic.cn" || host.ends_with(".qpic.cn") || host == "127.0.0.1" || host == "localhost";
+    if src.contains(':') {
+        let Ok(url) = url::Url::parse(src) else { return false };
+        if !matches!(url.scheme(), "https" | "http") || !url.username().is_empty() || url.password().is_some() {
+            return false;
+        }
+        return match url.host() {
+            Some(url::Host::Domain(host)) => {
+                let host = host.to_ascii_lowercase();
+                host == "qpic.cn" || host.ends_with(".qpic.cn") || host.ends_with(".qlogo.cn") || host == "localhost"
+            }
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
     }
-    !src.contains(':') && !src.starts_with('/') && !src.split('/').any(|part| part == "..")
+    !src.starts_with('/') && !src.contains('\\') && !src.split('/').any(|part| part == "..")
 }
 
 #[cfg(test)]
@@ -592,7 +903,7 @@ mod tests {
     #[test]
     fn attribute_forms_are_read_and_rewritten_quoted() {
         let html = "<img src=images/a.jpg alt='say \"hi\"' onerror=x data-x=1><td colspan=2 class=x>";
-        assert_eq!(sanitize(html), "<img src=\"images/a.jpg\" alt=\"say &quot;hi&quot;\"><td colspan=\"2\">");
+        assert_eq!(sanitize(html), "<img src=\"images/a.jpg\" alt=\"say &quot;hi&quot;\"><td colspan=\"2\"></td>");
     }
 
     #[test]
@@ -609,5 +920,87 @@ mod tests {
         assert!(clean.contains(r#"href="https://mp.weixin.qq.com/s/abc""#));
         assert!(!clean.contains("evil.com") && !clean.contains("passwd"));
         assert!(clean.contains(r#"src="images/ab.jpg""#));
+    }
+
+    #[test]
+    fn a_void_or_self_closing_removed_element_takes_nothing_after_it() {
+        assert_eq!(sanitize("<p>a</p><embed src=\"intro.mp4\"><p>b</p>"), "<p>a</p><p>b</p>");
+        assert_eq!(sanitize("<p>a</p><iframe src=\"x\"/><p>b</p>"), "<p>a</p><p>b</p>");
+        assert_eq!(sanitize("<p>a<style/>b</p>"), "<p>ab</p>");
+        assert_eq!(sanitize("<svg><use href=\"#x\"/><foreignObject/><rect></rect></svg>"), "<svg><rect></rect></svg>");
+        // No end tag at all: only the start tag goes.
+        assert_eq!(sanitize("<p>a<iframe src=x>b</p>"), "<p>ab</p>");
+        // Nested elements of the same name are counted; raw text ends at the first end tag.
+        assert_eq!(sanitize("<object><object></object>x</object>y"), "y");
+        assert_eq!(sanitize("<script>a<script>b</script>c"), "c");
+    }
+
+    #[test]
+    fn output_is_well_formed_whatever_the_input() {
+        assert_eq!(sanitize("<section><p>a</section>b</p></em>"), "<section><p>a</p></section>b");
+        assert_eq!(sanitize("<ul><li>a<li>b"), "<ul><li>a<li>b</li></li></ul>");
+        assert_eq!(sanitize("<p/>x<br/>"), "<p></p>x<br>");
+    }
+
+    #[test]
+    fn removals_are_reported_with_their_offsets() {
+        let found = audit("<p onclick=x>a</p><ins>b</ins><embed src=y><img src=\"https://evil.example/a.png\">");
+        assert_eq!(
+            found,
+            vec![
+                (0, Removal::Handler("onclick".into())),
+                (18, Removal::Unwrapped("ins".into())),
+                (30, Removal::Element("embed".into())),
+                (43, Removal::Image("https://evil.example/a.png".into())),
+            ]
+        );
+        assert_eq!(audit("<p style=\"color:red\">ok</p>"), vec![]);
+    }
+
+    #[test]
+    fn image_hosts_are_parsed_not_matched_as_text() {
+        for bad in [
+            "https://evil?.qpic.cn/a.png",
+            "https://evil#.qpic.cn/a.png",
+            "https://evil\\@mmbiz.qpic.cn/a.png",
+            "https://user@mmbiz.qpic.cn/a.png",
+            "https://mmbiz.qpic.cn.evil.com/a.png",
+            "javascript://mmbiz.qpic.cn/%0aalert(1)",
+            "data:image/png;base64,AAAA",
+            "//mmbiz.qpic.cn/a.png",
+            "images\\..\\..\\x.png",
+        ] {
+            assert!(!is_allowed_image_src(bad), "{bad}");
+        }
+        for good in [
+            "https://mmbiz.qpic.cn/mmbiz_jpg/abc/0?wx_fmt=jpeg",
+            "http://mmbiz.qpic.cn/a",
+            "https://wx.qlogo.cn/x",
+            "images/a.jpg",
+            "http://127.0.0.1:8964/media/a.jpg",
+        ] {
+            assert!(is_allowed_image_src(good), "{good}");
+        }
+    }
+
+    #[test]
+    fn no_url_bearing_css_survives_however_it_is_written() {
+        for bad in [
+            "background: url(http://e/x.png)",
+            "background: URL( 'http://e/x.png' )",
+            "background-image: u\\72l(http://e/x.png)",
+            "background-image: \\75rl(x)",
+            "background: image-set('x.png' 1x)",
+            "background: -webkit-image-set(url(x.png) 1x)",
+            "background: u/**/rl(x)",
+            "width: expression(alert(1))",
+            "background: element(#x)",
+        ] {
+            assert_eq!(filter_style(bad), "", "{bad}");
+        }
+        assert_eq!(
+            filter_style("color: rgba(0, 0, 0, 0.5); background: linear-gradient(#fff, #eee); width: calc(100% - 2px)"),
+            "color:rgba(0, 0, 0, 0.5);background:linear-gradient(#fff, #eee);width:calc(100% - 2px)"
+        );
     }
 }

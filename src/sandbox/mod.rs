@@ -168,11 +168,10 @@ pub fn spawn(options: SandboxOptions) -> Result<SandboxHandle, SandboxError> {
                 .fallback(dispatch)
                 .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
                 .with_state(sandbox);
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
+            crate::http_server::serve(listener, app, async {
+                let _ = rx.await;
+            })
+            .await;
         });
     });
     Ok(SandboxHandle { base_url, shutdown: Some(tx), thread: Some(thread) })
@@ -184,7 +183,7 @@ fn now_ms() -> i64 {
 
 impl Sandbox {
     fn today(&self) -> NaiveDate {
-        self.options.today.unwrap_or_else(|| (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive())
+        self.options.today.unwrap_or_else(|| (crate::clock::now() + chrono::Duration::hours(8)).date_naive())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {

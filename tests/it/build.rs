@@ -114,11 +114,11 @@ fn raw_script_iframe_style_and_handlers_are_stripped_with_a_warning() {
     let stderr = String::from_utf8_lossy(&output.get_output().stderr).to_string();
     for (tag, line) in [("script", 7), ("iframe", 9), ("style", 11)] {
         assert!(
-            stderr.contains(&format!("content/articles/raw/index.md:{line}:1: [raw-html-stripped] raw <{tag}>")),
+            stderr.contains(&format!("content/articles/raw/index.md:{line}:1: [raw-html] raw <{tag}> removed")),
             "{tag}: {stderr}"
         );
     }
-    assert!(stderr.contains("index.md:13:1: [raw-html-stripped] event handler"), "{stderr}");
+    assert!(stderr.contains("index.md:13:1: [raw-html] event handler attribute `onclick`"), "{stderr}");
     let html = project.read("dist/articles/raw/content.html");
     for banned in ["<script", "alert", "<iframe", "<style", "onclick", "steal"] {
         assert!(!html.contains(banned), "{banned} survived: {html}");

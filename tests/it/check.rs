@@ -87,7 +87,8 @@ fn cases() -> Vec<(&'static str, Input, Input)> {
         ("required-field", (with("cover: cover.jpg\n", ""), body.clone()), (g(), body.clone())),
         ("unknown-account", (with("account: service", "account: servise"), body.clone()), (g(), body.clone())),
         ("publish-time", (with("2026-12-01 08:00", "next friday"), body.clone()), (g(), body.clone())),
-        ("publish-time-past", (with("2026-12-01 08:00", "2026-11-01 08:00"), body.clone()), (g(), body.clone())),
+        ("publish-time-past", (with("2026-12-01 08:00", "2026-11-23 08:00"), body.clone()), (g(), body.clone())),
+        ("publish-time-old", (with("2026-12-01 08:00", "2026-11-01 08:00"), body.clone()), (g(), body.clone())),
         ("front-matter", (format!("{}autor: x\n", g()), body.clone()), (g(), body.clone())),
         ("cover-size", (with("cover.jpg", "tiny.jpg"), body.clone()), (g(), body.clone())),
         ("image-missing", (g(), "![图](gone.jpg)\n".into()), (g(), "![图](photo.jpg)\n".into())),
@@ -264,4 +265,44 @@ fn a_title_already_published_is_a_duplicate() {
     assert!(rules_found(&project).contains(&"duplicate-title".to_string()));
     project.write("publish.lock", &lock("articles/a"));
     assert!(!rules_found(&project).contains(&"duplicate-title".to_string()), "its own publication is not a duplicate");
+}
+
+#[test]
+fn the_example_checks_clean_with_the_clock_ten_years_ahead() {
+    let project = TestProject::example();
+    // Through the environment, as CI's pinned clock or an operator's WXPUB_NOW would set it.
+    let output =
+        project.wxpub().args(["check", "--deny-warnings"]).env("WXPUB_NOW", "2036-11-20 09:00").output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    // Old schedules are notes that say what the next publish run would do, never warnings.
+    assert!(stdout.contains("publish-time-old") && stdout.contains("the next `wxpub publish --due` publishes it"));
+    assert!(!stdout.contains("publish-time-past"), "{stdout}");
+    // An unreadable moment is refused with the accepted forms.
+    let bad = project.wxpub().args(["check"]).env("WXPUB_NOW", "tomorrow").output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("`tomorrow` is not a moment"));
+}
+
+#[test]
+fn a_past_publish_time_is_a_warning_only_while_it_is_recent_and_unpublished() {
+    let project = project(&good_front(), "正文。\n");
+    let found = |now: &str| {
+        let output = project.wxpub().args(["check", "--format", "json", "--now", now]).output().unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        value.as_array().unwrap().iter().filter_map(|d| d["rule"].as_str().map(str::to_string)).collect::<Vec<_>>()
+    };
+    assert!(found("2026-12-01 20:00").contains(&"publish-time-past".to_string()));
+    assert!(found("2026-12-09 20:00").contains(&"publish-time-old".to_string()));
+    // Once publish.lock records its publication, a past time is history: nothing to say.
+    project.write(
+        "publish.lock",
+        "[accounts.service.pushes.\"2026-12-01 08:00\"]\nitems = [\"articles/a\"]\n\n\
+         [accounts.service.pushes.\"2026-12-01 08:00\".publication]\nmode = \"publish\"\nstatus = \"published\"\n\
+         article_urls = []\nsubmitted_at = \"2026-12-01T00:00:00Z\"\n",
+    );
+    for now in ["2026-12-01 20:00", "2036-12-01 20:00"] {
+        let rules = found(now);
+        assert!(!rules.iter().any(|r| r.starts_with("publish-time")), "{rules:?}");
+    }
 }

@@ -5,6 +5,8 @@ mod build;
 mod check;
 mod doctor;
 mod evidence;
+mod fuzz;
+mod hardening;
 mod images;
 mod interactive;
 mod metrics;

@@ -29,7 +29,7 @@ fn date(text: &str) -> chrono::NaiveDate {
 }
 
 fn binary(project: &TestProject) -> Command {
-    let mut command = Command::new(assert_cmd::cargo::cargo_bin("wxpub"));
+    let mut command = crate::support::binary();
     command.current_dir(project.path());
     command
 }
@@ -74,7 +74,8 @@ pub fn example_project() -> TestProject {
     project
 }
 
-/// Publishes every example item on a sandbox whose "today" is 2026-12-05 (the sandbox dates
+/// Publishes every example item (at the end of 2026, then the new year's on 2027-01-02) on a
+/// sandbox whose "today" is 2026-12-05 (the sandbox dates
 /// publications by its today), then serves statistics from a sandbox on the same state whose
 /// today is 2027-01-10: a year of data with the articles' reads in it.
 pub fn published_example() -> (TestProject, SandboxHandle, tempfile::TempDir) {
@@ -91,8 +92,11 @@ pub fn published_example() -> (TestProject, SandboxHandle, tempfile::TempDir) {
     };
     {
         let sandbox = start(options("2026-12-05"));
-        let (code, out, err) = wxpub(&project, &sandbox, &["publish", "--due", "--now", "2027-01-02 09:00"]);
-        assert_eq!(code, 0, "{out}{err}");
+        // Two runs, one in each year: the annual figures count the runs of their own year.
+        for now in ["2026-12-31 09:00", "2027-01-02 09:00"] {
+            let (code, out, err) = wxpub(&project, &sandbox, &["publish", "--due", "--now", now]);
+            assert_eq!(code, 0, "{out}{err}");
+        }
     }
     (project, start(options("2027-01-10")), state_dir)
 }

@@ -149,10 +149,8 @@ fn saving_a_source_rebuilds_and_reloads_the_open_page() {
 fn init_creates_a_project_that_builds_and_checks_clean_and_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("museum");
-    let bin = assert_cmd::cargo::cargo_bin("wxpub");
-    let run = |args: &[&str], cwd: &std::path::Path| {
-        std::process::Command::new(&bin).args(args).current_dir(cwd).output().unwrap()
-    };
+    let run =
+        |args: &[&str], cwd: &std::path::Path| crate::support::binary().args(args).current_dir(cwd).output().unwrap();
 
     let out = run(&["init", "museum", "--name", "测试博物馆"], dir.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -207,10 +205,7 @@ fn new_makes_a_dated_folder_with_its_front_matter() {
 #[test]
 fn completions_are_printed_for_each_shell() {
     for shell in ["bash", "zsh", "fish"] {
-        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("wxpub"))
-            .args(["completions", shell])
-            .output()
-            .unwrap();
+        let out = crate::support::binary().args(["completions", shell]).output().unwrap();
         assert!(out.status.success());
         let script = String::from_utf8_lossy(&out.stdout);
         assert!(script.contains("wxpub") && script.contains("preview") && script.contains("annual"), "{shell}");

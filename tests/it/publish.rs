@@ -184,7 +184,7 @@ fn runs_killed_at_any_point_are_finished_by_the_next_without_duplicates() {
     assert_eq!(publish(&project, &sandbox, &dry_run).0, 0);
     let ramp = started.elapsed();
     for step in 0..8u64 {
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("wxpub"))
+        let mut child = crate::support::binary()
             .current_dir(project.path())
             .arg("publish")
             .args(args)

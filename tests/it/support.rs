@@ -3,6 +3,23 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+/// The moment every test runs at (site time): before the example's first publish time, so the
+/// example checks clean. Nothing in the suite reads the real clock's date: the binary gets it as
+/// `WXPUB_NOW`, in-process code through [`pin_clock`].
+pub const NOW: &str = "2026-11-20 09:00";
+
+/// Pins the in-process clock (preview servers and sandboxes run inside the test binary).
+pub fn pin_clock() {
+    wxpub::clock::pin(wxpub::clock::parse(NOW, chrono_tz::Asia::Shanghai).expect("NOW parses"));
+}
+
+/// The `wxpub` binary with the pinned clock.
+pub fn binary() -> std::process::Command {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("wxpub"));
+    command.env("WXPUB_NOW", NOW);
+    command
+}
+
 pub struct TestProject {
     pub dir: tempfile::TempDir,
 }
@@ -14,6 +31,7 @@ pub fn repo_root() -> PathBuf {
 impl TestProject {
     /// A copy of the bundled example project (publish.toml, content/, layouts/).
     pub fn example() -> TestProject {
+        pin_clock();
         let dir = tempfile::tempdir().expect("temp dir");
         let root = repo_root();
         std::fs::copy(root.join("publish.toml"), dir.path().join("publish.toml")).unwrap();
@@ -49,7 +67,7 @@ impl TestProject {
 
     pub fn wxpub(&self) -> Command {
         let mut cmd = Command::cargo_bin("wxpub").unwrap();
-        cmd.current_dir(self.path());
+        cmd.current_dir(self.path()).env("WXPUB_NOW", NOW);
         cmd
     }
 }
@@ -76,4 +94,19 @@ pub fn snapshot_tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
         .collect();
     files.sort();
     files
+}
+
+/// GET `url` (plain HTTP on loopback) and return the status code and body.
+pub fn http_get(url: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (host, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map_or(String::new(), |(_, b)| b.to_string());
+    (status, body)
 }

@@ -11,6 +11,7 @@ const APPID: &str = "wxtest0000000001";
 const SECRET: &str = "test-secret-0123456789";
 
 pub fn start(options: SandboxOptions) -> SandboxHandle {
+    crate::support::pin_clock();
     spawn(SandboxOptions { appid: APPID.into(), secret: SECRET.into(), ..options }).expect("sandbox starts")
 }
 
