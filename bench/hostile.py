@@ -60,6 +60,8 @@ for name, data in [("gif-frame-65535x65535.gif", gif_bomb()), ("png-99000000x1.p
 unbalanced_html = "<div><span class=\"a\">" * 12_500
 python = "def f(x):\n    return [y for y in x if y % 2 == 0]\n" * 5_000
 minified = "var a=function(b){return b.map(function(c){return c*2})};" * 4_300
+below_cap = "<div><span class=\"a\">" * 950  # 19 KB: still highlighted
 for name, lang, code in [("code-250k-unbalanced-html", "html", unbalanced_html),
+                         ("code-19k-unbalanced-html", "html", below_cap),
                          ("code-250k-python", "python", python), ("code-250k-minified-js", "js", minified)]:
     project(name, f"```{lang}\n{code}\n```\n", {})

@@ -409,6 +409,10 @@ pub struct SandboxArgs {
     /// Make every publish fail with this status (2 originality check, 3 failure, 4 rejected).
     #[arg(long, value_parser = clap::value_parser!(i32).range(2..=4))]
     pub publish_fail_status: Option<i32>,
+    /// Play an account that may not publish through the API (freepublish answers 48001), as
+    /// personal and unverified accounts have been since July 2025. Drafts still work.
+    #[arg(long)]
+    pub no_publish_permission: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -439,6 +443,10 @@ pub struct PublishArgs {
     /// Publish (or mass-send) the pushes whose publish_at has come; otherwise only draft.
     #[arg(long)]
     pub due: bool,
+    /// When another wxpub run is writing this project, exit at once with code 3 instead of
+    /// waiting for it to finish.
+    #[arg(long)]
+    pub no_wait: bool,
     /// Print the plan and stop: nothing is uploaded or written.
     #[arg(long)]
     pub dry_run: bool,

@@ -14,6 +14,7 @@ pub mod http_server;
 pub mod images;
 pub mod metrics;
 pub mod preview;
+pub mod project_lock;
 pub mod publish;
 pub mod redact;
 pub mod render;

@@ -213,7 +213,7 @@ pub fn new_item(
         _ => ("cover: cover.jpg         # at least 900×383; both crops are previewed", "正文从这里开始。\n"),
     };
     let text = format!(
-        "---\ntitle: {quoted}\n# author: 作者\n# digest: 摘要（128 字以内）\n{image_line}\naccount: {account}\npublish_at: {date} 08:00\ntags: []\n---\n\n{body}"
+        "---\ntitle: {quoted}\n# author: 作者\n# digest: 摘要（120 字以内）\n{image_line}\naccount: {account}\npublish_at: {date} 08:00\ntags: []\n---\n\n{body}"
     );
     std::fs::create_dir_all(&folder).with_context(|| format!("cannot create {}", folder.display()))?;
     std::fs::write(folder.join("index.md"), text).with_context(|| format!("cannot write in {}", folder.display()))?;

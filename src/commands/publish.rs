@@ -49,6 +49,10 @@ fn record_run(
 }
 
 pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
+    // Before anything is read: a run that waited must see what the other one wrote.
+    let Some(_lock) = super::lock_project(project, "publish", !args.no_wait)? else {
+        return Ok(ExitCode::from(crate::project_lock::EXIT_BUSY));
+    };
     let config = Config::load(project)?;
     let now = crate::clock::now();
 
@@ -104,6 +108,7 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
         poll_timeout: Duration::from_secs(300),
         upload_concurrency: config.publish.upload_concurrency,
         progress: !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        retry_refused: !args.items.is_empty(),
     };
     let started_at = crate::clock::now();
     let outcomes = publish::execute(&pushes, &build.manifest, &config, &mut lock, &clients, &options);
@@ -162,6 +167,13 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     if let Some(error) = archive_error {
         eprintln!("{error}\nthe publication itself is recorded in publish.lock; run wxpub publish again to archive it");
         return Ok(ExitCode::from(1));
+    }
+    let cannot_publish = outcomes.iter().filter(|o| o.error.as_deref() == Some(publish::CANNOT_PUBLISH)).count();
+    if failed > 0 && failed == cannot_publish {
+        eprintln!(
+            "{failed} push(es) drafted and waiting: the account cannot publish through the API; publish them in the web backend, or verify the account and run `wxpub publish --due ITEM…` to try again"
+        );
+        return Ok(ExitCode::from(publish::EXIT_CANNOT_PUBLISH));
     }
     if failed > 0 {
         eprintln!(

@@ -29,6 +29,7 @@ pub fn run(project: &Path, args: SandboxArgs) -> Result<ExitCode> {
         publish_delay_ms: args.publish_delay_ms,
         today: args.today,
         publish_fail_status: args.publish_fail_status,
+        may_publish: !args.no_publish_permission,
         ..SandboxOptions::default()
     };
     let handle = sandbox::spawn(options)?;

@@ -26,6 +26,9 @@ pub fn open_store(project: &Path, config: &Config) -> Result<Store> {
 }
 
 pub fn pull(project: &Path, args: StatsPullArgs, quiet: bool) -> Result<ExitCode> {
+    let Some(_lock) = super::lock_project(project, "stats pull", true)? else {
+        return Ok(ExitCode::from(crate::project_lock::EXIT_BUSY));
+    };
     let config = Config::load(project)?;
     let names: Vec<String> = match &args.account {
         Some(name) => {

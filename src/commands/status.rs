@@ -39,6 +39,14 @@ pub fn run(project: &Path, json: bool) -> Result<ExitCode> {
                 let own = r.items.iter().position(|k| *k == key).and_then(|i| publication.article_urls.get(i));
                 (publication.status.clone(), own.cloned().into_iter().collect())
             }
+            (_, None, Some(r)) if r.draft_media_id.is_some() && r.refused.is_some() => (
+                format!(
+                    "draft ready ({}); not published: {} — publish it in the web backend",
+                    r.draft_media_id.as_deref().unwrap_or(""),
+                    r.refused.as_deref().unwrap_or("")
+                ),
+                Vec::new(),
+            ),
             (_, None, Some(r)) if r.draft_media_id.is_some() => (
                 format!(
                     "drafted ({}){}",

@@ -1,5 +1,5 @@
 //! `wxpub sync`: rebuild or verify publish.lock from the server's lists.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -12,12 +12,19 @@ use crate::wechat::types::MaterialType;
 use crate::wechat::{Client, ClientOptions, Credentials, list_all, resolve_base};
 
 pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<ExitCode> {
+    // Even --check waits: a publish run in progress would make the comparison meaningless.
+    let Some(_lock) = super::lock_project(project, "sync", true)? else {
+        return Ok(ExitCode::from(crate::project_lock::EXIT_BUSY));
+    };
     let config = Config::load(project)?;
     let build = super::build::build_project(project, None, false, false)?;
     let far_future = chrono::DateTime::<chrono::Utc>::MAX_UTC;
     let pushes = publish::plan(&build.manifest, &config, &[], only_account, far_future)?;
     let current = Lock::load(project)?;
     let mut found = Lock::default();
+    // What each account's server holds, to find lock entries it no longer has.
+    let mut server_materials: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut server_drafts: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
 
     let accounts: Vec<&String> =
         config.accounts.keys().filter(|a| only_account.is_none_or(|o| o == a.as_str())).collect();
@@ -39,6 +46,7 @@ pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<Ex
         for material in list_all(|offset| {
             client.batchget_material(MaterialType::Image, offset, 20).map(|p| (p.total_count, p.item))
         })? {
+            server_materials.entry(account.clone()).or_default().insert(material.media_id.clone());
             if let Some(sha) = files.get(material.name.as_str()) {
                 let record = entry.media.entry(sha.to_string()).or_default();
                 record.file = material.name.clone();
@@ -57,6 +65,7 @@ pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<Ex
         };
         let account_pushes: Vec<&publish::Push> = pushes.iter().filter(|p| &p.account == account).collect();
         let drafts = list_all(|offset| client.draft_batchget(offset, 20, true).map(|p| (p.total_count, p.item)))?;
+        server_drafts.insert(account.clone(), drafts.iter().map(|d| d.media_id.clone()).collect());
         let published = list_all(|offset| client.publish_batchget(offset, 20, true).map(|p| (p.total_count, p.item)))?;
         for push in account_pushes {
             let titles = titles_of(push);
@@ -116,6 +125,44 @@ pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<Ex
             }
         }
     }
+    // Entries the server no longer has: a draft deleted in the web backend, a material deleted
+    // there. Forgetting them makes the next publish make them again (it looks for a publication
+    // first, so a draft published by hand is recorded, not published twice).
+    for (account, drafts) in &server_drafts {
+        let local = merged.account(account);
+        for (slot, record) in local.pushes.iter_mut() {
+            if let Some(id) = record.draft_media_id.clone()
+                && record.publication.is_none()
+                && !drafts.contains(&id)
+            {
+                println!(
+                    "{account}: push at {slot}: draft {id} is gone from the server{}",
+                    if check { "" } else { "; forgotten, the next publish makes it again" }
+                );
+                record.draft_media_id = None;
+                record.content_hash = None;
+                record.drafted_at = None;
+                added += 1;
+            }
+        }
+    }
+    for (account, materials) in &server_materials {
+        let local = merged.account(account);
+        for record in local.media.values_mut() {
+            if let Some(id) = record.media_id.clone()
+                && !materials.contains(&id)
+            {
+                println!(
+                    "{account}: material {} ({id}) is gone from the server{}",
+                    record.file,
+                    if check { "" } else { "; forgotten, the next publish uploads it again" }
+                );
+                record.media_id = None;
+                record.material_url = None;
+                added += 1;
+            }
+        }
+    }
     if check {
         println!("{added} difference(s) between the server and publish.lock");
         return Ok(if added == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) });
@@ -123,6 +170,6 @@ pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<Ex
     if merged != current {
         merged.save(project)?;
     }
-    println!("sync: {added} record(s) added to publish.lock");
+    println!("sync: {added} record(s) added to or corrected in publish.lock");
     Ok(ExitCode::SUCCESS)
 }

@@ -67,7 +67,7 @@ pub struct FrontMatter {
     pub title: String,
     #[serde(default)]
     pub author: Option<String>,
-    /// ≤ 128 characters; shown only for single-article pushes.
+    /// ≤ 120 characters; shown only for single-article pushes.
     #[serde(default)]
     pub digest: Option<String>,
     /// Cover image file beside index.md.

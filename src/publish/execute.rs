@@ -13,7 +13,7 @@ use super::lock::{Lock, MediaRecord, PublicationRecord, PushRecord};
 use crate::commands::build::{Manifest, ManifestImage, ManifestItem};
 use crate::config::{AccountKind, Config, PublishMode};
 use crate::content::Comments;
-use crate::wechat::types::{Article, MaterialType};
+use crate::wechat::types::{Article, DraftItem, MaterialType, PublishedItem};
 use crate::wechat::{Client, Upload, WechatError, list_all};
 
 pub struct ExecuteOptions<'a> {
@@ -28,6 +28,8 @@ pub struct ExecuteOptions<'a> {
     pub upload_concurrency: usize,
     /// Show a progress bar (on a terminal).
     pub progress: bool,
+    /// The items were named on the command line: retry pushes WeChat refused before (48001).
+    pub retry_refused: bool,
 }
 
 /// What happened to one push.
@@ -47,11 +49,22 @@ pub struct PushOutcome {
 enum StepError {
     #[error(transparent)]
     Wechat(#[from] WechatError),
+    /// 48001 from freepublish/submit: the account may not publish through the API.
+    #[error("{CANNOT_PUBLISH}")]
+    CannotPublish,
     #[error(transparent)]
     Lock(#[from] super::lock::LockError),
     #[error("{0}")]
     Other(String),
 }
+
+/// The outcome of a push whose account may not publish through the API (48001): its draft is
+/// made and stays; `status` shows it; `publish` exits with [`EXIT_CANNOT_PUBLISH`].
+pub const CANNOT_PUBLISH: &str = "draft ready — this account cannot publish through the API (WeChat answered 48001: personal and unverified accounts lost freepublish in 2025); verify the account, or publish the draft in the web backend (mp.weixin.qq.com → 草稿箱)";
+
+/// Exit code of `wxpub publish` when every failure is [`CANNOT_PUBLISH`]: nothing is wrong with
+/// the content or the run, and rerunning will not change it.
+pub const EXIT_CANNOT_PUBLISH: u8 = 4;
 
 fn now_text() -> String {
     crate::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -66,8 +79,10 @@ pub fn execute(
     clients: &BTreeMap<String, Client>,
     options: &ExecuteOptions<'_>,
 ) -> Vec<PushOutcome> {
-    let uploaded = upload_all(pushes, manifest, lock, clients, options);
+    let mut uploaded = adopt_server_materials(pushes, manifest, lock, clients, options);
+    uploaded.extend(upload_all(pushes, manifest, lock, clients, options));
     let mut first_push_of_account = std::collections::BTreeSet::new();
+    let mut servers: BTreeMap<String, ServerView> = BTreeMap::new();
     pushes
         .iter()
         .map(|push| {
@@ -84,7 +99,10 @@ pub fn execute(
                 outcome.done.extend(uploaded.iter().filter(|(a, _)| *a == push.account).map(|(_, step)| step.clone()));
             }
             let result = match clients.get(&push.account) {
-                Some(client) => run_push(push, manifest, config, lock, client, options, &mut outcome),
+                Some(client) => {
+                    let server = servers.entry(push.account.clone()).or_default();
+                    run_push(push, manifest, config, lock, client, server, options, &mut outcome)
+                }
                 None => Err(StepError::Other(format!("no client for account {}", push.account))),
             };
             if let Err(err) = result {
@@ -95,12 +113,14 @@ pub fn execute(
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_push(
     push: &Push,
     manifest: &Manifest,
     config: &Config,
     lock: &mut Lock,
     client: &Client,
+    server: &mut ServerView,
     options: &ExecuteOptions<'_>,
     outcome: &mut PushOutcome,
 ) -> Result<(), StepError> {
@@ -125,10 +145,57 @@ fn run_push(
     let media = &lock.account(&push.account).media.clone();
     let articles: Vec<Article> =
         items.iter().map(|item| article_for(item, options.dist_dir, media)).collect::<Result<_, _>>()?;
-    let hash = hex::encode(Sha256::digest(serde_json::to_vec(&articles).unwrap_or_default()));
+    let encoded =
+        serde_json::to_vec(&articles).map_err(|e| StepError::Other(format!("cannot encode the articles: {e}")))?;
+    let hash = hex::encode(Sha256::digest(encoded));
 
-    // 3. Draft: add, update when changed, or nothing.
-    let record = lock.account(&push.account).pushes.entry(push.slot.clone()).or_default().clone();
+    // 3. Draft: add, update when changed, or nothing — after making sure that the lock's
+    // picture of this push is the server's (never create blindly).
+    let mut record = lock.account(&push.account).pushes.entry(push.slot.clone()).or_default().clone();
+    let titles: Vec<&str> = articles.iter().map(|a| a.title.as_str()).collect();
+    if record.publication.is_none() && record.pending.is_none() {
+        match &record.draft_media_id {
+            // No entry at all (a new push, or a stale lock): it may be drafted or published already.
+            None => {
+                if let Some(found) = server.published_by_titles(client, lock, push, &titles)? {
+                    restore_publication(lock, push, &found, options, outcome)?;
+                    return Ok(());
+                }
+                if let Some(id) = server.unknown_draft_by_titles(client, lock, &push.account, &titles)? {
+                    outcome.done.push(format!("found draft {id} on the server; publish.lock did not have it"));
+                    save_push(lock, options.project, &push.account, &push.slot, |r| {
+                        r.draft_media_id = Some(id.clone());
+                        r.items = push.items.clone();
+                    })?;
+                    record.draft_media_id = Some(id);
+                }
+            }
+            // A draft about to be written to or published: is it still there?
+            Some(id)
+                if record.content_hash.as_deref() != Some(hash.as_str())
+                    || wants_publication(push, account, options) =>
+            {
+                if !draft_exists(client, id)? {
+                    // Gone without us: deleted in the web backend, or published there by hand.
+                    if let Some(found) = server.published_by_titles(client, lock, push, &titles)? {
+                        restore_publication(lock, push, &found, options, outcome)?;
+                        return Ok(());
+                    }
+                    outcome.done.push(format!(
+                        "draft {id} is gone from the server (deleted in the web backend?); making it again"
+                    ));
+                    save_push(lock, options.project, &push.account, &push.slot, |r| {
+                        r.draft_media_id = None;
+                        r.content_hash = None;
+                        r.drafted_at = None;
+                    })?;
+                    record.draft_media_id = None;
+                    record.content_hash = None;
+                }
+            }
+            Some(_) => {}
+        }
+    }
     if let Some(publication) = &record.publication {
         if record.content_hash.as_deref() != Some(hash.as_str()) && publication.status != "publishing" {
             outcome.done.push("already published; later changes to its items are not sent".into());
@@ -149,7 +216,7 @@ fn run_push(
         (Some(id), Some(old)) if *old == hash => id.clone(),
         (Some(id), _) if record.items.len() == articles.len() => {
             for (index, article) in articles.iter().enumerate() {
-                client.draft_update(id, index as u32, article)?;
+                client.draft_update(id, index as u32, article).map_err(|e| explain_refusal(e, &items, &articles))?;
             }
             save_push(lock, options.project, &push.account, &push.slot, |r| {
                 r.content_hash = Some(hash.clone());
@@ -165,11 +232,9 @@ fn run_push(
                 client.draft_delete(old)?;
                 outcome.done.push(format!("deleted draft {old} (its articles changed)"));
             }
-            let titles: Vec<&str> = articles.iter().map(|a| a.title.as_str()).collect();
-            let known: Vec<String> =
-                lock.account(&push.account).pushes.values().filter_map(|p| p.draft_media_id.clone()).collect();
             let recovered = if record.pending.as_deref() == Some("draft-add") {
-                find_draft(client, &titles, &known)?
+                server.forget_drafts();
+                server.unknown_draft_by_titles(client, lock, &push.account, &titles)?
             } else {
                 None
             };
@@ -182,7 +247,23 @@ fn run_push(
                     save_push(lock, options.project, &push.account, &push.slot, |r| {
                         r.pending = Some("draft-add".into())
                     })?;
-                    client.draft_add(&articles)?.media_id
+                    match client.draft_add(&articles) {
+                        Ok(added) => added.media_id,
+                        // The answer was lost: look for the draft instead of adding another.
+                        Err(err) if err.may_have_been_processed() => {
+                            server.forget_drafts();
+                            match server.unknown_draft_by_titles(client, lock, &push.account, &titles)? {
+                                Some(id) => {
+                                    outcome
+                                        .done
+                                        .push(format!("draft/add's answer was lost; found draft {id} on the server"));
+                                    id
+                                }
+                                None => return Err(err.into()),
+                            }
+                        }
+                        Err(err) => return Err(explain_refusal(err, &items, &articles)),
+                    }
                 }
             };
             save_push(lock, options.project, &push.account, &push.slot, |r| {
@@ -205,17 +286,43 @@ fn run_push(
     match account.mode {
         PublishMode::Draft => {}
         PublishMode::Publish => {
+            if record.refused.is_some() && !options.retry_refused {
+                return Err(StepError::CannotPublish);
+            }
             if record.pending.as_deref() == Some("submit") && !draft_exists(client, &draft_id)? {
-                return recover_publication(lock, push, client, &articles, options, outcome);
+                return recover_publication(lock, push, client, server, &titles, options, outcome);
             }
             save_push(lock, options.project, &push.account, &push.slot, |r| r.pending = Some("submit".into()))?;
-            let submitted = client.publish_submit(&draft_id)?;
+            let submitted = match client.publish_submit(&draft_id) {
+                Ok(submitted) => submitted,
+                // The answer was lost: a submitted draft leaves the draft box.
+                Err(err) if err.may_have_been_processed() => {
+                    if !draft_exists(client, &draft_id)? {
+                        outcome.done.push("freepublish/submit's answer was lost; looking for the publication".into());
+                        return recover_publication(lock, push, client, server, &titles, options, outcome);
+                    }
+                    return Err(StepError::Other(format!(
+                        "{err}; the draft is still in the draft box, so it was not submitted — the next run submits it"
+                    )));
+                }
+                Err(err) if err.code() == Some(48001) => {
+                    save_push(lock, options.project, &push.account, &push.slot, |r| {
+                        r.pending = None;
+                        r.refused =
+                            Some(format!("48001 at {}: the account cannot publish through the API", now_text()));
+                    })?;
+                    return Err(StepError::CannotPublish);
+                }
+                Err(err) => return Err(err.into()),
+            };
             save_push(lock, options.project, &push.account, &push.slot, |r| {
                 r.pending = None;
+                r.refused = None;
                 r.publication = Some(PublicationRecord {
                     mode: "publish".into(),
                     publish_id: Some(submitted.publish_id.clone()),
                     msg_id: None,
+                    msg_data_id: (submitted.msg_data_id != 0).then_some(submitted.msg_data_id),
                     status: "publishing".into(),
                     article_urls: Vec::new(),
                     submitted_at: now_text(),
@@ -234,20 +341,36 @@ fn run_push(
                     if account.kind == AccountKind::Subscription { "one a day" } else { "four a month" }
                 )));
             }
-            // An interrupted send whose draft left the box went out: record it, never send twice.
-            let msg_id = if record.pending.as_deref() == Some("masssend") && !draft_exists(client, &draft_id)? {
-                outcome.done.push("an earlier run's mass send went out; recorded".into());
-                None
+            // The send's identity: the same push and draft give the same clientmsgid, so WeChat
+            // answers a repeat (after a lost answer, or a run killed mid-send) with the first
+            // send's msg_id instead of sending again.
+            let clientmsgid = format!(
+                "wxpub-{}",
+                &hex::encode(Sha256::digest(format!("{}\n{}\n{draft_id}", push.account, push.slot)))[..40]
+            );
+            // An interrupted send whose draft left the box went out more than 24 hours ago
+            // (WeChat no longer knows its clientmsgid): record it, never send twice.
+            let sent = if record.pending.as_deref() == Some("masssend") && !draft_exists(client, &draft_id)? {
+                match client.mass_send_all(&draft_id, &clientmsgid) {
+                    Ok(sent) => Some(sent),
+                    Err(_) => {
+                        outcome.done.push("an earlier run's mass send went out; recorded".into());
+                        None
+                    }
+                }
             } else {
                 save_push(lock, options.project, &push.account, &push.slot, |r| r.pending = Some("masssend".into()))?;
-                Some(client.mass_send_all(&draft_id)?.msg_id)
+                Some(client.mass_send_all(&draft_id, &clientmsgid)?)
             };
+            let msg_id = sent.as_ref().map(|s| s.msg_id);
+            let msg_data_id = sent.as_ref().map(|s| s.msg_data_id).filter(|id| *id != 0);
             save_push(lock, options.project, &push.account, &push.slot, |r| {
                 r.pending = None;
                 r.publication = Some(PublicationRecord {
                     mode: "masssend".into(),
                     publish_id: None,
                     msg_id,
+                    msg_data_id,
                     status: "sent".into(),
                     article_urls: Vec::new(),
                     submitted_at: now_text(),
@@ -298,10 +421,23 @@ fn ensure_uploaded(
             done = format!("found {} on the server (an earlier run uploaded it)", image.output.file);
         } else {
             write_ahead_media(&mut locked(lock), account, sha, &image.output.file, "material", project)?;
-            let added = client.add_material(MaterialType::Image, &upload, None)?;
-            update.media_id = Some(added.media_id);
-            update.material_url = added.url;
-            done = format!("uploaded {} as image material", image.output.file);
+            match client.add_material(MaterialType::Image, &upload, None) {
+                Ok(added) => {
+                    update.media_id = Some(added.media_id);
+                    update.material_url = added.url;
+                    done = format!("uploaded {} as image material", image.output.file);
+                }
+                // The answer was lost: look for the upload by its name rather than add a second.
+                Err(err) if err.may_have_been_processed() => match find_material(client, &image.output.file)? {
+                    Some(found) => {
+                        update.media_id = Some(found.media_id);
+                        update.material_url = found.url;
+                        done = format!("add_material's answer was lost; found {} on the server", image.output.file);
+                    }
+                    None => return Err(err.into()),
+                },
+                Err(err) => return Err(err.into()),
+            }
         }
     } else {
         update.body_url = Some(client.upload_image(&upload)?.url);
@@ -392,6 +528,58 @@ fn upload_all(
     done.into_inner().unwrap_or_default()
 }
 
+/// Materials the pushes need that publish.lock does not record, but the server has under their
+/// content-hash names (a stale lock, a lost answer): recorded, never uploaded a second time. One
+/// material listing per account, and only when something is missing.
+fn adopt_server_materials(
+    pushes: &[Push],
+    manifest: &Manifest,
+    lock: &mut Lock,
+    clients: &BTreeMap<String, Client>,
+    options: &ExecuteOptions<'_>,
+) -> Vec<(String, String)> {
+    let mut done = Vec::new();
+    for (account, client) in clients {
+        let mut missing: BTreeMap<String, String> = BTreeMap::new();
+        for push in pushes.iter().filter(|p| &p.account == account) {
+            let items: Vec<&ManifestItem> =
+                push.items.iter().filter_map(|k| manifest.items.iter().find(|i| &i.key == k)).collect();
+            for (_, image, as_material) in uploads_of(&items, options.dist_dir) {
+                let wants_material = as_material || image.output.file.ends_with(".gif");
+                let recorded = lock.account(account).media.get(&image.output.sha256).and_then(|m| m.media_id.clone());
+                if wants_material && recorded.is_none() {
+                    missing.insert(image.output.file.clone(), image.output.sha256.clone());
+                }
+            }
+        }
+        if missing.is_empty() {
+            continue;
+        }
+        // A failed listing is not fatal here: the upload step looks again before it writes.
+        let Ok(listed) = list_all(|offset| {
+            client.batchget_material(MaterialType::Image, offset, 20).map(|p| (p.total_count, p.item))
+        }) else {
+            continue;
+        };
+        for material in listed {
+            let Some(sha) = missing.remove(&material.name) else { continue };
+            let record = lock.account(account).media.entry(sha).or_default();
+            record.file = material.name.clone();
+            record.media_id = Some(material.media_id);
+            record.material_url = material.url;
+            record.pending = None;
+            done.push((
+                account.clone(),
+                format!("found {} on the server; publish.lock did not have it", material.name),
+            ));
+        }
+        if let Err(e) = lock.save(options.project) {
+            done.push((account.clone(), format!("could not record the materials found: {e}")));
+        }
+    }
+    done
+}
+
 fn write_ahead_media(
     lock: &mut Lock,
     account: &str,
@@ -417,16 +605,97 @@ fn find_material(client: &Client, name: &str) -> Result<Option<crate::wechat::ty
     Ok(all.into_iter().find(|m| m.name == name))
 }
 
-/// A draft in the draft box whose articles have exactly these titles.
-fn find_draft(client: &Client, titles: &[&str], known: &[String]) -> Result<Option<String>, StepError> {
-    let all = list_all(|offset| client.draft_batchget(offset, 20, true).map(|p| (p.total_count, p.item)))?;
-    Ok(all
-        .into_iter()
-        .find(|d| {
-            d.content.news_item.iter().map(|a| a.title.as_str()).eq(titles.iter().copied())
-                && !known.contains(&d.media_id)
-        })
-        .map(|d| d.media_id))
+/// What the server holds for one account, listed at most once per run and only when a push
+/// needs it (the listings are paged: a year of drafts and publications is a few dozen calls).
+#[derive(Default)]
+struct ServerView {
+    drafts: Option<Vec<DraftItem>>,
+    published: Option<Vec<PublishedItem>>,
+}
+
+impl ServerView {
+    /// Lists the drafts again at the next question (after a create whose answer was lost).
+    fn forget_drafts(&mut self) {
+        self.drafts = None;
+    }
+
+    fn forget_published(&mut self) {
+        self.published = None;
+    }
+
+    /// A draft whose articles have exactly these titles and that publish.lock does not know.
+    fn unknown_draft_by_titles(
+        &mut self,
+        client: &Client,
+        lock: &mut Lock,
+        account: &str,
+        titles: &[&str],
+    ) -> Result<Option<String>, StepError> {
+        let drafts = match &mut self.drafts {
+            Some(drafts) => drafts,
+            None => self
+                .drafts
+                .insert(list_all(|offset| client.draft_batchget(offset, 20, true).map(|p| (p.total_count, p.item)))?),
+        };
+        let known: std::collections::BTreeSet<&String> =
+            lock.account(account).pushes.values().filter_map(|p| p.draft_media_id.as_ref()).collect();
+        Ok(drafts
+            .iter()
+            .find(|d| {
+                d.content.news_item.iter().map(|a| a.title.as_str()).eq(titles.iter().copied())
+                    && !known.contains(&d.media_id)
+            })
+            .map(|d| d.media_id.clone()))
+    }
+
+    /// A publication of `push` that publish.lock does not record: its articles have exactly
+    /// these titles, it is not one the lock records (an earlier push may have used the same
+    /// titles: its URLs are in the lock), and it was made no earlier than 60 days before the
+    /// push's time: last year's "新年快乐" is not this year's, while a push published early by
+    /// hand in the web backend still counts.
+    fn published_by_titles(
+        &mut self,
+        client: &Client,
+        lock: &mut Lock,
+        push: &Push,
+        titles: &[&str],
+    ) -> Result<Option<PublishedItem>, StepError> {
+        let account = push.account.as_str();
+        let not_before = (push.when - chrono::Duration::days(60)).timestamp();
+        let published = match &mut self.published {
+            Some(published) => published,
+            None => {
+                let listed =
+                    list_all(|offset| client.publish_batchget(offset, 20, true).map(|p| (p.total_count, p.item)));
+                self.published.insert(match listed {
+                    Ok(listed) => listed,
+                    // An account without freepublish has published nothing through it.
+                    Err(err) if err.code() == Some(48001) => Vec::new(),
+                    Err(err) => return Err(err.into()),
+                })
+            }
+        };
+        let recorded: std::collections::BTreeSet<&String> = lock
+            .account(account)
+            .pushes
+            .values()
+            .filter_map(|p| p.publication.as_ref())
+            .flat_map(|p| &p.article_urls)
+            .collect();
+        Ok(published
+            .iter()
+            .find(|p| {
+                p.update_time >= not_before
+                    && p.content.news_item.iter().map(|a| a.title.as_str()).eq(titles.iter().copied())
+                    && !p.content.news_item.iter().filter_map(|a| a.url.as_ref()).any(|u| recorded.contains(u))
+            })
+            .cloned())
+    }
+}
+
+/// Whether this run means to publish (or mass-send) the push.
+fn wants_publication(push: &Push, account: &crate::config::Account, options: &ExecuteOptions<'_>) -> bool {
+    options.publish_due && push.due && account.mode != PublishMode::Draft
 }
 
 /// Whether a draft is still in the draft box (it leaves it once published or mass-sent).
@@ -482,6 +751,20 @@ fn article_for(
     })
 }
 
+/// A 45002 ("content too long") with each article's three figures, so that the editor knows
+/// which one to cut and by how much (WeChat says only that one is too long).
+fn explain_refusal(err: WechatError, items: &[&ManifestItem], articles: &[Article]) -> StepError {
+    if err.code() != Some(45002) {
+        return err.into();
+    }
+    let sizes: Vec<String> = items
+        .iter()
+        .zip(articles)
+        .map(|(item, article)| format!("{}: {}", item.key, crate::wechat::limits::ContentSize::of(&article.content)))
+        .collect();
+    StepError::Other(format!("{err}\n  {}", sizes.join("\n  ")))
+}
+
 fn save_push(
     lock: &mut Lock,
     project: &Path,
@@ -494,41 +777,67 @@ fn save_push(
     Ok(())
 }
 
-/// An earlier run submitted the draft and died before recording the publish_id: find the
-/// publication among the published articles by its titles.
+/// An earlier run (or this one, whose answer was lost) submitted the draft: find the
+/// publication among the published articles by its titles, waiting a little for it to finish.
+#[allow(clippy::too_many_arguments)]
 fn recover_publication(
     lock: &mut Lock,
     push: &Push,
     client: &Client,
-    articles: &[Article],
+    server: &mut ServerView,
+    titles: &[&str],
     options: &ExecuteOptions<'_>,
     outcome: &mut PushOutcome,
 ) -> Result<(), StepError> {
-    let titles: Vec<&str> = articles.iter().map(|a| a.title.as_str()).collect();
-    let published = list_all(|offset| client.publish_batchget(offset, 20, true).map(|p| (p.total_count, p.item)))?;
-    let Some(found) =
-        published.iter().find(|p| p.content.news_item.iter().map(|a| a.title.as_str()).eq(titles.iter().copied()))
-    else {
-        return Err(StepError::Other(
-            "an earlier run submitted this push and it is not in the published list yet; the next run looks again (it is not resubmitted)".into(),
-        ));
-    };
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(200);
+    loop {
+        server.forget_published();
+        if let Some(found) = server.published_by_titles(client, lock, push, titles)? {
+            return restore_publication(lock, push, &found, options, outcome);
+        }
+        if started.elapsed() + pause > options.poll_timeout.min(Duration::from_secs(30)) {
+            return Err(StepError::Other(
+                "it was submitted (its draft left the draft box) and is not in the published list yet; the next run looks again — it is not resubmitted".into(),
+            ));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Records a publication found on the server that publish.lock did not have.
+fn restore_publication(
+    lock: &mut Lock,
+    push: &Push,
+    found: &PublishedItem,
+    options: &ExecuteOptions<'_>,
+    outcome: &mut PushOutcome,
+) -> Result<(), StepError> {
     let urls: Vec<String> = found.content.news_item.iter().filter_map(|a| a.url.clone()).collect();
+    let published_at = chrono::DateTime::from_timestamp(found.update_time, 0)
+        .map_or_else(now_text, |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     save_push(lock, options.project, &push.account, &push.slot, |r| {
         r.pending = None;
+        r.items = push.items.clone();
+        r.titles = found.content.news_item.iter().map(|a| a.title.clone()).collect();
         r.publication = Some(PublicationRecord {
             mode: "publish".into(),
             publish_id: None,
             msg_id: None,
+            msg_data_id: None,
             status: "published".into(),
             article_urls: urls.clone(),
-            submitted_at: now_text(),
-            finished_at: Some(now_text()),
+            submitted_at: published_at.clone(),
+            finished_at: Some(published_at.clone()),
             archived: None,
         });
     })?;
     outcome.article_urls = urls;
-    outcome.done.push(format!("found the publication of an earlier run (article_id {})", found.article_id));
+    outcome.done.push(format!(
+        "found it published on the server (article_id {}); recorded in publish.lock, not published again",
+        found.article_id
+    ));
     Ok(())
 }
 
@@ -582,8 +891,8 @@ fn poll_publication(
     }
 }
 
-/// Subscription accounts: one mass send a day; service accounts: four a month (Beijing dates).
-/// Always the real clock, not `--now`: WeChat counts the allowance in real days.
+/// Subscription accounts: one mass send a day; service accounts: four a month (Beijing dates),
+/// on the same clock as the `submitted_at` it reads (the pinned one under `--now`).
 fn mass_send_allowed(lock: &mut Lock, account: &str, kind: AccountKind) -> bool {
     let today = (crate::clock::now() + chrono::Duration::hours(8)).date_naive();
     let sent: Vec<chrono::NaiveDate> = lock

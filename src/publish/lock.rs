@@ -56,6 +56,10 @@ pub struct PushRecord {
     pub drafted_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publication: Option<PublicationRecord>,
+    /// WeChat refused to publish it for a reason a rerun does not change (48001: the account may
+    /// not publish through the API). Runs leave it alone; naming the item retries it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
     /// A write was started and its answer not recorded (`draft-add`, `submit`, `masssend`): the
     /// next run reconciles with the server before writing again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,6 +74,11 @@ pub struct PublicationRecord {
     pub publish_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub msg_id: Option<u64>,
+    /// The key of the publication's articles in WeChat's statistics (`msgid` =
+    /// `<msg_data_id>_<index>`), from freepublish/submit or sendall. None for publications made
+    /// before wxpub recorded it, or found again after a lost answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msg_data_id: Option<u64>,
     /// `publishing`, `published`, `sent`, or `failed: …` with WeChat's meaning.
     pub status: String,
     #[serde(default)]

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::commands::build::{Manifest, ManifestItem};
 use crate::config::Config;
-pub use execute::{ExecuteOptions, PushOutcome, article_as_sent, execute};
+pub use execute::{CANNOT_PUBLISH, EXIT_CANNOT_PUBLISH, ExecuteOptions, PushOutcome, article_as_sent, execute};
 pub use lock::Lock;
 
 /// WeChat's limit of articles in one push.

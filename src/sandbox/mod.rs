@@ -44,6 +44,9 @@ pub struct SandboxOptions {
     pub image_material_max_bytes: usize,
     /// Make every publish end with this status (2 originality, 3 failure, 4 rejected by review).
     pub publish_fail_status: Option<i32>,
+    /// Play an account that lost the freepublish endpoints (personal or unverified, since July
+    /// 2025): every `freepublish/*` call answers 48001; drafts still work.
+    pub may_publish: bool,
 }
 
 impl Default for SandboxOptions {
@@ -62,6 +65,7 @@ impl Default for SandboxOptions {
             today: None,
             image_material_max_bytes: 10 * 1024 * 1024,
             publish_fail_status: None,
+            may_publish: true,
         }
     }
 }
@@ -125,6 +129,10 @@ enum Fault {
     Named(FaultKind),
     /// Any other errcode, answered once.
     Code(i64),
+    /// `{"lose_answer": "/cgi-bin/draft/add"}`: the next call to that path is carried out, then
+    /// its answer is lost (the connection drops mid-answer) — what a proxy that times out, or a
+    /// slow answer past the client's timeout, looks like.
+    LoseAnswer { lose_answer: String },
 }
 
 #[derive(Debug, Clone, Copy, serde::Deserialize)]
@@ -232,14 +240,7 @@ async fn dispatch(State(sandbox): State<Arc<Sandbox>>, request: Request) -> Resp
             Fault::Named(FaultKind::Busy) => answer(Err(refuse(-1, "system error"))),
             Fault::Named(FaultKind::Quota) => answer(Err(refuse(45009, "reach max api daily quota limit"))),
             Fault::Named(FaultKind::TokenExpired) => answer(Err(refuse(42001, "access_token expired"))),
-            // Headers, then a body that fails: the client sees the connection drop mid-answer.
-            Fault::Named(FaultKind::Drop) => Response::builder()
-                .status(StatusCode::OK)
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from_stream(futures_util::stream::once(async {
-                    Err::<Bytes, std::io::Error>(std::io::Error::other("connection dropped by fault injection"))
-                })))
-                .unwrap_or_default(),
+            Fault::Named(FaultKind::Drop) | Fault::LoseAnswer { .. } => dropped_connection(),
         };
     }
 
@@ -266,6 +267,7 @@ async fn dispatch(State(sandbox): State<Arc<Sandbox>>, request: Request) -> Resp
             Err(_) => Err(refuse(44002, "empty post data")),
         }
     };
+    let lost = take_lost_answer(&sandbox, &path);
     if result.is_ok() {
         let mut inner = sandbox.lock();
         *inner.state.calls.entry(path.clone()).or_default() += 1;
@@ -276,13 +278,22 @@ async fn dispatch(State(sandbox): State<Arc<Sandbox>>, request: Request) -> Resp
             return answer(Err(refuse(-1, format!("sandbox state could not be saved: {e}"))));
         }
     }
+    if lost {
+        // Carried out and recorded; only the answer never arrives.
+        sandbox.lock().state.faults_served += 1;
+        return dropped_connection();
+    }
     answer(result)
 }
 
 fn roll_fault(sandbox: &Sandbox, is_token_call: bool) -> Option<Fault> {
     let mut inner = sandbox.lock();
-    // Scripted faults target API calls, so a test can aim them past the token fetch.
-    if !is_token_call && let Some(fault) = inner.scripted.pop_front() {
+    // Scripted faults target API calls, so a test can aim them past the token fetch; a lost
+    // answer waits for its own path (see `take_lost_answer`).
+    if !is_token_call
+        && inner.scripted.front().is_some_and(|f| !matches!(f, Fault::LoseAnswer { .. }))
+        && let Some(fault) = inner.scripted.pop_front()
+    {
         return Some(fault);
     }
     if sandbox.options.fault_rate <= 0.0 || inner.faults.f64() >= sandbox.options.fault_rate {
@@ -295,6 +306,24 @@ fn roll_fault(sandbox: &Sandbox, is_token_call: bool) -> Option<Fault> {
         _ if is_token_call => FaultKind::Busy,
         _ => FaultKind::TokenExpired,
     }))
+}
+
+/// Whether the answer to this call to `path` is to be lost (a scripted `lose_answer`), consuming it.
+fn take_lost_answer(sandbox: &Sandbox, path: &str) -> bool {
+    let mut inner = sandbox.lock();
+    let at = inner.scripted.iter().position(|f| matches!(f, Fault::LoseAnswer { lose_answer } if lose_answer == path));
+    at.and_then(|at| inner.scripted.remove(at)).is_some()
+}
+
+/// Headers, then a body that fails: the client sees the connection drop mid-answer.
+fn dropped_connection() -> Response {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(futures_util::stream::once(async {
+            Err::<Bytes, std::io::Error>(std::io::Error::other("connection dropped by fault injection"))
+        })))
+        .unwrap_or_default()
 }
 
 fn answer(result: Result<Value, Refusal>) -> Response {
@@ -559,6 +588,9 @@ fn handle(
                 .collect();
             Ok(to_value(&DraftBatchGetResponse { total_count: total, item_count: items.len() as u32, item: items }))
         }
+        _ if path.starts_with("/cgi-bin/freepublish/") && !sandbox.options.may_publish => {
+            Err(refuse(48001, "api unauthorized: this account cannot use freepublish (unverified or personal account)"))
+        }
         "/cgi-bin/freepublish/submit" => {
             let request: MediaId = parse(body)?;
             let index = state.draft_index(&request.media_id)?;
@@ -643,6 +675,17 @@ fn handle(
                     "data format error: wxpub's sandbox supports msgtype mpnews to all followers",
                 ));
             }
+            if let Some(id) = &request.clientmsgid {
+                if id.len() > crate::wechat::types::CLIENTMSGID_MAX_BYTES {
+                    return Err(refuse(45067, "clientmsgid exceeds limit"));
+                }
+                let day_ago = now_ms() - 24 * 3600 * 1000;
+                if let Some(earlier) =
+                    state.mass_sends.iter().find(|m| m.clientmsgid.as_ref() == Some(id) && m.sent_ms >= day_ago)
+                {
+                    return Ok(json!({ "errcode": 45065, "errmsg": "clientmsgid exist", "msg_id": earlier.msg_id }));
+                }
+            }
             let index = state.draft_index(&request.mpnews.media_id)?;
             let today = sandbox.today();
             if !state.mass_send_allowed(sandbox.options.service_account, today) {
@@ -658,6 +701,8 @@ fn handle(
                 draft_media_id: draft.media_id,
                 articles: draft.articles,
                 date: today,
+                clientmsgid: request.clientmsgid.clone(),
+                sent_ms: now_ms(),
             });
             Ok(
                 json!({ "errcode": 0, "errmsg": "send job submission success", "msg_id": msg_id, "msg_data_id": msg_data_id }),

@@ -21,12 +21,7 @@ pub const UPLOADIMG_MAX_BYTES: usize = 1024 * 1024;
 pub const THUMB_MAX_BYTES: usize = 64 * 1024;
 pub const VOICE_MAX_BYTES: usize = 2 * 1024 * 1024;
 pub const VIDEO_MAX_BYTES: usize = 10 * 1024 * 1024;
-pub const TITLE_MAX_CHARS: usize = 32;
-pub const AUTHOR_MAX_CHARS: usize = 16;
-pub const DIGEST_MAX_CHARS: usize = 128;
-pub const CONTENT_MAX_CHARS: usize = 20_000;
-pub const CONTENT_MAX_BYTES: usize = 1024 * 1024;
-pub const SOURCE_URL_MAX_BYTES: usize = 1024;
+pub use crate::wechat::limits::{AUTHOR_MAX_CHARS, DIGEST_MAX_CHARS, SOURCE_URL_MAX_BYTES, TITLE_MAX_CHARS};
 /// After a new token is issued through /cgi-bin/token, older ones keep working this long.
 pub const TOKEN_GRACE_SECS: i64 = 300;
 
@@ -75,6 +70,12 @@ pub struct MassSend {
     pub draft_media_id: String,
     pub articles: Vec<Article>,
     pub date: NaiveDate,
+    /// The client's identity of the send, and when it was made (ms): a repeat within 24 hours
+    /// is refused with 45065 and this send's msg_id.
+    #[serde(default)]
+    pub clientmsgid: Option<String>,
+    #[serde(default)]
+    pub sent_ms: i64,
 }
 
 /// Everything the sandbox remembers; serialised whole into the state database.
@@ -161,7 +162,8 @@ impl AccountState {
         if article.content.trim().is_empty() {
             return Err(refuse(44003, "empty news data"));
         }
-        if article.content.chars().count() >= CONTENT_MAX_CHARS || article.content.len() >= CONTENT_MAX_BYTES {
+        // (2026) WeChat counts the visible text against 20,000, and the bytes against 1 MB.
+        if !crate::wechat::limits::ContentSize::of(&article.content).fits() {
             return Err(refuse(45002, "content size out of limit"));
         }
         if article.content_source_url.as_deref().is_some_and(|u| u.len() > SOURCE_URL_MAX_BYTES) {

@@ -207,6 +207,8 @@ impl Client {
     ) -> Result<T, WechatError> {
         let transport = |e: reqwest::Error| WechatError::Transport {
             endpoint: endpoint.to_string(),
+            // Only a connection that was never made proves the request did not arrive.
+            sent: !e.is_connect(),
             // reqwest errors carry the URL, and with it the access token: drop it, then redact.
             message: redact(&error_chain(&e.without_url())),
         };
@@ -219,7 +221,8 @@ impl Client {
         parse_answer(endpoint, &bytes)
     }
 
-    /// Runs `attempt` under the retry policy (transport, 5xx, -1, 45009).
+    /// Runs `attempt` under the retry policy (transport, 5xx, -1, 45009). A create whose request
+    /// may have been carried out is not repeated: the caller looks for it on the server.
     fn with_retries<T>(
         &self,
         endpoint: &str,
@@ -229,6 +232,7 @@ impl Client {
         loop {
             tries += 1;
             match attempt() {
+                Err(err) if is_create(endpoint) && err.may_have_been_processed() => return Err(err),
                 Err(err) if err.is_retryable() && tries < self.options.retry.max_attempts => {
                     let pause = self.options.retry.delay(tries);
                     log_retry(endpoint, &err, tries, pause);
@@ -411,8 +415,11 @@ impl Client {
     }
 
     /// Sends draft `media_id` to every follower (counts against the account's allowance).
-    pub fn mass_send_all(&self, draft_media_id: &str) -> Result<MassSendResponse, WechatError> {
-        self.post_json("/cgi-bin/message/mass/sendall", &MassSendRequest::to_all(draft_media_id))
+    /// Sends draft `draft_media_id` to every follower. `clientmsgid` identifies the send: a
+    /// retry after a lost answer gets WeChat's 45065 with the first send's `msg_id`, which is
+    /// returned here as the send's answer — it went out once.
+    pub fn mass_send_all(&self, draft_media_id: &str, clientmsgid: &str) -> Result<MassSendResponse, WechatError> {
+        self.post_json("/cgi-bin/message/mass/sendall", &MassSendRequest::to_all(draft_media_id, clientmsgid))
     }
 
     // ---- statistics ----
@@ -446,11 +453,23 @@ pub fn list_all<T>(mut page: impl FnMut(u32) -> Result<(u32, Vec<T>), WechatErro
 }
 
 /// Checks errcode before the success shape, as the contract requires.
+/// Endpoints that create something visible on the server each time they are carried out: a
+/// repeat after a lost answer would make a duplicate. (uploadimg is not one: its URLs are not
+/// listed anywhere and an unused one costs nothing; draft/update and deletes repeat harmlessly;
+/// sendall carries a `clientmsgid`, so WeChat itself detects a repeat.)
+pub fn is_create(endpoint: &str) -> bool {
+    matches!(endpoint, "/cgi-bin/material/add_material" | "/cgi-bin/draft/add" | "/cgi-bin/freepublish/submit")
+}
+
 fn parse_answer<T: DeserializeOwned>(endpoint: &str, bytes: &[u8]) -> Result<T, WechatError> {
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| WechatError::Decode { endpoint: endpoint.into(), message: format!("not JSON: {e}") })?;
+    // 45065 on sendall: this clientmsgid was sent in the last 24 hours; the answer carries that
+    // send's msg_id. The send happened once, which is what the caller asked for.
+    let already_sent = endpoint == "/cgi-bin/message/mass/sendall" && value.get("msg_id").is_some();
     if let Some(code) = value.get("errcode").and_then(|c| c.as_i64())
         && code != 0
+        && !(code == 45065 && already_sent)
     {
         let message = value.get("errmsg").and_then(|m| m.as_str()).unwrap_or("").to_string();
         return Err(WechatError::Api { endpoint: endpoint.into(), code, message: redact(&message) });

@@ -6,9 +6,11 @@ pub enum WechatError {
     /// WeChat answered with a non-zero errcode.
     #[error("WeChat error {code} ({message}) calling {endpoint}: {}", hint(*.code))]
     Api { endpoint: String, code: i64, message: String },
-    /// The request did not get an answer (connection refused or dropped, timeout).
-    #[error("could not reach WeChat calling {endpoint}: {message}")]
-    Transport { endpoint: String, message: String },
+    /// The request did not get an answer (connection refused or dropped, timeout). `sent`: the
+    /// request may have reached WeChat (only a refused connection proves it did not), so a
+    /// create may have happened although no answer says so.
+    #[error("{} calling {endpoint}: {message}", if *.sent { "no answer from WeChat" } else { "could not reach WeChat" })]
+    Transport { endpoint: String, message: String, sent: bool },
     /// An HTTP status other than 200.
     #[error("WeChat answered HTTP {status} calling {endpoint}")]
     Http { endpoint: String, status: u16 },
@@ -33,7 +35,19 @@ impl WechatError {
         match self {
             WechatError::Transport { .. } => true,
             WechatError::Http { status, .. } => *status >= 500,
-            WechatError::Api { code, .. } => matches!(code, -1 | 45009),
+            // 45066: the same clientmsgid retried too fast; wait and try again.
+            WechatError::Api { code, .. } => matches!(code, -1 | 45009 | 45066),
+            _ => false,
+        }
+    }
+
+    /// The request may have been carried out although no answer says so: no answer came, or
+    /// WeChat answered with a server error. A create in this state is resolved by looking on the
+    /// server, never by sending it again.
+    pub fn may_have_been_processed(&self) -> bool {
+        match self {
+            WechatError::Transport { sent, .. } => *sent,
+            WechatError::Http { status, .. } => *status >= 500,
             _ => false,
         }
     }
@@ -75,13 +89,16 @@ pub fn hint(code: i64) -> &'static str {
         40006 => "the media file is too large for this material type",
         40007 => "the media_id is unknown (for covers: it must be a permanent image material)",
         41005 => "the upload has no `media` file field",
-        45002 => "the article content is too long: it must be under 20,000 characters and 1 MB",
+        45002 => "the article content is too long: WeChat takes under 20,000 visible characters and under 1 MB of HTML",
         45003 => "the title is too long: at most 32 characters",
-        45004 => "the digest is too long: at most 128 characters",
+        45004 => "the digest is too long: at most 120 characters",
         45110 => "the author is too long: at most 16 characters",
         44003 => "the article content is empty",
         44004 => "the article title is empty",
         45028 => "the account has no mass-send quota left (subscription: one a day; service: four a month)",
+        45065 => "this mass send (clientmsgid) already went out in the last 24 hours",
+        45066 => "the same mass send was retried too fast; wait a minute",
+        45067 => "the clientmsgid is longer than 64 bytes; this is a wxpub bug — please report it",
         53503 => "the draft failed WeChat's checks; open it in the admin console to see why",
         61500 => "the date is not YYYY-MM-DD",
         61501 => "the date range is too long for this endpoint, or ends after yesterday",

@@ -2,6 +2,7 @@
 //! answers, typed errors that say what to do, token management, retries, redaction.
 mod client;
 mod error;
+pub mod limits;
 pub mod types;
 
 pub use client::{

@@ -268,16 +268,24 @@ pub struct MassSendRequest {
     pub mpnews: MediaId,
     pub msgtype: String,
     pub send_ignore_reprint: u8,
+    /// *(2026)* The send's identity (≤ 64 bytes): WeChat refuses a repeat within 24 hours with
+    /// 45065 and the first send's `msg_id`, so a send whose answer was lost can be retried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clientmsgid: Option<String>,
 }
 
+/// The longest `clientmsgid` WeChat takes (45067 beyond).
+pub const CLIENTMSGID_MAX_BYTES: usize = 64;
+
 impl MassSendRequest {
-    /// A send of draft `media_id` to every follower.
-    pub fn to_all(media_id: &str) -> MassSendRequest {
+    /// A send of draft `media_id` to every follower, identified by `clientmsgid`.
+    pub fn to_all(media_id: &str, clientmsgid: &str) -> MassSendRequest {
         MassSendRequest {
             filter: MassFilter { is_to_all: true },
             mpnews: MediaId { media_id: media_id.to_string() },
             msgtype: "mpnews".into(),
             send_ignore_reprint: 0,
+            clientmsgid: Some(clientmsgid.to_string()),
         }
     }
 }

@@ -76,8 +76,8 @@ fn cases() -> Vec<(&'static str, Input, Input)> {
         ),
         (
             "digest-length",
-            (with("摘要", &"摘".repeat(129)), body.clone()),
-            (with("摘要", &"摘".repeat(128)), body.clone()),
+            (with("摘要", &"摘".repeat(121)), body.clone()),
+            (with("摘要", &"摘".repeat(120)), body.clone()),
         ),
         (
             "source-url-length",
@@ -117,7 +117,10 @@ fn cases() -> Vec<(&'static str, Input, Input)> {
         ("cjk-punctuation", (g(), "开幕了!欢迎参观。\n".into()), (g(), "开幕了！欢迎参观。\n".into())),
         ("doubled-punctuation", (g(), "太好了！！\n".into()), (g(), "太好了！\n".into())),
         ("cjk-brackets", (g(), "青铜鼎(商代)。\n".into()), (g(), "青铜鼎（商代）。\n".into())),
-        ("content-length", (g(), "段落。\n\n".repeat(400)), (g(), "段落。\n\n".repeat(100))),
+        // WeChat counts visible text: 20,002 characters are too many, however little markup.
+        ("content-length", (g(), format!("{}\n", "段落".repeat(10_001))), (g(), format!("{}\n", "段落".repeat(9_000)))),
+        // Markup around little text: long HTML is only a note.
+        ("content-html-length", (g(), "段落。\n\n".repeat(400)), (g(), "段落。\n\n".repeat(100))),
         (
             "dark-contrast",
             (g(), "<p style=\"color: #999999\">浅灰色的说明文字。</p>\n".into()),

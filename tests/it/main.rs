@@ -5,6 +5,7 @@ mod build;
 mod check;
 mod doctor;
 mod evidence;
+mod exactly_once;
 mod fuzz;
 mod hardening;
 mod images;

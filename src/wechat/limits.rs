@@ -1,0 +1,113 @@
+//! The article limits of the contract (shared/wechat-api.md, "Drafts"), in one place: `check`
+//! measures drafts with them, `publish` reports a refusal with them, and the sandbox enforces
+//! them, so that the three agree.
+
+pub const TITLE_MAX_CHARS: usize = 32;
+pub const AUTHOR_MAX_CHARS: usize = 16;
+/// *(2026)* 120, aligned with the web editor (it was 128).
+pub const DIGEST_MAX_CHARS: usize = 120;
+/// Visible characters of `content` must stay under this (*(2026)*: the text, not the HTML).
+pub const CONTENT_MAX_TEXT_CHARS: usize = 20_000;
+/// The UTF-8 bytes of `content` must stay under this.
+pub const CONTENT_MAX_BYTES: usize = 1024 * 1024;
+pub const SOURCE_URL_MAX_BYTES: usize = 1024;
+/// What an uploadimg URL typically measures (`http://mmbiz.qpic.cn/mmbiz_jpg/…/0?wx_fmt=jpeg`):
+/// `check` sizes the HTML with image sources this long, as it will be sent.
+pub const UPLOADED_IMAGE_URL_CHARS: usize = 120;
+
+/// How long an article's `content` is, each way WeChat or a person may count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentSize {
+    /// Visible characters: tags removed, each entity one character. What the 20,000 counts.
+    pub text_chars: usize,
+    /// Characters of the HTML source.
+    pub html_chars: usize,
+    /// UTF-8 bytes of the HTML source. What the 1 MB counts.
+    pub bytes: usize,
+}
+
+impl ContentSize {
+    pub fn of(html: &str) -> ContentSize {
+        ContentSize { text_chars: visible_chars(html), html_chars: html.chars().count(), bytes: html.len() }
+    }
+
+    /// Whether WeChat takes content of this size (45002 otherwise).
+    pub fn fits(&self) -> bool {
+        self.text_chars < CONTENT_MAX_TEXT_CHARS && self.bytes < CONTENT_MAX_BYTES
+    }
+}
+
+impl std::fmt::Display for ContentSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} visible characters (limit: under {CONTENT_MAX_TEXT_CHARS}), {} HTML characters, {} bytes (limit: under 1 MB)",
+            self.text_chars, self.html_chars, self.bytes
+        )
+    }
+}
+
+/// Characters a reader sees: everything outside tags and comments, an entity (`&nbsp;`,
+/// `&#20013;`) counting as one.
+fn visible_chars(html: &str) -> usize {
+    let mut count = 0;
+    let mut rest = html;
+    loop {
+        let Some(at) = rest.find(['<', '&']) else {
+            return count + rest.chars().count();
+        };
+        count += rest[..at].chars().count();
+        rest = &rest[at..];
+        if let Some(comment) = rest.strip_prefix("<!--") {
+            rest = comment.find("-->").map_or("", |end| &comment[end + 3..]);
+        } else if rest.starts_with('<')
+            && rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!')
+        {
+            rest = skip_tag(rest);
+        } else if rest.starts_with('&')
+            && let Some(end) = rest[1..].find(';').filter(|&end| {
+                end > 0 && end <= 32 && rest[1..1 + end].chars().all(|c| c.is_ascii_alphanumeric() || c == '#')
+            })
+        {
+            count += 1;
+            rest = &rest[end + 2..];
+        } else {
+            count += 1;
+            rest = &rest[1..];
+        }
+    }
+}
+
+/// The text after a tag that starts `text`, reading quoted attribute values whole.
+fn skip_tag(text: &str) -> &str {
+    let mut quote = None;
+    for (i, c) in text.char_indices().skip(1) {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '>') => return &text[i + 1..],
+            _ => {}
+        }
+    }
+    ""
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visible_text_is_what_is_counted() {
+        let html = r#"<section style="color:#333;font-size:16px"><p style="margin:0">青铜&nbsp;鼎 a &lt; b</p><!-- x --><img src="https://mmbiz.qpic.cn/a" alt="图"></section>"#;
+        let size = ContentSize::of(html);
+        assert_eq!(size.text_chars, "青铜 鼎 a < b".chars().count());
+        assert_eq!(size.html_chars, html.chars().count());
+        assert_eq!(size.bytes, html.len());
+        // A lone & or < is text.
+        assert_eq!(ContentSize::of("a & b < c").text_chars, 9);
+        // Long HTML around little text fits; 20,000 visible characters do not.
+        let styled = format!("<p style=\"{}\">{}</p>", "x".repeat(60_000), "字".repeat(19_999));
+        assert!(ContentSize::of(&styled).fits());
+        assert!(!ContentSize::of(&format!("<p>{}</p>", "字".repeat(20_000))).fits());
+    }
+}
