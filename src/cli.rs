@@ -413,6 +413,10 @@ pub struct SandboxArgs {
     /// personal and unverified accounts have been since July 2025. Drafts still work.
     #[arg(long)]
     pub no_publish_permission: bool,
+    /// Lower (or raise) a daily quota, e.g. `--quota /cgi-bin/freepublish/get=3`, to see what
+    /// wxpub does when one runs out. Repeatable.
+    #[arg(long = "quota", value_name = "ENDPOINT=N")]
+    pub quotas: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]

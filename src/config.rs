@@ -172,11 +172,14 @@ fn default_direction() -> Direction {
 pub struct Publish {
     /// Uploads running at once (drafts and publications always go one after another).
     pub upload_concurrency: usize,
+    /// freepublish/get calls one run may make per account while it waits for publications to
+    /// finish. WeChat allows 100 a day; a run every 15 minutes must not spend them on one review.
+    pub status_checks_per_run: usize,
 }
 
 impl Default for Publish {
     fn default() -> Self {
-        Publish { upload_concurrency: 4 }
+        Publish { upload_concurrency: 4, status_checks_per_run: 10 }
     }
 }
 

@@ -14,6 +14,9 @@ pub fn run(project: &Path, only: Option<&str>) -> Result<ExitCode> {
         config.account(name)?;
     }
     let mut failures = 0;
+    // What this project's runs spent today of the daily quotas (WeChat shows no counters).
+    let usage = crate::publish::usage::ApiUsage::load(project).unwrap_or_default();
+    let today = crate::wechat::limits::quota_day(crate::clock::now());
     for (name, account) in config.accounts.iter().filter(|(name, _)| only.is_none_or(|o| o == name.as_str())) {
         match probe(account) {
             Ok(summary) => println!("ok      {name} ({}): {summary}", account.name),
@@ -21,6 +24,16 @@ pub fn run(project: &Path, only: Option<&str>) -> Result<ExitCode> {
                 failures += 1;
                 println!("failed  {name} ({}): {}", account.name, redact(&err.to_string()));
             }
+        }
+        let spent: Vec<String> = usage
+            .on(name, today)
+            .into_iter()
+            .filter_map(|(endpoint, calls)| {
+                crate::wechat::limits::daily_quota(&endpoint).map(|limit| format!("{endpoint} {calls}/{limit}"))
+            })
+            .collect();
+        if !spent.is_empty() {
+            println!("        today's quota use recorded by wxpub ({today}, Beijing): {}", spent.join(", "));
         }
     }
     Ok(if failures == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })

@@ -48,6 +48,46 @@ fn record_run(
     Ok(())
 }
 
+/// Adds this run's API calls to `.wxpub/api-usage.json`; when a daily quota ran out, returns
+/// what to tell the operator: today's recorded calls of each quota'd endpoint and when they reset.
+fn record_usage(project: &Path, clients: &BTreeMap<String, Client>, quota_ran_out: bool) -> Option<String> {
+    use crate::wechat::limits::{daily_quota, quota_day, until_quota_reset};
+    let now = crate::clock::now();
+    let day = quota_day(now);
+    let mut usage = match publish::usage::ApiUsage::load(project) {
+        Ok(usage) => usage,
+        Err(e) => {
+            eprintln!("warning: {e}");
+            publish::usage::ApiUsage::default()
+        }
+    };
+    for (account, client) in clients {
+        usage.add(account, day, &client.usage());
+    }
+    if let Err(e) = usage.save(project) {
+        eprintln!("warning: this run's API calls could not be recorded: {e}");
+    }
+    if !quota_ran_out {
+        return None;
+    }
+    let reset = until_quota_reset(now);
+    let mut note =
+        format!("A daily WeChat quota ran out. Calls recorded today ({day}, Beijing), against WeChat's daily quotas:");
+    for account in clients.keys() {
+        for (endpoint, calls) in usage.on(account, day) {
+            if let Some(limit) = daily_quota(&endpoint) {
+                note.push_str(&format!("\n  {account} {endpoint}: {calls} of {limit}"));
+            }
+        }
+    }
+    note.push_str(&format!(
+        "\nThe quotas reset at 00:00 Beijing time, in {} h {} min; what is unfinished stays recorded in publish.lock and the next run after that finishes it.",
+        reset.num_hours(),
+        reset.num_minutes() % 60
+    ));
+    Some(note)
+}
+
 pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     // Before anything is read: a run that waited must see what the other one wrote.
     let Some(_lock) = super::lock_project(project, "publish", !args.no_wait)? else {
@@ -109,9 +149,15 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
         upload_concurrency: config.publish.upload_concurrency,
         progress: !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
         retry_refused: !args.items.is_empty(),
+        status_check_budget: config.publish.status_checks_per_run,
     };
     let started_at = crate::clock::now();
     let outcomes = publish::execute(&pushes, &build.manifest, &config, &mut lock, &clients, &options);
+    let quota_note = record_usage(
+        project,
+        &clients,
+        outcomes.iter().any(|o| o.error.as_deref().is_some_and(|e| e.contains(publish::QUOTA_LEFT))),
+    );
     if let Err(e) = record_run(project, &config, &lock, &outcomes, started_at) {
         // The pushes themselves are recorded in publish.lock; only the statistics record is lost.
         eprintln!("warning: this run could not be recorded in the metrics database: {e:#}");
@@ -167,6 +213,9 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     if let Some(error) = archive_error {
         eprintln!("{error}\nthe publication itself is recorded in publish.lock; run wxpub publish again to archive it");
         return Ok(ExitCode::from(1));
+    }
+    if let Some(note) = quota_note {
+        eprintln!("{note}");
     }
     let cannot_publish = outcomes.iter().filter(|o| o.error.as_deref() == Some(publish::CANNOT_PUBLISH)).count();
     if failed > 0 && failed == cannot_publish {

@@ -16,6 +16,15 @@ pub fn run(project: &Path, args: SandboxArgs) -> Result<ExitCode> {
     if let Some(parent) = args.state.as_deref().and_then(Path::parent).filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     }
+    let mut quotas = std::collections::BTreeMap::new();
+    for quota in &args.quotas {
+        let parsed =
+            quota.split_once('=').and_then(|(path, n)| Some((path.trim().to_string(), n.trim().parse().ok()?)));
+        let Some((path, limit)) = parsed else {
+            anyhow::bail!("--quota `{quota}`: write ENDPOINT=N, e.g. /cgi-bin/freepublish/get=3");
+        };
+        quotas.insert(path, limit);
+    }
     let options = SandboxOptions {
         port: args.port,
         state: args.state.clone(),
@@ -30,6 +39,7 @@ pub fn run(project: &Path, args: SandboxArgs) -> Result<ExitCode> {
         today: args.today,
         publish_fail_status: args.publish_fail_status,
         may_publish: !args.no_publish_permission,
+        quotas,
         ..SandboxOptions::default()
     };
     let handle = sandbox::spawn(options)?;

@@ -30,6 +30,9 @@ pub struct ExecuteOptions<'a> {
     pub progress: bool,
     /// The items were named on the command line: retry pushes WeChat refused before (48001).
     pub retry_refused: bool,
+    /// freepublish/get calls one run may make per account: they count against WeChat's 100 a
+    /// day, and a run every 15 minutes must not spend them all on one slow review.
+    pub status_check_budget: usize,
 }
 
 /// What happened to one push.
@@ -52,6 +55,9 @@ enum StepError {
     /// 48001 from freepublish/submit: the account may not publish through the API.
     #[error("{CANNOT_PUBLISH}")]
     CannotPublish,
+    /// 45009 that outlasted the retries: a daily quota is used up.
+    #[error("WeChat's daily quota of {0} is used up (45009); {QUOTA_LEFT}")]
+    Quota(String),
     #[error(transparent)]
     Lock(#[from] super::lock::LockError),
     #[error("{0}")]
@@ -65,6 +71,10 @@ pub const CANNOT_PUBLISH: &str = "draft ready — this account cannot publish th
 /// Exit code of `wxpub publish` when every failure is [`CANNOT_PUBLISH`]: nothing is wrong with
 /// the content or the run, and rerunning will not change it.
 pub const EXIT_CANNOT_PUBLISH: u8 = 4;
+
+/// What happens to a push when a daily quota runs out.
+pub const QUOTA_LEFT: &str =
+    "left as it is for the next run after the quotas reset at 00:00 Beijing time (nothing is sent twice)";
 
 fn now_text() -> String {
     crate::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -100,8 +110,20 @@ pub fn execute(
             }
             let result = match clients.get(&push.account) {
                 Some(client) => {
-                    let server = servers.entry(push.account.clone()).or_default();
-                    run_push(push, manifest, config, lock, client, server, options, &mut outcome)
+                    let server = servers
+                        .entry(push.account.clone())
+                        .or_insert_with(|| ServerView::new(options.status_check_budget));
+                    run_push(push, manifest, config, lock, client, server, options, &mut outcome).map_err(|err| {
+                        // A quota that ran out is not asked again in this run.
+                        match err {
+                            StepError::Wechat(e) if e.code() == Some(45009) => {
+                                let endpoint = e.endpoint().unwrap_or("the API").to_string();
+                                server.quota_spent.insert(endpoint.clone());
+                                StepError::Quota(endpoint)
+                            }
+                            other => other,
+                        }
+                    })
                 }
                 None => Err(StepError::Other(format!("no client for account {}", push.account))),
             };
@@ -204,7 +226,7 @@ fn run_push(
         if publication.status == "publishing"
             && let Some(publish_id) = publication.publish_id.clone()
         {
-            poll_publication(lock, push, client, &publish_id, options, outcome)?;
+            poll_publication(lock, push, client, server, &publish_id, options, outcome)?;
         } else if let Some(reason) = publication.status.strip_prefix("failed") {
             return Err(StepError::Other(format!(
                 "WeChat did not publish it earlier{reason}; not resubmitted — fix it in the admin console or publish it by hand"
@@ -292,6 +314,7 @@ fn run_push(
             if record.pending.as_deref() == Some("submit") && !draft_exists(client, &draft_id)? {
                 return recover_publication(lock, push, client, server, &titles, options, outcome);
             }
+            server.quota_left("/cgi-bin/freepublish/submit")?;
             save_push(lock, options.project, &push.account, &push.slot, |r| r.pending = Some("submit".into()))?;
             let submitted = match client.publish_submit(&draft_id) {
                 Ok(submitted) => submitted,
@@ -331,7 +354,7 @@ fn run_push(
                 });
             })?;
             outcome.done.push(format!("submitted for publishing (publish_id {})", submitted.publish_id));
-            poll_publication(lock, push, client, &submitted.publish_id, options, outcome)?;
+            poll_publication(lock, push, client, server, &submitted.publish_id, options, outcome)?;
         }
         PublishMode::Masssend => {
             if !mass_send_allowed(lock, &push.account, account.kind) {
@@ -607,13 +630,33 @@ fn find_material(client: &Client, name: &str) -> Result<Option<crate::wechat::ty
 
 /// What the server holds for one account, listed at most once per run and only when a push
 /// needs it (the listings are paged: a year of drafts and publications is a few dozen calls).
-#[derive(Default)]
 struct ServerView {
     drafts: Option<Vec<DraftItem>>,
     published: Option<Vec<PublishedItem>>,
+    /// Endpoints whose daily quota ran out during this run.
+    quota_spent: std::collections::BTreeSet<String>,
+    /// freepublish/get calls this run may still make.
+    status_checks_left: usize,
 }
 
 impl ServerView {
+    fn new(status_check_budget: usize) -> ServerView {
+        ServerView {
+            drafts: None,
+            published: None,
+            quota_spent: Default::default(),
+            status_checks_left: status_check_budget,
+        }
+    }
+
+    /// Refuses a call to `endpoint` when its quota ran out earlier in this run.
+    fn quota_left(&self, endpoint: &str) -> Result<(), StepError> {
+        if self.quota_spent.contains(endpoint) {
+            return Err(StepError::Quota(endpoint.to_string()));
+        }
+        Ok(())
+    }
+
     /// Lists the drafts again at the next question (after a create whose answer was lost).
     fn forget_drafts(&mut self) {
         self.drafts = None;
@@ -842,10 +885,12 @@ fn restore_publication(
 }
 
 /// Polls freepublish/get with backoff until a final status, and records it.
+#[allow(clippy::too_many_arguments)]
 fn poll_publication(
     lock: &mut Lock,
     push: &Push,
     client: &Client,
+    server: &mut ServerView,
     publish_id: &str,
     options: &ExecuteOptions<'_>,
     outcome: &mut PushOutcome,
@@ -853,6 +898,14 @@ fn poll_publication(
     let started = Instant::now();
     let mut pause = Duration::from_millis(200);
     loop {
+        server.quota_left("/cgi-bin/freepublish/get")?;
+        if server.status_checks_left == 0 {
+            return Err(StepError::Other(format!(
+                "publish_id {publish_id} is still publishing and this run's {} status checks are spent (each counts against WeChat's 100 a day); the next run checks again",
+                options.status_check_budget
+            )));
+        }
+        server.status_checks_left -= 1;
         let status = client.publish_get(publish_id)?;
         if status.publish_status != 1 {
             let urls: Vec<String> =

@@ -3,6 +3,7 @@
 //! as it succeeds, so that a re-run never writes twice.
 mod execute;
 pub mod lock;
+pub mod usage;
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,9 @@ use serde::Serialize;
 
 use crate::commands::build::{Manifest, ManifestItem};
 use crate::config::Config;
-pub use execute::{CANNOT_PUBLISH, EXIT_CANNOT_PUBLISH, ExecuteOptions, PushOutcome, article_as_sent, execute};
+pub use execute::{
+    CANNOT_PUBLISH, EXIT_CANNOT_PUBLISH, ExecuteOptions, PushOutcome, QUOTA_LEFT, article_as_sent, execute,
+};
 pub use lock::Lock;
 
 /// WeChat's limit of articles in one push.

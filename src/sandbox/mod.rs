@@ -6,7 +6,7 @@
 pub mod datacube;
 mod state;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -47,6 +47,10 @@ pub struct SandboxOptions {
     /// Play an account that lost the freepublish endpoints (personal or unverified, since July
     /// 2025): every `freepublish/*` call answers 48001; drafts still work.
     pub may_publish: bool,
+    /// Daily quotas by endpoint path, over the contract's
+    /// ([`crate::wechat::limits::DAILY_QUOTAS`]); lower them to test what a client does when one
+    /// runs out.
+    pub quotas: BTreeMap<String, u64>,
 }
 
 impl Default for SandboxOptions {
@@ -66,6 +70,7 @@ impl Default for SandboxOptions {
             image_material_max_bytes: 10 * 1024 * 1024,
             publish_fail_status: None,
             may_publish: true,
+            quotas: BTreeMap::new(),
         }
     }
 }
@@ -114,6 +119,8 @@ struct Sandbox {
 }
 
 struct Inner {
+    /// The day set through `POST /__sandbox/today` (a test moving the sandbox's clock on).
+    today: Option<NaiveDate>,
     state: AccountState,
     store: Store,
     faults: fastrand::Rng,
@@ -160,7 +167,7 @@ pub fn spawn(options: SandboxOptions) -> Result<SandboxHandle, SandboxError> {
     let sandbox = Arc::new(Sandbox {
         options,
         base_url: base_url.clone(),
-        inner: Mutex::new(Inner { state, store, faults, scripted: Default::default() }),
+        inner: Mutex::new(Inner { today: None, state, store, faults, scripted: Default::default() }),
     });
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -191,7 +198,25 @@ fn now_ms() -> i64 {
 
 impl Sandbox {
     fn today(&self) -> NaiveDate {
-        self.options.today.unwrap_or_else(|| (crate::clock::now() + chrono::Duration::hours(8)).date_naive())
+        let moved = self.lock().today;
+        moved.or(self.options.today).unwrap_or_else(|| (crate::clock::now() + chrono::Duration::hours(8)).date_naive())
+    }
+
+    fn quota(&self, path: &str) -> Option<u64> {
+        self.options.quotas.get(path).copied().or_else(|| crate::wechat::limits::daily_quota(path))
+    }
+
+    /// Counts a call against its daily quota; 45009 once the day's quota is used up.
+    fn spend_quota(&self, path: &str) -> Result<(), Refusal> {
+        let Some(limit) = self.quota(path) else { return Ok(()) };
+        let day = self.today().to_string();
+        let mut inner = self.lock();
+        let used = inner.state.quota_used.entry(day).or_default().entry(path.to_string()).or_default();
+        if *used >= limit {
+            return Err(refuse(45009, format!("reach max api daily quota limit ({limit} a day for {path})")));
+        }
+        *used += 1;
+        Ok(())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -207,6 +232,20 @@ async fn dispatch(State(sandbox): State<Arc<Sandbox>>, request: Request) -> Resp
     if path == "/__sandbox/state" {
         let inner = sandbox.lock();
         return axum::Json(serde_json::to_value(&inner.state).unwrap_or(Value::Null)).into_response();
+    }
+    if path == "/__sandbox/today" {
+        // `{"today": "YYYY-MM-DD"}`: the day quotas, mass-send allowances and statistics follow.
+        let body = axum::body::to_bytes(request.into_body(), 1024).await.unwrap_or_default();
+        let day = serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|v| v.get("today").and_then(Value::as_str).and_then(|d| d.parse::<NaiveDate>().ok()));
+        return match day {
+            Some(day) => {
+                sandbox.lock().today = Some(day);
+                answer(Ok(json!({ "errcode": 0, "errmsg": "ok", "today": day.to_string() })))
+            }
+            None => answer(Err(refuse(47001, "expected {\"today\": \"YYYY-MM-DD\"}"))),
+        };
     }
     if path == "/__sandbox/faults" {
         let body = axum::body::to_bytes(request.into_body(), 1024 * 1024).await.unwrap_or_default();
@@ -249,6 +288,9 @@ async fn dispatch(State(sandbox): State<Arc<Sandbox>>, request: Request) -> Resp
         let now = now_ms() / 1000;
         let checked = sandbox.lock().state.check_token(query.get("access_token").map(String::as_str), now);
         if let Err(refusal) = checked {
+            return answer(Err(refusal));
+        }
+        if let Err(refusal) = sandbox.spend_quota(&path) {
             return answer(Err(refusal));
         }
     }
@@ -468,6 +510,8 @@ fn handle(
     body: &[u8],
 ) -> Result<Value, Refusal> {
     let now = now_ms() / 1000;
+    // Before the state's lock: the day is kept under the same lock.
+    let today = sandbox.today();
     let mut guard = sandbox.lock();
     let state = &mut guard.state;
     match path {
@@ -606,7 +650,7 @@ fn handle(
                 articles: draft.articles,
                 submitted_ms: now_ms(),
                 ready_ms: now_ms() + sandbox.options.publish_delay_ms as i64,
-                date: sandbox.today(),
+                date: today,
                 article_id,
                 deleted: false,
             });
@@ -687,7 +731,6 @@ fn handle(
                 }
             }
             let index = state.draft_index(&request.mpnews.media_id)?;
-            let today = sandbox.today();
             if !state.mass_send_allowed(sandbox.options.service_account, today) {
                 return Err(refuse(45028, "has no masssend quota"));
             }
@@ -716,7 +759,7 @@ fn handle(
                 NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| refuse(61500, "date format error"))
             };
             let (begin, end) = (date(&range.begin_date)?, date(&range.end_date)?);
-            let yesterday = sandbox.today().pred_opt().unwrap_or(begin);
+            let yesterday = today.pred_opt().unwrap_or(begin);
             let span = (end - begin).num_days() + 1;
             if begin > end || span > endpoint.max_days() || end > yesterday || begin < datacube::data_epoch() {
                 return Err(refuse(

@@ -94,6 +94,9 @@ pub struct AccountState {
     /// Faults injected so far (random or scripted).
     #[serde(default)]
     pub faults_served: u64,
+    /// Calls to quota'd endpoints by Beijing day (`YYYY-MM-DD`) and path: the daily quotas.
+    #[serde(default)]
+    pub quota_used: BTreeMap<String, BTreeMap<String, u64>>,
     /// What the sandbox changed or refused quietly, as WeChat does (filtered images, scripts).
     pub log: Vec<String>,
 }

@@ -112,6 +112,8 @@ pub struct Client {
     credentials: Credentials,
     options: ClientOptions,
     token: Mutex<Option<CachedToken>>,
+    /// Requests sent, by endpoint path (every attempt counts: WeChat's quotas count calls).
+    usage: Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 /// A file to upload as multipart field `media`.
@@ -144,7 +146,19 @@ impl Client {
             .map_err(|e| {
                 WechatError::Config(format!("cannot set up HTTP: {}", redact(&e.without_url().to_string())))
             })?;
-        Ok(Client { http, base: base.trim_end_matches('/').to_string(), credentials, options, token: Mutex::new(None) })
+        Ok(Client {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            credentials,
+            options,
+            token: Mutex::new(None),
+            usage: Mutex::default(),
+        })
+    }
+
+    /// Requests this client has sent, by endpoint path, for the daily-quota record.
+    pub fn usage(&self) -> std::collections::BTreeMap<String, u64> {
+        self.usage.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn base(&self) -> &str {
@@ -212,6 +226,7 @@ impl Client {
             // reqwest errors carry the URL, and with it the access token: drop it, then redact.
             message: redact(&error_chain(&e.without_url())),
         };
+        *self.usage.lock().unwrap_or_else(|p| p.into_inner()).entry(endpoint.to_string()).or_default() += 1;
         let response = request.send().map_err(transport)?;
         let status = response.status();
         if !status.is_success() {

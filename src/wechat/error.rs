@@ -52,6 +52,17 @@ impl WechatError {
         }
     }
 
+    /// The endpoint path the error came from.
+    pub fn endpoint(&self) -> Option<&str> {
+        match self {
+            WechatError::Api { endpoint, .. }
+            | WechatError::Transport { endpoint, .. }
+            | WechatError::Http { endpoint, .. }
+            | WechatError::Decode { endpoint, .. } => Some(endpoint),
+            WechatError::Config(_) => None,
+        }
+    }
+
     /// The access token is invalid, superseded or expired: refresh it and try once more.
     pub fn is_token_error(&self) -> bool {
         matches!(self.code(), Some(40001 | 40014 | 42001))

@@ -15,6 +15,33 @@ pub const SOURCE_URL_MAX_BYTES: usize = 1024;
 /// `check` sizes the HTML with image sources this long, as it will be sent.
 pub const UPLOADED_IMAGE_URL_CHARS: usize = 120;
 
+/// *(2026)* Daily quotas per account (reset at 00:00 Beijing time); past one a call answers 45009
+/// until the next day. The sandbox enforces these; the client records its calls against them.
+pub const DAILY_QUOTAS: &[(&str, u64)] = &[
+    ("/cgi-bin/draft/add", 1000),
+    ("/cgi-bin/freepublish/submit", 100),
+    ("/cgi-bin/freepublish/get", 100),
+    ("/cgi-bin/freepublish/delete", 10),
+    ("/cgi-bin/message/mass/preview", 100),
+];
+
+/// The daily quota of an endpoint path, if it has one.
+pub fn daily_quota(path: &str) -> Option<u64> {
+    DAILY_QUOTAS.iter().find(|(p, _)| *p == path).map(|(_, n)| *n)
+}
+
+/// The Beijing day quotas are counted in, at `now`.
+pub fn quota_day(now: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+    (now + chrono::Duration::hours(8)).date_naive()
+}
+
+/// How long until the quotas reset (00:00 Beijing time) after `now`.
+pub fn until_quota_reset(now: chrono::DateTime<chrono::Utc>) -> chrono::Duration {
+    let beijing = now + chrono::Duration::hours(8);
+    let next_midnight = (beijing.date_naive() + chrono::Days::new(1)).and_hms_opt(0, 0, 0).unwrap_or_default();
+    next_midnight - beijing.naive_utc()
+}
+
 /// How long an article's `content` is, each way WeChat or a person may count it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContentSize {

@@ -335,3 +335,39 @@ fn an_account_that_may_not_publish_keeps_its_drafts_and_says_so() {
     assert_eq!(code, 4, "{text}");
     assert_eq!(before, write_calls(&sandbox), "{text}");
 }
+
+#[test]
+fn a_daily_quota_that_runs_out_stops_cleanly_and_the_next_day_finishes() {
+    let quotas = [("/cgi-bin/freepublish/get".to_string(), 3)].into();
+    let sandbox = sandbox(SandboxOptions { publish_delay_ms: 400, quotas, ..SandboxOptions::default() });
+    let project = TestProject::example();
+    let args = ["publish", "--due", "--now", ALL_DUE, "--account", "service"];
+    let pushes = planned_pushes(&project, &sandbox, &args);
+    let (code, text) = run(&project, &sandbox, &args);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("daily quota of /cgi-bin/freepublish/get is used up"), "which quota: {text}");
+    assert!(text.contains("The quotas reset at 00:00 Beijing time, in"), "when it resets: {text}");
+    assert!(text.contains("service /cgi-bin/freepublish/get: "), "calls today: {text}");
+    let submitted = holdings(&sandbox).publications;
+    assert_eq!(submitted, pushes, "every push was submitted once; only the status checks wait: {text}");
+    let (_, doctor) = run(&project, &sandbox, &["doctor", "--account", "service", "--now", ALL_DUE]);
+    assert!(
+        doctor.contains("today's quota use recorded by wxpub") && doctor.contains("/cgi-bin/freepublish/get"),
+        "{doctor}"
+    );
+
+    // The next day, the next run finishes: nothing is submitted twice.
+    let moved: serde_json::Value = crate::wechat::http()
+        .post(format!("{}/__sandbox/today", sandbox.base_url))
+        .json(&serde_json::json!({ "today": "2026-12-31" }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(moved["errcode"], 0);
+    let (code, text) = run(&project, &sandbox, &args);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(holdings(&sandbox).publications, pushes, "{text}");
+    let lock = project.read("publish.lock");
+    assert!(!lock.contains("status = \"publishing\""), "{lock}");
+}

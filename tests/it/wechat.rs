@@ -32,7 +32,7 @@ pub fn client_for(sandbox: &SandboxHandle, stable_token: bool) -> Client {
     Client::new(&sandbox.base_url, credentials, options).unwrap()
 }
 
-fn http() -> reqwest::blocking::Client {
+pub fn http() -> reqwest::blocking::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::blocking::Client::new()
 }
