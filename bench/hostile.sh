@@ -26,7 +26,7 @@ for project in "$BENCH_DIR"/*/; do
     code=$?
     set -e
     end=$(date +%s.%N)
-    outcome="exit $code: $(grep -m1 -E 'error|refused|image-limit|\[raw|built' "$BENCH_DIR/out" | cut -c1-90)"
+    outcome="exit $code: $( (grep -m1 -E 'image-limit|image-format|content-length|refused|decod' "$BENCH_DIR/out" || grep -m1 -E 'error|built' "$BENCH_DIR/out") | cut -c1-110)"
     printf '%-34s %-6s %10s %8.2f  %s\n' "$name" "$cmd" "$(tail -1 "$BENCH_DIR/rss")" "$(echo "$end - $start" | bc)" "$outcome"
   done
 done

@@ -417,6 +417,13 @@ pub struct SandboxArgs {
     /// wxpub does when one runs out. Repeatable.
     #[arg(long = "quota", value_name = "ENDPOINT=N")]
     pub quotas: Vec<String>,
+    /// Play an account with API send protection (设置-安全中心-风险操作保护): a mass send waits
+    /// this many milliseconds for an administrator's confirmation (message/mass/get: SENDING).
+    #[arg(long, value_name = "MS")]
+    pub send_protection_ms: Option<u64>,
+    /// With --send-protection-ms: the administrator refuses (the send fails, its draft stays).
+    #[arg(long, requires = "send_protection_ms")]
+    pub send_refused: bool,
 }
 
 #[derive(Debug, clap::Args)]

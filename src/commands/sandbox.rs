@@ -40,6 +40,8 @@ pub fn run(project: &Path, args: SandboxArgs) -> Result<ExitCode> {
         publish_fail_status: args.publish_fail_status,
         may_publish: !args.no_publish_permission,
         quotas,
+        send_protection_ms: args.send_protection_ms,
+        send_refused: args.send_refused,
         ..SandboxOptions::default()
     };
     let handle = sandbox::spawn(options)?;

@@ -227,6 +227,10 @@ fn run_push(
             && let Some(publish_id) = publication.publish_id.clone()
         {
             poll_publication(lock, push, client, server, &publish_id, options, outcome)?;
+        } else if publication.status == "sending"
+            && let Some(msg_id) = publication.msg_id
+        {
+            poll_mass_send(lock, push, client, msg_id, options, outcome)?;
         } else if let Some(reason) = publication.status.strip_prefix("failed") {
             return Err(StepError::Other(format!(
                 "WeChat did not publish it earlier{reason}; not resubmitted — fix it in the admin console or publish it by hand"
@@ -394,15 +398,17 @@ fn run_push(
                     publish_id: None,
                     msg_id,
                     msg_data_id,
-                    status: "sent".into(),
+                    // Confirmed by mass/get below (send protection may hold it for an administrator).
+                    status: if msg_id.is_some() { "sending" } else { "sent" }.into(),
                     article_urls: Vec::new(),
                     submitted_at: now_text(),
-                    finished_at: Some(now_text()),
+                    finished_at: msg_id.is_none().then(now_text),
                     archived: None,
                 });
             })?;
             if let Some(id) = msg_id {
-                outcome.done.push(format!("mass-sent to all followers (msg_id {id})"));
+                outcome.done.push(format!("mass send accepted by WeChat (msg_id {id})"));
+                poll_mass_send(lock, push, client, id, options, outcome)?;
             }
         }
     }
@@ -884,6 +890,58 @@ fn restore_publication(
     Ok(())
 }
 
+/// How long one run waits for a mass send to be confirmed. Send protection gives the
+/// administrator 30 minutes; a run does not wait that long, the next one looks again.
+const MASS_SEND_WAIT: Duration = Duration::from_secs(20);
+
+/// Asks message/mass/get (with backoff, for at most [`MASS_SEND_WAIT`]) whether mass send
+/// `msg_id` went out, and records the answer: `sent`, `failed: …` (the draft is kept), or still
+/// `sending` for the next run.
+fn poll_mass_send(
+    lock: &mut Lock,
+    push: &Push,
+    client: &Client,
+    msg_id: u64,
+    options: &ExecuteOptions<'_>,
+    outcome: &mut PushOutcome,
+) -> Result<(), StepError> {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(200);
+    loop {
+        let status = client.mass_get(msg_id)?;
+        let finished = match status.msg_status.as_str() {
+            "SEND_SUCCESS" => Some("sent".to_string()),
+            "SEND_FAIL" => Some(
+                "failed: WeChat did not send it — with send protection on, an administrator refused it or did not confirm it within 30 minutes".to_string(),
+            ),
+            "DELETE" => Some("sent, then deleted by the account".to_string()),
+            _ => None,
+        };
+        if let Some(text) = finished {
+            save_push(lock, options.project, &push.account, &push.slot, |r| {
+                if let Some(p) = r.publication.as_mut() {
+                    p.status = text.clone();
+                    p.finished_at = Some(now_text());
+                }
+            })?;
+            if text.starts_with("failed") {
+                return Err(StepError::Other(format!(
+                    "mass send {msg_id} {text}; not resent — its draft is kept: send it from the web backend, or give the items a new publish_at"
+                )));
+            }
+            outcome.done.push(format!("mass-sent to all followers (msg_id {msg_id})"));
+            return Ok(());
+        }
+        if started.elapsed() + pause > MASS_SEND_WAIT.min(options.poll_timeout) {
+            return Err(StepError::Other(format!(
+                "mass send {msg_id} is waiting for an administrator to confirm it on their phone (send protection is on); the next run checks again — it is not sent twice"
+            )));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}
+
 /// Polls freepublish/get with backoff until a final status, and records it.
 #[allow(clippy::too_many_arguments)]
 fn poll_publication(
@@ -953,7 +1011,7 @@ fn mass_send_allowed(lock: &mut Lock, account: &str, kind: AccountKind) -> bool 
         .pushes
         .values()
         .filter_map(|p| p.publication.as_ref())
-        .filter(|p| p.mode == "masssend")
+        .filter(|p| p.mode == "masssend" && !p.status.starts_with("failed"))
         .filter_map(|p| chrono::DateTime::parse_from_rfc3339(&p.submitted_at).ok())
         .map(|t| (t.with_timezone(&Utc) + chrono::Duration::hours(8)).date_naive())
         .collect();

@@ -47,6 +47,10 @@ pub struct SandboxOptions {
     /// Play an account that lost the freepublish endpoints (personal or unverified, since July
     /// 2025): every `freepublish/*` call answers 48001; drafts still work.
     pub may_publish: bool,
+    /// API send protection (设置-安全中心-风险操作保护): a mass send waits for an administrator,
+    /// who answers after this many milliseconds — confirming it, or (`send_refused`) not.
+    pub send_protection_ms: Option<u64>,
+    pub send_refused: bool,
     /// Daily quotas by endpoint path, over the contract's
     /// ([`crate::wechat::limits::DAILY_QUOTAS`]); lower them to test what a client does when one
     /// runs out.
@@ -71,6 +75,8 @@ impl Default for SandboxOptions {
             publish_fail_status: None,
             may_publish: true,
             quotas: BTreeMap::new(),
+            send_protection_ms: None,
+            send_refused: false,
         }
     }
 }
@@ -734,7 +740,10 @@ fn handle(
             if !state.mass_send_allowed(sandbox.options.service_account, today) {
                 return Err(refuse(45028, "has no masssend quota"));
             }
-            let draft = state.drafts.remove(index);
+            // Under send protection the draft waits in the box for the administrator's answer.
+            let protection =
+                sandbox.options.send_protection_ms.map(|ms| (now_ms() + ms as i64, !sandbox.options.send_refused));
+            let draft = if protection.is_some() { state.drafts[index].clone() } else { state.drafts.remove(index) };
             let msg_id = 1_000_000_000 + state.next_id;
             state.next_id += 1;
             let msg_data_id = state.next_id + 2_247_000_000;
@@ -746,10 +755,31 @@ fn handle(
                 date: today,
                 clientmsgid: request.clientmsgid.clone(),
                 sent_ms: now_ms(),
+                protection,
             });
             Ok(
                 json!({ "errcode": 0, "errmsg": "send job submission success", "msg_id": msg_id, "msg_data_id": msg_data_id }),
             )
+        }
+        "/cgi-bin/message/mass/get" => {
+            let request: crate::wechat::types::MassGetRequest = parse(body)?;
+            let at = state
+                .mass_sends
+                .iter()
+                .position(|m| m.msg_id == request.msg_id)
+                .ok_or_else(|| refuse(40007, "invalid msg_id"))?;
+            let status = match state.mass_sends[at].protection {
+                None => "SEND_SUCCESS",
+                Some((answer_ms, _)) if now_ms() < answer_ms => "SENDING",
+                Some((_, true)) => {
+                    // Confirmed: the send goes out and its draft leaves the box.
+                    let draft_id = state.mass_sends[at].draft_media_id.clone();
+                    state.drafts.retain(|d| d.media_id != draft_id);
+                    "SEND_SUCCESS"
+                }
+                Some((_, false)) => "SEND_FAIL",
+            };
+            Ok(json!({ "msg_id": request.msg_id, "msg_status": status }))
         }
         _ if path.starts_with("/datacube/") => {
             let name = &path["/datacube/".len()..];

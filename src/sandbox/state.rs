@@ -76,6 +76,10 @@ pub struct MassSend {
     pub clientmsgid: Option<String>,
     #[serde(default)]
     pub sent_ms: i64,
+    /// Under send protection: when the administrator answers (ms), and whether they confirm.
+    /// None: the send went out at once.
+    #[serde(default)]
+    pub protection: Option<(i64, bool)>,
 }
 
 /// Everything the sandbox remembers; serialised whole into the state database.

@@ -437,6 +437,11 @@ impl Client {
         self.post_json("/cgi-bin/message/mass/sendall", &MassSendRequest::to_all(draft_media_id, clientmsgid))
     }
 
+    /// Where mass send `msg_id` stands (SEND_SUCCESS, SENDING, SEND_FAIL, DELETE).
+    pub fn mass_get(&self, msg_id: u64) -> Result<MassStatus, WechatError> {
+        self.post_json("/cgi-bin/message/mass/get", &MassGetRequest { msg_id })
+    }
+
     // ---- statistics ----
 
     /// Calls one datacube endpoint for `begin..=end` (`YYYY-MM-DD`). The caller splits ranges

@@ -290,6 +290,20 @@ impl MassSendRequest {
     }
 }
 
+/// `message/mass/get`: `{"msg_id"}` → where a mass send stands.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MassGetRequest {
+    pub msg_id: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MassStatus {
+    pub msg_id: u64,
+    /// `SEND_SUCCESS`, `SENDING` (e.g. awaiting an administrator's confirmation under send
+    /// protection), `SEND_FAIL`, `DELETE`.
+    pub msg_status: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MassSendResponse {
     pub msg_id: u64,

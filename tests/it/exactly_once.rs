@@ -371,3 +371,42 @@ fn a_daily_quota_that_runs_out_stops_cleanly_and_the_next_day_finishes() {
     let lock = project.read("publish.lock");
     assert!(!lock.contains("status = \"publishing\""), "{lock}");
 }
+
+#[test]
+fn send_protection_confirmed_later_is_sent_and_refused_is_failed_with_the_draft_kept() {
+    let args = ["publish", "--due", "--now", "2026-12-02 09:00", "--account", "subscription"];
+    // Confirmed by the administrator after 1.5 s: the run waits and records it as sent.
+    let sandbox_ok =
+        sandbox(SandboxOptions { service_account: false, send_protection_ms: Some(1500), ..SandboxOptions::default() });
+    let project = TestProject::example();
+    let (code, text) = run(&project, &sandbox_ok, &args);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("mass-sent to all followers"), "{text}");
+    let lock: toml::Table = toml::from_str(&project.read("publish.lock")).unwrap();
+    let statuses: Vec<&str> = lock["accounts"]["subscription"]["pushes"]
+        .as_table()
+        .unwrap()
+        .values()
+        .filter_map(|p| p.get("publication").and_then(|p| p["status"].as_str()))
+        .collect();
+    assert_eq!(statuses, ["sent"], "{text}");
+    assert_eq!(holdings(&sandbox_ok).mass_sends, 1);
+
+    // Refused: the push fails in plain words, the draft stays, and a rerun sends nothing.
+    let sandbox_no = sandbox(SandboxOptions {
+        service_account: false,
+        send_protection_ms: Some(300),
+        send_refused: true,
+        ..SandboxOptions::default()
+    });
+    let project = TestProject::example();
+    let (code, text) = run(&project, &sandbox_no, &args);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("an administrator refused it or did not confirm it within 30 minutes"), "{text}");
+    assert!(text.contains("its draft is kept"), "{text}");
+    let held = holdings(&sandbox_no);
+    assert_eq!((held.mass_sends, held.drafts >= 1), (1, true), "{text}");
+    let (code, text) = run(&project, &sandbox_no, &args);
+    assert_eq!(code, 1, "{text}");
+    assert_eq!(holdings(&sandbox_no).mass_sends, 1, "not resent: {text}");
+}

@@ -8,6 +8,9 @@ const APPID: &str = "wxtest0000000001";
 const SECRET: &str = "test-secret-0123456789";
 /// After the 1 December pushes, before the 12 December one.
 const NOW: &str = "2026-12-06 00:00";
+/// The service account's 1 December push (freepublish) and the subscription account's
+/// (a mass send) are due; the others are not.
+const MIXED_NOW: &str = "2026-12-02 09:00";
 
 fn publish(project: &TestProject, sandbox: &SandboxHandle, args: &[&str]) -> (i32, String) {
     let output = project
@@ -154,16 +157,18 @@ fn injected_faults_complete_within_two_runs_without_duplicates() {
     let sandbox =
         start(SandboxOptions { fault_rate: 0.1, fault_seed: 11, publish_delay_ms: 100, ..SandboxOptions::default() });
     let project = TestProject::example();
-    let (first, text) = publish(&project, &sandbox, &["--due", "--now", NOW, "--account", "service"]);
+    // Both accounts: a freepublish push and a mass send are due.
+    let (first, text) = publish(&project, &sandbox, &["--due", "--now", MIXED_NOW]);
     if first != 0 {
         assert!(text.contains("left:"), "a failed run says what is left: {text}");
-        let (second, text) = publish(&project, &sandbox, &["--due", "--now", NOW, "--account", "service"]);
+        let (second, text) = publish(&project, &sandbox, &["--due", "--now", MIXED_NOW]);
         assert_eq!(second, 0, "the second run completes: {text}");
     }
     let state = sandbox_state(&sandbox);
     assert!(state["faults_served"].as_u64().unwrap() > 0, "faults were injected");
     assert_eq!(state["publications"].as_array().unwrap().len(), 1, "published once");
-    assert_eq!(state["drafts"].as_array().unwrap().len(), 3, "one draft per remaining push");
+    assert_eq!(state["mass_sends"].as_array().unwrap().len(), 1, "mass-sent once");
+    assert_eq!(state["drafts"].as_array().unwrap().len(), 6, "one draft per remaining push");
     let materials = state["materials"].as_array().unwrap();
     let mut names: Vec<&str> = materials.iter().map(|m| m["name"].as_str().unwrap()).collect();
     names.sort();
@@ -176,9 +181,10 @@ fn injected_faults_complete_within_two_runs_without_duplicates() {
 fn runs_killed_at_any_point_are_finished_by_the_next_without_duplicates() {
     let sandbox = start(SandboxOptions { latency_ms: 40, publish_delay_ms: 200, ..SandboxOptions::default() });
     let project = TestProject::example();
-    let args = ["--due", "--now", NOW, "--account", "service"];
+    // Both accounts: a freepublish push and a mass send are due.
+    let args = ["--due", "--now", MIXED_NOW];
     // Warm the image cache, then time what comes before the first API call (build and check).
-    let dry_run = ["--dry-run", "--due", "--now", NOW, "--account", "service"];
+    let dry_run = ["--dry-run", "--due", "--now", MIXED_NOW];
     assert_eq!(publish(&project, &sandbox, &dry_run).0, 0);
     let started = std::time::Instant::now();
     assert_eq!(publish(&project, &sandbox, &dry_run).0, 0);
@@ -191,6 +197,8 @@ fn runs_killed_at_any_point_are_finished_by_the_next_without_duplicates() {
             .env("WXPUB_API_BASE", &sandbox.base_url)
             .env("WXPUB_SERVICE_APPID", APPID)
             .env("WXPUB_SERVICE_SECRET", SECRET)
+            .env("WXPUB_SUBSCRIPTION_APPID", APPID)
+            .env("WXPUB_SUBSCRIPTION_SECRET", SECRET)
             .env("WXPUB_RETRY_BASE_MS", "2")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -212,7 +220,8 @@ fn runs_killed_at_any_point_are_finished_by_the_next_without_duplicates() {
     assert_eq!(last.0, 0, "finished after the kills: {}", last.1);
     let state = sandbox_state(&sandbox);
     assert_eq!(state["publications"].as_array().unwrap().len(), 1, "published exactly once");
-    assert_eq!(state["drafts"].as_array().unwrap().len(), 3, "no duplicate drafts");
+    assert_eq!(state["mass_sends"].as_array().unwrap().len(), 1, "mass-sent exactly once");
+    assert_eq!(state["drafts"].as_array().unwrap().len(), 6, "no duplicate drafts");
     let mut names: Vec<&str> =
         state["materials"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
     let total = names.len();
