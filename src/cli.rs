@@ -93,6 +93,18 @@ pub enum Command {
         /// Only this account (a key of [accounts]).
         #[arg(long)]
         account: Option<String>,
+        /// Also check the rules of the WeChat contract wxpub relies on against the live account:
+        /// throwaway drafts just inside and outside each limit (deleted at once), uploadimg just
+        /// under and over 1 MB, publish permission, statistics fields. Publishes and sends nothing.
+        #[arg(long)]
+        probe: bool,
+        /// With --probe: write the findings to this file as JSON, and beside it as text (.txt).
+        #[arg(long, requires = "probe", value_name = "FILE")]
+        report: Option<PathBuf>,
+        /// With --probe: go ahead on an account in `masssend` mode (nothing is sent, but the probe
+        /// touches the account's drafts and materials).
+        #[arg(long, requires = "probe")]
+        yes: bool,
     },
     /// Lint items: WeChat limits, front matter, images, links, Chinese typography, word list.
     ///
@@ -424,6 +436,13 @@ pub struct SandboxArgs {
     /// With --send-protection-ms: the administrator refuses (the send fails, its draft stays).
     #[arg(long, requires = "send_protection_ms")]
     pub send_refused: bool,
+    /// Enforce a different digest limit than the contract's 120 (to see `doctor --probe` notice).
+    #[arg(long, value_name = "CHARS")]
+    pub digest_max: Option<usize>,
+    /// Count the HTML source, not the visible text, against the 20,000-character content limit
+    /// (the rule before 2026; to see `doctor --probe` notice).
+    #[arg(long)]
+    pub content_counts_html: bool,
 }
 
 #[derive(Debug, clap::Args)]

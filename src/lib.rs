@@ -14,6 +14,7 @@ pub mod http_server;
 pub mod images;
 pub mod metrics;
 pub mod preview;
+pub mod probe;
 pub mod project_lock;
 pub mod publish;
 pub mod redact;
@@ -44,7 +45,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status { json } => commands::status::run(&cli.project, json),
         Command::Sync { account, check } => commands::sync::run(&cli.project, account.as_deref(), check),
         Command::Sandbox(args) => commands::sandbox::run(&cli.project, args),
-        Command::Doctor { account } => commands::doctor::run(&cli.project, account.as_deref()),
+        Command::Doctor { account, probe, report, yes } => {
+            commands::doctor::run(&cli.project, account.as_deref(), probe, report.as_deref(), yes)
+        }
         Command::Check(args) => commands::check::run(&cli.project, args),
         Command::Publish(args) => commands::publish::run(&cli.project, args, cli.quiet),
         Command::Stats(cli::StatsCommand::Pull(args)) => commands::stats::pull(&cli.project, args, cli.quiet),

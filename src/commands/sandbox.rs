@@ -42,6 +42,10 @@ pub fn run(project: &Path, args: SandboxArgs) -> Result<ExitCode> {
         quotas,
         send_protection_ms: args.send_protection_ms,
         send_refused: args.send_refused,
+        article_rules: sandbox::ArticleRules {
+            digest_max_chars: args.digest_max.unwrap_or(crate::wechat::limits::DIGEST_MAX_CHARS),
+            content_counts_html: args.content_counts_html,
+        },
         ..SandboxOptions::default()
     };
     let handle = sandbox::spawn(options)?;

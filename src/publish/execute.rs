@@ -146,8 +146,7 @@ fn run_push(
     options: &ExecuteOptions<'_>,
     outcome: &mut PushOutcome,
 ) -> Result<(), StepError> {
-    let items: Vec<&ManifestItem> =
-        push.items.iter().filter_map(|key| manifest.items.iter().find(|i| &i.key == key)).collect();
+    let items = items_of(push, manifest);
     let account = &config.accounts[&push.account];
 
     // 1. Images: body images through uploadimg, covers and posters as permanent material
@@ -493,6 +492,11 @@ fn locked<'g, 'l>(lock: &'g Mutex<&'l mut Lock>) -> std::sync::MutexGuard<'g, &'
     lock.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A push's items from the build manifest, in push order.
+fn items_of<'m>(push: &Push, manifest: &'m Manifest) -> Vec<&'m ManifestItem> {
+    push.items.iter().filter_map(|key| manifest.items.iter().find(|i| &i.key == key)).collect()
+}
+
 /// The uploads a push needs: (folder, image, as material).
 fn uploads_of<'m>(items: &[&'m ManifestItem], dist_dir: &Path) -> Vec<(std::path::PathBuf, &'m ManifestImage, bool)> {
     let mut out = Vec::new();
@@ -520,8 +524,7 @@ fn upload_all(
     let mut work = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for push in pushes {
-        let items: Vec<&ManifestItem> =
-            push.items.iter().filter_map(|k| manifest.items.iter().find(|i| &i.key == k)).collect();
+        let items = items_of(push, manifest);
         for (dir, image, as_material) in uploads_of(&items, options.dist_dir) {
             if seen.insert((push.account.clone(), image.output.sha256.clone(), as_material)) {
                 work.push((push.account.clone(), dir, image, as_material));
@@ -571,8 +574,7 @@ fn adopt_server_materials(
     for (account, client) in clients {
         let mut missing: BTreeMap<String, String> = BTreeMap::new();
         for push in pushes.iter().filter(|p| &p.account == account) {
-            let items: Vec<&ManifestItem> =
-                push.items.iter().filter_map(|k| manifest.items.iter().find(|i| &i.key == k)).collect();
+            let items = items_of(push, manifest);
             for (_, image, as_material) in uploads_of(&items, options.dist_dir) {
                 let wants_material = as_material || image.output.file.ends_with(".gif");
                 let recorded = lock.account(account).media.get(&image.output.sha256).and_then(|m| m.media_id.clone());

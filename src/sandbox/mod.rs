@@ -6,6 +6,8 @@
 pub mod datacube;
 mod state;
 
+pub use state::ArticleRules;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -51,6 +53,8 @@ pub struct SandboxOptions {
     /// who answers after this many milliseconds — confirming it, or (`send_refused`) not.
     pub send_protection_ms: Option<u64>,
     pub send_refused: bool,
+    /// The article limits enforced: the contract's by default.
+    pub article_rules: state::ArticleRules,
     /// Daily quotas by endpoint path, over the contract's
     /// ([`crate::wechat::limits::DAILY_QUOTAS`]); lower them to test what a client does when one
     /// runs out.
@@ -77,6 +81,7 @@ impl Default for SandboxOptions {
             quotas: BTreeMap::new(),
             send_protection_ms: None,
             send_refused: false,
+            article_rules: state::ArticleRules::default(),
         }
     }
 }
@@ -585,7 +590,7 @@ fn handle(
             if request.articles.is_empty() || request.articles.len() > 8 {
                 return Err(refuse(47001, "data format error: a draft holds 1 to 8 articles"));
             }
-            let articles = state.accept_articles(request.articles)?;
+            let articles = state.accept_articles(request.articles, &sandbox.options.article_rules)?;
             let media_id = state.new_id("draft");
             state.drafts.push(Draft { media_id: media_id.clone(), articles, update_time: now });
             Ok(json!({ "media_id": media_id }))
@@ -596,7 +601,7 @@ fn handle(
             if request.index as usize >= state.drafts[index].articles.len() {
                 return Err(refuse(47001, "data format error: index is past the draft's last article"));
             }
-            let mut accepted = state.accept_articles(vec![request.articles])?;
+            let mut accepted = state.accept_articles(vec![request.articles], &sandbox.options.article_rules)?;
             let draft = &mut state.drafts[index];
             draft.articles[request.index as usize] = accepted.remove(0);
             draft.update_time = now;

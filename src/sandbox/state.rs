@@ -82,6 +82,21 @@ pub struct MassSend {
     pub protection: Option<(i64, bool)>,
 }
 
+/// The article rules the sandbox enforces: the contract's, or a deliberately different one (to
+/// test that `wxpub doctor --probe` notices when WeChat changes a rule).
+#[derive(Debug, Clone)]
+pub struct ArticleRules {
+    pub digest_max_chars: usize,
+    /// Count the HTML source, not the visible text, against the 20,000 (the pre-2026 belief).
+    pub content_counts_html: bool,
+}
+
+impl Default for ArticleRules {
+    fn default() -> Self {
+        ArticleRules { digest_max_chars: DIGEST_MAX_CHARS, content_counts_html: false }
+    }
+}
+
 /// Everything the sandbox remembers; serialised whole into the state database.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AccountState {
@@ -148,12 +163,12 @@ impl AccountState {
 
     // ---- drafts ----
 
-    /// Validates and cleans draft articles the way the draft API does.
-    pub fn accept_articles(&mut self, articles: Vec<Article>) -> Result<Vec<Article>, Refusal> {
-        articles.into_iter().map(|a| self.accept_article(a)).collect()
+    /// Validates and cleans draft articles the way the draft API does (under `rules`).
+    pub fn accept_articles(&mut self, articles: Vec<Article>, rules: &ArticleRules) -> Result<Vec<Article>, Refusal> {
+        articles.into_iter().map(|a| self.accept_article(a, rules)).collect()
     }
 
-    fn accept_article(&mut self, mut article: Article) -> Result<Article, Refusal> {
+    fn accept_article(&mut self, mut article: Article, rules: &ArticleRules) -> Result<Article, Refusal> {
         if article.title.trim().is_empty() {
             return Err(refuse(44004, "empty title"));
         }
@@ -163,14 +178,16 @@ impl AccountState {
         if article.author.as_deref().is_some_and(|a| a.chars().count() > AUTHOR_MAX_CHARS) {
             return Err(refuse(45110, "author size out of limit"));
         }
-        if article.digest.as_deref().is_some_and(|d| d.chars().count() > DIGEST_MAX_CHARS) {
+        if article.digest.as_deref().is_some_and(|d| d.chars().count() > rules.digest_max_chars) {
             return Err(refuse(45004, "description size out of limit"));
         }
         if article.content.trim().is_empty() {
             return Err(refuse(44003, "empty news data"));
         }
         // (2026) WeChat counts the visible text against 20,000, and the bytes against 1 MB.
-        if !crate::wechat::limits::ContentSize::of(&article.content).fits() {
+        let size = crate::wechat::limits::ContentSize::of(&article.content);
+        let counted = if rules.content_counts_html { size.html_chars } else { size.text_chars };
+        if counted >= crate::wechat::limits::CONTENT_MAX_TEXT_CHARS || !size.fits() {
             return Err(refuse(45002, "content size out of limit"));
         }
         if article.content_source_url.as_deref().is_some_and(|u| u.len() > SOURCE_URL_MAX_BYTES) {

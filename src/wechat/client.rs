@@ -114,6 +114,8 @@ pub struct Client {
     token: Mutex<Option<CachedToken>>,
     /// Requests sent, by endpoint path (every attempt counts: WeChat's quotas count calls).
     usage: Mutex<std::collections::BTreeMap<String, u64>>,
+    /// When the last mass sends were made: WeChat takes at most 60 a minute.
+    mass_sends: Mutex<std::collections::VecDeque<std::time::Instant>>,
 }
 
 /// A file to upload as multipart field `media`.
@@ -153,6 +155,7 @@ impl Client {
             options,
             token: Mutex::new(None),
             usage: Mutex::default(),
+            mass_sends: Mutex::default(),
         })
     }
 
@@ -434,6 +437,16 @@ impl Client {
     /// retry after a lost answer gets WeChat's 45065 with the first send's `msg_id`, which is
     /// returned here as the send's answer — it went out once.
     pub fn mass_send_all(&self, draft_media_id: &str, clientmsgid: &str) -> Result<MassSendResponse, WechatError> {
+        {
+            let mut sent = self.mass_sends.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(pause) = mass_send_pause(&sent, std::time::Instant::now()) {
+                std::thread::sleep(pause);
+            }
+            sent.push_back(std::time::Instant::now());
+            while sent.len() > MASS_SENDS_PER_MINUTE {
+                sent.pop_front();
+            }
+        }
         self.post_json("/cgi-bin/message/mass/sendall", &MassSendRequest::to_all(draft_media_id, clientmsgid))
     }
 
@@ -473,6 +486,19 @@ pub fn list_all<T>(mut page: impl FnMut(u32) -> Result<(u32, Vec<T>), WechatErro
 }
 
 /// Checks errcode before the success shape, as the contract requires.
+/// WeChat's limit of `sendall` calls a minute.
+const MASS_SENDS_PER_MINUTE: usize = 60;
+
+/// How long to wait before the next mass send, given the times of the latest ones (oldest
+/// first), so that no minute holds more than [`MASS_SENDS_PER_MINUTE`].
+fn mass_send_pause(sent: &std::collections::VecDeque<std::time::Instant>, now: std::time::Instant) -> Option<Duration> {
+    if sent.len() < MASS_SENDS_PER_MINUTE {
+        return None;
+    }
+    let oldest = sent[sent.len() - MASS_SENDS_PER_MINUTE];
+    (oldest + Duration::from_secs(60)).checked_duration_since(now)
+}
+
 /// Endpoints that create something visible on the server each time they are carried out: a
 /// repeat after a lost answer would make a duplicate. (uploadimg is not one: its URLs are not
 /// listed anywhere and an unused one costs nothing; draft/update and deletes repeat harmlessly;
@@ -539,6 +565,16 @@ mod tests {
     fn secrets_do_not_print() {
         let creds = Credentials { appid: "wx1".into(), secret: Secret::new("topsecret") };
         assert!(!format!("{creds:?}").contains("topsecret"));
+    }
+
+    #[test]
+    fn the_sixty_first_mass_send_in_a_minute_waits_for_the_first_to_age() {
+        let start = std::time::Instant::now();
+        let mut sent: std::collections::VecDeque<_> = (0..59).map(|i| start + Duration::from_millis(i * 100)).collect();
+        assert_eq!(mass_send_pause(&sent, start + Duration::from_secs(6)), None, "59 in the minute: go");
+        sent.push_back(start + Duration::from_secs(6));
+        assert_eq!(mass_send_pause(&sent, start + Duration::from_secs(10)), Some(Duration::from_secs(50)));
+        assert_eq!(mass_send_pause(&sent, start + Duration::from_secs(61)), None, "the first has aged");
     }
 
     #[test]

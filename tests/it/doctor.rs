@@ -88,3 +88,123 @@ fn unreachable_api_and_missing_variables_are_named() {
         .failure()
         .stdout(predicate::str::contains("WXPUB_SUBSCRIPTION_SECRET is not set"));
 }
+
+fn probe(project: &TestProject, sandbox: &wxpub::sandbox::SandboxHandle, extra: &[&str]) -> (i32, String) {
+    let output = project
+        .wxpub()
+        .args(["doctor", "--probe", "--account", "service"])
+        .args(extra)
+        .env("WXPUB_API_BASE", &sandbox.base_url)
+        .env("WXPUB_SERVICE_APPID", APPID)
+        .env("WXPUB_SERVICE_SECRET", SECRET)
+        .env("WXPUB_RETRY_BASE_MS", "2")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.code().unwrap_or(-1), text)
+}
+
+fn leftovers(sandbox: &wxpub::sandbox::SandboxHandle) -> (usize, usize) {
+    let state = sandbox_state(sandbox);
+    (state["drafts"].as_array().unwrap().len(), state["materials"].as_array().unwrap().len())
+}
+
+#[test]
+fn the_probe_agrees_with_the_sandbox_and_leaves_nothing_behind() {
+    let sandbox = start(SandboxOptions::default());
+    let project = TestProject::example();
+    let report = project.path().join("probe.json");
+    let (code, text) = probe(&project, &sandbox, &["--report", report.to_str().unwrap()]);
+    assert_eq!(code, 0, "{text}");
+    assert!(!text.contains("DIFFERS") && !text.contains("could not run"), "{text}");
+    for check in [
+        "credentials",
+        "publish permission",
+        "content: long HTML",
+        "content: 20,001",
+        "digest 121",
+        "title 33",
+        "author 17",
+        "uploadimg 1.1 MB",
+        "getusersummary",
+    ] {
+        assert!(text.lines().any(|l| l.trim_start().starts_with("agrees") && l.contains(check)), "{check}: {text}");
+    }
+    assert_eq!(leftovers(&sandbox), (0, 0), "no draft or material left: {text}");
+    let json: serde_json::Value = serde_json::from_str(&project.read("probe.json")).unwrap();
+    assert!(json[0]["findings"].as_array().unwrap().iter().all(|f| f["verdict"] == "agrees"), "{json}");
+    assert!(project.read("probe.txt").contains("agrees         digest 121"));
+    assert_no_secrets(&text, &issued_tokens(&sandbox_state(&sandbox)), &[SECRET]);
+}
+
+#[test]
+fn a_rule_that_changed_is_the_one_reported_as_different() {
+    for (rules, check, expected, got) in [
+        (
+            wxpub::sandbox::ArticleRules { digest_max_chars: 128, ..Default::default() },
+            "digest 121",
+            "refused with 45004",
+            "accepted",
+        ),
+        (
+            wxpub::sandbox::ArticleRules { content_counts_html: true, ..Default::default() },
+            "content: long HTML",
+            "accepted",
+            "refused with 45002",
+        ),
+    ] {
+        let sandbox = start(SandboxOptions { article_rules: rules, ..SandboxOptions::default() });
+        let project = TestProject::example();
+        let (code, text) = probe(&project, &sandbox, &[]);
+        assert_eq!(code, 1, "{text}");
+        let differing: Vec<&str> = text.lines().filter(|l| l.contains("DIFFERS")).collect();
+        assert_eq!(differing.len(), 1, "only {check}: {text}");
+        assert!(
+            differing[0].contains(check) && differing[0].contains(&format!("expected {expected}, got {got}")),
+            "{text}"
+        );
+        assert_eq!(leftovers(&sandbox), (0, 0), "{text}");
+    }
+}
+
+#[test]
+fn leftovers_of_an_interrupted_probe_are_deleted_first() {
+    let sandbox = start(SandboxOptions { latency_ms: 150, ..SandboxOptions::default() });
+    let project = TestProject::example();
+    // Killed mid-way: whatever it had made is found by its name and deleted by the next probe.
+    let mut child = crate::support::binary()
+        .current_dir(project.path())
+        .args(["doctor", "--probe", "--account", "service"])
+        .env("WXPUB_API_BASE", &sandbox.base_url)
+        .env("WXPUB_SERVICE_APPID", APPID)
+        .env("WXPUB_SERVICE_SECRET", SECRET)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while leftovers(&sandbox).0 == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL, with a throwaway draft made
+    child.wait().unwrap();
+    let (drafts, materials) = leftovers(&sandbox);
+    assert!(drafts + materials > 0, "the killed probe had made something");
+    let (code, text) = probe(&project, &sandbox, &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("left by an interrupted probe"), "{text}");
+    assert_eq!(leftovers(&sandbox), (0, 0), "{text}");
+}
+
+#[test]
+fn the_probe_asks_before_touching_a_mass_send_account() {
+    let sandbox = start(SandboxOptions::default());
+    let project = TestProject::example();
+    let output = project
+        .wxpub()
+        .args(["doctor", "--probe", "--account", "subscription"])
+        .env("WXPUB_API_BASE", &sandbox.base_url)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("add --yes to go ahead"));
+}

@@ -1,0 +1,403 @@
+//! PROBE: `wxpub doctor --probe` — checks the rules of shared/wechat-api.md that wxpub relies on
+//! against a live account, without publishing anything.
+//!
+//! Each check makes the smallest call that shows the rule (a throwaway draft just inside and just
+//! outside a limit, an upload just under and just over a size) and compares WeChat's answer with
+//! what the contract predicts. Everything it creates is named `wxpub-probe…` and deleted at once;
+//! a probe killed in between leaves such a draft or material, and the next probe deletes it first
+//! (it looks for the name, so nothing needs to have been written down).
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::PublishMode;
+use crate::wechat::limits::{AUTHOR_MAX_CHARS, DIGEST_MAX_CHARS, TITLE_MAX_CHARS};
+use crate::wechat::types::{Article, Datacube, MaterialType};
+use crate::wechat::{Client, Upload, WechatError, list_all};
+
+/// What every throwaway the probe makes is called: how the next probe finds leftovers.
+pub const MARKER: &str = "wxpub-probe";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    Agrees,
+    Differs { expected: String, got: String },
+    CouldNotRun { why: String },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// A short name of the check.
+    pub check: &'static str,
+    /// The rule of the contract it tests.
+    pub rule: String,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.verdict {
+            Verdict::Agrees => write!(f, "agrees         {}: {}", self.check, self.rule),
+            Verdict::Differs { expected, got } => {
+                write!(f, "DIFFERS        {}: {} — expected {expected}, got {got}", self.check, self.rule)
+            }
+            Verdict::CouldNotRun { why } => write!(f, "could not run  {}: {} — {why}", self.check, self.rule),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeReport {
+    pub account: String,
+    pub api_base: String,
+    pub probed_at: String,
+    /// Leftovers of an interrupted probe, deleted before this one ran.
+    pub cleaned_up: Vec<String>,
+    pub findings: Vec<Finding>,
+    /// Calls made, by endpoint: what the probe cost of the daily quotas.
+    pub calls: BTreeMap<String, u64>,
+}
+
+impl ProbeReport {
+    pub fn differs(&self) -> usize {
+        self.findings.iter().filter(|f| matches!(f.verdict, Verdict::Differs { .. })).count()
+    }
+
+    /// The report as text, for a support request or an issue.
+    pub fn text(&self) -> String {
+        let mut out =
+            format!("wxpub doctor --probe: account {} at {}, {}\n", self.account, self.api_base, self.probed_at);
+        for cleaned in &self.cleaned_up {
+            out.push_str(&format!("cleaned up     {cleaned}\n"));
+        }
+        for finding in &self.findings {
+            out.push_str(&format!("{finding}\n"));
+        }
+        let calls: Vec<String> = self.calls.iter().map(|(e, n)| format!("{e} {n}")).collect();
+        out.push_str(&format!("calls: {}\n", calls.join(", ")));
+        out
+    }
+}
+
+/// What one throwaway draft should show.
+struct DraftCase {
+    check: &'static str,
+    rule: String,
+    article: Article,
+    /// None: accepted; Some(code): refused with this errcode.
+    expected: Option<i64>,
+}
+
+/// Runs every check against `client`'s account. `mode` is the account's publish mode (whether
+/// it must be able to publish); `report` hears each finding as it is made.
+pub fn probe(client: &Client, account: &str, mode: PublishMode, report: &mut dyn FnMut(&Finding)) -> ProbeReport {
+    let mut findings = Vec::new();
+    let mut record = |finding: Finding, findings: &mut Vec<Finding>| {
+        report(&finding);
+        findings.push(finding);
+    };
+    let mut result = ProbeReport {
+        account: account.to_string(),
+        api_base: client.base().to_string(),
+        probed_at: crate::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        cleaned_up: Vec::new(),
+        findings: Vec::new(),
+        calls: BTreeMap::new(),
+    };
+
+    // 1. Credentials, allow-list, stable_token: nothing else can run without them.
+    match client.access_token() {
+        Ok(_) => record(agrees("credentials", "stable_token gives a token for the AppID/AppSecret"), &mut findings),
+        Err(err) => {
+            let why = match err.code() {
+                Some(40164) => "this machine's IP is not on the account's allow-list (40164)".to_string(),
+                _ => crate::redact::redact(&err.to_string()),
+            };
+            record(could_not_run("credentials", "stable_token gives a token", &why), &mut findings);
+            result.findings = findings;
+            result.calls = client.usage();
+            return result;
+        }
+    }
+
+    // 2. Leftovers of an interrupted probe go first.
+    match clean_up(client) {
+        Ok(cleaned) => result.cleaned_up = cleaned,
+        Err(err) => record(could_not_run("clean-up", "earlier probes left nothing behind", &err), &mut findings),
+    }
+
+    // 3. May the account publish through the API?
+    let may_publish = match client.publish_batchget(0, 1, true) {
+        Ok(_) => Some(true),
+        Err(err) if err.code() == Some(48001) => Some(false),
+        Err(err) => {
+            record(could_not_run("publish permission", "freepublish answers", &err.to_string()), &mut findings);
+            None
+        }
+    };
+    if let Some(may) = may_publish {
+        let rule = "freepublish is available to an account in mode = \"publish\" (48001 otherwise)";
+        let finding = match (mode, may) {
+            (PublishMode::Publish, false) => differs(
+                "publish permission",
+                rule,
+                "freepublish available",
+                "48001: this account cannot publish through the API (verify it, or use mode = \"draft\")",
+            ),
+            _ => agrees("publish permission", rule),
+        };
+        record(finding, &mut findings);
+    }
+
+    // 4. Article limits, with throwaway drafts around one throwaway cover.
+    match upload_thumb(client) {
+        Ok(thumb) => {
+            for case in draft_cases(&thumb) {
+                record(draft_check(client, case), &mut findings);
+            }
+            if let Err(err) = client.del_material(&thumb) {
+                record(
+                    could_not_run("clean-up", "the probe's cover material is deleted", &err.to_string()),
+                    &mut findings,
+                );
+            }
+        }
+        Err(err) => record(could_not_run("article limits", "drafts can be made", &err), &mut findings),
+    }
+
+    // 5. uploadimg's size limit (it creates no material: nothing to delete).
+    for (check, size, accepted) in [("uploadimg 990 KB", 990 * 1024, true), ("uploadimg 1.1 MB", 1_100 * 1024, false)] {
+        let rule = if accepted {
+            "uploadimg accepts a JPEG of 990 KB (under 1 MB)".to_string()
+        } else {
+            "uploadimg refuses a JPEG of 1.1 MB (40009)".to_string()
+        };
+        let bytes = jpeg_of_size(size);
+        let answer = client.upload_image(&Upload { filename: &format!("{MARKER}.jpg"), bytes: &bytes });
+        record(compare(check, rule, if accepted { None } else { Some(40009) }, answer.map(drop)), &mut findings);
+    }
+
+    // 6. Statistics: one day of the follower endpoints, and the fields the contract names.
+    let day = (crate::wechat::limits::quota_day(crate::clock::now()) - chrono::Days::new(2)).to_string();
+    for (endpoint, fields) in [
+        (Datacube::GetUserSummary, &["ref_date", "user_source", "new_user", "cancel_user"][..]),
+        (Datacube::GetUserCumulate, &["ref_date", "cumulate_user"][..]),
+    ] {
+        let check = endpoint.name();
+        let rule = format!("rows carry {}", fields.join(", "));
+        let finding = match client.datacube::<serde_json::Value>(endpoint, &day, &day) {
+            Ok(rows) => {
+                let missing: Vec<&str> =
+                    fields.iter().copied().filter(|f| rows.iter().any(|r| r.get(f).is_none())).collect();
+                if missing.is_empty() {
+                    agrees(check, &rule)
+                } else {
+                    differs(check, &rule, "every field", &format!("rows without {}", missing.join(", ")))
+                }
+            }
+            Err(err) => could_not_run(check, &rule, &err.to_string()),
+        };
+        record(finding, &mut findings);
+    }
+
+    result.findings = findings;
+    result.calls = client.usage();
+    result
+}
+
+fn agrees(check: &'static str, rule: &str) -> Finding {
+    Finding { check, rule: rule.to_string(), verdict: Verdict::Agrees }
+}
+
+fn differs(check: &'static str, rule: &str, expected: &str, got: &str) -> Finding {
+    Finding {
+        check,
+        rule: rule.to_string(),
+        verdict: Verdict::Differs { expected: expected.to_string(), got: got.to_string() },
+    }
+}
+
+fn could_not_run(check: &'static str, rule: &str, why: &str) -> Finding {
+    Finding { check, rule: rule.to_string(), verdict: Verdict::CouldNotRun { why: crate::redact::redact(why) } }
+}
+
+/// Compares an answer with the expectation: accepted (None) or refused with an errcode.
+fn compare(check: &'static str, rule: String, expected: Option<i64>, answer: Result<(), WechatError>) -> Finding {
+    let describe = |code: Option<i64>| match code {
+        None => "accepted".to_string(),
+        Some(code) => format!("refused with {code}"),
+    };
+    match answer {
+        Ok(()) if expected.is_none() => agrees(check, &rule),
+        Err(err) if err.code().is_some() && err.code() == expected => agrees(check, &rule),
+        Ok(()) => differs(check, &rule, &describe(expected), "accepted"),
+        Err(err) if err.code().is_some() => differs(check, &rule, &describe(expected), &describe(err.code())),
+        Err(err) => could_not_run(check, &rule, &err.to_string()),
+    }
+}
+
+/// Makes one throwaway draft and deletes it at once.
+fn draft_check(client: &Client, case: DraftCase) -> Finding {
+    let answer = match client.draft_add(std::slice::from_ref(&case.article)) {
+        Ok(made) => {
+            if let Err(err) = client.draft_delete(&made.media_id) {
+                return could_not_run(
+                    case.check,
+                    &case.rule,
+                    &format!(
+                        "the throwaway draft {} could not be deleted ({err}); the next probe deletes it",
+                        made.media_id
+                    ),
+                );
+            }
+            Ok(())
+        }
+        Err(err) => Err(err),
+    };
+    compare(case.check, case.rule, case.expected, answer)
+}
+
+fn draft_cases(thumb: &str) -> Vec<DraftCase> {
+    let base = Article {
+        title: format!("{MARKER} 试验"),
+        content: "<p>wxpub probe: a throwaway draft, deleted at once.</p>".into(),
+        thumb_media_id: Some(thumb.to_string()),
+        ..Article::default()
+    };
+    let with = |edit: &dyn Fn(&mut Article)| {
+        let mut article = base.clone();
+        edit(&mut article);
+        article
+    };
+    // ~40,000 characters of inline-styled HTML around ~2,000 visible ones.
+    let styled = "<p style=\"margin:0 0 16px 0;padding:0 4px;color:#333333;font-size:16px;line-height:1.75;\
+                  letter-spacing:0.5px;text-align:justify;font-family:-apple-system,'PingFang SC',sans-serif\">";
+    let long_html: String = (0..250).map(|_| format!("{styled}青铜鼎纹饰精美。</p>")).collect();
+    let title_at = |n: usize| format!("{MARKER}{}", "题".repeat(n - MARKER.chars().count()));
+    vec![
+        DraftCase {
+            check: "content: long HTML",
+            rule: format!(
+                "the 20,000-character limit counts visible text: {} HTML characters around {} visible are accepted",
+                long_html.chars().count(),
+                crate::wechat::limits::ContentSize::of(&long_html).text_chars
+            ),
+            article: with(&|a| a.content = long_html.clone()),
+            expected: None,
+        },
+        DraftCase {
+            check: "content: 20,001 characters",
+            rule: "20,001 visible characters are refused (45002)".into(),
+            article: with(&|a| a.content = format!("<p>{}</p>", "字".repeat(20_001))),
+            expected: Some(45002),
+        },
+        DraftCase {
+            check: "digest 120",
+            rule: format!("a digest of {DIGEST_MAX_CHARS} characters is accepted"),
+            article: with(&|a| a.digest = Some("摘".repeat(DIGEST_MAX_CHARS))),
+            expected: None,
+        },
+        DraftCase {
+            check: "digest 121",
+            rule: format!("a digest of {} characters is refused (45004)", DIGEST_MAX_CHARS + 1),
+            article: with(&|a| a.digest = Some("摘".repeat(DIGEST_MAX_CHARS + 1))),
+            expected: Some(45004),
+        },
+        DraftCase {
+            check: "title 32",
+            rule: format!("a title of {TITLE_MAX_CHARS} characters is accepted"),
+            article: with(&|a| a.title = title_at(TITLE_MAX_CHARS)),
+            expected: None,
+        },
+        DraftCase {
+            check: "title 33",
+            rule: format!("a title of {} characters is refused (45003)", TITLE_MAX_CHARS + 1),
+            article: with(&|a| a.title = title_at(TITLE_MAX_CHARS + 1)),
+            expected: Some(45003),
+        },
+        DraftCase {
+            check: "author 16",
+            rule: format!("an author of {AUTHOR_MAX_CHARS} characters is accepted"),
+            article: with(&|a| a.author = Some("作".repeat(AUTHOR_MAX_CHARS))),
+            expected: None,
+        },
+        DraftCase {
+            check: "author 17",
+            rule: format!("an author of {} characters is refused (45110)", AUTHOR_MAX_CHARS + 1),
+            article: with(&|a| a.author = Some("作".repeat(AUTHOR_MAX_CHARS + 1))),
+            expected: Some(45110),
+        },
+    ]
+}
+
+/// Uploads the throwaway cover the drafts need; returns its media_id.
+fn upload_thumb(client: &Client) -> Result<String, String> {
+    let bytes = jpeg_of_size(20 * 1024);
+    let upload = Upload { filename: &format!("{MARKER}-cover.jpg"), bytes: &bytes };
+    client.add_material(MaterialType::Image, &upload, None).map(|m| m.media_id).map_err(|e| e.to_string())
+}
+
+/// Deletes what an interrupted probe left: drafts whose first title and materials whose name
+/// start with [`MARKER`]. Returns what it deleted.
+fn clean_up(client: &Client) -> Result<Vec<String>, String> {
+    let mut cleaned = Vec::new();
+    let drafts = list_all(|offset| client.draft_batchget(offset, 20, true).map(|p| (p.total_count, p.item)))
+        .map_err(|e| e.to_string())?;
+    for draft in drafts {
+        if draft.content.news_item.first().is_some_and(|a| a.title.starts_with(MARKER)) {
+            client.draft_delete(&draft.media_id).map_err(|e| e.to_string())?;
+            cleaned.push(format!("deleted draft {} left by an interrupted probe", draft.media_id));
+        }
+    }
+    let materials =
+        list_all(|offset| client.batchget_material(MaterialType::Image, offset, 20).map(|p| (p.total_count, p.item)))
+            .map_err(|e| e.to_string())?;
+    for material in materials.into_iter().filter(|m| m.name.starts_with(MARKER)) {
+        client.del_material(&material.media_id).map_err(|e| e.to_string())?;
+        cleaned
+            .push(format!("deleted material {} ({}) left by an interrupted probe", material.name, material.media_id));
+    }
+    Ok(cleaned)
+}
+
+/// A valid JPEG of exactly `size` bytes: a small grey image, padded with comment segments.
+pub fn jpeg_of_size(size: usize) -> Vec<u8> {
+    let image = image::RgbImage::from_pixel(16, 16, image::Rgb([128, 128, 128]));
+    let mut encoded = Vec::new();
+    // Encoding a 16×16 image in memory cannot fail; an empty result still pads to a JPEG start.
+    let _ = image::DynamicImage::ImageRgb8(image)
+        .write_to(&mut std::io::Cursor::new(&mut encoded), image::ImageFormat::Jpeg);
+    let mut out = encoded[..2.min(encoded.len())].to_vec(); // SOI
+    let rest = &encoded[2.min(encoded.len())..];
+    let mut padding = size.saturating_sub(encoded.len());
+    while padding > 0 {
+        // A COM segment: marker (2) + length (2) + up to 65,533 bytes.
+        let body = padding.saturating_sub(4).min(65_533);
+        if padding < 4 {
+            break;
+        }
+        out.extend([0xFF, 0xFE]);
+        out.extend(((body + 2) as u16).to_be_bytes());
+        out.extend(std::iter::repeat_n(b' ', body));
+        padding -= body + 4;
+    }
+    out.extend(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padded_jpegs_have_the_size_asked_and_still_decode() {
+        for size in [20 * 1024, 990 * 1024, 1_100 * 1024] {
+            let bytes = jpeg_of_size(size);
+            assert!(bytes.len().abs_diff(size) < 4, "{size}: {}", bytes.len());
+            let decoded = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg).unwrap();
+            assert_eq!(decoded.width(), 16);
+        }
+    }
+}
