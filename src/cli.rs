@@ -29,6 +29,21 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Command {
+    /// Commands that change nothing on WeChat or in the project (output files named by the
+    /// user aside).
+    pub fn is_read_only(&self) -> bool {
+        matches!(
+            self,
+            Command::Status { .. }
+                | Command::Check(_)
+                | Command::Report(_)
+                | Command::Completions { .. }
+                | Command::Archive(_)
+        )
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Render every item under content/ into WeChat-compatible HTML in the output directory.

@@ -188,7 +188,9 @@ fn run_push(
                         r.draft_media_id = Some(id.clone());
                         r.items = push.items.clone();
                     })?;
+                    // Adopted: updated in place below (its content is not known to match).
                     record.draft_media_id = Some(id);
+                    record.items = push.items.clone();
                 }
             }
             // A draft about to be written to or published: is it still there?
@@ -237,7 +239,16 @@ fn run_push(
         }
         return Ok(());
     }
+    let send_pending = matches!(record.pending.as_deref(), Some("submit" | "masssend"));
     let draft_id = match (&record.draft_media_id, &record.content_hash) {
+        // A submit or send whose outcome is unknown: settle it (step 4) before anything touches
+        // the draft — a new draft would be a new send.
+        (Some(id), _) if send_pending => {
+            if record.content_hash.as_deref() != Some(hash.as_str()) {
+                outcome.done.push("an earlier run's send is being settled first; later changes wait for it".into());
+            }
+            id.clone()
+        }
         (Some(id), Some(old)) if *old == hash => id.clone(),
         (Some(id), _) if record.items.len() == articles.len() => {
             for (index, article) in articles.iter().enumerate() {
@@ -586,10 +597,19 @@ fn adopt_server_materials(
         if missing.is_empty() {
             continue;
         }
-        // A failed listing is not fatal here: the upload step looks again before it writes.
         let Ok(listed) = list_all(|offset| {
             client.batchget_material(MaterialType::Image, offset, 20).map(|p| (p.total_count, p.item))
         }) else {
+            // Not known either way: mark them as interrupted uploads, so that the upload step
+            // looks for each on the server before it adds one.
+            for (file, sha) in &missing {
+                let record = lock.account(account).media.entry(sha.clone()).or_default();
+                record.file = file.clone();
+                record.pending = Some("material".into());
+            }
+            if let Err(e) = lock.save(options.project) {
+                done.push((account.clone(), format!("could not record the materials to look for: {e}")));
+            }
             continue;
         };
         for material in listed {

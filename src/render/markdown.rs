@@ -12,6 +12,9 @@ use super::sanitize::{self, is_wechat_article_url};
 use super::{ImageSink, RenderContext, RenderError, highlight};
 use crate::diagnostics::{Diagnostic, Severity};
 
+/// How much of a raw link's text its reference keeps.
+const REFERENCE_TEXT_MAX: usize = 300;
+
 /// An outside link, listed at the end of the article as `[n] text: url`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Reference {
@@ -466,7 +469,11 @@ impl<'a> Emitter<'a> {
                 link_text.push_str(text);
             }
         }
-        for (_, link_text) in self.raw_links.iter_mut().flatten() {
+        // Only the innermost raw link, and only so much: an unclosed `<a>` must not collect the
+        // rest of the article (once per open link).
+        if let Some(Some((_, link_text))) = self.raw_links.last_mut()
+            && link_text.len() < REFERENCE_TEXT_MAX
+        {
             link_text.push_str(text);
         }
     }
@@ -484,6 +491,18 @@ impl<'a> Emitter<'a> {
             self.collect_link_text(text);
             out.push_str(text);
             rest = &rest[lt..];
+            // Comments and declarations pass through unread: a commented-out tag does nothing.
+            if rest.starts_with("<!") || rest.starts_with("<?") {
+                let end = if rest.starts_with("<!--") {
+                    rest.find("-->").map(|e| e + 3)
+                } else {
+                    rest.find('>').map(|e| e + 1)
+                };
+                let end = end.unwrap_or(rest.len());
+                out.push_str(&rest[..end]);
+                rest = &rest[end..];
+                continue;
+            }
             let closing = rest.starts_with("</");
             let after = &rest[if closing { 2 } else { 1 }..];
             let name_len = sanitize::tag_name_len(after);

@@ -135,7 +135,8 @@ pub const SVG_BEGIN_VALUES: &[&str] = &["click", "mousedown"];
 fn svg_attribute_problem(tag: &str, attribute: &str, value: &str) -> Option<&'static str> {
     let lower = value.to_ascii_lowercase();
     let id_reference = attribute.ends_with("href") && lower.trim_start().starts_with('#');
-    if lower.contains("url(") || id_reference || lower.contains("javascript:") {
+    // SVG presentation attributes are read as CSS: an escape could spell `url(`.
+    if lower.contains("url(") || id_reference || lower.contains("javascript:") || value.contains('\\') {
         return Some("refers to an id or an outside resource");
     }
     match (tag, attribute) {
@@ -238,6 +239,8 @@ pub enum Removal {
     Handler(String),
     /// An SVG element or animation WeChat does not keep (why).
     Svg(String, &'static str),
+    /// `<!--` that is never closed (shown as text, not allowed to hide the rest).
+    OpenComment,
 }
 
 impl Removal {
@@ -251,6 +254,7 @@ impl Removal {
             Removal::Image(_) => "put the image beside index.md and write ![alt](file.jpg)",
             Removal::Handler(_) => "remove the on… attribute; articles cannot run scripts",
             Removal::Svg(..) => "use the reveal or compare component, or only what docs/editors-guide.md lists for SVG",
+            Removal::OpenComment => "close the comment with --> (or delete it)",
         }
     }
 }
@@ -407,6 +411,7 @@ impl std::fmt::Display for Removal {
             }
             Removal::Handler(name) => write!(f, "event handler attribute `{name}` removed: WeChat strips scripts"),
             Removal::Svg(tag, why) => write!(f, "raw SVG <{tag}> removed: {why}"),
+            Removal::OpenComment => write!(f, "an HTML comment is never closed: it is shown as text"),
         }
     }
 }
@@ -452,9 +457,23 @@ fn scan(html: &str, report: &mut dyn FnMut(usize, Removal)) -> String {
         out.push_str(&rest[..lt]);
         rest = &rest[lt..];
         if let Some(after) = rest.strip_prefix("<!--") {
-            rest = after.find("-->").map_or("", |end| &after[end + 3..]);
+            match after.find("-->") {
+                Some(end) => rest = &after[end + 3..],
+                // Never closed: shown as text rather than swallowing the rest of the article.
+                None => {
+                    report(html.len() - rest.len(), Removal::OpenComment);
+                    out.push_str("&lt;!--");
+                    rest = after;
+                }
+            }
         } else if rest.starts_with("<!") || rest.starts_with("<?") {
-            rest = rest.find('>').map_or("", |end| &rest[end + 1..]);
+            match rest.find('>') {
+                Some(end) => rest = &rest[end + 1..],
+                None => {
+                    out.push_str("&lt;");
+                    rest = &rest[1..];
+                }
+            }
         } else if let Some(after) = rest.strip_prefix("</") {
             let name_len = tag_name_len(after);
             if name_len == 0 {
@@ -825,6 +844,11 @@ pub fn is_wechat_article_url(url: &str) -> bool {
 /// `https://evil\@mmbiz.qpic.cn/` all name the host `evil`. Loopback hosts are the sandbox's
 /// stand-in for the CDN (a phone cannot load them, so nothing leaks through them).
 pub fn is_allowed_image_src(src: &str) -> bool {
+    // Browsers strip leading whitespace and control characters: " //evil.com/a.png" is an
+    // outside URL. No image source we keep has any.
+    if src.bytes().any(|b| b <= b' ') {
+        return false;
+    }
     if let Some(key) = src.strip_prefix(crate::images::PLACEHOLDER) {
         return key.bytes().all(|b| b.is_ascii_hexdigit());
     }
@@ -1002,5 +1026,22 @@ mod tests {
             filter_style("color: rgba(0, 0, 0, 0.5); background: linear-gradient(#fff, #eee); width: calc(100% - 2px)"),
             "color:rgba(0, 0, 0, 0.5);background:linear-gradient(#fff, #eee);width:calc(100% - 2px)"
         );
+    }
+
+    #[test]
+    fn review_findings_stay_fixed() {
+        // Leading whitespace would make a protocol-relative outside URL.
+        assert!(!is_allowed_image_src(" //evil.com/a.png") && !is_allowed_image_src("\n//evil.com/a.png"));
+        assert_eq!(sanitize(r#"<svg><image href=" //evil.com/a.png" width="9"/></svg>"#), "<svg></svg>");
+        // An escape in an SVG presentation attribute (read as CSS) is dropped.
+        assert_eq!(
+            sanitize(r#"<svg><rect fill="u\72l(https://e/x.svg#g)" width="1"/></svg>"#),
+            r#"<svg><rect width="1"></rect></svg>"#
+        );
+        // A comment never closed is shown as text and reported, never swallowing the rest.
+        let out = sanitize("<p>a</p><!-- todo <p>b</p>");
+        assert!(out.contains("&lt;!-- todo") && out.contains("<p>b</p>"), "{out}");
+        assert_eq!(audit("<p>a</p><!-- todo"), vec![(8, Removal::OpenComment)]);
+        assert_eq!(sanitize("a <? b"), "a &lt;? b");
     }
 }

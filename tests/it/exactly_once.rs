@@ -410,3 +410,32 @@ fn send_protection_confirmed_later_is_sent_and_refused_is_failed_with_the_draft_
     assert_eq!(code, 1, "{text}");
     assert_eq!(holdings(&sandbox_no).mass_sends, 1, "not resent: {text}");
 }
+
+#[test]
+fn a_submit_whose_outcome_is_unknown_is_settled_before_an_edit_touches_the_draft() {
+    let sandbox = sandbox(SandboxOptions::default());
+    let project = TestProject::example();
+    let one = ["publish", "--now", "2026-12-02 09:00", "--account", "service"];
+    let (code, text) = run(&project, &sandbox, &one);
+    assert_eq!(code, 0, "{text}");
+    // A run submitted the draft and was killed before it recorded the answer.
+    let mut lock: toml::Table = toml::from_str(&project.read("publish.lock")).unwrap();
+    let pushes = lock.get_mut("accounts").and_then(|a| a.get_mut("service")).and_then(|a| a.get_mut("pushes")).unwrap();
+    let push = pushes.as_table_mut().unwrap().iter_mut().next().unwrap().1;
+    let draft = push["draft_media_id"].as_str().unwrap().to_string();
+    push.as_table_mut().unwrap().insert("pending".into(), toml::Value::String("submit".into()));
+    project.write("publish.lock", &toml::to_string(&lock).unwrap());
+    crate::wechat::client_with(&sandbox, APPID, SECRET).publish_submit(&draft).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // Meanwhile an editor changed the article.
+    let source = "content/articles/2026-12-01-ding-story/index.md";
+    project.write(source, &(project.read(source) + "\n补记一段。\n"));
+    let (code, text) =
+        run(&project, &sandbox, &["publish", "--due", "--now", "2026-12-02 09:00", "--account", "service"]);
+    assert_eq!(code, 0, "{text}");
+    let state = sandbox_state(&sandbox);
+    assert_eq!(state["calls"]["/cgi-bin/freepublish/submit"], 1, "not submitted again: {text}");
+    assert!(state["calls"].get("/cgi-bin/draft/update").is_none(), "the gone draft was not written to: {text}");
+    assert_eq!(holdings(&sandbox).publications, 1, "{text}");
+    assert!(text.contains("found it published on the server"), "{text}");
+}

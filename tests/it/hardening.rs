@@ -85,7 +85,8 @@ fn a_removed_element_removes_only_itself_and_build_and_check_warn_at_its_line() 
 fn raw_links_become_references_raw_images_are_processed_and_generics_stay_text() {
     let body = "见 <a href=\"https://museum.example.cn/visit\">参观须知</a>。\n\n\
                 <img src=\"photo.jpg\" width=\"300\" alt=\"展品\">\n\n\
-                Rust 的 `Vec` 写作 Vec<T>，Option<String> 也是。\n";
+                Rust 的 `Vec` 写作 Vec<T>，Option<String> 也是。\n\n\
+                <!-- <img src=\"old-version.jpg\"> 旧图，<a href=\"https://old.example\">旧链接</a> -->\n";
     let project = TestProject::with_items(&[("articles/raw", &format!("{HEAD}{body}"))]);
     std::fs::write(project.path().join("content/articles/raw/photo.jpg"), jpeg(900, 600)).unwrap();
     let (ok, stderr) = build(&project);
@@ -101,6 +102,7 @@ fn raw_links_become_references_raw_images_are_processed_and_generics_stay_text()
     assert!(html.contains("width=\"300\""), "{html}");
     assert!(html.contains("Vec&lt;T>") && html.contains("Option&lt;String>"), "{html}");
     assert!(!stderr.contains("[raw-html]"), "nothing was removed: {stderr}");
+    assert!(!html.contains("old.example") && !html.contains("[2]"), "a commented-out link does nothing: {html}");
 
     // A raw image that is not there is an error at its line, like ![]().
     project.write("content/articles/raw/index.md", &format!("{HEAD}\n<img src=\"gone.jpg\">\n"));
