@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::config::PublishMode;
 use crate::wechat::limits::{AUTHOR_MAX_CHARS, DIGEST_MAX_CHARS, TITLE_MAX_CHARS};
 use crate::wechat::types::{Article, Datacube, MaterialType};
-use crate::wechat::{Client, Upload, WechatError, list_all};
+use crate::wechat::{Client, Upload, WechatError};
 
 /// What every throwaway the probe makes is called: how the next probe finds leftovers.
 pub const MARKER: &str = "wxpub-probe";
@@ -343,17 +343,14 @@ fn upload_thumb(client: &Client) -> Result<String, String> {
 /// start with [`MARKER`]. Returns what it deleted.
 fn clean_up(client: &Client) -> Result<Vec<String>, String> {
     let mut cleaned = Vec::new();
-    let drafts = list_all(|offset| client.draft_batchget(offset, 20, true).map(|p| (p.total_count, p.item)))
-        .map_err(|e| e.to_string())?;
+    let drafts = client.all_drafts().map_err(|e| e.to_string())?;
     for draft in drafts {
         if draft.content.news_item.first().is_some_and(|a| a.title.starts_with(MARKER)) {
             client.draft_delete(&draft.media_id).map_err(|e| e.to_string())?;
             cleaned.push(format!("deleted draft {} left by an interrupted probe", draft.media_id));
         }
     }
-    let materials =
-        list_all(|offset| client.batchget_material(MaterialType::Image, offset, 20).map(|p| (p.total_count, p.item)))
-            .map_err(|e| e.to_string())?;
+    let materials = client.all_image_materials().map_err(|e| e.to_string())?;
     for material in materials.into_iter().filter(|m| m.name.starts_with(MARKER)) {
         client.del_material(&material.media_id).map_err(|e| e.to_string())?;
         cleaned

@@ -8,8 +8,7 @@ use anyhow::Result;
 use crate::config::Config;
 use crate::publish::lock::{PublicationRecord, PushRecord};
 use crate::publish::{self, Lock};
-use crate::wechat::types::MaterialType;
-use crate::wechat::{Client, ClientOptions, Credentials, list_all, resolve_base};
+use crate::wechat::{Client, ClientOptions, Credentials, resolve_base};
 
 pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<ExitCode> {
     // Even --check waits: a publish run in progress would make the comparison meaningless.
@@ -43,9 +42,7 @@ pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<Ex
             .flat_map(|i| i.images.iter().chain(&i.cover).chain(&i.poster))
             .map(|img| (img.output.file.as_str(), img.output.sha256.as_str()))
             .collect();
-        for material in list_all(|offset| {
-            client.batchget_material(MaterialType::Image, offset, 20).map(|p| (p.total_count, p.item))
-        })? {
+        for material in client.all_image_materials()? {
             server_materials.entry(account.clone()).or_default().insert(material.media_id.clone());
             if let Some(sha) = files.get(material.name.as_str()) {
                 let record = entry.media.entry(sha.to_string()).or_default();
@@ -64,9 +61,9 @@ pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<Ex
                 .collect()
         };
         let account_pushes: Vec<&publish::Push> = pushes.iter().filter(|p| &p.account == account).collect();
-        let drafts = list_all(|offset| client.draft_batchget(offset, 20, true).map(|p| (p.total_count, p.item)))?;
+        let drafts = client.all_drafts()?;
         server_drafts.insert(account.clone(), drafts.iter().map(|d| d.media_id.clone()).collect());
-        let published = list_all(|offset| client.publish_batchget(offset, 20, true).map(|p| (p.total_count, p.item)))?;
+        let published = client.all_published()?;
         for push in account_pushes {
             let titles = titles_of(push);
             let mut record = PushRecord { items: push.items.clone(), ..PushRecord::default() };

@@ -14,7 +14,7 @@ use crate::commands::build::{Manifest, ManifestImage, ManifestItem};
 use crate::config::{AccountKind, Config, PublishMode};
 use crate::content::Comments;
 use crate::wechat::types::{Article, DraftItem, MaterialType, PublishedItem};
-use crate::wechat::{Client, Upload, WechatError, list_all};
+use crate::wechat::{Client, Upload, WechatError};
 
 pub struct ExecuteOptions<'a> {
     pub project: &'a Path,
@@ -438,9 +438,9 @@ fn ensure_uploaded(
 ) -> Result<Option<String>, StepError> {
     let sha = &image.output.sha256;
     let existing = locked(lock).account(account).media.get(sha).cloned().unwrap_or_default();
-    let is_gif = image.output.file.ends_with(".gif");
-    let needs_material = (as_material || is_gif) && existing.media_id.is_none();
-    let needs_body = !as_material && !is_gif && existing.body_url.is_none();
+    let goes_as_material = is_material_upload(image, as_material);
+    let needs_material = goes_as_material && existing.media_id.is_none();
+    let needs_body = !goes_as_material && existing.body_url.is_none();
     if !needs_material && !needs_body {
         return Ok(None);
     }
@@ -506,6 +506,12 @@ fn locked<'g, 'l>(lock: &'g Mutex<&'l mut Lock>) -> std::sync::MutexGuard<'g, &'
 /// A push's items from the build manifest, in push order.
 fn items_of<'m>(push: &Push, manifest: &'m Manifest) -> Vec<&'m ManifestItem> {
     push.items.iter().filter_map(|key| manifest.items.iter().find(|i| &i.key == key)).collect()
+}
+
+/// Whether an upload goes up as permanent material: covers and posters, and every GIF (animated
+/// GIFs cannot go through uploadimg).
+fn is_material_upload(image: &ManifestImage, as_material: bool) -> bool {
+    as_material || image.output.file.ends_with(".gif")
 }
 
 /// The uploads a push needs: (folder, image, as material).
@@ -587,7 +593,7 @@ fn adopt_server_materials(
         for push in pushes.iter().filter(|p| &p.account == account) {
             let items = items_of(push, manifest);
             for (_, image, as_material) in uploads_of(&items, options.dist_dir) {
-                let wants_material = as_material || image.output.file.ends_with(".gif");
+                let wants_material = is_material_upload(image, as_material);
                 let recorded = lock.account(account).media.get(&image.output.sha256).and_then(|m| m.media_id.clone());
                 if wants_material && recorded.is_none() {
                     missing.insert(image.output.file.clone(), image.output.sha256.clone());
@@ -597,9 +603,7 @@ fn adopt_server_materials(
         if missing.is_empty() {
             continue;
         }
-        let Ok(listed) = list_all(|offset| {
-            client.batchget_material(MaterialType::Image, offset, 20).map(|p| (p.total_count, p.item))
-        }) else {
+        let Ok(listed) = client.all_image_materials() else {
             // Not known either way: mark them as interrupted uploads, so that the upload step
             // looks for each on the server before it adds one.
             for (file, sha) in &missing {
@@ -651,8 +655,7 @@ fn write_ahead_media(
 
 /// A permanent image material by upload name (we name uploads by content hash).
 fn find_material(client: &Client, name: &str) -> Result<Option<crate::wechat::types::MaterialItem>, StepError> {
-    let all =
-        list_all(|offset| client.batchget_material(MaterialType::Image, offset, 20).map(|p| (p.total_count, p.item)))?;
+    let all = client.all_image_materials()?;
     Ok(all.into_iter().find(|m| m.name == name))
 }
 
@@ -704,9 +707,7 @@ impl ServerView {
     ) -> Result<Option<String>, StepError> {
         let drafts = match &mut self.drafts {
             Some(drafts) => drafts,
-            None => self
-                .drafts
-                .insert(list_all(|offset| client.draft_batchget(offset, 20, true).map(|p| (p.total_count, p.item)))?),
+            None => self.drafts.insert(client.all_drafts()?),
         };
         let known: std::collections::BTreeSet<&String> =
             lock.account(account).pushes.values().filter_map(|p| p.draft_media_id.as_ref()).collect();
@@ -736,8 +737,7 @@ impl ServerView {
         let published = match &mut self.published {
             Some(published) => published,
             None => {
-                let listed =
-                    list_all(|offset| client.publish_batchget(offset, 20, true).map(|p| (p.total_count, p.item)));
+                let listed = client.all_published();
                 self.published.insert(match listed {
                     Ok(listed) => listed,
                     // An account without freepublish has published nothing through it.

@@ -450,6 +450,21 @@ impl Client {
         self.post_json("/cgi-bin/message/mass/sendall", &MassSendRequest::to_all(draft_media_id, clientmsgid))
     }
 
+    /// Every permanent image material, all pages (20 at a time).
+    pub fn all_image_materials(&self) -> Result<Vec<MaterialItem>, WechatError> {
+        list_all(|offset| self.batchget_material(MaterialType::Image, offset, 20).map(|p| (p.total_count, p.item)))
+    }
+
+    /// Every draft in the draft box, all pages, without content.
+    pub fn all_drafts(&self) -> Result<Vec<DraftItem>, WechatError> {
+        list_all(|offset| self.draft_batchget(offset, 20, true).map(|p| (p.total_count, p.item)))
+    }
+
+    /// Every published item (freepublish), all pages, without content.
+    pub fn all_published(&self) -> Result<Vec<PublishedItem>, WechatError> {
+        list_all(|offset| self.publish_batchget(offset, 20, true).map(|p| (p.total_count, p.item)))
+    }
+
     /// Where mass send `msg_id` stands (SEND_SUCCESS, SENDING, SEND_FAIL, DELETE).
     pub fn mass_get(&self, msg_id: u64) -> Result<MassStatus, WechatError> {
         self.post_json("/cgi-bin/message/mass/get", &MassGetRequest { msg_id })
