@@ -8,12 +8,12 @@ use std::time::Instant;
 
 use wxpub::config::Config;
 use wxpub::content::{Kind, parse_item};
-use wxpub::render::{ImageRole, ImageSink, Layouts, RenderError};
+use wxpub::render::{ImageRequestError, ImageRole, ImageSink, Layouts};
 
 struct NameSink;
 
 impl ImageSink for NameSink {
-    fn request(&mut self, src: &str, _line: usize, _role: ImageRole) -> Result<String, RenderError> {
+    fn request(&mut self, src: &str, _line: usize, _role: ImageRole) -> Result<String, ImageRequestError> {
         Ok(format!("images/{src}"))
     }
 }

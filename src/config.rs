@@ -278,7 +278,7 @@ impl Default for Images {
             size_margin: 0.05,
             jpeg_quality_max: 90,
             jpeg_quality_min: 60,
-            material_max_bytes: 10 * 1024 * 1024,
+            material_max_bytes: crate::wechat::limits::IMAGE_MATERIAL_MAX_BYTES as u64,
         }
     }
 }

@@ -22,13 +22,104 @@ impl fmt::Display for Severity {
     }
 }
 
+/// Declares every lint rule once: its id (used in output, `[check] severity` and suppressions),
+/// its default severity and what it checks. `--list-rules`, the settings and the rules
+/// themselves all read this one list, so they cannot disagree.
+macro_rules! rules {
+    ($($variant:ident = $id:literal, $severity:ident, $doc:literal;)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Rule {
+            $($variant,)*
+        }
+
+        impl Rule {
+            /// Every rule, in the order `--list-rules` prints them.
+            pub const ALL: &[Rule] = &[$(Rule::$variant,)*];
+
+            pub fn id(self) -> &'static str {
+                match self {
+                    $(Rule::$variant => $id,)*
+                }
+            }
+
+            pub fn default_severity(self) -> Severity {
+                match self {
+                    $(Rule::$variant => Severity::$severity,)*
+                }
+            }
+
+            pub fn doc(self) -> &'static str {
+                match self {
+                    $(Rule::$variant => $doc,)*
+                }
+            }
+        }
+    };
+}
+
+rules! {
+    Encoding = "encoding", Error, "index.md must be UTF-8 (a GBK / GB18030 file is named, with how to convert it)";
+    FrontMatter = "front-matter", Error, "front matter must be valid YAML with known keys (typos get a suggestion)";
+    RequiredField = "required-field", Error, "articles and topic pages need a `cover`";
+    UnknownAccount = "unknown-account", Error, "`account` must be a key of [accounts] in publish.toml";
+    PublishTime = "publish-time", Error, "`publish_at` must be `YYYY-MM-DD HH:MM` in the site time zone";
+    PublishTimePast = "publish-time-past", Warning, "`publish_at` of an unpublished item passed in the last 72 hours (it goes out at the next run)";
+    PublishTimeOld = "publish-time-old", Info, "`publish_at` of an item publish.lock does not record passed more than 72 hours ago";
+    TitleLength = "title-length", Error, "title at most 32 characters (WeChat limit)";
+    AuthorLength = "author-length", Error, "author at most 16 characters (WeChat limit)";
+    DigestLength = "digest-length", Error, "digest at most 120 characters (WeChat limit since 2026)";
+    SourceUrlLength = "source-url-length", Error, "`source_url` at most 1 KB (WeChat limit)";
+    ContentLength = "content-length", Error, "content as sent under 20,000 visible characters and 1 MB of HTML, image URLs included (WeChat limit)";
+    ContentHtmlLength = "content-html-length", Info, "the HTML is 20,000 characters or more: fine, WeChat counts the visible text";
+    PushSize = "push-size", Error, "at most 8 articles in one push (same account and publish_at)";
+    DuplicateTitle = "duplicate-title", Warning, "two items share a title";
+    CoverSize = "cover-size", Warning, "cover large enough for both crops (2.35:1 at least 900×383, 1:1 at least 300×300)";
+    ImageMissing = "image-missing", Error, "a referenced image file does not exist";
+    ImagePath = "image-path", Error, "image paths must stay inside the item's folder and not be outside URLs";
+    ImageFormat = "image-format", Error, "images must be JPEG, PNG, GIF, WebP or BMP with a readable header";
+    ImageLimit = "image-limit", Error, "an image that cannot fit WeChat's limits (too many megapixels, animated GIF over 10 MB)";
+    ImageSmall = "image-small", Warning, "a body image under 400 px wide looks blurry on phones";
+    ImageAlt = "image-alt", Warning, "an image without alt text has no caption and no text for screen readers";
+    LinkOutside = "link-outside", Info, "an outside link becomes a numbered reference at the end (WeChat refuses outside links)";
+    LinkInternal = "link-internal", Error, "a relative link must point at an existing item (articles/FOLDER, posters/FOLDER, topics/FOLDER)";
+    RawHtml = "raw-html", Warning, "raw HTML WeChat strips or rejects (script, iframe, style, form, on… attributes)";
+    ListDepth = "list-depth", Warning, "lists nested more than two levels lose content in WeChat";
+    CodeLanguage = "code-language", Warning, "a code block's language is not one either highlighter knows (it would be shown plain)";
+    CjkSpacing = "cjk-spacing", Warning, "a space between Chinese and Latin letters or digits (fixable)";
+    CjkPunctuation = "cjk-punctuation", Warning, "full-width punctuation in Chinese sentences (fixable)";
+    DoubledPunctuation = "doubled-punctuation", Warning, "no doubled punctuation such as ！！ or 。。 (fixable)";
+    CjkBrackets = "cjk-brackets", Warning, "full-width brackets around Chinese text (fixable)";
+    BannedWord = "banned-word", Warning, "a word from the [check] words list, with its suggested replacement";
+    DarkContrast = "dark-contrast", Warning, "text below WCAG AA contrast (4.5:1, large text 3:1) in light mode or after WeChat's dark-mode conversion";
+    DarkTransparentImage = "dark-transparent-image", Warning, "a transparent PNG whose visible pixels are mostly dark: it vanishes on the dark-mode background";
+    Important = "important", Warning, "`!important` in a theme or raw HTML (WeChat's dark mode and editor ignore or mangle it)";
+}
+
+impl Rule {
+    pub fn from_id(id: &str) -> Option<Rule> {
+        Rule::ALL.iter().copied().find(|rule| rule.id() == id)
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl Serialize for Rule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.id())
+    }
+}
+
 /// One finding: where, which rule, how bad, what, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
     pub file: PathBuf,
     pub line: usize,
     pub column: usize,
-    pub rule: &'static str,
+    pub rule: Rule,
     pub severity: Severity,
     pub message: String,
     pub hint: Option<String>,

@@ -3,6 +3,7 @@
 //! Each pipeline stage is a module with a small public surface; only `commands` wires them
 //! together and touches the terminal.
 pub mod archive;
+pub mod build;
 pub mod check;
 pub mod cli;
 pub mod clock;
@@ -10,11 +11,16 @@ pub mod commands;
 pub mod config;
 pub mod content;
 pub mod diagnostics;
+pub mod file_hashes;
+pub mod fs_util;
+pub mod html;
 pub mod http_server;
 pub mod images;
 pub mod metrics;
 pub mod preview;
 pub mod probe;
+pub mod progress;
+pub mod project;
 pub mod project_lock;
 pub mod publish;
 pub mod redact;

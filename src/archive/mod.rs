@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::commands::build::{Manifest, ManifestItem};
+use crate::build::{Manifest, ManifestItem};
 use crate::publish::Lock;
 use crate::publish::lock::{MediaRecord, PushRecord};
 
@@ -356,7 +356,7 @@ pub fn entries(archive_dir: &Path, year: &str) -> Result<Vec<(String, Record)>, 
 
 /// A printable, self-contained HTML index of a year: date, account, title, link, thumbnail.
 pub fn index_html(archive_dir: &Path, year: &str, site_name: &str) -> Result<String, ArchiveError> {
-    use crate::render::markdown::escape_attr as escape;
+    use crate::html::escape;
     use base64::Engine;
     let mut rows = String::new();
     for (entry, record) in entries(archive_dir, year)? {

@@ -9,88 +9,17 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+use rayon::prelude::*;
+
+use crate::build::Renders;
 use crate::config::{Config, ConfigError};
-use crate::content::{self, Item, Kind};
+use crate::content;
 use crate::diagnostics::{Diagnostic, Severity, did_you_mean};
+use crate::images::Planning;
+use crate::project::{Project, ProjectError};
 pub use rules::Words;
 
-/// A lint rule: its id (used in `[check] severity`, in suppressions and in output), its default
-/// severity, and what it checks.
-#[derive(Debug, Clone, Copy)]
-pub struct Rule {
-    pub id: &'static str,
-    pub severity: Severity,
-    pub doc: &'static str,
-}
-
-const fn rule(id: &'static str, severity: Severity, doc: &'static str) -> Rule {
-    Rule { id, severity, doc }
-}
-
-use Severity::{Error as E, Info as I, Warning as W};
-
-/// Every rule, in the order `--list-rules` prints them.
-pub const RULES: &[Rule] = &[
-    rule("encoding", E, "index.md must be UTF-8 (a GBK / GB18030 file is named, with how to convert it)"),
-    rule("front-matter", E, "front matter must be valid YAML with known keys (typos get a suggestion)"),
-    rule("required-field", E, "articles and topic pages need a `cover`"),
-    rule("unknown-account", E, "`account` must be a key of [accounts] in publish.toml"),
-    rule("publish-time", E, "`publish_at` must be `YYYY-MM-DD HH:MM` in the site time zone"),
-    rule(
-        "publish-time-past",
-        W,
-        "`publish_at` of an unpublished item passed in the last 72 hours (it goes out at the next run)",
-    ),
-    rule("publish-time-old", I, "`publish_at` of an item publish.lock does not record passed more than 72 hours ago"),
-    rule("title-length", E, "title at most 32 characters (WeChat limit)"),
-    rule("author-length", E, "author at most 16 characters (WeChat limit)"),
-    rule("digest-length", E, "digest at most 120 characters (WeChat limit since 2026)"),
-    rule("source-url-length", E, "`source_url` at most 1 KB (WeChat limit)"),
-    rule(
-        "content-length",
-        E,
-        "content as sent under 20,000 visible characters and 1 MB of HTML, image URLs included (WeChat limit)",
-    ),
-    rule("content-html-length", I, "the HTML is 20,000 characters or more: fine, WeChat counts the visible text"),
-    rule("push-size", E, "at most 8 articles in one push (same account and publish_at)"),
-    rule("duplicate-title", W, "two items share a title"),
-    rule("cover-size", W, "cover large enough for both crops (2.35:1 at least 900×383, 1:1 at least 300×300)"),
-    rule("image-missing", E, "a referenced image file does not exist"),
-    rule("image-path", E, "image paths must stay inside the item's folder and not be outside URLs"),
-    rule("image-format", E, "images must be JPEG, PNG, GIF, WebP or BMP with a readable header"),
-    rule("image-limit", E, "an image that cannot fit WeChat's limits (too many megapixels, animated GIF over 10 MB)"),
-    rule("image-small", W, "a body image under 400 px wide looks blurry on phones"),
-    rule("image-alt", W, "an image without alt text has no caption and no text for screen readers"),
-    rule("link-outside", I, "an outside link becomes a numbered reference at the end (WeChat refuses outside links)"),
-    rule(
-        "link-internal",
-        E,
-        "a relative link must point at an existing item (articles/FOLDER, posters/FOLDER, topics/FOLDER)",
-    ),
-    rule("raw-html", W, "raw HTML WeChat strips or rejects (script, iframe, style, form, on… attributes)"),
-    rule("list-depth", W, "lists nested more than two levels lose content in WeChat"),
-    rule("code-language", W, "a code block's language is not one either highlighter knows (it would be shown plain)"),
-    rule("cjk-spacing", W, "a space between Chinese and Latin letters or digits (fixable)"),
-    rule("cjk-punctuation", W, "full-width punctuation in Chinese sentences (fixable)"),
-    rule("doubled-punctuation", W, "no doubled punctuation such as ！！ or 。。 (fixable)"),
-    rule("cjk-brackets", W, "full-width brackets around Chinese text (fixable)"),
-    rule("banned-word", W, "a word from the [check] words list, with its suggested replacement"),
-    rule(
-        "dark-contrast",
-        W,
-        "text below WCAG AA contrast (4.5:1, large text 3:1) in light mode or after WeChat's dark-mode conversion",
-    ),
-    rule(
-        "dark-transparent-image",
-        W,
-        "a transparent PNG whose visible pixels are mostly dark: it vanishes on the dark-mode background",
-    ),
-    rule("important", W, "`!important` in a theme or raw HTML (WeChat's dark mode and editor ignore or mangle it)"),
-];
-
-pub fn rule_by_id(id: &str) -> Option<&'static Rule> {
-    RULES.iter().find(|r| r.id == id)
-}
+pub use crate::diagnostics::Rule;
 
 #[derive(Debug, Error)]
 pub enum CheckError {
@@ -102,6 +31,8 @@ pub enum CheckError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("{path}: {message}")]
     Words { path: PathBuf, message: String },
+    #[error(transparent)]
+    Content(content::ContentError),
 }
 
 /// What `wxpub check` should do.
@@ -125,15 +56,15 @@ pub struct CheckReport {
 }
 
 /// Resolved `[check]` severities.
-struct Severities(BTreeMap<&'static str, Option<Severity>>);
+struct Severities(BTreeMap<Rule, Option<Severity>>);
 
 impl Severities {
     fn from_config(config: &Config) -> Result<Severities, CheckError> {
-        let mut map: BTreeMap<&'static str, Option<Severity>> =
-            RULES.iter().map(|r| (r.id, Some(r.severity))).collect();
+        let mut map: BTreeMap<Rule, Option<Severity>> =
+            Rule::ALL.iter().map(|r| (*r, Some(r.default_severity()))).collect();
         for (id, level) in &config.check.severity {
-            let Some(rule) = rule_by_id(id) else {
-                let hint = did_you_mean(id, RULES.iter().map(|r| r.id))
+            let Some(rule) = Rule::from_id(id) else {
+                let hint = did_you_mean(id, Rule::ALL.iter().map(|r| r.id()))
                     .map(|s| format!(" — did you mean `{s}`?"))
                     .unwrap_or_default();
                 return Err(CheckError::Settings(format!(
@@ -151,113 +82,191 @@ impl Severities {
                     )));
                 }
             };
-            map.insert(rule.id, level);
+            map.insert(rule, level);
         }
         Ok(Severities(map))
     }
 
-    fn of(&self, rule: &str) -> Option<Severity> {
-        self.0.get(rule).copied().flatten()
+    fn of(&self, rule: Rule) -> Option<Severity> {
+        self.0.get(&rule).copied().flatten()
     }
 }
 
-/// Runs every rule over the project's items.
-pub fn check_project(project: &Path, options: &CheckOptions) -> Result<CheckReport, CheckError> {
-    let config = Config::load(project)?;
-    let severities = Severities::from_config(&config)?;
+/// Loads the project and runs every rule over its items (after `--fix`, when asked). The items
+/// are rendered without reading any image (by path): `check` stays fast on a fresh clone.
+pub fn check_project(root: &Path, options: &CheckOptions) -> Result<CheckReport, CheckError> {
+    let fixed = if options.fix { fix_sources(root, &options.paths)? } else { Vec::new() };
+    let project = Project::load(root).map_err(|e| match e {
+        ProjectError::Config(e) => CheckError::Config(e),
+        ProjectError::Content(e) => CheckError::Content(e),
+    })?;
+    let renders = crate::build::render_all(&project, Planning::ByPath, false).ok();
+    let mut report = check(&project, renders.as_ref(), options, None)?;
+    report.fixed = fixed;
+    Ok(report)
+}
+
+/// Applies the safe typography fixes in place to the selected items' sources.
+fn fix_sources(root: &Path, paths: &[PathBuf]) -> Result<Vec<(PathBuf, usize)>, CheckError> {
+    let mut fixed = Vec::new();
+    for (_, _, _, index) in content::discover(root).map_err(CheckError::Content)? {
+        if !is_selected(root, paths, &index) {
+            continue;
+        }
+        let display = index.strip_prefix(root).unwrap_or(&index).to_path_buf();
+        // A file in another encoding is reported by the check itself, not fixed.
+        let Ok(text) = content::read_source(&index, &display) else { continue };
+        let (new_text, changes) = rules::fix_typography(&text);
+        if changes > 0 {
+            crate::fs_util::write_atomic(&index, new_text.as_bytes())
+                .map_err(|source| CheckError::Read { path: display.clone(), source })?;
+            fixed.push((display, changes));
+        }
+    }
+    Ok(fixed)
+}
+
+/// Whether the item whose source is `index` is among `paths` (all items when `paths` is empty).
+fn is_selected(root: &Path, paths: &[PathBuf], index: &Path) -> bool {
+    paths.is_empty()
+        || paths.iter().any(|p| {
+            let p = if p.is_absolute() { p.clone() } else { root.join(p) };
+            index.starts_with(&p) || p.starts_with(index.parent().unwrap_or(index))
+        })
+}
+
+/// Findings on items' content kept between the checks of one process (the preview): an item
+/// whose source and render are unchanged, in a project whose settings and set of items are
+/// unchanged, is not checked again — except for the rules on its schedule and account, which
+/// depend on the clock and publish.lock and always run.
+#[derive(Default)]
+pub struct CheckMemo {
+    entries: std::sync::Mutex<std::collections::HashMap<String, MemoEntry>>,
+}
+
+struct MemoEntry {
+    context: String,
+    source: String,
+    html: String,
+    found: Vec<Diagnostic>,
+}
+
+impl CheckMemo {
+    fn lookup(&self, context: &str, item: &content::Item, html: &str) -> Option<Vec<Diagnostic>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = entries.get(&item.key())?;
+        (entry.context == context && entry.source == item.source && entry.html == html).then(|| entry.found.clone())
+    }
+
+    fn store(&self, context: &str, item: &content::Item, html: &str, found: &[Diagnostic]) {
+        let entry = MemoEntry {
+            context: context.to_string(),
+            source: item.source.clone(),
+            html: html.to_string(),
+            found: found.to_vec(),
+        };
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).insert(item.key(), entry);
+    }
+}
+
+/// What an item's content findings depend on besides the item: the settings, the word list and
+/// which items exist (for links between them).
+fn memo_context(project: &Project) -> String {
+    let mut context = project.settings_fingerprint.clone();
+    if let Some(path) = &project.config.check.words {
+        // An unreadable list fails the check itself (Words::load); here it only has to differ.
+        match std::fs::read_to_string(project.root.join(path)) {
+            Ok(words) => context.push_str(&words),
+            Err(e) => context.push_str(&e.to_string()),
+        }
+    }
+    for item in &project.items {
+        context.push('\n');
+        context.push_str(&item.key());
+    }
+    context
+}
+
+/// Runs every rule over a loaded project's items, reading their renders (`None` when the layouts
+/// cannot be loaded: then only the source rules run).
+pub fn check(
+    project: &Project,
+    renders: Option<&Renders>,
+    options: &CheckOptions,
+    memo: Option<&CheckMemo>,
+) -> Result<CheckReport, CheckError> {
+    let root = project.root.as_path();
+    let config = &project.config;
+    let severities = Severities::from_config(config)?;
     let words = match &config.check.words {
-        Some(path) => Words::load(&project.join(path))?,
+        Some(path) => Words::load(&root.join(path))?,
         None => Words::default(),
     };
     let mut report = CheckReport::default();
     let mut raw = Vec::new();
-    let sources = discover(project)?;
-    let selected = |path: &Path| {
-        options.paths.is_empty()
-            || options.paths.iter().any(|p| {
-                let p = if p.is_absolute() { p.clone() } else { project.join(p) };
-                path.starts_with(&p) || p.starts_with(path.parent().unwrap_or(path))
-            })
-    };
+    let selected = |item_file: &Path| is_selected(root, &options.paths, &root.join(item_file));
 
-    let mut items: Vec<(Item, bool)> = Vec::new();
-    for (kind, slug, dir, display, absolute) in sources {
-        let is_selected = selected(&absolute);
-        let mut text = match content::read_source(&absolute, &display) {
-            Ok(text) => text,
-            // One item in another encoding is that item's error; the others are still checked.
-            Err(content::ContentError::Encoding { path, line, message }) => {
-                if is_selected {
-                    raw.push(Diagnostic {
-                        file: path,
-                        line,
-                        column: 1,
-                        rule: "encoding",
-                        severity: Severity::Error,
-                        message,
-                        hint: Some("wxpub reads Markdown as UTF-8 only".into()),
-                    });
-                }
-                continue;
+    // Items that do not read or parse are one diagnostic each; the others are still checked.
+    for problem in &project.unreadable {
+        let (file, line, column, rule, message, hint) = match problem {
+            content::ContentError::Encoding { path, line, message } => {
+                (path, *line, 1, Rule::Encoding, message, "wxpub reads Markdown as UTF-8 only")
             }
-            Err(content::ContentError::Read { path, source }) => return Err(CheckError::Read { path, source }),
-            Err(other) => {
-                return Err(CheckError::Read {
-                    path: display.clone(),
-                    source: std::io::Error::other(other.to_string()),
-                });
+            content::ContentError::FrontMatter { path, line, column, message } => {
+                (path, *line, *column, Rule::FrontMatter, message, "fix the YAML between the --- lines")
             }
+            _ => continue,
         };
-        if options.fix && is_selected {
-            let (fixed, changes) = rules::fix_typography(&text);
-            if changes > 0 {
-                std::fs::write(&absolute, &fixed)
-                    .map_err(|source| CheckError::Read { path: display.clone(), source })?;
-                report.fixed.push((display.clone(), changes));
-                text = fixed;
-            }
-        }
-        match content::parse_item(kind, slug, dir, display.clone(), text) {
-            Ok(item) => items.push((item, is_selected)),
-            Err(content::ContentError::FrontMatter { path, line, column, message }) if is_selected => {
-                raw.push(Diagnostic {
-                    file: path,
-                    line,
-                    column,
-                    rule: "front-matter",
-                    severity: Severity::Error,
-                    message,
-                    hint: Some("fix the YAML between the --- lines".into()),
-                })
-            }
-            Err(_) => {}
+        if selected(file) {
+            raw.push(Diagnostic {
+                file: file.clone(),
+                line,
+                column,
+                rule,
+                severity: Severity::Error,
+                message: message.clone(),
+                hint: Some(hint.into()),
+            });
         }
     }
 
-    let all: Vec<&Item> = items.iter().map(|(i, _)| i).collect();
-    let context = rules::Context::new(project, &config, &all, options.now);
-    for (item, is_selected) in &items {
-        if *is_selected {
-            report.items_checked += 1;
-            raw.extend(rules::check_item(&context, item, &words));
+    let context = rules::Context::new(project, renders, options.now);
+    let memo_context = memo.map(|_| memo_context(project));
+    let check_item = |item: &content::Item| {
+        let mut found = rules::check_meta(&context, item);
+        let html = context.render_of(item).and_then(|r| r.as_ref().ok()).map(|r| r.html.as_str());
+        match (memo, &memo_context, html) {
+            (Some(memo), Some(memo_context), Some(html)) => match memo.lookup(memo_context, item, html) {
+                Some(kept) => found.extend(kept),
+                None => {
+                    let content = rules::check_content(&context, item, &words);
+                    memo.store(memo_context, item, html, &content);
+                    found.extend(content);
+                }
+            },
+            _ => found.extend(rules::check_content(&context, item, &words)),
         }
-    }
-    raw.extend(
-        rules::check_across(&context)
-            .into_iter()
-            .filter(|d| items.iter().any(|(i, sel)| *sel && i.source_path == d.file)),
-    );
+        found
+    };
+    let per_item: Vec<Vec<Diagnostic>> = project
+        .items
+        .par_iter()
+        .map(|item| if selected(&item.source_path) { check_item(item) } else { Vec::new() })
+        .collect();
+    report.items_checked = project.items.iter().filter(|i| selected(&i.source_path)).count();
+    raw.extend(per_item.into_iter().flatten());
+    raw.extend(rules::check_across(&context).into_iter().filter(|d| selected(&d.file)));
 
     // The theme is shared by every item: checked once, at its own file and line.
     let theme = PathBuf::from("layouts/themes").join(format!("{}.toml", config.site.theme));
-    if let Ok(text) = std::fs::read_to_string(project.join(&theme)) {
+    if let Ok(text) = std::fs::read_to_string(root.join(&theme)) {
         let declared = |l: &&str| !l.trim_start().starts_with('#') && l.contains("!important");
         for (index, line) in text.lines().enumerate().filter(|(_, l)| declared(l)) {
             raw.push(Diagnostic {
                 file: theme.clone(),
                 line: index + 1,
                 column: line.find("!important").map_or(1, |c| c + 1),
-                rule: "important",
+                rule: Rule::Important,
                 severity: Severity::Warning,
                 message: "`!important` in the theme".into(),
                 hint: Some("remove it: inline styles already win, and WeChat's dark mode drops or mangles it".into()),
@@ -268,7 +277,7 @@ pub fn check_project(project: &Path, options: &CheckOptions) -> Result<CheckRepo
     // Severities from [check], then inline suppressions: `<!-- wxpub-ignore RULE -->` on the
     // line or the line before.
     let texts: BTreeMap<&Path, &str> =
-        items.iter().map(|(i, _)| (i.source_path.as_path(), i.source.as_str())).collect();
+        project.items.iter().map(|i| (i.source_path.as_path(), i.source.as_str())).collect();
     for mut diagnostic in raw {
         let Some(severity) = severities.of(diagnostic.rule) else { continue };
         diagnostic.severity = severity;
@@ -282,7 +291,7 @@ pub fn check_project(project: &Path, options: &CheckOptions) -> Result<CheckRepo
     Ok(report)
 }
 
-fn suppressed(text: &str, line: usize, rule: &str) -> bool {
+fn suppressed(text: &str, line: usize, rule: Rule) -> bool {
     let marker = format!("wxpub-ignore {rule}");
     let lines: Vec<&str> = text.lines().collect();
     [line.checked_sub(1), line.checked_sub(2)]
@@ -290,25 +299,4 @@ fn suppressed(text: &str, line: usize, rule: &str) -> bool {
         .flatten()
         .filter_map(|i| lines.get(i))
         .any(|l| l.contains(&marker))
-}
-
-type Source = (Kind, String, PathBuf, PathBuf, PathBuf);
-
-/// Every `index.md` under content/, tolerant of broken items (they are reported, not fatal).
-fn discover(project: &Path) -> Result<Vec<Source>, CheckError> {
-    let mut sources = Vec::new();
-    for kind in Kind::ALL {
-        let kind_dir = project.join("content").join(kind.folder());
-        let Ok(entries) = std::fs::read_dir(&kind_dir) else { continue };
-        let mut dirs: Vec<PathBuf> =
-            entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.join("index.md").is_file()).collect();
-        dirs.sort();
-        for dir in dirs {
-            let absolute = dir.join("index.md");
-            let display = absolute.strip_prefix(project).unwrap_or(&absolute).to_path_buf();
-            let slug = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            sources.push((kind, slug, dir, display, absolute));
-        }
-    }
-    Ok(sources)
 }

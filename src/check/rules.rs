@@ -8,18 +8,20 @@ use serde::Deserialize;
 
 use super::CheckError;
 use super::typography;
+use crate::build::{Rendered, Renders};
 use crate::config::Config;
 use crate::content::{self, Item, Kind};
-use crate::diagnostics::{Diagnostic, Severity, did_you_mean, line_col};
-use crate::images::{ImageRole, SourcePathProblem, check_source_path};
+use crate::diagnostics::{Diagnostic, Rule, did_you_mean, line_col};
+use crate::images::{SourcePathProblem, check_source_path};
+use crate::project::Project;
 use crate::render::components::COMPONENT_NAMES;
-use crate::render::{ImageSink, Layouts, RenderError, highlight, markdown, sanitize::is_wechat_article_url};
+use crate::render::{Layouts, RenderError, highlight, markdown, sanitize::is_wechat_article_url};
 
+use crate::wechat::limits::PUSH_MAX_ARTICLES as PUSH_MAX;
 use crate::wechat::limits::{
     AUTHOR_MAX_CHARS as AUTHOR_MAX, ContentSize, DIGEST_MAX_CHARS as DIGEST_MAX,
     SOURCE_URL_MAX_BYTES as SOURCE_URL_MAX, TITLE_MAX_CHARS as TITLE_MAX, UPLOADED_IMAGE_URL_CHARS,
 };
-const PUSH_MAX: usize = 8;
 const SMALL_IMAGE_WIDTH: u32 = 400;
 
 /// A banned or discouraged word, with what to write instead.
@@ -52,24 +54,33 @@ impl Words {
 pub struct Context<'a> {
     pub project: &'a Path,
     pub config: &'a Config,
-    pub items: &'a [&'a Item],
+    pub items: &'a [Item],
     pub now: chrono::DateTime<chrono::Utc>,
-    layouts: Option<Layouts>,
+    layouts: Option<&'a Layouts>,
+    /// Every item's render, in `items` order (none when the layouts cannot be loaded).
+    renders: Option<&'a Renders>,
     /// What publish.lock records (empty when there is none or it cannot be read: `publish`
     /// reports a broken lock itself).
     lock: crate::publish::Lock,
 }
 
 impl<'a> Context<'a> {
-    pub fn new(
-        project: &'a Path,
-        config: &'a Config,
-        items: &'a [&'a Item],
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Self {
-        let layouts = Layouts::load(&project.join("layouts"), config).ok();
-        let lock = crate::publish::Lock::load(project).unwrap_or_default();
-        Context { project, config, items, now, layouts, lock }
+    pub fn new(project: &'a Project, renders: Option<&'a Renders>, now: chrono::DateTime<chrono::Utc>) -> Self {
+        let lock = crate::publish::Lock::load(&project.root).unwrap_or_default();
+        Context {
+            project: &project.root,
+            config: &project.config,
+            items: &project.items,
+            now,
+            layouts: project.layouts().ok(),
+            renders,
+            lock,
+        }
+    }
+
+    pub fn render_of(&self, item: &Item) -> Option<&'a Result<Rendered, RenderError>> {
+        let index = self.items.iter().position(|i| std::ptr::eq(i, item))?;
+        self.renders?.get(index)
     }
 
     /// Whether publish.lock records `item` as published or being published (not failed).
@@ -85,28 +96,30 @@ impl<'a> Context<'a> {
 /// (a warning) rather than as an old schedule (a note): a weekend without CI runs.
 const RECENTLY_PAST: chrono::Duration = chrono::Duration::hours(72);
 
-fn diag(item: &Item, line: usize, column: usize, rule: &'static str, message: String, hint: &str) -> Diagnostic {
+fn diag(item: &Item, line: usize, column: usize, rule: Rule, message: String, hint: &str) -> Diagnostic {
     Diagnostic {
         file: item.source_path.clone(),
         line,
         column,
         rule,
-        severity: super::rule_by_id(rule).map_or(Severity::Error, |r| r.severity),
+        severity: rule.default_severity(),
         message,
         hint: (!hint.is_empty()).then(|| hint.to_string()),
     }
 }
 
-fn at_key(item: &Item, key: &str, rule: &'static str, message: String, hint: &str) -> Diagnostic {
+fn at_key(item: &Item, key: &str, rule: Rule, message: String, hint: &str) -> Diagnostic {
     diag(item, content::key_line(item, key), 1, rule, message, hint)
 }
 
-fn at_offset(item: &Item, body_offset: usize, rule: &'static str, message: String, hint: &str) -> Diagnostic {
+fn at_offset(item: &Item, body_offset: usize, rule: Rule, message: String, hint: &str) -> Diagnostic {
     let (line, column) = line_col(&item.source, item.body_offset + body_offset);
     diag(item, line, column, rule, message, hint)
 }
 
-pub fn check_item(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnostic> {
+/// The rules on the front matter, the schedule and the account: cheap, and dependent on the
+/// clock and publish.lock, so never kept between checks.
+pub fn check_meta(ctx: &Context<'_>, item: &Item) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let meta = &item.meta;
     let chars = |s: &str| s.chars().count();
@@ -114,7 +127,7 @@ pub fn check_item(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnost
         out.push(at_key(
             item,
             "title",
-            "title-length",
+            Rule::TitleLength,
             format!("title has {} characters; WeChat allows {TITLE_MAX}", chars(&meta.title)),
             "shorten the title",
         ));
@@ -125,7 +138,7 @@ pub fn check_item(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnost
         out.push(at_key(
             item,
             "author",
-            "author-length",
+            Rule::AuthorLength,
             format!("author has {} characters; WeChat allows {AUTHOR_MAX}", chars(author)),
             "shorten the author",
         ));
@@ -136,7 +149,7 @@ pub fn check_item(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnost
         out.push(at_key(
             item,
             "digest",
-            "digest-length",
+            Rule::DigestLength,
             format!("digest has {} characters; WeChat allows {DIGEST_MAX}", chars(digest)),
             "shorten the digest",
         ));
@@ -147,7 +160,7 @@ pub fn check_item(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnost
         out.push(at_key(
             item,
             "source_url",
-            "source-url-length",
+            Rule::SourceUrlLength,
             format!("source_url is {} bytes; WeChat allows 1 KB", url.len()),
             "use a shorter link",
         ));
@@ -156,7 +169,7 @@ pub fn check_item(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnost
         out.push(at_key(
             item,
             "title",
-            "required-field",
+            Rule::RequiredField,
             "no `cover`: WeChat needs a cover image for every article".into(),
             "add `cover: FILE` (an image beside index.md)",
         ));
@@ -166,7 +179,7 @@ pub fn check_item(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnost
         out.push(at_key(
             item,
             "account",
-            "unknown-account",
+            Rule::UnknownAccount,
             format!("account `{}` is not in publish.toml", meta.account),
             &format!("use one of: {}", known.join(", ")),
         ));
@@ -176,7 +189,7 @@ pub fn check_item(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnost
             None => out.push(at_key(
                 item,
                 "publish_at",
-                "publish-time",
+                Rule::PublishTime,
                 format!("`{when}` is not a time"),
                 &format!("write `YYYY-MM-DD HH:MM` in {}", ctx.config.site.timezone),
             )),
@@ -187,7 +200,7 @@ pub fn check_item(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnost
                     at_key(
                         item,
                         "publish_at",
-                        "publish-time-past",
+                        Rule::PublishTimePast,
                         format!("publish_at {when} is in the past"),
                         "set a future time, or it goes out at the next `wxpub publish --due`",
                     )
@@ -195,7 +208,7 @@ pub fn check_item(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnost
                     at_key(
                         item,
                         "publish_at",
-                        "publish-time-old",
+                        Rule::PublishTimeOld,
                         format!("publish_at {when} passed {} day(s) ago and publish.lock has no publication of it", age.num_days()),
                         "the next `wxpub publish --due` publishes it; set a new time, or run `wxpub sync` if it went out by hand",
                     )
@@ -204,6 +217,14 @@ pub fn check_item(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnost
             Some(_) => {}
         }
     }
+    out
+}
+
+/// The rules on the item's text, images, links and render: a function of its source, its
+/// render, the settings and which items exist.
+pub fn check_content(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let meta = &item.meta;
     if let Some(cover) = &meta.cover {
         out.extend(check_cover(item, cover, ctx));
     }
@@ -228,7 +249,7 @@ fn check_cover(item: &Item, cover: &str, ctx: &Context<'_>) -> Vec<Diagnostic> {
                 item,
                 line,
                 1,
-                "cover-size",
+                Rule::CoverSize,
                 format!("cover is {w}×{h}: too small for a sharp 2.35:1 crop (900×383) and 1:1 crop (300×300)"),
                 "use a larger cover image",
             ));
@@ -255,21 +276,21 @@ fn check_image_file(
         Ok(()) => {}
         Err(SourcePathProblem::Outside) => {
             return d(
-                "image-path",
+                Rule::ImagePath,
                 format!("outside image `{src}`"),
                 "WeChat removes images not uploaded through it: save the file beside index.md",
             );
         }
         Err(SourcePathProblem::LeavesFolder) => {
             return d(
-                "image-path",
+                Rule::ImagePath,
                 format!("image path `{src}` leaves the item's folder"),
                 "put the image beside index.md",
             );
         }
         Err(SourcePathProblem::Format(extension)) => {
             return d(
-                "image-format",
+                Rule::ImageFormat,
                 format!("`{src}`: `.{extension}` is not a supported image format"),
                 "use JPEG, PNG, GIF, WebP or BMP",
             );
@@ -280,34 +301,34 @@ fn check_image_file(
     let path = item.dir.join(relative);
     if path.exists() && !path.is_file() {
         return d(
-            "image-format",
+            Rule::ImageFormat,
             format!("`{src}` is not a regular file (a folder, pipe or device)"),
             "put the image file itself there",
         );
     }
     if !path.is_file() {
         return d(
-            "image-missing",
+            Rule::ImageMissing,
             format!("image `{src}` not found"),
             "check the file name (it is case-sensitive) and that the file is committed",
         );
     }
     let Some((w, h)) = image_size(&path) else {
         return d(
-            "image-format",
+            Rule::ImageFormat,
             format!("`{src}` has no readable image header"),
             "re-export the image; the file may be damaged or mislabelled",
         );
     };
     let settings = &ctx.config.images;
     if let Some(refusal) = crate::images::refuse_dimensions(w, h, settings) {
-        return d("image-limit", format!("`{src}`: {refusal}"), "scale it down before adding it");
+        return d(Rule::ImageLimit, format!("`{src}`: {refusal}"), "scale it down before adding it");
     }
     if extension == "gif" {
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         if size > settings.material_max_bytes {
             return d(
-                "image-limit",
+                Rule::ImageLimit,
                 format!(
                     "GIF `{src}` is {:.1} MB, over the {:.0} MB material limit",
                     size as f64 / 1048576.0,
@@ -321,7 +342,7 @@ fn check_image_file(
         && let Some(share) = dark_on_transparent(&path, settings)
     {
         return d(
-            "dark-transparent-image",
+            Rule::DarkTransparentImage,
             format!(
                 "`{src}` is transparent and {:.0} % of its visible pixels are dark: it vanishes in dark mode",
                 share * 100.0
@@ -331,7 +352,7 @@ fn check_image_file(
     }
     if body && w < SMALL_IMAGE_WIDTH {
         return d(
-            "image-small",
+            Rule::ImageSmall,
             format!("`{src}` is only {w} px wide"),
             "use an image at least 400 px wide (1080 px is ideal)",
         );
@@ -361,7 +382,7 @@ fn check_body(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnostic> 
                 out.push(at_offset(
                     item,
                     range.start + at,
-                    "banned-word",
+                    Rule::BannedWord,
                     format!("`{}` is on the word list", word.word),
                     &hint,
                 ));
@@ -375,7 +396,7 @@ fn check_body(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnostic> 
             out.push(at_offset(
                 item,
                 range.start + at,
-                "important",
+                Rule::Important,
                 "`!important` in raw HTML".into(),
                 "remove it: inline styles already win, and WeChat's dark mode drops or mangles it",
             ));
@@ -390,7 +411,7 @@ fn check_body(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnostic> 
                     out.push(at_offset(
                         item,
                         range.start,
-                        "list-depth",
+                        Rule::ListDepth,
                         "list nested three levels deep".into(),
                         "flatten it to two levels",
                     ));
@@ -414,7 +435,7 @@ fn check_body(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnostic> 
                             item,
                             line,
                             column,
-                            "image-alt",
+                            Rule::ImageAlt,
                             format!("image `{src}` has no alt text"),
                             "write a short description in ![…](file): it becomes the caption",
                         ));
@@ -432,7 +453,7 @@ fn check_body(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnostic> 
                     out.push(at_offset(
                         item,
                         range.start,
-                        "link-outside",
+                        Rule::LinkOutside,
                         format!("outside link {url} becomes a numbered reference"),
                         "fine as is; WeChat only allows links to mp.weixin.qq.com",
                     ));
@@ -440,7 +461,7 @@ fn check_body(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnostic> 
                     out.push(at_offset(
                         item,
                         range.start,
-                        "link-internal",
+                        Rule::LinkInternal,
                         format!("link `{url}` points at no item"),
                         "link to an existing item folder, e.g. ../2024-05-18-bronze/",
                     ));
@@ -467,7 +488,7 @@ fn check_code_language(item: &Item, info: &str, offset: usize) -> Option<Diagnos
     Some(at_offset(
         item,
         offset,
-        "code-language",
+        Rule::CodeLanguage,
         format!("code block language `{lang}` is not known, so the block is shown without colours"),
         &hint,
     ))
@@ -554,7 +575,7 @@ pub fn check_across(ctx: &Context<'_>) -> Vec<Diagnostic> {
             out.push(at_key(
                 item,
                 "title",
-                "duplicate-title",
+                Rule::DuplicateTitle,
                 format!("title also used by {}", first.source_path.display()),
                 "give each item its own title",
             ));
@@ -570,7 +591,7 @@ pub fn check_across(ctx: &Context<'_>) -> Vec<Diagnostic> {
                     out.push(at_key(
                         item,
                         "title",
-                        "duplicate-title",
+                        Rule::DuplicateTitle,
                         format!("title already published by {key}"),
                         "give each item its own title",
                     ));
@@ -590,7 +611,7 @@ pub fn check_across(ctx: &Context<'_>) -> Vec<Diagnostic> {
                 out.push(at_key(
                     item,
                     "publish_at",
-                    "push-size",
+                    Rule::PushSize,
                     format!(
                         "{account} push at {when} has {} items; WeChat allows {PUSH_MAX}",
                         ctx.items
@@ -610,7 +631,7 @@ pub fn check_across(ctx: &Context<'_>) -> Vec<Diagnostic> {
 /// finding per distinct style, located at the theme key or the source line that sets it.
 fn check_contrast(ctx: &Context<'_>, item: &Item, html: &str) -> Vec<Diagnostic> {
     use crate::render::darkmode::text_samples;
-    let theme = ctx.layouts.as_ref().map(|l| l.theme());
+    let theme = ctx.layouts.map(|l| l.theme());
     let squash = |s: &str| s.replace([' ', ';'], "").to_ascii_lowercase();
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
@@ -648,7 +669,7 @@ fn check_contrast(ctx: &Context<'_>, item: &Item, html: &str) -> Vec<Diagnostic>
                 let text = std::fs::read_to_string(ctx.project.join(&theme_file)).unwrap_or_default();
                 let line =
                     text.lines().position(|l| l.trim_start().starts_with(&format!("{key} "))).map_or(1, |i| i + 1);
-                let mut d = diag(item, line, 1, "dark-contrast", format!("theme style `{key}`: {measured}"), "");
+                let mut d = diag(item, line, 1, Rule::DarkContrast, format!("theme style `{key}`: {measured}"), "");
                 d.file = theme_file;
                 d
             }
@@ -659,7 +680,7 @@ fn check_contrast(ctx: &Context<'_>, item: &Item, html: &str) -> Vec<Diagnostic>
                     item,
                     line,
                     1,
-                    "dark-contrast",
+                    Rule::DarkContrast,
                     format!("“{}…” (style `{}`): {measured}", sample.text, sample.style),
                     "",
                 )
@@ -708,41 +729,32 @@ pub fn dark_on_transparent(path: &Path, settings: &crate::config::Images) -> Opt
     (total > 0 && transparent * 10 >= total && visible > 0 && dark * 2 > visible).then(|| dark as f64 / visible as f64)
 }
 
-/// Renders the item to measure it against the content limits, without touching images.
+/// Measures the item's render against the content limits, each image counted as the uploadimg
+/// URL it will be in the HTML sent, and checks its colours.
 fn check_rendered(ctx: &Context<'_>, item: &Item) -> Vec<Diagnostic> {
-    /// Each image as the uploadimg URL it will be in the HTML sent: the same length.
-    struct AsSent;
-    impl ImageSink for AsSent {
-        fn request(&mut self, _src: &str, _line: usize, _role: ImageRole) -> Result<String, RenderError> {
-            const PREFIX: &str = "https://mmbiz.qpic.cn/mmbiz_jpg/";
-            const SUFFIX: &str = "/0?wx_fmt=jpeg";
-            let middle = UPLOADED_IMAGE_URL_CHARS - PREFIX.len() - SUFFIX.len();
-            Ok(format!("{PREFIX}{}{SUFFIX}", "0".repeat(middle)))
-        }
-    }
-    let Some(layouts) = &ctx.layouts else { return Vec::new() };
-    match layouts.render_item(item, ctx.config, &[], &mut AsSent) {
+    let Some(render) = ctx.render_of(item) else { return Vec::new() };
+    match render {
         Ok(rendered) => {
             let mut out: Vec<Diagnostic> =
-                rendered.diagnostics.into_iter().filter(|d| d.rule != "list-depth").collect();
+                rendered.diagnostics.iter().filter(|d| d.rule != Rule::ListDepth).cloned().collect();
             out.extend(check_contrast(ctx, item, &rendered.html));
-            let size = ContentSize::of(&rendered.html);
+            let size = ContentSize::of(&as_sent(&rendered.html));
             if !size.fits() {
                 out.push(diag(
                     item,
                     1,
                     1,
-                    "content-length",
+                    Rule::ContentLength,
                     format!("the content as sent is {size}"),
                     "split the article into two pushes, or move long tables and lists into images",
                 ));
-            } else if size.html_chars >= 20_000 {
+            } else if size.html_chars >= crate::wechat::limits::CONTENT_MAX_TEXT_CHARS {
                 // What other tools refuse, and WeChat does not: say why it is fine.
                 out.push(diag(
                     item,
                     1,
                     1,
-                    "content-html-length",
+                    Rule::ContentHtmlLength,
                     format!(
                         "the HTML is {} characters; WeChat counts the {} visible ones against its 20,000",
                         size.html_chars, size.text_chars
@@ -753,8 +765,31 @@ fn check_rendered(ctx: &Context<'_>, item: &Item) -> Vec<Diagnostic> {
             out
         }
         Err(RenderError::Source { line, column, message, .. }) => {
-            vec![diag(item, line, column, "front-matter", message, "fix this block")]
+            vec![diag(item, *line, *column, Rule::FrontMatter, message.clone(), "fix this block")]
         }
         Err(_) => Vec::new(),
     }
+}
+
+/// The HTML with each image placeholder replaced by an uploadimg URL of the length WeChat's are.
+fn as_sent(html: &str) -> std::borrow::Cow<'_, str> {
+    use crate::images::PLACEHOLDER;
+    const KEY_CHARS: usize = 64;
+    if !html.contains(PLACEHOLDER) {
+        return std::borrow::Cow::Borrowed(html);
+    }
+    const PREFIX: &str = "https://mmbiz.qpic.cn/mmbiz_jpg/";
+    const SUFFIX: &str = "/0?wx_fmt=jpeg";
+    let url = format!("{PREFIX}{}{SUFFIX}", "0".repeat(UPLOADED_IMAGE_URL_CHARS - PREFIX.len() - SUFFIX.len()));
+    let mut out = String::with_capacity(html.len() + 1024);
+    let mut rest = html;
+    while let Some(at) = rest.find(PLACEHOLDER) {
+        out.push_str(&rest[..at]);
+        out.push_str(&url);
+        let after = &rest[at + PLACEHOLDER.len()..];
+        let key_len = after.bytes().take(KEY_CHARS).take_while(u8::is_ascii_hexdigit).count();
+        rest = &after[key_len..];
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
 }

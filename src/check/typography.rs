@@ -4,11 +4,12 @@
 //!
 //! Works on one run of prose text at a time (never code, URLs or front matter): `find` reports,
 //! `fix` rewrites, and `fix(fix(t)) == fix(t)`.
+use crate::diagnostics::Rule;
 use crate::render::markdown::is_cjk;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    pub rule: &'static str,
+    pub rule: Rule,
     /// Byte offset within the text.
     pub offset: usize,
     pub message: String,
@@ -35,7 +36,7 @@ pub fn find(text: &str) -> Vec<Finding> {
             && !is_cjk_punctuation(c)
         {
             findings.push(Finding {
-                rule: "cjk-spacing",
+                rule: Rule::CjkSpacing,
                 offset,
                 message: format!("no space between `{p}` and `{c}`"),
                 hint: "put a space between Chinese and Latin letters or digits (wxpub check --fix does it)".into(),
@@ -46,7 +47,7 @@ pub fn find(text: &str) -> Vec<Finding> {
             && next.is_none_or(|n| n.is_whitespace() || is_cjk(n))
         {
             findings.push(Finding {
-                rule: "cjk-punctuation",
+                rule: Rule::CjkPunctuation,
                 offset,
                 message: format!("half-width `{c}` in a Chinese sentence"),
                 hint: format!("use the full-width `{full}`"),
@@ -54,7 +55,7 @@ pub fn find(text: &str) -> Vec<Finding> {
         }
         if DOUBLED.contains(&c) && next == Some(c) && prev != Some(c) {
             findings.push(Finding {
-                rule: "doubled-punctuation",
+                rule: Rule::DoubledPunctuation,
                 offset,
                 message: format!("doubled `{c}{c}`"),
                 hint: format!("one `{c}` is enough"),
@@ -65,7 +66,7 @@ pub fn find(text: &str) -> Vec<Finding> {
             && bracket_holds_cjk(&chars[i + 1..close])
         {
             findings.push(Finding {
-                rule: "cjk-brackets",
+                rule: Rule::CjkBrackets,
                 offset,
                 message: "half-width brackets around Chinese text".into(),
                 hint: "use full-width （ ）".into(),
@@ -159,13 +160,13 @@ fn bracket_holds_cjk(inside: &[(usize, char)]) -> bool {
 mod tests {
     use super::*;
 
-    fn rules(text: &str) -> Vec<&'static str> {
+    fn rules(text: &str) -> Vec<Rule> {
         find(text).into_iter().map(|f| f.rule).collect()
     }
 
     #[test]
     fn spacing() {
-        assert_eq!(rules("共120件青铜器"), ["cjk-spacing", "cjk-spacing"]);
+        assert_eq!(rules("共120件青铜器"), [Rule::CjkSpacing, Rule::CjkSpacing]);
         assert!(rules("共 120 件青铜器").is_empty());
         assert_eq!(fix("共120件青铜器"), "共 120 件青铜器");
         assert!(rules("（2024年）").len() == 1, "digits next to a bracket are fine, next to 年 not");
@@ -173,18 +174,18 @@ mod tests {
 
     #[test]
     fn punctuation_and_doubles() {
-        assert_eq!(rules("开幕了!欢迎参观"), ["cjk-punctuation"]);
+        assert_eq!(rules("开幕了!欢迎参观"), [Rule::CjkPunctuation]);
         assert_eq!(fix("开幕了!欢迎参观"), "开幕了！欢迎参观");
         assert_eq!(fix("开幕了, 欢迎参观"), "开幕了，欢迎参观");
         assert!(rules("version 1.2, ok").is_empty(), "Latin sentences keep their punctuation");
-        assert_eq!(rules("太好了！！"), ["doubled-punctuation"]);
+        assert_eq!(rules("太好了！！"), [Rule::DoubledPunctuation]);
         assert_eq!(fix("太好了！！！"), "太好了！");
         assert!(rules("太好了！").is_empty());
     }
 
     #[test]
     fn brackets() {
-        assert_eq!(rules("青铜鼎(商代)"), ["cjk-brackets"]);
+        assert_eq!(rules("青铜鼎(商代)"), [Rule::CjkBrackets]);
         assert_eq!(fix("青铜鼎(商代)"), "青铜鼎（商代）");
         assert!(rules("f(x) = 1").is_empty());
     }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::check::{self, CheckOptions, RULES, output};
+use crate::check::{self, CheckOptions, Rule, output};
 use crate::cli::CheckArgs;
 use crate::diagnostics::Severity;
 
@@ -13,8 +13,8 @@ pub fn run(project: &Path, args: CheckArgs) -> Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if args.list_rules {
-        for rule in RULES {
-            writeln!(out, "{:<22} {:<8} {}", rule.id, rule.severity, rule.doc)?;
+        for rule in Rule::ALL {
+            writeln!(out, "{:<22} {:<8} {}", rule.id(), rule.default_severity(), rule.doc())?;
         }
         return Ok(ExitCode::SUCCESS);
     }

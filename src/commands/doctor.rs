@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use crate::config::{Account, Config};
 use crate::redact::redact;
-use crate::wechat::{Client, ClientOptions, Credentials, WechatError, resolve_base};
+use crate::wechat::{Client, Credentials, WechatError, resolve_base};
 
 pub fn run(project: &Path, only: Option<&str>, probe: bool, report: Option<&Path>, yes: bool) -> Result<ExitCode> {
     let config = Config::load(project)?;
@@ -68,7 +68,7 @@ fn run_probe(
             account.name
         );
         let credentials = Credentials::from_env(&account.appid_env, &account.secret_env)?;
-        let client = Client::new(&resolve_base(&account.api_base), credentials, ClientOptions::default())?;
+        let client = Client::new(&resolve_base(&account.api_base), credentials, super::client_options())?;
         let result = crate::probe::probe(&client, name, account.mode, &mut |finding| println!("  {finding}"));
         for cleaned in &result.cleaned_up {
             println!("  cleaned up: {cleaned}");
@@ -92,7 +92,7 @@ fn run_probe(
 fn reach(account: &Account) -> Result<String, WechatError> {
     let credentials = Credentials::from_env(&account.appid_env, &account.secret_env)?;
     let base = resolve_base(&account.api_base);
-    let client = Client::new(&base, credentials, ClientOptions::default())?;
+    let client = Client::new(&base, credentials, super::client_options())?;
     client.access_token()?;
     let materials = client.material_count()?;
     let drafts = client.draft_count()?;

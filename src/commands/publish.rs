@@ -6,18 +6,22 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
+use crate::build::{self, BuildOptions};
 use crate::check::{self, CheckOptions};
 use crate::cli::PublishArgs;
 use crate::config::Config;
 use crate::diagnostics::Severity;
+use crate::file_hashes::FileHashes;
+use crate::project::Project;
 use crate::publish::{self, ExecuteOptions, Lock};
-use crate::wechat::{Client, ClientOptions, Credentials, resolve_base};
+use crate::wechat::{Client, Credentials, resolve_base};
 
 /// Records the run (one row per account: outcome and error) and every publication in
 /// publish.lock in the metrics database, for the yearly service-stability and output figures.
 fn record_run(
     project: &Path,
     config: &Config,
+    items: &[crate::content::Item],
     lock: &Lock,
     outcomes: &[publish::PushOutcome],
     started_at: chrono::DateTime<chrono::Utc>,
@@ -42,8 +46,7 @@ fn record_run(
             error: (!errors.is_empty()).then(|| errors.join("; ")),
         })?;
     }
-    let items = crate::content::load_items(project).unwrap_or_default();
-    let publications = crate::metrics::annual::publications_from_lock(lock, &items, &config.metrics.live_tag);
+    let publications = crate::metrics::annual::publications_from_lock(lock, items, &config.metrics.live_tag);
     store.record_publications(&publications)?;
     Ok(())
 }
@@ -93,12 +96,19 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     let Some(_lock) = super::lock_project(project, "publish", !args.no_wait)? else {
         return Ok(ExitCode::from(crate::project_lock::EXIT_BUSY));
     };
-    let config = Config::load(project)?;
+    let loaded = Project::load(project)?;
+    let config = &loaded.config;
     let now = crate::clock::now();
 
-    // 1. Build (incremental: images come from the cache) and check; errors block.
-    let build = super::build::build_project(project, None, false, false)?;
-    let report = check::check_project(project, &CheckOptions { paths: Vec::new(), now, fix: false })?;
+    // 1. Build (incremental: images come from the cache) and check the same renders; errors block.
+    let hashes = FileHashes::load(project);
+    let output_dir = project.join(&config.site.output_dir);
+    let build = build::build(
+        &loaded,
+        &BuildOptions { output_dir, drafts: false, hashes: &hashes, memo: None, progress: &crate::progress::Silent },
+    )?;
+    let report =
+        check::check(&loaded, Some(&build.renders), &CheckOptions { paths: Vec::new(), now, fix: false }, None)?;
     let errors: Vec<_> = report.diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
     if !errors.is_empty() {
         for d in &errors {
@@ -108,7 +118,7 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     }
 
     // 2. Plan.
-    let pushes = publish::plan(&build.manifest, &config, &args.items, args.account.as_deref(), now)?;
+    let pushes = publish::plan(&build.manifest, config, &args.items, args.account.as_deref(), now)?;
     if args.dry_run || pushes.is_empty() {
         if args.json {
             println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "dry_run": true, "pushes": pushes }))?);
@@ -137,28 +147,29 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
         let credentials = Credentials::from_env(&settings.appid_env, &settings.secret_env)?;
         clients.insert(
             account.to_string(),
-            Client::new(&resolve_base(&settings.api_base), credentials, ClientOptions::default())?,
+            Client::new(&resolve_base(&settings.api_base), credentials, super::client_options())?,
         );
     }
     let mut lock = Lock::load(project)?;
+    let upload_progress = super::TerminalProgress::new(!args.json);
     let options = ExecuteOptions {
         project,
         dist_dir: &build.output_dir,
         publish_due: args.due,
         poll_timeout: Duration::from_secs(300),
         upload_concurrency: config.publish.upload_concurrency,
-        progress: !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        progress: &upload_progress,
         retry_refused: !args.items.is_empty(),
         status_check_budget: config.publish.status_checks_per_run,
     };
     let started_at = crate::clock::now();
-    let outcomes = publish::execute(&pushes, &build.manifest, &config, &mut lock, &clients, &options);
+    let outcomes = publish::execute(&pushes, &build.manifest, config, &mut lock, &clients, &options);
     let quota_note = record_usage(
         project,
         &clients,
         outcomes.iter().any(|o| o.error.as_deref().is_some_and(|e| e.contains(publish::QUOTA_LEFT))),
     );
-    if let Err(e) = record_run(project, &config, &lock, &outcomes, started_at) {
+    if let Err(e) = record_run(project, config, &loaded.items, &lock, &outcomes, started_at) {
         // The pushes themselves are recorded in publish.lock; only the statistics record is lost.
         eprintln!("warning: this run could not be recorded in the metrics database: {e:#}");
     }
@@ -167,7 +178,7 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     // archives what is missing.
     let archive_dir = project.join(&config.archive.dir);
     let archived =
-        crate::archive::archive_pending(project, &archive_dir, &config, &mut lock, &build.manifest, &build.output_dir);
+        crate::archive::archive_pending(project, &archive_dir, config, &mut lock, &build.manifest, &build.output_dir);
     let archive_error = archived.as_ref().err().map(|e| e.to_string());
 
     let failed = outcomes.iter().filter(|o| o.error.is_some()).count();

@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::metrics::Store;
 use crate::metrics::pull::{self, PullOptions};
 use crate::wechat::types::Datacube;
-use crate::wechat::{Client, ClientOptions, Credentials, resolve_base};
+use crate::wechat::{Client, Credentials, resolve_base};
 
 /// The newest day the datacube has: yesterday, or the day before until 08:00 Beijing time
 /// (WeChat computes yesterday's figures overnight).
@@ -62,7 +62,7 @@ pub fn pull(project: &Path, args: StatsPullArgs, quiet: bool) -> Result<ExitCode
             .with_context(|| format!("account `{name}`"))?;
         clients.push((
             name.clone(),
-            Client::new(&resolve_base(&settings.api_base), credentials, ClientOptions::default())?,
+            Client::new(&resolve_base(&settings.api_base), credentials, super::client_options())?,
         ));
     }
     let mut store = open_store(project, &config)?;

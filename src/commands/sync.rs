@@ -5,20 +5,30 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::config::Config;
 use crate::publish::lock::{PublicationRecord, PushRecord};
 use crate::publish::{self, Lock};
-use crate::wechat::{Client, ClientOptions, Credentials, resolve_base};
+use crate::wechat::{Client, Credentials, resolve_base};
 
 pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<ExitCode> {
     // Even --check waits: a publish run in progress would make the comparison meaningless.
     let Some(_lock) = super::lock_project(project, "sync", true)? else {
         return Ok(ExitCode::from(crate::project_lock::EXIT_BUSY));
     };
-    let config = Config::load(project)?;
-    let build = super::build::build_project(project, None, false, false)?;
+    let loaded = crate::project::Project::load(project)?;
+    let config = &loaded.config;
+    let hashes = crate::file_hashes::FileHashes::load(project);
+    let build = crate::build::build(
+        &loaded,
+        &crate::build::BuildOptions {
+            output_dir: project.join(&config.site.output_dir),
+            drafts: false,
+            hashes: &hashes,
+            memo: None,
+            progress: &crate::progress::Silent,
+        },
+    )?;
     let far_future = chrono::DateTime::<chrono::Utc>::MAX_UTC;
-    let pushes = publish::plan(&build.manifest, &config, &[], only_account, far_future)?;
+    let pushes = publish::plan(&build.manifest, config, &[], only_account, far_future)?;
     let current = Lock::load(project)?;
     let mut found = Lock::default();
     // What each account's server holds, to find lock entries it no longer has.
@@ -30,7 +40,7 @@ pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<Ex
     for account in accounts {
         let settings = &config.accounts[account];
         let credentials = Credentials::from_env(&settings.appid_env, &settings.secret_env)?;
-        let client = Client::new(&resolve_base(&settings.api_base), credentials, ClientOptions::default())?;
+        let client = Client::new(&resolve_base(&settings.api_base), credentials, super::client_options())?;
         let entry = found.account(account);
 
         // Materials, by their upload name (the processed file's name).

@@ -76,10 +76,11 @@ pub enum ContentError {
     Empty { dir: PathBuf },
 }
 
-/// Finds and parses every item under `project/content`, sorted by kind then slug.
-pub fn load_items(project: &Path) -> Result<Vec<Item>, ContentError> {
+/// Every item source under `project/content`: `(kind, slug, folder, index.md)`, sorted by kind
+/// then slug. Nothing is read yet.
+pub fn discover(project: &Path) -> Result<Vec<(Kind, String, PathBuf, PathBuf)>, ContentError> {
     let content_dir = project.join("content");
-    let mut items = Vec::new();
+    let mut sources = Vec::new();
     for kind in Kind::ALL {
         let kind_dir = content_dir.join(kind.folder());
         if !kind_dir.is_dir() {
@@ -95,14 +96,40 @@ pub fn load_items(project: &Path) -> Result<Vec<Item>, ContentError> {
             if !entry.file_type().is_dir() || !index.is_file() {
                 continue;
             }
-            let display_path = index.strip_prefix(project).unwrap_or(&index).to_path_buf();
-            let source = read_source(&index, &display_path)?;
             let slug = entry.file_name().to_string_lossy().into_owned();
-            items.push(parse_item(kind, slug, entry.path().to_path_buf(), display_path, source)?);
+            sources.push((kind, slug, entry.path().to_path_buf(), index));
         }
     }
+    Ok(sources)
+}
+
+/// Every item that reads and parses, and the problem of each one that does not (an encoding or
+/// front-matter error belongs to its item: `check` reports it and checks the others).
+pub fn load_all(project: &Path) -> Result<(Vec<Item>, Vec<ContentError>), ContentError> {
+    let mut items = Vec::new();
+    let mut unreadable = Vec::new();
+    for (kind, slug, dir, index) in discover(project)? {
+        let display_path = index.strip_prefix(project).unwrap_or(&index).to_path_buf();
+        let parsed =
+            read_source(&index, &display_path).and_then(|source| parse_item(kind, slug, dir, display_path, source));
+        match parsed {
+            Ok(item) => items.push(item),
+            Err(e @ (ContentError::Encoding { .. } | ContentError::FrontMatter { .. })) => unreadable.push(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((items, unreadable))
+}
+
+/// Finds and parses every item under `project/content`, sorted by kind then slug; the first
+/// item that cannot be read is the error.
+pub fn load_items(project: &Path) -> Result<Vec<Item>, ContentError> {
+    let (items, mut unreadable) = load_all(project)?;
+    if !unreadable.is_empty() {
+        return Err(unreadable.remove(0));
+    }
     if items.is_empty() {
-        return Err(ContentError::Empty { dir: content_dir });
+        return Err(ContentError::Empty { dir: project.join("content") });
     }
     Ok(items)
 }

@@ -16,10 +16,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config;
-use crate::render::{ImageSink, RenderError};
+use crate::file_hashes::FileHashes;
 
 /// Bumped whenever processing changes, so that old cache entries are not reused.
-pub const PIPELINE_VERSION: &str = "wxpub-images-1";
+pub const PIPELINE_VERSION: &str = "wxpub-images-2";
 
 /// Extensions accepted in sources; WeChat bodies take jpg/png, GIFs go up as material, and
 /// WebP/BMP are converted.
@@ -28,7 +28,7 @@ pub const SOURCE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "gif", "webp", "b
 /// Placeholder written into HTML until the processed file's name is known.
 pub const PLACEHOLDER: &str = "wxpub-image:";
 
-const UPLOADIMG_LIMIT: usize = 1024 * 1024;
+use crate::wechat::limits::UPLOADIMG_MAX_BYTES as UPLOADIMG_LIMIT;
 
 /// What an image is for; each has its own size limit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -143,13 +143,45 @@ pub fn check_source_path(src: &str) -> Result<(), SourcePathProblem> {
     Ok(())
 }
 
+/// An image an item asks for that cannot be used, at the line that asks for it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct ImageRequestError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+/// Resolves the images an item refers to, for the renderer: `src` is as written in the source,
+/// `line` is where; the answer is the `src` to write into the HTML.
+pub trait ImageSink {
+    fn request(&mut self, src: &str, line: usize, role: ImageRole) -> Result<String, ImageRequestError>;
+    /// An image made during the build (a QR code), named `name`, processed like a body image.
+    fn generated(&mut self, name: &str, bytes: Vec<u8>, line: usize) -> Result<String, ImageRequestError> {
+        let _ = bytes;
+        self.request(name, line, ImageRole::Body)
+    }
+}
+
+/// How a planner names the images it is asked for.
+#[derive(Clone, Copy)]
+pub enum Planning<'h> {
+    /// By content (the build): every source is hashed — read only when its stat data changed.
+    ByContent(&'h FileHashes),
+    /// By path, reading nothing (`check`): the placeholder has the length of the real one, and an
+    /// image that cannot be used is recorded instead of stopping the render.
+    ByPath,
+}
+
 /// Collects an item's image requests. Implements [`ImageSink`] for the renderer.
 pub struct ImagePlanner<'s> {
     item_dir: PathBuf,
     canonical_dir: PathBuf,
     source_file: PathBuf,
     settings: &'s ImageSettings,
+    planning: Planning<'s>,
     jobs: BTreeMap<(String, String), ImageJob>,
+    problems: Vec<ImageRequestError>,
 }
 
 impl<'s> ImagePlanner<'s> {
@@ -157,11 +189,11 @@ impl<'s> ImagePlanner<'s> {
         item_dir: &Path,
         source_file: &Path,
         settings: &'s ImageSettings,
-    ) -> Result<ImagePlanner<'s>, RenderError> {
-        let canonical_dir = item_dir.canonicalize().map_err(|e| RenderError::Source {
+        planning: Planning<'s>,
+    ) -> Result<ImagePlanner<'s>, ImageRequestError> {
+        let canonical_dir = item_dir.canonicalize().map_err(|e| ImageRequestError {
             file: source_file.to_path_buf(),
             line: 1,
-            column: 1,
             message: format!("cannot open the item folder: {e}"),
         })?;
         Ok(ImagePlanner {
@@ -169,8 +201,16 @@ impl<'s> ImagePlanner<'s> {
             canonical_dir,
             source_file: source_file.to_path_buf(),
             settings,
+            planning,
             jobs: BTreeMap::new(),
+            problems: Vec::new(),
         })
+    }
+
+    /// Images that could not be used while planning by path (empty when planning by content:
+    /// there the first one stops the render).
+    pub fn problems(&self) -> &[ImageRequestError] {
+        &self.problems
     }
 
     /// The images requested so far.
@@ -184,12 +224,12 @@ impl<'s> ImagePlanner<'s> {
         job.placeholder()
     }
 
-    fn error(&self, line: usize, message: String) -> RenderError {
-        RenderError::Source { file: self.source_file.clone(), line, column: 1, message }
+    fn error(&self, line: usize, message: String) -> ImageRequestError {
+        ImageRequestError { file: self.source_file.clone(), line, message }
     }
 
-    /// Validates a source path and reads its bytes.
-    fn resolve(&self, src: &str, line: usize) -> Result<(PathBuf, Vec<u8>), RenderError> {
+    /// Validates a source path and finds its content hash (by path when planning by path).
+    fn resolve(&self, src: &str, line: usize) -> Result<(PathBuf, String), ImageRequestError> {
         match check_source_path(src) {
             Ok(()) => {}
             Err(SourcePathProblem::Outside) => {
@@ -240,21 +280,31 @@ impl<'s> ImagePlanner<'s> {
                 ),
             ));
         }
-        let bytes =
-            std::fs::read(&canonical).map_err(|e| self.error(line, format!("cannot read image `{src}`: {e}")))?;
-        Ok((canonical, bytes))
+        let sha256 = match self.planning {
+            Planning::ByContent(hashes) => hashes
+                .sha256(&canonical, &metadata)
+                .map_err(|e| self.error(line, format!("cannot read image `{src}`: {e}")))?,
+            Planning::ByPath => hex::encode(Sha256::digest(canonical.to_string_lossy().as_bytes())),
+        };
+        Ok((canonical, sha256))
     }
 }
 
 impl ImageSink for ImagePlanner<'_> {
-    fn request(&mut self, src: &str, line: usize, role: ImageRole) -> Result<String, RenderError> {
-        let role_name = serde_json::to_string(&role).unwrap_or_default();
+    fn request(&mut self, src: &str, line: usize, role: ImageRole) -> Result<String, ImageRequestError> {
+        let role_name = role_name(&role);
         if let Some(job) = self.jobs.get(&(src.to_string(), role_name.clone())) {
             return Ok(job.placeholder());
         }
-        let (source_path, bytes) = self.resolve(src, line)?;
-        let source_sha256 = hex::encode(Sha256::digest(&bytes));
-        let key = cache_key(&bytes, self.settings, &role);
+        let (source_path, source_sha256) = match self.resolve(src, line) {
+            Ok(found) => found,
+            Err(problem) if matches!(self.planning, Planning::ByPath) => {
+                self.problems.push(problem);
+                (self.item_dir.join(src), hex::encode(Sha256::digest(src.as_bytes())))
+            }
+            Err(problem) => return Err(problem),
+        };
+        let key = cache_key(&source_sha256, self.settings, &role);
         let job = ImageJob {
             source: src.to_string(),
             source_path,
@@ -270,19 +320,20 @@ impl ImageSink for ImagePlanner<'_> {
         Ok(placeholder)
     }
 
-    fn generated(&mut self, name: &str, bytes: Vec<u8>, line: usize) -> Result<String, RenderError> {
+    fn generated(&mut self, name: &str, bytes: Vec<u8>, line: usize) -> Result<String, ImageRequestError> {
         let role = ImageRole::Body;
-        let role_name = serde_json::to_string(&role).unwrap_or_default();
+        let role_name = role_name(&role);
         if let Some(job) = self.jobs.get(&(name.to_string(), role_name.clone())) {
             return Ok(job.placeholder());
         }
+        let source_sha256 = hex::encode(Sha256::digest(&bytes));
         let job = ImageJob {
             source: name.to_string(),
             source_path: self.item_dir.join(name),
             item_file: self.source_file.clone(),
             line,
-            source_sha256: hex::encode(Sha256::digest(&bytes)),
-            key: cache_key(&bytes, self.settings, &role),
+            key: cache_key(&source_sha256, self.settings, &role),
+            source_sha256,
             role,
             generated: Some(std::sync::Arc::new(bytes)),
         };
@@ -292,26 +343,46 @@ impl ImageSink for ImagePlanner<'_> {
     }
 }
 
-/// sha256 of everything that determines the output. Never mtimes (CI clones are fresh), never
-/// std's DefaultHasher (not stable across releases).
-fn cache_key(bytes: &[u8], settings: &ImageSettings, role: &ImageRole) -> String {
+fn role_name(role: &ImageRole) -> String {
+    match role {
+        ImageRole::Body => "body".into(),
+        ImageRole::Poster => "poster".into(),
+        ImageRole::Cover { focus: (x, y) } => format!("cover:{x},{y}"),
+    }
+}
+
+/// sha256 of everything that determines the output: the source's content hash, the settings and
+/// the role. Never mtimes (CI clones are fresh), never std's DefaultHasher (not stable across
+/// releases).
+fn cache_key(source_sha256: &str, settings: &ImageSettings, role: &ImageRole) -> String {
     let mut hasher = Sha256::new();
     hasher.update(PIPELINE_VERSION.as_bytes());
-    hasher.update(serde_json::to_vec(settings).unwrap_or_default());
-    hasher.update(serde_json::to_vec(role).unwrap_or_default());
-    hasher.update(bytes);
+    // Debug output is stable within one wxpub version, and PIPELINE_VERSION covers the rest.
+    hasher.update(format!("{settings:?}").as_bytes());
+    hasher.update(role_name(role).as_bytes());
+    hasher.update(source_sha256.as_bytes());
     hex::encode(hasher.finalize())
 }
 
-/// Replaces every placeholder in `html` with `images/<file>`.
+/// Replaces every placeholder in `html` with `images/<file>`, in one pass over the HTML (a
+/// placeholder whose key was not processed stays as it is).
 pub fn resolve_placeholders(html: &str, processed: &BTreeMap<String, Processed>) -> String {
-    if !html.contains(PLACEHOLDER) {
-        return html.to_string();
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = memchr::memmem::find(rest.as_bytes(), PLACEHOLDER.as_bytes()) {
+        let after = &rest[at + PLACEHOLDER.len()..];
+        let key_len = after.bytes().take(64).take_while(u8::is_ascii_hexdigit).count();
+        out.push_str(&rest[..at]);
+        match processed.get(&after[..key_len]) {
+            Some(image) => {
+                out.push_str("images/");
+                out.push_str(&image.file);
+            }
+            None => out.push_str(&rest[at..at + PLACEHOLDER.len() + key_len]),
+        }
+        rest = &after[key_len..];
     }
-    let mut out = html.to_string();
-    for (key, image) in processed {
-        out = out.replace(&format!("{PLACEHOLDER}{key}"), &format!("images/{}", image.file));
-    }
+    out.push_str(rest);
     out
 }
 
@@ -339,7 +410,7 @@ pub fn process_all(
     jobs: &[&ImageJob],
     settings: &ImageSettings,
     cache_dir: &Path,
-    progress: bool,
+    progress: &dyn crate::progress::Progress,
 ) -> Result<ProcessReport, ImageError> {
     let mut unique: BTreeMap<&str, &ImageJob> = BTreeMap::new();
     for job in jobs {
@@ -351,23 +422,18 @@ pub fn process_all(
         source_name: String::new(),
         message: format!("cannot create the image cache: {e}"),
     })?;
-    let bar =
-        if progress { indicatif::ProgressBar::new(unique.len() as u64) } else { indicatif::ProgressBar::hidden() };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("images {bar:30} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    progress.start("images", unique.len() as u64);
     let results: Vec<Result<(String, Processed, bool), ImageError>> = unique
         .values()
         .collect::<Vec<_>>()
         .par_iter()
         .map(|job| {
             let result = cached_or_process(job, settings, cache_dir).map(|(p, decoded)| (job.key.clone(), p, decoded));
-            bar.inc(1);
+            progress.advance();
             result
         })
         .collect();
-    bar.finish_and_clear();
+    progress.finish();
     let mut report = ProcessReport::default();
     for result in results {
         let (key, processed, decoded) = result?;
@@ -491,14 +557,11 @@ fn store(
     bytes: &[u8],
     extra: &[(String, Vec<u8>)],
 ) -> std::io::Result<()> {
-    let write = |path: &Path, data: &[u8]| -> std::io::Result<()> {
-        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-        std::fs::write(&tmp, data)?;
-        std::fs::rename(&tmp, path)
-    };
-    write(&cache_dir.join(&processed.file), bytes)?;
+    use crate::fs_util::write_atomic;
+    write_atomic(&cache_dir.join(&processed.file), bytes)?;
     for (name, data) in extra {
-        write(&cache_dir.join(name), data)?;
+        write_atomic(&cache_dir.join(name), data)?;
     }
-    write(meta_path, serde_json::to_string_pretty(processed).unwrap_or_default().as_bytes())
+    let json = serde_json::to_string_pretty(processed).map_err(std::io::Error::other)?;
+    write_atomic(meta_path, json.as_bytes())
 }

@@ -17,8 +17,11 @@ use notify::Watcher;
 
 pub use pages::{ItemView, Scheme};
 
+use crate::build::{self, BuildOptions};
 use crate::check::{self, CheckOptions};
 use crate::config::Config;
+use crate::file_hashes::FileHashes;
+use crate::project::Project;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PreviewError {
@@ -72,24 +75,61 @@ impl PreviewHandle {
     }
 }
 
-/// Builds into `project/.wxpub/preview`, checks, and gathers what the pages show.
-fn build_site(project: &Path) -> anyhow::Result<(String, Vec<ItemView>, PathBuf)> {
-    let config = Config::load(project)?;
-    let out = project.join(".wxpub/preview");
-    let outcome = crate::commands::build::build_project(project, Some(out.clone()), true, false)?;
-    let report =
-        check::check_project(project, &CheckOptions { paths: Vec::new(), now: crate::clock::now(), fix: false })?;
-    let mut items = Vec::new();
-    for entry in &outcome.manifest.items {
-        let dir = outcome.output_dir.join(entry.kind.folder()).join(&entry.slug);
-        let content_html = std::fs::read_to_string(dir.join("content.html")).unwrap_or_default();
-        let source_dir = entry.source.parent().map(Path::to_path_buf).unwrap_or_default();
-        let diagnostics = report
-            .diagnostics
+/// What the preview keeps between rebuilds, so that a save costs what it changed: the source
+/// hashes, the renders of unchanged items, and each page's dark-mode count by its HTML.
+#[derive(Default)]
+struct Kept {
+    hashes: FileHashes,
+    memo: build::RenderMemo,
+    check_memo: check::CheckMemo,
+    dark_problems: std::sync::Mutex<std::collections::HashMap<String, (String, usize)>>,
+}
+
+impl Kept {
+    fn dark_problems(&self, key: &str, html: &str) -> usize {
+        let mut known = self.dark_problems.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((seen, count)) = known.get(key)
+            && seen == html
+        {
+            return *count;
+        }
+        let count = crate::render::darkmode::text_samples(html)
             .iter()
-            .filter(|d| d.file.starts_with(&source_dir) || project.join(&d.file).starts_with(project.join(&source_dir)))
-            .map(|d| (d.severity.to_string(), format!("{}:{} [{}] {}", d.line, d.column, d.rule, d.message)))
-            .collect();
+            .filter(|t| t.dark_contrast() < t.required_contrast())
+            .count();
+        known.insert(key.to_string(), (html.to_string(), count));
+        count
+    }
+}
+
+/// Builds into `project/.wxpub/preview`, checks the same renders, and gathers what the pages show.
+fn build_site(project: &Path, kept: &Kept) -> anyhow::Result<(String, Vec<ItemView>, PathBuf)> {
+    let loaded = Project::load(project)?;
+    let config = &loaded.config;
+    let options = BuildOptions {
+        output_dir: project.join(".wxpub/preview"),
+        drafts: true,
+        hashes: &kept.hashes,
+        memo: Some(&kept.memo),
+        progress: &crate::progress::Silent,
+    };
+    let outcome = build::build(&loaded, &options)?;
+    let report = check::check(
+        &loaded,
+        Some(&outcome.renders),
+        &CheckOptions { paths: Vec::new(), now: crate::clock::now(), fix: false },
+        Some(&kept.check_memo),
+    )?;
+    // Each item's findings: those in its folder.
+    let mut by_folder: std::collections::HashMap<&Path, Vec<(String, String)>> = std::collections::HashMap::new();
+    for d in &report.diagnostics {
+        let text = format!("{}:{} [{}] {}", d.line, d.column, d.rule, d.message);
+        by_folder.entry(d.file.parent().unwrap_or(Path::new(""))).or_default().push((d.severity.to_string(), text));
+    }
+    let mut items = Vec::new();
+    for (entry, content_html) in outcome.manifest.items.iter().zip(&outcome.html) {
+        let source_dir = entry.source.parent().unwrap_or(Path::new(""));
+        let diagnostics = by_folder.remove(source_dir).unwrap_or_default();
         items.push(ItemView {
             key: entry.key.clone(),
             kind: entry.kind.folder().trim_end_matches('s').to_string(),
@@ -108,21 +148,18 @@ fn build_site(project: &Path) -> anyhow::Result<(String, Vec<ItemView>, PathBuf)
                 .as_ref()
                 .and_then(|c| c.output.crops.as_ref())
                 .map(|c| (c.preview_235_1.clone(), c.preview_1_1.clone())),
-            dark_problems: crate::render::darkmode::text_samples(&content_html)
-                .iter()
-                .filter(|t| t.dark_contrast() < t.required_contrast())
-                .count(),
-            content_html,
+            dark_problems: kept.dark_problems(&entry.key, content_html),
+            content_html: content_html.clone(),
             diagnostics,
         });
     }
-    Ok((config.site.name, items, outcome.output_dir))
+    Ok((config.site.name.clone(), items, outcome.output_dir))
 }
 
 /// Rebuilds and tells open pages to reload (also after a failed rebuild: they show its error).
-fn rebuild(project: &Path, shared: &Shared) {
+fn rebuild(project: &Path, shared: &Shared, kept: &Kept) {
     // Whatever the sources hold, the server stays up: a panic is shown like any failed build.
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build_site(project))).unwrap_or_else(|panic| {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build_site(project, kept))).unwrap_or_else(|panic| {
         let what = panic
             .downcast_ref::<String>()
             .map(String::as_str)
@@ -155,7 +192,9 @@ fn watched(project: &Path, path: &Path) -> bool {
 pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
     let project = std::fs::canonicalize(project).unwrap_or_else(|_| project.to_path_buf());
     let config = Config::load(&project)?;
-    let site = match build_site(&project) {
+    // Kept across rebuilds: a save re-reads and re-renders only what it changed.
+    let kept = Arc::new(Kept { hashes: FileHashes::load(&project), ..Kept::default() });
+    let site = match build_site(&project, &kept) {
         Ok((name, items, output_dir)) => Site { version: 1, name, items, output_dir, error: None },
         Err(e) => Site {
             version: 1,
@@ -192,16 +231,16 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
         }
     }
     {
-        let (project, shared) = (project.clone(), shared.clone());
+        let (project, shared, kept) = (project.clone(), shared.clone(), kept.clone());
         std::thread::spawn(move || {
             while let Ok(path) = events_rx.recv() {
                 let mut relevant = watched(&project, &path);
-                // Editors save in bursts (temp file, rename, chmod): wait for the burst to end.
-                while let Ok(path) = events_rx.recv_timeout(Duration::from_millis(150)) {
+                // Editors save in bursts (temp file, rename, chmod, a few ms apart): wait for the burst to end.
+                while let Ok(path) = events_rx.recv_timeout(Duration::from_millis(50)) {
                     relevant |= watched(&project, &path);
                 }
                 if relevant {
-                    rebuild(&project, &shared);
+                    rebuild(&project, &shared, &kept);
                 }
             }
         });
@@ -306,10 +345,7 @@ async fn page(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
     }
     (
         StatusCode::NOT_FOUND,
-        Html(format!(
-            "<p>No item or file at /{}. <a href=\"/\">All items</a></p>",
-            crate::render::markdown::escape_attr(path)
-        )),
+        Html(format!("<p>No item or file at /{}. <a href=\"/\">All items</a></p>", crate::html::escape(path))),
     )
         .into_response()
 }

@@ -2,7 +2,7 @@
 //! a WeChat article page. The frame's own look comes from a `<style>` that targets only the
 //! frame's classes, and its geometry from inline styles, so that the article inside is shown with
 //! exactly the styles it carries itself — what WeChat will show.
-use crate::render::markdown::escape_attr as escape;
+use crate::html::escape;
 
 /// What the preview knows about one item after a build and a check.
 #[derive(Debug, Clone, Default)]

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::Push;
 use super::lock::{Lock, MediaRecord, PublicationRecord, PushRecord};
-use crate::commands::build::{Manifest, ManifestImage, ManifestItem};
+use crate::build::{Manifest, ManifestImage, ManifestItem};
 use crate::config::{AccountKind, Config, PublishMode};
 use crate::content::Comments;
 use crate::wechat::types::{Article, DraftItem, MaterialType, PublishedItem};
@@ -26,8 +26,8 @@ pub struct ExecuteOptions<'a> {
     pub poll_timeout: Duration,
     /// Uploads running at once.
     pub upload_concurrency: usize,
-    /// Show a progress bar (on a terminal).
-    pub progress: bool,
+    /// Told about each upload.
+    pub progress: &'a dyn crate::progress::Progress,
     /// The items were named on the command line: retry pushes WeChat refused before (48001).
     pub retry_refused: bool,
     /// freepublish/get calls one run may make per account: they count against WeChat's 100 a
@@ -551,11 +551,8 @@ fn upload_all(
     let shared = Mutex::new(lock);
     let next = AtomicUsize::new(0);
     let done = Mutex::new(Vec::new());
-    let bar = if options.progress {
-        indicatif::ProgressBar::new(work.len() as u64)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = options.progress;
+    bar.start("uploads", work.len() as u64);
     std::thread::scope(|scope| {
         for _ in 0..options.upload_concurrency.max(1) {
             scope.spawn(|| {
@@ -568,12 +565,12 @@ fn upload_all(
                     {
                         done.lock().unwrap_or_else(|p| p.into_inner()).push((account.clone(), step));
                     }
-                    bar.inc(1);
+                    bar.advance();
                 }
             });
         }
     });
-    bar.finish_and_clear();
+    bar.finish();
     done.into_inner().unwrap_or_default()
 }
 

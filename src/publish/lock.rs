@@ -122,12 +122,7 @@ impl Lock {
             .map_err(|e| LockError::Write { path: path.clone(), source: std::io::Error::other(e) })?;
         let text =
             format!("# Written by wxpub publish: what has been uploaded, drafted and published. Commit it.\n{body}");
-        let tmp = path.with_extension(format!("lock.tmp-{}", std::process::id()));
-        let write = || -> std::io::Result<()> {
-            std::fs::write(&tmp, &text)?;
-            std::fs::rename(&tmp, &path)
-        };
-        write().map_err(|source| LockError::Write { path, source })
+        crate::fs_util::write_atomic(&path, text.as_bytes()).map_err(|source| LockError::Write { path, source })
     }
 
     pub fn account(&mut self, name: &str) -> &mut AccountLock {

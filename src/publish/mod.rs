@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::commands::build::{Manifest, ManifestItem};
+use crate::build::{Manifest, ManifestItem};
 use crate::config::Config;
 pub use execute::{
     CANNOT_PUBLISH, EXIT_CANNOT_PUBLISH, ExecuteOptions, PushOutcome, QUOTA_LEFT, article_as_sent, execute,
@@ -17,7 +17,7 @@ pub use execute::{
 pub use lock::Lock;
 
 /// WeChat's limit of articles in one push.
-pub const PUSH_MAX: usize = 8;
+pub use crate::wechat::limits::PUSH_MAX_ARTICLES as PUSH_MAX;
 
 /// One push: the articles an account sends together at one time.
 #[derive(Debug, Clone, Serialize)]

@@ -57,11 +57,7 @@ impl ApiUsage {
         let path = project.join(USAGE_FILE);
         let error = |e: &dyn std::fmt::Display| UsageError::Write { path: path.clone(), message: e.to_string() };
         let text = serde_json::to_string_pretty(self).map_err(|e| error(&e))?;
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| error(&e))?;
-        }
-        let tmp = path.with_extension(format!("json.tmp-{}", std::process::id()));
-        std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &path)).map_err(|e| error(&e))
+        crate::fs_util::write_atomic(&path, text.as_bytes()).map_err(|e| error(&e))
     }
 }
 

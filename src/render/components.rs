@@ -14,9 +14,9 @@
 use serde::Deserialize;
 use sha2::Digest;
 
-use super::markdown::{escape_attr, push_escaped};
 use super::theme::Theme;
 use super::{ImageSink, RenderContext, RenderError};
+use crate::html::{escape as escape_attr, push_escaped};
 
 pub const COMPONENT_NAMES: &[&str] = &["artifact", "exhibition", "gallery", "note", "qr", "reveal", "compare", "fold"];
 

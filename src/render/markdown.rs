@@ -10,7 +10,8 @@ use pulldown_cmark::{Alignment, CodeBlockKind, Event, HeadingLevel, LinkType, Op
 use super::components::{self, COMPONENT_NAMES};
 use super::sanitize::{self, is_wechat_article_url};
 use super::{ImageSink, RenderContext, RenderError, highlight};
-use crate::diagnostics::{Diagnostic, Severity};
+use crate::diagnostics::{Diagnostic, Rule, Severity};
+use crate::html::{self, push_escaped};
 
 /// How much of a raw link's text its reference keeps.
 const REFERENCE_TEXT_MAX: usize = 300;
@@ -164,7 +165,7 @@ impl<'a> Emitter<'a> {
         self.out.push('>');
     }
 
-    fn warn(&mut self, offset: usize, rule: &'static str, message: String, hint: &str) {
+    fn warn(&mut self, offset: usize, rule: Rule, message: String, hint: &str) {
         let (line, column) = self.ctx.position(self.base + offset);
         self.diagnostics.push(Diagnostic {
             file: self.ctx.file.to_path_buf(),
@@ -273,7 +274,7 @@ impl<'a> Emitter<'a> {
                 if self.lists.len() >= 2 {
                     self.warn(
                         range.start,
-                        "list-depth",
+                        Rule::ListDepth,
                         format!("list nested {} levels deep", self.lists.len() + 1),
                         "WeChat drops content nested more than two levels deep; flatten the list",
                     );
@@ -337,7 +338,7 @@ impl<'a> Emitter<'a> {
                 let url = dest_url.to_string();
                 let state = if is_wechat_article_url(&url) {
                     let attr = self.style("a");
-                    self.out.push_str(&format!("<a href=\"{}\"{attr}>", escape_attr(&url)));
+                    self.out.push_str(&format!("<a href=\"{}\"{attr}>", html::escape(&url)));
                     LinkState::WeChat
                 } else if url.starts_with("http://") || url.starts_with("https://") || *link_type == LinkType::Email {
                     LinkState::Reference { url, text: String::new() }
@@ -444,8 +445,8 @@ impl<'a> Emitter<'a> {
                     let attr = self.style("img_inline");
                     self.out.push_str(&format!(
                         "<img src=\"{}\" alt=\"{}\"{attr}>",
-                        escape_attr(&src),
-                        escape_attr(&image.alt)
+                        html::escape(&src),
+                        html::escape(&image.alt)
                     ));
                 }
             }
@@ -505,7 +506,7 @@ impl<'a> Emitter<'a> {
             }
             let closing = rest.starts_with("</");
             let after = &rest[if closing { 2 } else { 1 }..];
-            let name_len = sanitize::tag_name_len(after);
+            let name_len = html::tag_name_len(after);
             if name_len == 0 {
                 out.push('<');
                 rest = &rest[1..];
@@ -517,14 +518,11 @@ impl<'a> Emitter<'a> {
                 rest = &rest[1..];
                 continue;
             }
-            let remainder = sanitize::parse_attributes(&after[name_len..], &mut attributes);
+            let remainder = html::parse_attributes(&after[name_len..], &mut attributes);
             let tag = &rest[..rest.len() - remainder.len()];
             rest = remainder;
             let attribute = |wanted: &str| {
-                attributes
-                    .iter()
-                    .find(|(a, _)| a.eq_ignore_ascii_case(wanted))
-                    .map(|(_, v)| sanitize::decode_entities(v))
+                attributes.iter().find(|(a, _)| a.eq_ignore_ascii_case(wanted)).map(|(_, v)| html::decode_entities(v))
             };
             match (name.to_ascii_lowercase().as_str(), closing) {
                 ("a", false) => {
@@ -555,9 +553,9 @@ impl<'a> Emitter<'a> {
                             let value = if name.eq_ignore_ascii_case("src") {
                                 Cow::Borrowed(processed.as_str())
                             } else {
-                                sanitize::decode_entities(value)
+                                html::decode_entities(value)
                             };
-                            out.push_str(&format!(" {name}=\"{}\"", escape_attr(&value)));
+                            out.push_str(&format!(" {name}=\"{}\"", html::escape(&value)));
                         }
                         out.push('>');
                     }
@@ -596,7 +594,7 @@ impl<'a> Emitter<'a> {
     /// that WeChat's editor breaks after saving.
     fn check_raw_html(&mut self, html: &str, offset: usize) {
         for (at, removal) in sanitize::audit(html) {
-            self.warn(offset + at, "raw-html", removal.to_string(), removal.hint());
+            self.warn(offset + at, Rule::RawHtml, removal.to_string(), removal.hint());
         }
         let lower = html.to_ascii_lowercase();
         let svg_problems = [
@@ -612,7 +610,7 @@ impl<'a> Emitter<'a> {
                 if lower.contains(needle) {
                     self.warn(
                         offset,
-                        "raw-html",
+                        Rule::RawHtml,
                         format!("raw SVG: {what} removed: WeChat does not keep it"),
                         "use the reveal or compare component, or only what docs/editors-guide.md lists for SVG",
                     );
@@ -668,28 +666,4 @@ fn is_lone_image_paragraph(events: &[(Event<'_>, Range<usize>)], index: usize) -
 
 pub fn is_cjk(c: char) -> bool {
     matches!(c as u32, 0x3000..=0x303F | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xFF00..=0xFFEF)
-}
-
-/// Appends `text` with `& < > "` escaped, copying the runs between them in one go.
-pub fn push_escaped(out: &mut String, text: &str) {
-    let mut start = 0;
-    for (i, byte) in text.bytes().enumerate() {
-        let entity = match byte {
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'&' => "&amp;",
-            b'"' => "&quot;",
-            _ => continue,
-        };
-        out.push_str(&text[start..i]);
-        out.push_str(entity);
-        start = i + 1;
-    }
-    out.push_str(&text[start..]);
-}
-
-pub fn escape_attr(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    push_escaped(&mut out, text);
-    out
 }

@@ -18,7 +18,7 @@ use thiserror::Error;
 use crate::config::Config;
 use crate::content::{Item, Kind};
 use crate::diagnostics::{Diagnostic, line_col};
-pub use crate::images::ImageRole;
+pub use crate::images::{ImageRequestError, ImageRole, ImageSink};
 pub use markdown::Reference;
 pub use theme::Theme;
 
@@ -32,13 +32,9 @@ pub enum RenderError {
     Theme(#[from] theme::ThemeError),
 }
 
-/// Resolves the images an item refers to. `src` is as written in the source; `line` is where.
-pub trait ImageSink {
-    fn request(&mut self, src: &str, line: usize, role: ImageRole) -> Result<String, RenderError>;
-    /// An image made during the build (a QR code), named `name`, processed like a body image.
-    fn generated(&mut self, name: &str, bytes: Vec<u8>, line: usize) -> Result<String, RenderError> {
-        let _ = bytes;
-        self.request(name, line, ImageRole::Body)
+impl From<ImageRequestError> for RenderError {
+    fn from(e: ImageRequestError) -> Self {
+        RenderError::Source { file: e.file, line: e.line, column: 1, message: e.message }
     }
 }
 
@@ -101,7 +97,7 @@ impl Layouts {
         let mut tera = Tera::new(&pattern).map_err(|e| RenderError::Layouts { message: tera_message(&e) })?;
         // Tera's default escaping also encodes `/` and `'`, which costs characters of WeChat's
         // content limit and makes URLs unreadable in the references list.
-        tera.set_escape_fn(markdown::escape_attr);
+        tera.set_escape_fn(crate::html::escape);
         for name in REQUIRED_TEMPLATES {
             if !tera.get_template_names().any(|n| n == name) {
                 return Err(RenderError::Layouts {

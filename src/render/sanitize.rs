@@ -11,6 +11,7 @@
 //! - in `style`, only the CSS properties below, filtered one by one, because one unknown
 //!   declaration can make the editor drop the whole attribute. No `position` (dropped), no
 //!   `url(…)` (outside resources are refused), no `!important` (defeats dark mode).
+use crate::html::{decode_entities, parse_attributes, tag_name_len};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -674,52 +675,6 @@ fn output_tag(name: &str) -> Option<&'static str> {
     }
 }
 
-pub(crate) fn tag_name_len(text: &str) -> usize {
-    if !text.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        return 0;
-    }
-    text.bytes().position(|b| !(b.is_ascii_alphanumeric() || b == b'-')).unwrap_or(text.len())
-}
-
-/// Reads attributes up to the end of a start tag into `attributes` as (name, raw value) pairs
-/// (replacing what it held). Returns the text after the tag's `>`.
-pub(crate) fn parse_attributes<'t>(mut text: &'t str, attributes: &mut Vec<(&'t str, &'t str)>) -> &'t str {
-    attributes.clear();
-    loop {
-        text = text.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == '/');
-        if text.is_empty() {
-            return "";
-        }
-        if let Some(after) = text.strip_prefix('>') {
-            return after;
-        }
-        let name_end =
-            text.find(|c: char| c.is_ascii_whitespace() || c == '=' || c == '>' || c == '/').unwrap_or(text.len());
-        let name = &text[..name_end.max(1).min(text.len())];
-        text = text[name.len()..].trim_start_matches(|c: char| c.is_ascii_whitespace());
-        let Some(after_eq) = text.strip_prefix('=') else {
-            attributes.push((name, ""));
-            continue;
-        };
-        let after_eq = after_eq.trim_start_matches(|c: char| c.is_ascii_whitespace());
-        let (value, remainder) = match after_eq.chars().next() {
-            Some(quote @ ('"' | '\'')) => {
-                let body = &after_eq[1..];
-                match memchr::memchr(quote as u8, body.as_bytes()) {
-                    Some(end) => (&body[..end], &body[end + 1..]),
-                    None => (body, ""),
-                }
-            }
-            _ => {
-                let end = after_eq.find(|c: char| c.is_ascii_whitespace() || c == '>').unwrap_or(after_eq.len());
-                (&after_eq[..end], &after_eq[end..])
-            }
-        };
-        attributes.push((name, value));
-        text = remainder;
-    }
-}
-
 /// Elements whose content is raw text: the first end tag ends them, whatever is inside.
 const RAW_TEXT_TAGS: &[&str] = &["script", "style", "textarea"];
 
@@ -753,7 +708,7 @@ fn skip_past_end_tag<'t>(text: &'t str, name: &str) -> Option<&'t str> {
 }
 
 fn push_attr_value(out: &mut String, value: &str) {
-    super::markdown::push_escaped(out, value);
+    crate::html::push_escaped(out, value);
 }
 
 fn filter_attribute<'u>(element: &str, attribute: &str, value: &'u str) -> Option<Cow<'u, str>> {
@@ -766,26 +721,6 @@ fn filter_attribute<'u>(element: &str, attribute: &str, value: &'u str) -> Optio
         ("img", "src") => is_allowed_image_src(value).then_some(Cow::Borrowed(value)),
         _ => Some(Cow::Borrowed(value)),
     }
-}
-
-/// Decodes the entities our renderer and typical hand-written HTML put in attribute values.
-pub(crate) fn decode_entities(raw: &str) -> Cow<'_, str> {
-    if !raw.contains('&') {
-        return Cow::Borrowed(raw);
-    }
-    let mut out = raw.to_string();
-    for (entity, ch) in [
-        ("&quot;", "\""),
-        ("&#34;", "\""),
-        ("&#39;", "'"),
-        ("&apos;", "'"),
-        ("&lt;", "<"),
-        ("&gt;", ">"),
-        ("&amp;", "&"),
-    ] {
-        out = out.replace(entity, ch);
-    }
-    Cow::Owned(out)
 }
 
 /// CSS functions a kept value may call: colours, gradients and arithmetic. Everything else —

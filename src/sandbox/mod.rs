@@ -75,7 +75,7 @@ impl Default for SandboxOptions {
             token_ttl: 7200,
             publish_delay_ms: 1500,
             today: None,
-            image_material_max_bytes: 10 * 1024 * 1024,
+            image_material_max_bytes: crate::wechat::limits::IMAGE_MATERIAL_MAX_BYTES,
             publish_fail_status: None,
             may_publish: true,
             quotas: BTreeMap::new(),

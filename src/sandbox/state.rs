@@ -17,11 +17,10 @@ pub fn refuse(code: i64, message: impl Into<String>) -> Refusal {
 }
 
 /// Limits from shared/wechat-api.md.
-pub const UPLOADIMG_MAX_BYTES: usize = 1024 * 1024;
-pub const THUMB_MAX_BYTES: usize = 64 * 1024;
-pub const VOICE_MAX_BYTES: usize = 2 * 1024 * 1024;
-pub const VIDEO_MAX_BYTES: usize = 10 * 1024 * 1024;
-pub use crate::wechat::limits::{AUTHOR_MAX_CHARS, DIGEST_MAX_CHARS, SOURCE_URL_MAX_BYTES, TITLE_MAX_CHARS};
+pub use crate::wechat::limits::{
+    AUTHOR_MAX_CHARS, DIGEST_MAX_CHARS, SOURCE_URL_MAX_BYTES, THUMB_MAX_BYTES, TITLE_MAX_CHARS, UPLOADIMG_MAX_BYTES,
+    VIDEO_MAX_BYTES, VOICE_MAX_BYTES,
+};
 /// After a new token is issued through /cgi-bin/token, older ones keep working this long.
 pub const TOKEN_GRACE_SECS: i64 = 300;
 

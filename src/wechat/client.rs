@@ -86,17 +86,38 @@ impl RetryPolicy {
     }
 }
 
-#[derive(Debug, Clone)]
+/// Told about each retry (`retrying ENDPOINT (…) in N ms`, secrets redacted); the library itself
+/// prints nothing.
+pub type RetryNotice = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
+#[derive(Clone)]
 pub struct ClientOptions {
     /// Use `/cgi-bin/stable_token` (shared safely between processes) rather than `/cgi-bin/token`.
     pub stable_token: bool,
     pub retry: RetryPolicy,
     pub timeout: Duration,
+    pub on_retry: Option<RetryNotice>,
+}
+
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("stable_token", &self.stable_token)
+            .field("retry", &self.retry)
+            .field("timeout", &self.timeout)
+            .field("on_retry", &self.on_retry.is_some())
+            .finish()
+    }
 }
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        ClientOptions { stable_token: true, retry: RetryPolicy::default(), timeout: Duration::from_secs(30) }
+        ClientOptions {
+            stable_token: true,
+            retry: RetryPolicy::default(),
+            timeout: Duration::from_secs(30),
+            on_retry: None,
+        }
     }
 }
 
@@ -253,7 +274,9 @@ impl Client {
                 Err(err) if is_create(endpoint) && err.may_have_been_processed() => return Err(err),
                 Err(err) if err.is_retryable() && tries < self.options.retry.max_attempts => {
                     let pause = self.options.retry.delay(tries);
-                    log_retry(endpoint, &err, tries, pause);
+                    if let Some(notice) = &self.options.on_retry {
+                        notice(&retry_message(endpoint, &err, tries, pause));
+                    }
                     std::thread::sleep(pause);
                 }
                 other => return other,
@@ -549,14 +572,8 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-fn log_retry(endpoint: &str, err: &WechatError, attempt: u32, pause: Duration) {
-    if std::env::var_os("WXPUB_QUIET_RETRIES").is_none() {
-        eprintln!(
-            "retrying {endpoint} (attempt {attempt} failed: {}) in {} ms",
-            redact(&err.to_string()),
-            pause.as_millis()
-        );
-    }
+fn retry_message(endpoint: &str, err: &WechatError, attempt: u32, pause: Duration) -> String {
+    format!("retrying {endpoint} (attempt {attempt} failed: {}) in {} ms", redact(&err.to_string()), pause.as_millis())
 }
 
 fn mime_for(filename: &str) -> &'static str {

@@ -1,6 +1,6 @@
-//! The article limits of the contract (shared/wechat-api.md, "Drafts"), in one place: `check`
-//! measures drafts with them, `publish` reports a refusal with them, and the sandbox enforces
-//! them, so that the three agree.
+//! Every limit of the contract (shared/wechat-api.md) in one place: `check` measures drafts with
+//! them, `images` encodes under them, `publish` plans and reports with them, and the sandbox
+//! enforces them, so that all four agree.
 
 pub const TITLE_MAX_CHARS: usize = 32;
 pub const AUTHOR_MAX_CHARS: usize = 16;
@@ -11,6 +11,16 @@ pub const CONTENT_MAX_TEXT_CHARS: usize = 20_000;
 /// The UTF-8 bytes of `content` must stay under this.
 pub const CONTENT_MAX_BYTES: usize = 1024 * 1024;
 pub const SOURCE_URL_MAX_BYTES: usize = 1024;
+/// Articles in one push (one draft).
+pub const PUSH_MAX_ARTICLES: usize = 8;
+/// `media/uploadimg` (images inside an article body): jpg/png under 1 MB.
+pub const UPLOADIMG_MAX_BYTES: usize = 1024 * 1024;
+/// Permanent image material (covers, posters, GIFs).
+pub const IMAGE_MATERIAL_MAX_BYTES: usize = 10 * 1024 * 1024;
+/// Permanent thumb, voice and video material.
+pub const THUMB_MAX_BYTES: usize = 64 * 1024;
+pub const VOICE_MAX_BYTES: usize = 2 * 1024 * 1024;
+pub const VIDEO_MAX_BYTES: usize = 10 * 1024 * 1024;
 /// What an uploadimg URL typically measures (`http://mmbiz.qpic.cn/mmbiz_jpg/…/0?wx_fmt=jpeg`):
 /// `check` sizes the HTML with image sources this long, as it will be sent.
 pub const UPLOADED_IMAGE_URL_CHARS: usize = 120;
@@ -55,7 +65,11 @@ pub struct ContentSize {
 
 impl ContentSize {
     pub fn of(html: &str) -> ContentSize {
-        ContentSize { text_chars: visible_chars(html), html_chars: html.chars().count(), bytes: html.len() }
+        ContentSize {
+            text_chars: crate::html::visible_chars(html),
+            html_chars: html.chars().count(),
+            bytes: html.len(),
+        }
     }
 
     /// Whether WeChat takes content of this size (45002 otherwise).
@@ -72,51 +86,6 @@ impl std::fmt::Display for ContentSize {
             self.text_chars, self.html_chars, self.bytes
         )
     }
-}
-
-/// Characters a reader sees: everything outside tags and comments, an entity (`&nbsp;`,
-/// `&#20013;`) counting as one.
-fn visible_chars(html: &str) -> usize {
-    let mut count = 0;
-    let mut rest = html;
-    loop {
-        let Some(at) = rest.find(['<', '&']) else {
-            return count + rest.chars().count();
-        };
-        count += rest[..at].chars().count();
-        rest = &rest[at..];
-        if let Some(comment) = rest.strip_prefix("<!--") {
-            rest = comment.find("-->").map_or("", |end| &comment[end + 3..]);
-        } else if rest.starts_with('<')
-            && rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!')
-        {
-            rest = skip_tag(rest);
-        } else if rest.starts_with('&')
-            && let Some(end) = rest[1..].find(';').filter(|&end| {
-                end > 0 && end <= 32 && rest[1..1 + end].chars().all(|c| c.is_ascii_alphanumeric() || c == '#')
-            })
-        {
-            count += 1;
-            rest = &rest[end + 2..];
-        } else {
-            count += 1;
-            rest = &rest[1..];
-        }
-    }
-}
-
-/// The text after a tag that starts `text`, reading quoted attribute values whole.
-fn skip_tag(text: &str) -> &str {
-    let mut quote = None;
-    for (i, c) in text.char_indices().skip(1) {
-        match (quote, c) {
-            (None, '"' | '\'') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (None, '>') => return &text[i + 1..],
-            _ => {}
-        }
-    }
-    ""
 }
 
 #[cfg(test)]

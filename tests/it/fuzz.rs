@@ -10,7 +10,7 @@ use wxpub::render::sanitize::{
     ALLOWED_CSS_PROPERTIES, ALLOWED_TAGS, SVG_ELEMENTS, TAG_ATTRIBUTES, is_allowed_image_src, is_wechat_article_url,
     sanitize,
 };
-use wxpub::render::{ImageRole, ImageSink, RenderError};
+use wxpub::render::{ImageRequestError, ImageRole, ImageSink};
 
 fn cases() -> u64 {
     std::env::var("WXPUB_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000)
@@ -298,7 +298,7 @@ fn arbitrary_bytes_never_panic_and_come_out_well_formed() {
 struct NameSink;
 
 impl ImageSink for NameSink {
-    fn request(&mut self, src: &str, _line: usize, _role: ImageRole) -> Result<String, RenderError> {
+    fn request(&mut self, src: &str, _line: usize, _role: ImageRole) -> Result<String, ImageRequestError> {
         Ok(format!("images/{}.jpg", src.len()))
     }
 }

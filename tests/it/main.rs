@@ -9,6 +9,7 @@ mod exactly_once;
 mod fuzz;
 mod hardening;
 mod images;
+mod incremental;
 mod interactive;
 mod metrics;
 mod preview;

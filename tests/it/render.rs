@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use wxpub::config::Config;
 use wxpub::content::{Kind, parse_item};
-use wxpub::render::{ImageRole, ImageSink, Layouts, RenderError};
+use wxpub::render::{ImageRequestError, ImageRole, ImageSink, Layouts};
 
 use crate::support::repo_root;
 
@@ -12,7 +12,7 @@ use crate::support::repo_root;
 struct NameSink;
 
 impl ImageSink for NameSink {
-    fn request(&mut self, src: &str, _line: usize, _role: ImageRole) -> Result<String, RenderError> {
+    fn request(&mut self, src: &str, _line: usize, _role: ImageRole) -> Result<String, ImageRequestError> {
         Ok(format!("images/{src}"))
     }
 }

@@ -22,13 +22,14 @@ pub fn fast_retry() -> RetryPolicy {
 /// A client of the sandbox with these credentials.
 pub fn client_with(sandbox: &SandboxHandle, appid: &str, secret: &str) -> Client {
     let credentials = Credentials { appid: appid.into(), secret: Secret::new(secret) };
-    let options = ClientOptions { stable_token: true, retry: fast_retry(), timeout: Duration::from_secs(10) };
+    let options =
+        ClientOptions { stable_token: true, retry: fast_retry(), timeout: Duration::from_secs(10), on_retry: None };
     Client::new(&sandbox.base_url, credentials, options).unwrap()
 }
 
 pub fn client_for(sandbox: &SandboxHandle, stable_token: bool) -> Client {
     let credentials = Credentials { appid: APPID.into(), secret: Secret::new(SECRET) };
-    let options = ClientOptions { stable_token, retry: fast_retry(), timeout: Duration::from_secs(10) };
+    let options = ClientOptions { stable_token, retry: fast_retry(), timeout: Duration::from_secs(10), on_retry: None };
     Client::new(&sandbox.base_url, credentials, options).unwrap()
 }
 

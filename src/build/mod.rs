@@ -1,0 +1,412 @@
+//! BUILD: a [`Project`] → rendered items → processed images → `dist/`, incrementally.
+//!
+//! 1. [`render_all`] renders every item (in parallel; topic pages last, since they gather the
+//!    others) and plans its images. `check` reads the same renders, so nothing renders twice.
+//! 2. [`build`] processes the images of the items it writes (or finds them in the cache),
+//!    replaces the placeholders with file names, and hands the result to [`output`], which
+//!    writes only the items that changed, each swapped in whole, and the manifest last.
+//!
+//! Content hashes are the cache keys throughout; [`FileHashes`] reads a source again only when
+//! its stat data changed, so an unchanged build costs a stat per file, not a read.
+mod manifest;
+mod output;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+
+use crate::content::{self, Item, Kind};
+use crate::diagnostics::Diagnostic;
+use crate::file_hashes::FileHashes;
+use crate::images::{self, ImageJob, ImagePlanner, ImageRequestError, ImageRole, ImageSink, Planning};
+use crate::progress::Progress;
+use crate::project::Project;
+use crate::render::{Layouts, RenderError, TopicEntry};
+pub use manifest::{Manifest, ManifestImage, ManifestItem};
+pub use output::{OutputError, WriteReport};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// An item, the layouts or the configuration cannot be built; the message names the file.
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Image(#[from] images::ImageError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error("cannot write the manifest: {0}")]
+    Manifest(serde_json::Error),
+}
+
+/// One item, rendered: the HTML with image placeholders, and what the renderer noticed.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub html: String,
+    pub references: usize,
+    pub diagnostics: Vec<Diagnostic>,
+    pub cover: Option<ImageJob>,
+    /// Every other image the item uses (a poster's image among them).
+    pub images: Vec<ImageJob>,
+    /// Images that cannot be used, when planned by path (`check` reports them by its own rules).
+    pub image_problems: Vec<ImageRequestError>,
+}
+
+/// The renders of every item of a project, in the project's item order.
+#[derive(Debug)]
+pub struct Renders {
+    results: Vec<Result<Rendered, RenderError>>,
+}
+
+impl Renders {
+    /// The render of `project.items[index]`.
+    pub fn get(&self, index: usize) -> Option<&Result<Rendered, RenderError>> {
+        self.results.get(index)
+    }
+}
+
+/// Renders kept between the builds of one process (the preview): an item whose source, settings
+/// and images are unchanged since it was rendered is not rendered again. Topic pages, which
+/// depend on every item they gather, are always rendered.
+#[derive(Default)]
+pub struct RenderMemo {
+    entries: Mutex<HashMap<String, MemoEntry>>,
+}
+
+struct MemoEntry {
+    settings: String,
+    source: String,
+    dir: PathBuf,
+    rendered: Rendered,
+}
+
+impl RenderMemo {
+    fn lookup(&self, project: &Project, item: &Item, hashes: &FileHashes) -> Option<Rendered> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = entries.get(&item.key())?;
+        let same_inputs =
+            entry.settings == project.settings_fingerprint && entry.source == item.source && entry.dir == item.dir;
+        // Every image still has the content it had (a stat each, through the remembered hashes).
+        let same_images = || {
+            entry.rendered.images.iter().chain(&entry.rendered.cover).filter(|job| job.generated.is_none()).all(|job| {
+                std::fs::metadata(&job.source_path)
+                    .and_then(|metadata| hashes.sha256(&job.source_path, &metadata))
+                    .is_ok_and(|sha256| sha256 == job.source_sha256)
+            })
+        };
+        (same_inputs && same_images()).then(|| entry.rendered.clone())
+    }
+
+    fn store(&self, project: &Project, item: &Item, rendered: &Rendered) {
+        let entry = MemoEntry {
+            settings: project.settings_fingerprint.clone(),
+            source: item.source.clone(),
+            dir: item.dir.clone(),
+            rendered: rendered.clone(),
+        };
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).insert(item.key(), entry);
+    }
+}
+
+/// Renders every item. Topic pages gather the items that are published (and drafts too when
+/// `gather_drafts`), in the order their `gather` names them.
+pub fn render_all(project: &Project, planning: Planning<'_>, gather_drafts: bool) -> Result<Renders, BuildError> {
+    render_all_with(project, planning, gather_drafts, None)
+}
+
+fn render_all_with(
+    project: &Project,
+    planning: Planning<'_>,
+    gather_drafts: bool,
+    memo: Option<&RenderMemo>,
+) -> Result<Renders, BuildError> {
+    let layouts = project.layouts().map_err(|e| BuildError::Invalid(e.to_string()))?;
+    let render = |item: &Item| match (memo, planning) {
+        (Some(memo), Planning::ByContent(hashes)) => {
+            if let Some(kept) = memo.lookup(project, item, hashes) {
+                return Ok(kept);
+            }
+            let result = render_one(project, layouts, item, planning, &[]);
+            if let Ok(rendered) = &result {
+                memo.store(project, item, rendered);
+            }
+            result
+        }
+        _ => render_one(project, layouts, item, planning, &[]),
+    };
+    let mut results: Vec<Option<Result<Rendered, RenderError>>> =
+        project.items.par_iter().map(|item| (item.kind != Kind::Topic).then(|| render(item))).collect();
+    let gatherable: Vec<(&Item, Option<&ImageJob>)> = project
+        .items
+        .iter()
+        .zip(&results)
+        .filter(|(item, _)| item.kind != Kind::Topic && (gather_drafts || !item.meta.draft))
+        .map(|(item, result)| (item, result.as_ref().and_then(|r| r.as_ref().ok()).and_then(|r| r.cover.as_ref())))
+        .collect();
+    let topics: Vec<(usize, Result<Rendered, RenderError>)> = project
+        .items
+        .par_iter()
+        .enumerate()
+        .filter(|(_, item)| item.kind == Kind::Topic)
+        .map(|(index, topic)| (index, render_topic(project, layouts, topic, planning, &gatherable)))
+        .collect();
+    for (index, result) in topics {
+        results[index] = Some(result);
+    }
+    Ok(Renders { results: results.into_iter().map(|r| r.expect("every item is rendered once")).collect() })
+}
+
+fn planner<'p>(project: &'p Project, item: &Item, planning: Planning<'p>) -> Result<ImagePlanner<'p>, RenderError> {
+    Ok(ImagePlanner::new(&item.dir, &item.source_path, &project.config.images, planning)?)
+}
+
+fn render_one(
+    project: &Project,
+    layouts: &Layouts,
+    item: &Item,
+    planning: Planning<'_>,
+    entries: &[TopicEntry],
+) -> Result<Rendered, RenderError> {
+    render_with(project, layouts, item, planner(project, item, planning)?, entries)
+}
+
+fn render_topic(
+    project: &Project,
+    layouts: &Layouts,
+    topic: &Item,
+    planning: Planning<'_>,
+    gatherable: &[(&Item, Option<&ImageJob>)],
+) -> Result<Rendered, RenderError> {
+    let mut planner = planner(project, topic, planning)?;
+    let entries = topic_entries(topic, gatherable, &mut planner)?;
+    render_with(project, layouts, topic, planner, &entries)
+}
+
+fn render_with(
+    project: &Project,
+    layouts: &Layouts,
+    item: &Item,
+    mut planner: ImagePlanner<'_>,
+    entries: &[TopicEntry],
+) -> Result<Rendered, RenderError> {
+    let cover = match &item.meta.cover {
+        Some(cover) => {
+            let focus = match &item.meta.cover_focus {
+                Some(text) => images::crop::parse_focus(text).ok_or_else(|| RenderError::Source {
+                    file: item.source_path.clone(),
+                    line: content::key_line(item, "cover_focus"),
+                    column: 1,
+                    message: format!(
+                        "cover_focus `{text}` must be `x,y` with both between 0 and 1 (0.5,0.5 is the centre)"
+                    ),
+                })?,
+                None => (0.5, 0.5),
+            };
+            planner.request(cover, content::key_line(item, "cover"), ImageRole::Cover { focus })?;
+            Some(cover.clone())
+        }
+        None => None,
+    };
+    let rendered = layouts.render_item(item, &project.config, entries, &mut planner)?;
+    let image_problems = planner.problems().to_vec();
+    let mut images = planner.into_jobs();
+    let cover = cover
+        .and_then(|c| images.iter().position(|j| j.source == c && matches!(j.role, ImageRole::Cover { .. })))
+        .map(|i| images.remove(i));
+    Ok(Rendered {
+        html: rendered.html,
+        references: rendered.references.len(),
+        diagnostics: rendered.diagnostics,
+        cover,
+        images,
+        image_problems,
+    })
+}
+
+/// The cards of a topic page, in the order its `gather` lists paths, then tagged items by date.
+fn topic_entries(
+    topic: &Item,
+    gatherable: &[(&Item, Option<&ImageJob>)],
+    planner: &mut ImagePlanner<'_>,
+) -> Result<Vec<TopicEntry>, RenderError> {
+    let gather = topic.meta.gather.clone().unwrap_or_default();
+    let mut chosen: Vec<(&Item, Option<&ImageJob>)> = Vec::new();
+    for path in &gather.paths {
+        let key = path.trim_matches('/');
+        let Some(found) = gatherable.iter().find(|(item, _)| item.key() == key) else {
+            return Err(RenderError::Source {
+                file: topic.source_path.clone(),
+                line: content::key_line(topic, "gather"),
+                column: 1,
+                message: format!("gather: no item `{key}` (write paths as articles/FOLDER or posters/FOLDER)"),
+            });
+        };
+        chosen.push(*found);
+    }
+    let mut tagged: Vec<(&Item, Option<&ImageJob>)> = gatherable
+        .iter()
+        .filter(|(item, _)| {
+            item.meta.tags.iter().any(|t| gather.tags.contains(t)) && !chosen.iter().any(|(c, _)| c.key() == item.key())
+        })
+        .copied()
+        .collect();
+    tagged.sort_by(|(a, _), (b, _)| (&a.meta.publish_at, &a.slug).cmp(&(&b.meta.publish_at, &b.slug)));
+    chosen.extend(tagged);
+
+    Ok(chosen
+        .into_iter()
+        .map(|(item, cover)| TopicEntry {
+            key: item.key(),
+            kind: item.kind,
+            title: item.meta.title.clone(),
+            digest: item.meta.digest.clone().unwrap_or_default(),
+            date: item.meta.publish_at.as_deref().map(|d| d.chars().take(10).collect()).unwrap_or_default(),
+            cover_src: cover.map(|job| planner.adopt(job)),
+        })
+        .collect())
+}
+
+/// Where and what to build.
+pub struct BuildOptions<'a> {
+    pub output_dir: PathBuf,
+    /// Drafts too (the preview), not only what may be published.
+    pub drafts: bool,
+    /// The source hashes remembered from earlier builds.
+    pub hashes: &'a FileHashes,
+    /// Renders kept from earlier builds of this process, if it keeps them (the preview).
+    pub memo: Option<&'a RenderMemo>,
+    pub progress: &'a dyn Progress,
+}
+
+/// Everything one build produced.
+pub struct Build {
+    pub manifest: Manifest,
+    /// What the renderer noticed in the items written.
+    pub diagnostics: Vec<Diagnostic>,
+    pub output_dir: PathBuf,
+    /// Images decoded in this build, and images found in the cache.
+    pub images_decoded: usize,
+    pub images_cached: usize,
+    /// What the image pipeline noticed (downscaled to fit, profile dropped, …).
+    pub image_notes: Vec<String>,
+    /// Source files read to hash them (0 when nothing changed since the last build).
+    pub files_hashed: usize,
+    pub written: WriteReport,
+    /// `content.html` of each item of the manifest, in its order.
+    pub html: Vec<String>,
+    /// Every item's render, for `check` to read.
+    pub renders: Renders,
+}
+
+/// Builds the project into `options.output_dir`, writing only what changed.
+pub fn build(project: &Project, options: &BuildOptions<'_>) -> Result<Build, BuildError> {
+    let items = project.buildable_items().map_err(|e| BuildError::Invalid(e.to_string()))?;
+    if items.is_empty() {
+        return Err(BuildError::Invalid(
+            content::ContentError::Empty { dir: project.root.join("content") }.to_string(),
+        ));
+    }
+    let hashes_before = options.hashes.files_read();
+    let renders = render_all_with(project, Planning::ByContent(options.hashes), options.drafts, options.memo)?;
+    let tz = project.config.timezone();
+    let mut selected: Vec<(&Item, &Rendered)> = Vec::new();
+    for (item, result) in items.iter().zip(&renders.results) {
+        if item.meta.draft && !options.drafts {
+            continue;
+        }
+        validate_item(project, item)?;
+        match result {
+            Ok(rendered) => selected.push((item, rendered)),
+            Err(e) => return Err(BuildError::Invalid(e.to_string())),
+        }
+    }
+    let diagnostics: Vec<Diagnostic> = selected.iter().flat_map(|(_, r)| r.diagnostics.iter().cloned()).collect();
+
+    // Every image of every item, processed once (or found in the cache).
+    let cache_dir = project.root.join(".wxpub/cache/images");
+    let jobs: Vec<&ImageJob> = selected.iter().flat_map(|(_, r)| r.images.iter().chain(&r.cover)).collect();
+    let report = images::process_all(&jobs, &project.config.images, &cache_dir, options.progress)?;
+    let mut image_notes = Vec::new();
+    for job in &jobs {
+        for note in &report.processed[&job.key].notes {
+            let line = format!("{}:{}: image `{}`: {note}", job.item_file.display(), job.line, job.source);
+            if !image_notes.contains(&line) {
+                image_notes.push(line);
+            }
+        }
+    }
+    let html: Vec<String> =
+        selected.par_iter().map(|(_, r)| images::resolve_placeholders(&r.html, &report.processed)).collect();
+
+    let manifest = Manifest {
+        site: project.config.site.name.clone(),
+        items: selected
+            .iter()
+            .zip(&html)
+            .map(|((item, r), html)| {
+                manifest::describe(item, html, r.references, r.cover.as_ref(), &r.images, tz, &report.processed)
+            })
+            .collect(),
+    };
+    let outputs: Vec<output::OutputItem<'_>> = manifest
+        .items
+        .iter()
+        .zip(&html)
+        .map(|(entry, html)| {
+            let mut files: Vec<&str> =
+                entry.images.iter().chain(&entry.cover).map(|i| i.output.file.as_str()).collect();
+            // The cover crop previews go beside the item, for editors to look at.
+            if let Some(crops) = entry.cover.as_ref().and_then(|c| c.output.crops.as_ref()) {
+                files.extend([crops.preview_235_1.as_str(), crops.preview_1_1.as_str()]);
+            }
+            files.sort_unstable();
+            files.dedup();
+            output::OutputItem { folder: entry.key.clone(), title: &entry.title, content_html: html, images: files }
+        })
+        .collect();
+    let json = serde_json::to_string_pretty(&manifest).map_err(BuildError::Manifest)? + "\n";
+    let written = output::write(&options.output_dir, &outputs, json.as_bytes(), &cache_dir)?;
+    if let Err(e) = options.hashes.save() {
+        image_notes
+            .push(format!("the source hashes could not be remembered ({e}); the next build reads every image again"));
+    }
+    Ok(Build {
+        manifest,
+        diagnostics,
+        output_dir: options.output_dir.clone(),
+        images_decoded: report.decoded,
+        images_cached: report.from_cache,
+        image_notes,
+        files_hashed: options.hashes.files_read() - hashes_before,
+        written,
+        html,
+        renders,
+    })
+}
+
+fn validate_item(project: &Project, item: &Item) -> Result<(), BuildError> {
+    let config = &project.config;
+    let at = |key: &str| format!("{}:{}", item.source_path.display(), content::key_line(item, key));
+    if !config.accounts.contains_key(&item.meta.account) {
+        let known: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
+        return Err(BuildError::Invalid(format!(
+            "{}: account `{}` is not defined in publish.toml (defined: {})",
+            at("account"),
+            item.meta.account,
+            known.join(", ")
+        )));
+    }
+    if let Some(when) = &item.meta.publish_at
+        && content::parse_publish_at(when, config.timezone()).is_none()
+    {
+        return Err(BuildError::Invalid(format!(
+            "{}: publish_at `{when}` is not a time; write it as `YYYY-MM-DD HH:MM` in {}",
+            at("publish_at"),
+            config.site.timezone
+        )));
+    }
+    Ok(())
+}

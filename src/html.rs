@@ -1,0 +1,141 @@
+//! HTML text helpers shared by every stage that writes or reads HTML (render, check, preview,
+//! reports, the archive): escaping, entity decoding, and the small tokenizer pieces the
+//! sanitizer, the dark-mode converter and the content-length count all walk HTML with.
+use std::borrow::Cow;
+
+/// Appends `text` with `& < > "` escaped, copying the runs between them in one go.
+pub fn push_escaped(out: &mut String, text: &str) {
+    let mut start = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let entity = match byte {
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'&' => "&amp;",
+            b'"' => "&quot;",
+            _ => continue,
+        };
+        out.push_str(&text[start..i]);
+        out.push_str(entity);
+        start = i + 1;
+    }
+    out.push_str(&text[start..]);
+}
+
+/// `text` with `& < > "` escaped: safe in element text and in double-quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    push_escaped(&mut out, text);
+    out
+}
+
+/// Decodes the entities our renderer and typical hand-written HTML put in attribute values.
+pub fn decode_entities(raw: &str) -> Cow<'_, str> {
+    if !raw.contains('&') {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = raw.to_string();
+    for (entity, ch) in [
+        ("&quot;", "\""),
+        ("&#34;", "\""),
+        ("&#39;", "'"),
+        ("&apos;", "'"),
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+        ("&amp;", "&"),
+    ] {
+        out = out.replace(entity, ch);
+    }
+    Cow::Owned(out)
+}
+
+/// The length of the tag name at the start of `text` (0 when it does not start with one).
+pub fn tag_name_len(text: &str) -> usize {
+    if !text.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return 0;
+    }
+    text.bytes().position(|b| !(b.is_ascii_alphanumeric() || b == b'-')).unwrap_or(text.len())
+}
+
+/// Reads attributes up to the end of a start tag into `attributes` as (name, raw value) pairs
+/// (replacing what it held). Returns the text after the tag's `>`.
+pub fn parse_attributes<'t>(mut text: &'t str, attributes: &mut Vec<(&'t str, &'t str)>) -> &'t str {
+    attributes.clear();
+    loop {
+        text = text.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == '/');
+        if text.is_empty() {
+            return "";
+        }
+        if let Some(after) = text.strip_prefix('>') {
+            return after;
+        }
+        let name_end =
+            text.find(|c: char| c.is_ascii_whitespace() || c == '=' || c == '>' || c == '/').unwrap_or(text.len());
+        let name = &text[..name_end.max(1).min(text.len())];
+        text = text[name.len()..].trim_start_matches(|c: char| c.is_ascii_whitespace());
+        let Some(after_eq) = text.strip_prefix('=') else {
+            attributes.push((name, ""));
+            continue;
+        };
+        let after_eq = after_eq.trim_start_matches(|c: char| c.is_ascii_whitespace());
+        let (value, remainder) = match after_eq.chars().next() {
+            Some(quote @ ('"' | '\'')) => {
+                let body = &after_eq[1..];
+                match memchr::memchr(quote as u8, body.as_bytes()) {
+                    Some(end) => (&body[..end], &body[end + 1..]),
+                    None => (body, ""),
+                }
+            }
+            _ => {
+                let end = after_eq.find(|c: char| c.is_ascii_whitespace() || c == '>').unwrap_or(after_eq.len());
+                (&after_eq[..end], &after_eq[end..])
+            }
+        };
+        attributes.push((name, value));
+        text = remainder;
+    }
+}
+
+/// Characters a reader sees: everything outside tags and comments, an entity (`&nbsp;`,
+/// `&#20013;`) counting as one.
+pub fn visible_chars(html: &str) -> usize {
+    let mut count = 0;
+    let mut rest = html;
+    loop {
+        let Some(at) = rest.find(['<', '&']) else {
+            return count + rest.chars().count();
+        };
+        count += rest[..at].chars().count();
+        rest = &rest[at..];
+        if let Some(comment) = rest.strip_prefix("<!--") {
+            rest = comment.find("-->").map_or("", |end| &comment[end + 3..]);
+        } else if rest.starts_with('<')
+            && rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!')
+        {
+            rest = skip_tag(rest);
+        } else if rest.starts_with('&')
+            && let Some(end) = rest[1..].find(';').filter(|&end| {
+                end > 0 && end <= 32 && rest[1..1 + end].chars().all(|c| c.is_ascii_alphanumeric() || c == '#')
+            })
+        {
+            count += 1;
+            rest = &rest[end + 2..];
+        } else {
+            count += 1;
+            rest = &rest[1..];
+        }
+    }
+}
+
+/// The text after a tag that starts `text`, reading quoted attribute values whole.
+pub fn skip_tag(text: &str) -> &str {
+    let mut quote = None;
+    for (i, c) in text.char_indices().skip(1) {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '>') => return &text[i + 1..],
+            _ => {}
+        }
+    }
+    ""
+}

@@ -1,0 +1,208 @@
+//! Incremental builds (#19): what an unchanged, touched, edited or interrupted build writes.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::support::{TestProject, binary, snapshot_tree};
+
+/// Longer than the window in which a freshly changed file's hash is not trusted.
+const SETTLE: Duration = Duration::from_millis(1_200);
+
+/// Runs `wxpub build` and returns its summary line with the counts.
+fn build(project: &TestProject) -> String {
+    let output = project.wxpub().arg("build").output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    stdout
+}
+
+fn counts(summary: &str) -> (usize, usize, usize, usize) {
+    let line = summary.lines().find(|l| l.contains(" written, ")).unwrap_or_else(|| panic!("{summary}"));
+    let number = |word: &str| -> usize {
+        let before = &line[..line.find(word).unwrap_or_else(|| panic!("{word} in {line}"))];
+        before.trim_end().rsplit([' ', ',', ';']).next().unwrap().parse().unwrap()
+    };
+    (number(" written"), number(" unchanged"), number(" removed"), number(" source file"))
+}
+
+/// Every file and folder under `dir` with its modification time.
+fn mtimes(dir: &Path) -> BTreeMap<PathBuf, SystemTime> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(Result::unwrap)
+        .map(|e| (e.path().strip_prefix(dir).unwrap().to_path_buf(), e.metadata().unwrap().modified().unwrap()))
+        .collect()
+}
+
+fn changed(before: &BTreeMap<PathBuf, SystemTime>, after: &BTreeMap<PathBuf, SystemTime>) -> Vec<PathBuf> {
+    after.iter().filter(|(path, time)| before.get(*path) != Some(time)).map(|(path, _)| path.clone()).collect()
+}
+
+#[test]
+fn an_unchanged_build_writes_no_file_and_reads_no_image() {
+    let project = TestProject::example();
+    let (written, ..) = counts(&build(&project));
+    assert_eq!(written, 9);
+    std::thread::sleep(SETTLE);
+    let before = mtimes(&project.path().join("dist"));
+    let (written, unchanged, removed, _) = counts(&build(&project));
+    assert_eq!((written, unchanged, removed), (0, 9, 0));
+    let after = mtimes(&project.path().join("dist"));
+    assert!(changed(&before, &after).is_empty(), "written again: {:?}", changed(&before, &after));
+    assert_eq!(before.len(), after.len());
+    // The images were copied in just before the first build, so their hashes were not trusted
+    // yet; now they are, and nothing is read at all.
+    let (.., read) = counts(&build(&project));
+    assert_eq!(read, 0);
+}
+
+#[test]
+fn touching_a_file_without_changing_it_rehashes_it_once_and_rebuilds_nothing() {
+    let project = TestProject::example();
+    build(&project);
+    std::thread::sleep(SETTLE);
+    build(&project);
+    let image = project.path().join("content/articles/2026-12-01-ding-story/wood.jpg");
+    std::fs::File::options().write(true).open(&image).unwrap().set_modified(SystemTime::now()).unwrap();
+    std::thread::sleep(SETTLE);
+    let before = mtimes(&project.path().join("dist"));
+    let (written, _, _, read) = counts(&build(&project));
+    assert_eq!((written, read), (0, 1), "the touched image is read once, nothing is written");
+    assert!(changed(&before, &mtimes(&project.path().join("dist"))).is_empty());
+    let (written, _, _, read) = counts(&build(&project));
+    assert_eq!((written, read), (0, 0));
+}
+
+#[test]
+fn editing_one_item_rewrites_it_and_only_the_topic_that_shows_what_changed() {
+    let project = TestProject::example();
+    build(&project);
+    let file = "content/articles/2026-12-05-lecture-live/index.md";
+    let source = project.read(file);
+
+    // The body: only the article changes (the topic card shows title, digest, date, cover).
+    project.write(file, &format!("{source}\n\n补充说明：讲座录像将在下周上线。\n"));
+    let before = mtimes(&project.path().join("dist"));
+    let (written, unchanged, ..) = counts(&build(&project));
+    assert_eq!((written, unchanged), (1, 8));
+    let rewritten: Vec<PathBuf> = changed(&before, &mtimes(&project.path().join("dist")))
+        .into_iter()
+        .filter(|p| p.ends_with("content.html"))
+        .collect();
+    assert_eq!(rewritten, [PathBuf::from("articles/2026-12-05-lecture-live/content.html")]);
+    assert!(project.read("dist/articles/2026-12-05-lecture-live/content.html").contains("讲座录像将在下周上线"));
+
+    // The title: the topic page gathering it changes too.
+    let retitled = project.read(file).replacen("title: ", "title: 改题·", 1);
+    project.write(file, &retitled);
+    let (written, unchanged, ..) = counts(&build(&project));
+    assert_eq!((written, unchanged), (2, 7));
+    assert!(project.read("dist/topics/2026-12-31-year-in-review/content.html").contains("改题·"));
+}
+
+#[test]
+fn a_theme_change_rewrites_every_item_and_decodes_no_image() {
+    let project = TestProject::example();
+    build(&project);
+    let theme = project.read("layouts/themes/museum.toml");
+    project.write("layouts/themes/museum.toml", &theme.replacen("font-size: 16px", "font-size: 17px", 1));
+    let summary = build(&project);
+    let (written, unchanged, ..) = counts(&summary);
+    assert_eq!((written, unchanged), (9, 0), "{summary}");
+    assert!(summary.contains(" 0 processed"), "{summary}");
+}
+
+#[test]
+fn deleting_an_item_removes_its_output() {
+    let project = TestProject::example();
+    build(&project);
+    assert!(project.path().join("dist/articles/2026-12-08-winter-camp").is_dir());
+    std::fs::remove_dir_all(project.path().join("content/articles/2026-12-08-winter-camp")).unwrap();
+    let (written, unchanged, removed, _) = counts(&build(&project));
+    assert_eq!(removed, 1);
+    assert!(!project.path().join("dist/articles/2026-12-08-winter-camp").exists());
+    assert!(!project.read("dist/manifest.json").contains("winter-camp"));
+    // The year-in-review topic gathered it by tag: its card is gone too.
+    assert_eq!((written, unchanged), (1, 7));
+    assert!(!project.read("dist/topics/2026-12-31-year-in-review/content.html").contains("winter-camp"));
+}
+
+#[test]
+fn a_file_deleted_from_dist_by_hand_is_written_again() {
+    let project = TestProject::example();
+    build(&project);
+    std::fs::remove_file(project.path().join("dist/articles/2026-12-01-ding-story/index.html")).unwrap();
+    let (written, ..) = counts(&build(&project));
+    assert_eq!(written, 1);
+    assert!(project.path().join("dist/articles/2026-12-01-ding-story/index.html").is_file());
+}
+
+/// Many small text items, so that a build takes long enough to be killed in the middle of
+/// writing `dist/`.
+fn many_items(count: usize) -> Vec<(String, String)> {
+    (0..count)
+        .map(|i| {
+            let body: String = (0..40).map(|p| format!("第{i}篇第{p}段：青铜器的纹样与铸造工艺。\n\n")).collect();
+            (
+                format!("articles/2026-10-{:02}-item-{i:03}", i % 28 + 1),
+                format!("---\ntitle: 条目 {i}\naccount: service\ndraft: false\n---\n\n{body}"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_build_killed_midway_leaves_each_item_old_or_new_and_the_next_build_repairs_it() {
+    let items = many_items(150);
+    let refs: Vec<(&str, &str)> = items.iter().map(|(f, t)| (f.as_str(), t.as_str())).collect();
+    let project = TestProject::with_items(&refs);
+    build(&project);
+    let old: BTreeMap<PathBuf, Vec<u8>> = snapshot_tree(&project.path().join("dist")).into_iter().collect();
+
+    // A theme change rewrites every item; kill the build at different moments.
+    let theme = project.read("layouts/themes/museum.toml");
+    project.write("layouts/themes/museum.toml", &theme.replacen("font-size: 16px", "font-size: 15px", 1));
+    let fresh = tempfile::tempdir().unwrap();
+    let mut reference = binary();
+    reference.current_dir(project.path()).args(["build", "--out"]).arg(fresh.path().join("dist"));
+    assert!(reference.status().unwrap().success());
+    let new: BTreeMap<PathBuf, Vec<u8>> = snapshot_tree(&fresh.path().join("dist")).into_iter().collect();
+
+    let mut saw_a_mix = false;
+    for delay_ms in [20, 60, 120, 200, 300, 450] {
+        let mut child = binary().current_dir(project.path()).args(["build", "--quiet"]).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let dist = project.path().join("dist");
+        let now: BTreeMap<PathBuf, Vec<u8>> = snapshot_tree(&dist).into_iter().collect();
+        let (mut old_items, mut new_items) = (0, 0);
+        for (folder, _) in &items {
+            let folder = PathBuf::from(folder.trim_start_matches("content/"));
+            let files = |tree: &BTreeMap<PathBuf, Vec<u8>>| -> BTreeMap<PathBuf, Vec<u8>> {
+                tree.iter().filter(|(p, _)| p.starts_with(&folder)).map(|(p, b)| (p.clone(), b.clone())).collect()
+            };
+            let present = files(&now);
+            if present == files(&old) {
+                old_items += 1;
+            } else if present == files(&new) {
+                new_items += 1;
+            } else {
+                panic!("killed after {delay_ms} ms: {} is neither the old nor the new output", folder.display());
+            }
+        }
+        saw_a_mix |= old_items > 0 && new_items > 0;
+        // The next build finishes the job.
+        build(&project);
+        let repaired: BTreeMap<PathBuf, Vec<u8>> = snapshot_tree(&dist).into_iter().collect();
+        assert!(repaired == new, "after a build killed at {delay_ms} ms, the next build did not repair dist/");
+        // Back to the old theme for the next round.
+        project.write("layouts/themes/museum.toml", &theme);
+        build(&project);
+        project.write("layouts/themes/museum.toml", &theme.replacen("font-size: 16px", "font-size: 15px", 1));
+    }
+    // Not asserted (timing decides), but worth knowing when it never happens.
+    if !saw_a_mix {
+        eprintln!("note: no kill landed while items were being swapped");
+    }
+}
