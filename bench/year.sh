@@ -50,6 +50,9 @@ cleanup() {
     rm -f "$BENCH_DIR/preview.pid"
   fi
   python3 "$ROOT/bench/year.py" restore "$BENCH_DIR" || echo "could not restore the edited files from $BENCH_DIR/backup" >&2
+  if [ -f "$BENCH_DIR/theme.bak" ]; then
+    cp "$BENCH_DIR/theme.bak" "$P/layouts/themes/museum.toml" && rm "$BENCH_DIR/theme.bak"
+  fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -61,9 +64,9 @@ rm -rf "$LOG" "$BENCH_DIR/results.txt" && mkdir -p "$LOG"
 
 count() { find "$P/content/$1" -mindepth 1 -maxdepth 1 -type d | wc -l; }
 files=$(find "$P/content" -type f | wc -l)
-bytes=$(find "$P/content" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
+bytes=$(find "$P/content" -type f -printf '%s\n' | awk '{s += $1} END {printf "%d\n", s}')
 images=$(find "$P/content" -type f -name '*.jpg' | wc -l)
-markdown_bytes=$(find "$P/content" -type f -name 'index.md' -printf '%s\n' | awk '{s += $1} END {print s}')
+markdown_bytes=$(find "$P/content" -type f -name 'index.md' -printf '%s\n' | awk '{s += $1} END {printf "%d\n", s}')
 free_gb=$(df -BG --output=avail "$BENCH_DIR" | tail -1 | tr -dc 0-9)
 need_gb=$(( bytes * 2 / 1073741824 + 1 ))
 [ "$free_gb" -ge "$need_gb" ] || echo "warning: only ${free_gb} GB free under $BENCH_DIR; dist/ and .wxpub/ take about ${need_gb} GB" >&2
@@ -133,6 +136,15 @@ python3 "$ROOT/bench/year.py" edit-body "$BENCH_DIR" "$edited"
 build one-edit
 row "one-article body edit, build" "$WALL" "$CPU" "$(mib "$RSS")" "$edited$(stderr_note one-edit)"
 python3 "$ROOT/bench/year.py" restore "$BENCH_DIR"
+
+# 4b. A theme change: every item is rendered and written again, no image is decoded.
+theme="$P/layouts/themes/museum.toml"
+cp "$theme" "$BENCH_DIR/theme.bak"
+sed -i '0,/font-size: 16px/s//font-size: 17px/' "$theme"
+build theme-edit
+row "theme edit, build" "$WALL" "$CPU" "$(mib "$RSS")" "every item re-rendered and rewritten$(stderr_note theme-edit)"
+cp "$BENCH_DIR/theme.bak" "$theme" && rm "$BENCH_DIR/theme.bak"
+build theme-back
 
 # 5. `wxpub check`, three times (exit 1 only means it found errors or warnings).
 walls=() cpus=() rsss=()

@@ -62,6 +62,9 @@ fn main() {
             video_seconds: (i % 5 * 60) as u32,
             animation_seconds: (i % 7 * 10) as u32,
             live: i % 40 == 0,
+            msgid: Some(format!("{}_{}", 2_247_000_000 + i / 2, i % 2 + 1)),
+            position: (i % 2 + 1) as u32,
+            tags: vec!["基准".into()],
         })
         .collect();
     store.record_publications(&publications).unwrap();

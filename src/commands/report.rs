@@ -46,7 +46,8 @@ fn report_year(args: &ReportArgs, config: &Config) -> Result<i32> {
 }
 
 /// Publications in publish.lock that the database does not have yet (a lock older than the
-/// database, or a database lost): recorded now, so the annual report counts them.
+/// database, or a database lost), or has without their statistics key: recorded now, so the
+/// annual report counts them and the articles reports find their items.
 fn record_lock_publications(project: &Path, config: &Config, store: &mut Store) -> Result<usize> {
     if !Lock::path(project).exists() {
         return Ok(0);
@@ -86,6 +87,10 @@ pub fn run(project: &Path, args: ReportArgs) -> Result<ExitCode> {
         write_whole(&out, &bytes)?;
         eprintln!("wrote {}", out.display());
         return Ok(ExitCode::SUCCESS);
+    }
+    // The articles reports join statistics to items through the msgids publish.lock records.
+    if matches!(args.kind, ReportKind::Articles | ReportKind::Summary) {
+        record_lock_publications(project, &config, &mut store)?;
     }
     let document: Document = match args.kind {
         ReportKind::Followers => documents::followers(&store, account, resolve_period(&store, &args)?)?,

@@ -69,6 +69,9 @@ pub fn pull(project: &Path, args: StatsPullArgs, quiet: bool) -> Result<ExitCode
     let options = PullOptions {
         since: args.since,
         until,
+        // A day the datacube answered for is one it has: a later --until than our clock's
+        // yesterday (a clock behind WeChat's) moves "latest" with it.
+        latest: latest.max(until),
         refetch_days: config.metrics.refetch_days,
         first_pull_days: config.metrics.first_pull_days,
         concurrency: config.metrics.concurrency,
@@ -86,7 +89,7 @@ pub fn pull(project: &Path, args: StatsPullArgs, quiet: bool) -> Result<ExitCode
         bar
     });
     let refs: Vec<(String, &Client)> = clients.iter().map(|(n, c)| (n.clone(), c)).collect();
-    let mut summary = pull::pull(&mut store, &refs, &chunks, options.concurrency, |done, _| {
+    let mut summary = pull::pull(&mut store, &refs, &chunks, options.concurrency, options.latest, |done, _| {
         if let Some(bar) = &bar {
             bar.set_position(done as u64);
         }

@@ -119,6 +119,10 @@ pub fn publications_from_lock(lock: &Lock, items: &[Item], live_tag: &str) -> Ve
                     video_seconds: seconds(VideoKind::Video).unwrap_or(0),
                     animation_seconds: seconds(VideoKind::Animation).unwrap_or(0),
                     live: item.is_some_and(|i| i.meta.tags.iter().any(|t| t == live_tag)),
+                    // WeChat's statistics key: the push's msg_data_id and the 1-based position.
+                    msgid: publication.msg_data_id.map(|id| format!("{id}_{}", index + 1)),
+                    position: index as u32 + 1,
+                    tags: item.map(|i| i.meta.tags.clone()).unwrap_or_default(),
                 });
             }
         }
@@ -168,13 +172,21 @@ fn measured(pubs: &[Publication], totals: &Totals, stability: &Stability) -> (Ve
         ),
     ];
     let datacube = "datacube statistics in the metrics database";
+    let followers = "datacube getusersummary / getusercumulate";
+    let readers = "datacube getuserread (days before 2025-11-01) and getbizsummary (from 2025-11-01)";
+    let deprecated = "datacube getuserread / getusershare, days before 2025-11-01 only (not served since)";
+    let since_2025_11 = "datacube getbizsummary, days from 2025-11-01";
     let mut engagement = vec![
-        figure("follower_growth", "净增关注", "人", totals.net_followers as f64, datacube),
-        figure("new_followers", "新增关注", "人", totals.new_followers as f64, datacube),
-        figure("read_users", "阅读人数", "人", totals.read_users as f64, datacube),
-        figure("reads", "阅读次数", "次", totals.reads as f64, datacube),
-        figure("shares", "分享次数", "次", totals.shares as f64, datacube),
-        figure("favourites", "收藏次数", "次", totals.favourites as f64, datacube),
+        figure("follower_growth", "净增关注", "人", totals.net_followers as f64, followers),
+        figure("new_followers", "新增关注", "人", totals.new_followers as f64, followers),
+        figure("read_users", "阅读人数", "人", totals.read_users as f64, readers),
+        figure("reads", "阅读次数", "次", totals.reads as f64, deprecated),
+        figure("shares", "分享次数", "次", totals.shares as f64, deprecated),
+        figure("favourites", "收藏次数", "次", totals.favourites as f64, deprecated),
+        figure("share_users", "分享人数", "人", totals.share_users as f64, since_2025_11),
+        figure("likes", "点赞人数（拇指赞）", "人", totals.likes as f64, since_2025_11),
+        figure("zaikan", "在看人数（爱心赞）", "人", totals.zaikan as f64, since_2025_11),
+        figure("comments", "留言条数", "条", totals.comments as f64, since_2025_11),
     ];
     if let Some(end) = totals.followers_at_end {
         engagement.insert(0, figure("followers", "年末关注人数", "人", end as f64, datacube));

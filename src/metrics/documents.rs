@@ -73,28 +73,40 @@ fn article_table(heading: &str, articles: &[ArticleFigures]) -> TableData {
             "rank",
             "published",
             "account",
+            "item",
+            "position",
             "title",
             "read_user",
-            "read_count",
-            "share_count",
-            "fav_count",
+            "share_user",
+            "like_user",
+            "zaikan_user",
+            "comment_count",
             "target_user",
             "read_rate",
+            "read_count",
+            "fav_count",
             "msgid",
         ],
     );
+    let show = |v: Option<i64>| v.map_or_else(String::new, |v| v.to_string());
     for (rank, a) in articles.iter().enumerate() {
         table.push(vec![
             (rank + 1).to_string(),
             a.published.clone(),
             a.account.clone(),
+            // An article the statistics name that wxpub did not publish: made in the web backend.
+            a.item.clone().unwrap_or_else(|| "(not published by wxpub)".into()),
+            a.position.to_string(),
             a.title.clone(),
             a.read_user.to_string(),
-            a.read_count.to_string(),
-            a.share_count.to_string(),
-            a.fav_count.to_string(),
-            a.target_user.map_or_else(String::new, |t| t.to_string()),
+            a.share_user.to_string(),
+            show(a.like_user),
+            show(a.zaikan_user),
+            show(a.comment_count),
+            show(a.target_user),
             percent(a.read_rate),
+            show(a.read_count),
+            show(a.fav_count),
             a.msgid.clone(),
         ]);
     }
@@ -135,7 +147,16 @@ pub fn articles(
             ("阅读最多的文章 · most read articles (readers)".into(), top_chart(&articles)),
             ("分时阅读人数 · readers by hour of day".into(), charts::reads_by_hour(&hours)),
         ],
-        notes: vec!["read_rate = readers / followers the push went to (target_user of getarticletotal)".into()],
+        notes: vec![
+            "read_rate = readers / followers when the article went out (getarticletotal's target_user before \
+             2025-11-01, getusercumulate of the day before from then on)"
+                .into(),
+            "sources: days before 2025-11-01 from getarticlesummary / getarticletotal (mass-sent articles only), \
+             days from 2025-11-01 from getarticleread, getarticleshare and getarticletotaldetail (every published \
+             article); likes (拇指赞), 在看 and comments exist only in the latter; articles are matched to items by \
+             msgid, never by title"
+                .into(),
+        ],
         json: json!({ "report": "articles", "account": account, "period": period, "articles": articles, "reads_by_hour": hours }),
     })
 }

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde_json::Value;
 
 use super::store::{Store, StoreError};
-use crate::wechat::types::Datacube;
+use crate::wechat::types::{Datacube, DatacubeAnswer};
 use crate::wechat::{Client, WechatError};
 
 /// First day the datacube has data for.
@@ -31,6 +31,9 @@ pub struct PullOptions {
     pub since: Option<NaiveDate>,
     /// Last day wanted (yesterday at most: the datacube has nothing newer).
     pub until: NaiveDate,
+    /// The newest day the datacube has (yesterday, Beijing time): an article's 30-day figures
+    /// are final once its 30th day is older than this.
+    pub latest: NaiveDate,
     /// Days up to `until` fetched again even when stored (WeChat revises recent figures).
     pub refetch_days: u32,
     pub first_pull_days: u32,
@@ -71,18 +74,42 @@ pub fn split_ranges(days: &BTreeSet<NaiveDate>, max_days: i64) -> Vec<(NaiveDate
     ranges
 }
 
-/// The days of `[since, until]` to fetch: those not stored yet, plus the last `refetch_days`.
+/// The days of `[since, until]` to fetch: those not stored (for good) yet, plus every day from
+/// `refetch_from` on.
 pub fn days_to_fetch(
     since: NaiveDate,
     until: NaiveDate,
     stored: &BTreeSet<String>,
-    refetch_days: u32,
+    refetch_from: Option<NaiveDate>,
 ) -> BTreeSet<NaiveDate> {
-    let refetch_from = until - chrono::Days::new(u64::from(refetch_days.max(1)) - 1);
     since
         .iter_days()
         .take_while(|d| *d <= until)
-        .filter(|d| *d >= refetch_from || !stored.contains(&d.format("%Y-%m-%d").to_string()))
+        .filter(|d| refetch_from.is_some_and(|from| *d >= from) || !stored.contains(&d.format("%Y-%m-%d").to_string()))
+        .collect()
+}
+
+/// Which days of an answered call are final. The deprecated endpoints revise recent days
+/// silently (hence `refetch_days`); the 2026 ones say so with `is_delay`, which concerns the
+/// newest day of the answer. getarticletotaldetail's days are publish days, each carrying its
+/// article's first 30 days: final once the 30th is older than `latest`, or is `latest` and
+/// WeChat calls it final.
+pub fn finality(chunk: &Chunk, is_delay: bool, latest: NaiveDate) -> Vec<(String, bool)> {
+    chunk
+        .begin
+        .iter_days()
+        .take_while(|d| *d <= chunk.end)
+        .map(|day| {
+            let is_final = match chunk.endpoint {
+                Datacube::GetArticleTotalDetail => {
+                    let last = day + chrono::Days::new(29);
+                    last < latest || (last == latest && !is_delay)
+                }
+                endpoint if endpoint.reports_delay() => !(is_delay && day == chunk.end),
+                _ => true,
+            };
+            (day.format("%Y-%m-%d").to_string(), is_final)
+        })
         .collect()
 }
 
@@ -101,9 +128,19 @@ pub fn plan(store: &Store, accounts: &[String], options: &PullOptions) -> Result
         .max(data_epoch());
         earliest = earliest.min(since);
         let (from, to) = (since.format("%Y-%m-%d").to_string(), options.until.format("%Y-%m-%d").to_string());
+        // WeChat revises the deprecated endpoints' recent days without saying so: those are
+        // fetched again. The 2026 ones say which days are not final; only those are.
+        let refetch_from = options.until - chrono::Days::new(u64::from(options.refetch_days.max(1)) - 1);
         for &endpoint in &endpoints {
+            let (first_valid, last_valid) = endpoint.valid_days();
+            let begin = first_valid.map_or(since, |first| since.max(first));
+            let end = last_valid.map_or(options.until, |last| options.until.min(last));
+            if begin > end {
+                continue;
+            }
             let stored = store.pulled_days(account, endpoint, &from, &to)?;
-            let days = days_to_fetch(since, options.until, &stored, options.refetch_days);
+            let refetch = (!endpoint.reports_delay()).then_some(refetch_from);
+            let days = days_to_fetch(begin, end, &stored, refetch);
             for (begin, end) in split_ranges(&days, endpoint.max_days()) {
                 chunks.push(Chunk { account: index, endpoint, begin, end });
             }
@@ -128,12 +165,13 @@ pub fn pull(
     accounts: &[(String, &Client)],
     chunks: &[Chunk],
     concurrency: usize,
+    latest: NaiveDate,
     mut on_progress: impl FnMut(usize, usize),
 ) -> Result<PullSummary, StoreError> {
     let mut summary = PullSummary { calls: chunks.len(), ..PullSummary::default() };
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel::<(usize, Result<Vec<Value>, WechatError>)>();
+    let (tx, rx) = mpsc::channel::<(usize, Result<DatacubeAnswer<Value>, WechatError>)>();
     let pulled_at = crate::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     std::thread::scope(|scope| -> Result<(), StoreError> {
         for _ in 0..concurrency.clamp(1, 64).min(chunks.len().max(1)) {
@@ -147,7 +185,7 @@ pub fn pull(
                     }
                     let chunk = &chunks[index];
                     let client = accounts[chunk.account].1;
-                    let answer = client.datacube::<Value>(
+                    let answer = client.datacube_answer::<Value>(
                         chunk.endpoint,
                         &chunk.begin.format("%Y-%m-%d").to_string(),
                         &chunk.end.format("%Y-%m-%d").to_string(),
@@ -164,14 +202,9 @@ pub fn pull(
             let chunk = &chunks[index];
             let account = &accounts[chunk.account].0;
             match answer {
-                Ok(rows) => {
-                    let days: Vec<String> = chunk
-                        .begin
-                        .iter_days()
-                        .take_while(|d| *d <= chunk.end)
-                        .map(|d| d.format("%Y-%m-%d").to_string())
-                        .collect();
-                    match store.store_range(account, chunk.endpoint, &days, &rows, &pulled_at) {
+                Ok(answer) => {
+                    let days = finality(chunk, answer.is_delay, latest);
+                    match store.store_range(account, chunk.endpoint, &days, &answer.list, &pulled_at) {
                         Ok(written) => summary.rows += written,
                         Err(e) => {
                             stop.store(true, Ordering::Relaxed);
@@ -224,8 +257,29 @@ mod tests {
     #[test]
     fn only_missing_days_and_the_recent_ones_are_fetched_again() {
         let stored: BTreeSet<String> = d("2026-01-01").iter_days().take(10).map(|x| x.to_string()).collect();
-        let days = days_to_fetch(d("2026-01-01"), d("2026-01-12"), &stored, 3);
+        let days = days_to_fetch(d("2026-01-01"), d("2026-01-12"), &stored, Some(d("2026-01-10")));
         let expected: BTreeSet<NaiveDate> = [d("2026-01-10"), d("2026-01-11"), d("2026-01-12")].into();
         assert_eq!(days, expected);
+        // An endpoint that ends earlier (the deprecated ones, at 2025-10-31) is not fetched again
+        // for ever: the recent days are those before the pull's end, not before its own.
+        let stored: BTreeSet<String> = d("2025-10-01").iter_days().take(31).map(|x| x.to_string()).collect();
+        assert!(days_to_fetch(d("2025-10-01"), d("2025-10-31"), &stored, Some(d("2025-11-18"))).is_empty());
+    }
+
+    #[test]
+    fn a_delayed_day_is_not_final_and_an_article_is_final_after_its_thirtieth_day() {
+        let chunk = |endpoint, begin, end| Chunk { account: 0, endpoint, begin: d(begin), end: d(end) };
+        let read = chunk(Datacube::GetArticleRead, "2026-01-09", "2026-01-09");
+        assert_eq!(finality(&read, true, d("2026-01-09")), [("2026-01-09".to_string(), false)]);
+        assert_eq!(finality(&read, false, d("2026-01-09")), [("2026-01-09".to_string(), true)]);
+        let biz = chunk(Datacube::GetBizSummary, "2026-01-01", "2026-01-03");
+        let finals: Vec<bool> = finality(&biz, true, d("2026-01-03")).into_iter().map(|(_, f)| f).collect();
+        assert_eq!(finals, [true, true, false]);
+        let total = chunk(Datacube::GetArticleTotalDetail, "2025-12-10", "2025-12-12");
+        let finals: Vec<bool> = finality(&total, true, d("2026-01-09")).into_iter().map(|(_, f)| f).collect();
+        // 12-10 + 29 days = 01-08 (< latest): final; 12-11 → 01-09 = latest, delayed: not; 12-12: not.
+        assert_eq!(finals, [true, false, false]);
+        let old = chunk(Datacube::GetUserRead, "2025-10-01", "2025-10-03");
+        assert!(finality(&old, true, d("2026-01-09")).iter().all(|(_, f)| *f));
     }
 }

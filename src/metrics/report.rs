@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::store::{Publication, Store, StoreError};
@@ -78,7 +78,7 @@ pub fn source_name(code: i64) -> String {
         30 => "qr_scan",
         43 => "article_menu",
         51 => "payment",
-        57 => "article_ad",
+        57 => "account_name_in_article",
         100 => "wechat_ad",
         161 => "others_share",
         176 => "live_stream",
@@ -159,61 +159,223 @@ pub fn followers(store: &Store, account: Option<&str>, period: Period) -> Result
 #[derive(Debug, Clone, Serialize)]
 pub struct ArticleFigures {
     pub account: String,
+    /// WeChat's statistics key: `<msg_data_id>_<position>`.
     pub msgid: String,
+    /// The item wxpub published it from (`articles/2026-12-01-ding-story`); None for an article
+    /// made elsewhere (the web backend), which the statistics name too.
+    pub item: Option<String>,
+    pub kind: Option<String>,
+    pub tags: Vec<String>,
+    /// 1-based position in its push.
+    pub position: u32,
+    /// As published by wxpub; WeChat's for older statistics; the msgid otherwise.
     pub title: String,
-    /// Day the article went out (its first statistics day).
+    /// Day the article went out.
     pub published: String,
-    /// Followers the push went to (getarticletotal's target_user), when known.
+    /// Followers when it went out: getarticletotal's target_user, or the followers at the end of
+    /// the day before (getusercumulate) for the 2026 statistics.
     pub target_user: Option<i64>,
+    /// Readers on the days inside the period.
     pub read_user: i64,
-    pub read_count: i64,
+    /// Readers by where they came from (2026 statistics; "全部" left out).
+    pub readers_by_source: BTreeMap<String, i64>,
     pub share_user: i64,
-    pub share_count: i64,
-    pub fav_user: i64,
-    pub fav_count: i64,
+    /// 拇指赞, 在看 (爱心赞) and comments since publishing, up to the period's end (2026 statistics).
+    pub like_user: Option<i64>,
+    pub zaikan_user: Option<i64>,
+    pub comment_count: Option<i64>,
+    /// Reads, shares and favourites as counts: the deprecated endpoints only (before 2025-11-01).
+    pub read_count: Option<i64>,
+    pub share_count: Option<i64>,
+    pub fav_user: Option<i64>,
+    pub fav_count: Option<i64>,
     /// read_user / target_user.
     pub read_rate: Option<f64>,
+    /// The endpoints the figures come from.
+    pub source: String,
+}
+
+/// The 2026 statistics start here; before it, the deprecated endpoints are the only source.
+fn epoch() -> String {
+    crate::wechat::types::statistics_epoch().format("%Y-%m-%d").to_string()
 }
 
 /// Per-article figures over the period (reads counted on the days inside it), most read first.
+/// Days before 2025-11-01 come from the deprecated endpoints (mass-sent articles only), days from
+/// it on from the 2026 ones; an article is joined to the item wxpub published it from through its
+/// msgid, never its title.
 pub fn articles(store: &Store, account: Option<&str>, period: Period) -> Result<Vec<ArticleFigures>, StoreError> {
     let (since, until) = period.bounds();
+    let epoch = epoch();
     let err = |e| store.sql_error(e);
-    let mut statement = store
-        .connection()
+    let conn = store.connection();
+    let mut found: BTreeMap<(String, String), ArticleFigures> = BTreeMap::new();
+    let blank = |account: String, msgid: String| ArticleFigures {
+        account,
+        msgid: msgid.clone(),
+        item: None,
+        kind: None,
+        tags: Vec::new(),
+        position: msgid.rsplit('_').next().and_then(|p| p.parse().ok()).unwrap_or(1),
+        title: msgid,
+        published: String::new(),
+        target_user: None,
+        read_user: 0,
+        readers_by_source: BTreeMap::new(),
+        share_user: 0,
+        like_user: None,
+        zaikan_user: None,
+        comment_count: None,
+        read_count: None,
+        share_count: None,
+        fav_user: None,
+        fav_count: None,
+        read_rate: None,
+        source: String::new(),
+    };
+
+    // Before the epoch: the deprecated per-article endpoints.
+    let mut old = conn
         .prepare(
             "SELECT s.account, s.msgid, MAX(s.title), MIN(s.ref_date), \
                SUM(s.int_page_read_user), SUM(s.int_page_read_count), SUM(s.share_user), SUM(s.share_count), \
                SUM(s.add_to_fav_user), SUM(s.add_to_fav_count), \
                (SELECT MAX(t.target_user) FROM article_total t WHERE t.account = s.account AND t.msgid = s.msgid), \
                (SELECT MIN(t.ref_date) FROM article_total t WHERE t.account = s.account AND t.msgid = s.msgid) \
-             FROM article_summary s WHERE s.ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.account = ?3) \
-             GROUP BY s.account, s.msgid ORDER BY SUM(s.int_page_read_user) DESC, s.msgid",
+             FROM article_summary s WHERE s.ref_date BETWEEN ?1 AND ?2 AND s.ref_date < ?4 \
+               AND (?3 IS NULL OR s.account = ?3) \
+             GROUP BY s.account, s.msgid",
         )
         .map_err(&err)?;
-    let rows = statement
-        .query_map(params![since, until, account], |r| {
-            let read_user: i64 = r.get(4)?;
-            let target_user: Option<i64> = r.get(10)?;
-            let first_summary: String = r.get(3)?;
+    let rows = old
+        .query_map(params![since, until, account, epoch], |r| {
+            let mut a = blank(r.get(0)?, r.get(1)?);
+            a.title = r.get(2)?;
             let first_total: Option<String> = r.get(11)?;
-            Ok(ArticleFigures {
-                account: r.get(0)?,
-                msgid: r.get(1)?,
-                title: r.get(2)?,
-                published: first_total.unwrap_or(first_summary),
-                target_user,
-                read_user,
-                read_count: r.get(5)?,
-                share_user: r.get(6)?,
-                share_count: r.get(7)?,
-                fav_user: r.get(8)?,
-                fav_count: r.get(9)?,
-                read_rate: target_user.filter(|t| *t > 0).map(|t| read_user as f64 / t as f64),
-            })
+            a.published = first_total.unwrap_or(r.get(3)?);
+            a.read_user = r.get(4)?;
+            a.read_count = Some(r.get(5)?);
+            a.share_user = r.get(6)?;
+            a.share_count = Some(r.get(7)?);
+            a.fav_user = Some(r.get(8)?);
+            a.fav_count = Some(r.get(9)?);
+            a.target_user = r.get(10)?;
+            a.source = "getarticlesummary, getarticletotal".into();
+            Ok(a)
         })
         .map_err(&err)?;
-    rows.collect::<Result<_, _>>().map_err(err)
+    for row in rows {
+        let a = row.map_err(&err)?;
+        found.insert((a.account.clone(), a.msgid.clone()), a);
+    }
+
+    // From the epoch: readers and sharers per day, then the cumulative likes, 在看 and comments.
+    let mut new = conn
+        .prepare(
+            "SELECT r.account, r.msgid, MIN(r.ref_date), SUM(r.read_user), \
+               (SELECT COALESCE(SUM(s.share_user), 0) FROM article_share s WHERE s.account = r.account \
+                  AND s.msgid = r.msgid AND s.ref_date BETWEEN ?1 AND ?2) \
+             FROM article_read r WHERE r.ref_date BETWEEN ?1 AND ?2 AND r.ref_date >= ?4 \
+               AND (?3 IS NULL OR r.account = ?3) \
+             GROUP BY r.account, r.msgid",
+        )
+        .map_err(&err)?;
+    let rows = new
+        .query_map(params![since, until, account, epoch], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })
+        .map_err(&err)?;
+    for row in rows {
+        let (account, msgid, first, readers, sharers) = row.map_err(&err)?;
+        let a = found.entry((account.clone(), msgid.clone())).or_insert_with(|| blank(account, msgid));
+        a.read_user += readers;
+        a.share_user += sharers;
+        if a.published.is_empty() {
+            a.published = first;
+        }
+        a.source = if a.source.is_empty() {
+            "getarticleread, getarticleshare, getarticletotaldetail".into()
+        } else {
+            format!("{}; getarticleread, getarticleshare, getarticletotaldetail", a.source)
+        };
+    }
+    let mut totals = conn
+        .prepare(
+            "SELECT ref_date, like_user, zaikan_user, comment_count FROM article_total_detail \
+             WHERE account = ?1 AND msgid = ?2 AND stat_date <= ?3 ORDER BY stat_date DESC LIMIT 1",
+        )
+        .map_err(&err)?;
+    let mut sources = conn
+        .prepare(
+            "SELECT source, SUM(user_count) FROM read_source WHERE account = ?1 AND msgid = ?2 \
+             AND endpoint = 'getarticleread' AND ref_date BETWEEN ?3 AND ?4 AND source <> '全部' GROUP BY source",
+        )
+        .map_err(&err)?;
+    let mut followers = conn
+        .prepare(
+            "SELECT cumulate_user FROM user_cumulate WHERE account = ?1 AND ref_date <= ?2 \
+             ORDER BY ref_date DESC LIMIT 1",
+        )
+        .map_err(&err)?;
+    let mut ours = conn
+        .prepare("SELECT item, kind, title, position, tags FROM publications WHERE account = ?1 AND msgid = ?2")
+        .map_err(&err)?;
+    for a in found.values_mut() {
+        if let Some((published, likes, zaikan, comments)) = totals
+            .query_row(params![a.account, a.msgid, until], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+            })
+            .optional()
+            .map_err(&err)?
+        {
+            a.published = published;
+            (a.like_user, a.zaikan_user, a.comment_count) = (Some(likes), Some(zaikan), Some(comments));
+        }
+        let rows = sources
+            .query_map(params![a.account, a.msgid, since, until], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(&err)?;
+        for row in rows {
+            let (source, users) = row.map_err(&err)?;
+            a.readers_by_source.insert(source, users);
+        }
+        if a.target_user.is_none()
+            && let Ok(day) = NaiveDate::parse_from_str(&a.published, "%Y-%m-%d")
+        {
+            let before = day.pred_opt().unwrap_or(day).format("%Y-%m-%d").to_string();
+            a.target_user = followers.query_row(params![a.account, before], |r| r.get(0)).optional().map_err(&err)?;
+        }
+        if let Some((item, kind, title, position, tags)) = ours
+            .query_row(params![a.account, a.msgid], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get(2)?,
+                    r.get::<_, u32>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })
+            .optional()
+            .map_err(&err)?
+        {
+            a.item = Some(item);
+            a.kind = Some(kind);
+            a.title = title;
+            a.position = position;
+            a.tags = serde_json::from_str(&tags).map_err(|e| {
+                err(rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e)))
+            })?;
+        }
+        a.read_rate = a.target_user.filter(|t| *t > 0).map(|t| a.read_user as f64 / t as f64);
+    }
+    let mut articles: Vec<ArticleFigures> = found.into_values().collect();
+    articles.sort_by(|a, b| b.read_user.cmp(&a.read_user).then_with(|| a.msgid.cmp(&b.msgid)));
+    Ok(articles)
 }
 
 /// Readers by hour of day (0–23) over the period.
@@ -248,10 +410,17 @@ pub struct Totals {
     pub net_followers: i64,
     /// Followers on the last day of the period that has a figure.
     pub followers_at_end: Option<i64>,
+    /// Readers: getuserread's before 2025-11-01, getbizsummary's from it on.
     pub read_users: i64,
+    /// Reads, shares and favourites as counts: the deprecated endpoints only (before 2025-11-01).
     pub reads: i64,
     pub shares: i64,
     pub favourites: i64,
+    /// From 2025-11-01 on (getbizsummary): sharers, 拇指赞, 在看 and comments.
+    pub share_users: i64,
+    pub likes: i64,
+    pub zaikan: i64,
+    pub comments: i64,
     /// Articles that went out in the period (by their first statistics day).
     pub articles: i64,
     /// Days of the period with follower statistics stored.
@@ -279,11 +448,15 @@ pub fn totals(store: &Store, account: Option<&str>, period: Period) -> Result<To
             |r| r.get(0),
         )
         .map_err(&err)?;
-    let (read_users, reads, favourites): (i64, i64, i64) = conn
+    // Each day has one source: the deprecated endpoints before the epoch, the 2026 ones from it.
+    let epoch = epoch();
+    let p = params![since, until, account, epoch];
+    let (old_read_users, reads, favourites): (i64, i64, i64) = conn
         .query_row(
             "SELECT COALESCE(SUM(int_page_read_user), 0), COALESCE(SUM(int_page_read_count), 0), \
              COALESCE(SUM(add_to_fav_count), 0) FROM user_read \
-             WHERE ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3) AND user_source = 99999999",
+             WHERE ref_date BETWEEN ?1 AND ?2 AND ref_date < ?4 AND (?3 IS NULL OR account = ?3) \
+             AND user_source = 99999999",
             p,
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
@@ -291,19 +464,33 @@ pub fn totals(store: &Store, account: Option<&str>, period: Period) -> Result<To
     let shares: i64 = conn
         .query_row(
             "SELECT COALESCE(SUM(share_count), 0) FROM user_share \
-             WHERE ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3)",
+             WHERE ref_date BETWEEN ?1 AND ?2 AND ref_date < ?4 AND (?3 IS NULL OR account = ?3)",
             p,
             |r| r.get(0),
+        )
+        .map_err(&err)?;
+    let (new_read_users, share_users, likes, zaikan, comments): (i64, i64, i64, i64, i64) = conn
+        .query_row(
+            "SELECT COALESCE(SUM(read_user), 0), COALESCE(SUM(share_user), 0), COALESCE(SUM(like_user), 0), \
+             COALESCE(SUM(zaikan_user), 0), COALESCE(SUM(comment_count), 0) FROM biz_summary \
+             WHERE ref_date BETWEEN ?1 AND ?2 AND ref_date >= ?4 AND (?3 IS NULL OR account = ?3)",
+            p,
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .map_err(&err)?;
     let articles: i64 = conn
         .query_row(
-            "SELECT COUNT(*) FROM (SELECT account, msgid FROM article_total WHERE (?3 IS NULL OR account = ?3) \
-             GROUP BY account, msgid HAVING MIN(ref_date) BETWEEN ?1 AND ?2)",
+            "SELECT (SELECT COUNT(*) FROM (SELECT account, msgid FROM article_total \
+               WHERE (?3 IS NULL OR account = ?3) GROUP BY account, msgid \
+               HAVING MIN(ref_date) BETWEEN ?1 AND ?2 AND MIN(ref_date) < ?4)) \
+             + (SELECT COUNT(*) FROM (SELECT account, msgid FROM article_total_detail \
+               WHERE (?3 IS NULL OR account = ?3) GROUP BY account, msgid \
+               HAVING MIN(ref_date) BETWEEN ?1 AND ?2 AND MIN(ref_date) >= ?4))",
             p,
             |r| r.get(0),
         )
         .map_err(&err)?;
+    let read_users = old_read_users + new_read_users;
     Ok(Totals {
         new_followers: new,
         cancelled_followers: cancel,
@@ -313,6 +500,10 @@ pub fn totals(store: &Store, account: Option<&str>, period: Period) -> Result<To
         reads,
         shares,
         favourites,
+        share_users,
+        likes,
+        zaikan,
+        comments,
         articles,
         days_with_data: days,
     })
@@ -350,6 +541,10 @@ pub fn compare(current: &Totals, previous: &Totals) -> Vec<Comparison> {
         line("reads", "阅读次数", Some(current.reads), Some(previous.reads)),
         line("shares", "分享次数", Some(current.shares), Some(previous.shares)),
         line("favourites", "收藏次数", Some(current.favourites), Some(previous.favourites)),
+        line("share_users", "分享人数", Some(current.share_users), Some(previous.share_users)),
+        line("likes", "点赞人数", Some(current.likes), Some(previous.likes)),
+        line("zaikan", "在看人数", Some(current.zaikan), Some(previous.zaikan)),
+        line("comments", "留言条数", Some(current.comments), Some(previous.comments)),
     ]
 }
 

@@ -92,6 +92,38 @@ const MIGRATIONS: &[&str] = &[
         source_file TEXT NOT NULL, source_row INTEGER NOT NULL, imported_at TEXT NOT NULL,
         PRIMARY KEY (survey, response));
     "#,
+    // 3: the 2026 statistics (from 2025-11-01), keyed by msgid = "<msg_data_id>_<index>" (index
+    // 1-based); whether a pulled day is final (is_delay); each publication's statistics key, push
+    // position and tags, to join statistics to items without titles.
+    r#"
+    ALTER TABLE pulled_days ADD COLUMN final INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE pulled_days ADD COLUMN last_pulled_at TEXT;
+    CREATE TABLE article_read (
+        account TEXT NOT NULL, ref_date TEXT NOT NULL, msgid TEXT NOT NULL, read_user INTEGER NOT NULL,
+        PRIMARY KEY (account, ref_date, msgid));
+    CREATE TABLE article_share (
+        account TEXT NOT NULL, ref_date TEXT NOT NULL, msgid TEXT NOT NULL, share_user INTEGER NOT NULL,
+        PRIMARY KEY (account, ref_date, msgid));
+    CREATE TABLE biz_summary (
+        account TEXT NOT NULL, ref_date TEXT NOT NULL, read_user INTEGER NOT NULL, share_user INTEGER NOT NULL,
+        zaikan_user INTEGER NOT NULL, like_user INTEGER NOT NULL, comment_count INTEGER NOT NULL,
+        PRIMARY KEY (account, ref_date));
+    -- One row per detail_list entry: figures summed from publishing (ref_date) to stat_date.
+    CREATE TABLE article_total_detail (
+        account TEXT NOT NULL, msgid TEXT NOT NULL, stat_date TEXT NOT NULL, ref_date TEXT NOT NULL,
+        publish_type INTEGER NOT NULL, read_user INTEGER NOT NULL, share_user INTEGER NOT NULL,
+        zaikan_user INTEGER NOT NULL, like_user INTEGER NOT NULL, comment_count INTEGER NOT NULL,
+        PRIMARY KEY (account, msgid, stat_date));
+    -- read_user_source of the three endpoints that carry it (msgid '' for getbizsummary).
+    CREATE TABLE read_source (
+        account TEXT NOT NULL, endpoint TEXT NOT NULL, ref_date TEXT NOT NULL, msgid TEXT NOT NULL,
+        stat_date TEXT NOT NULL, source TEXT NOT NULL, user_count INTEGER NOT NULL,
+        PRIMARY KEY (account, endpoint, ref_date, msgid, stat_date, source));
+    ALTER TABLE publications ADD COLUMN msgid TEXT;
+    ALTER TABLE publications ADD COLUMN position INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE publications ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+    CREATE INDEX publications_msgid ON publications (account, msgid);
+    "#,
 ];
 
 /// The read/share/favourite counters shared by several endpoints.
@@ -151,6 +183,31 @@ pub fn table_spec(endpoint: Datacube) -> TableSpec {
             keys: &["ref_date", "ref_hour", "share_scene"],
             values: vec!["share_count", "share_user"],
         },
+        Datacube::GetArticleRead => {
+            TableSpec { table: "article_read", keys: &["ref_date", "msgid"], values: vec!["read_user"] }
+        }
+        Datacube::GetArticleShare => {
+            TableSpec { table: "article_share", keys: &["ref_date", "msgid"], values: vec!["share_user"] }
+        }
+        Datacube::GetBizSummary => TableSpec {
+            table: "biz_summary",
+            keys: &["ref_date"],
+            values: vec!["read_user", "share_user", "zaikan_user", "like_user", "comment_count"],
+        },
+        // Rows are the `detail_list[]` of each article, flattened with the article's fields.
+        Datacube::GetArticleTotalDetail => TableSpec {
+            table: "article_total_detail",
+            keys: &["msgid", "stat_date"],
+            values: vec![
+                "ref_date",
+                "publish_type",
+                "read_user",
+                "share_user",
+                "zaikan_user",
+                "like_user",
+                "comment_count",
+            ],
+        },
     }
 }
 
@@ -181,6 +238,11 @@ pub struct Publication {
     pub video_seconds: u32,
     pub animation_seconds: u32,
     pub live: bool,
+    /// The article's key in WeChat's 2026 statistics, `<msg_data_id>_<position>`, when known.
+    pub msgid: Option<String>,
+    /// 1-based position in its push.
+    pub position: u32,
+    pub tags: Vec<String>,
 }
 
 pub struct Store {
@@ -235,7 +297,8 @@ impl Store {
         &self.conn
     }
 
-    /// Days of `endpoint` already fetched for `account` between `since` and `until` (inclusive).
+    /// Days of `endpoint` already fetched for good for `account` between `since` and `until`
+    /// (inclusive); a day fetched while WeChat still called it provisional (`is_delay`) is not.
     pub fn pulled_days(
         &self,
         account: &str,
@@ -246,7 +309,8 @@ impl Store {
         let mut statement = self
             .conn
             .prepare_cached(
-                "SELECT ref_date FROM pulled_days WHERE account = ?1 AND endpoint = ?2 AND ref_date BETWEEN ?3 AND ?4",
+                "SELECT ref_date FROM pulled_days WHERE account = ?1 AND endpoint = ?2 AND ref_date BETWEEN ?3 AND ?4 \
+                 AND final = 1",
             )
             .map_err(|e| self.sql_error(e))?;
         let rows = statement
@@ -255,13 +319,15 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.sql_error(e))
     }
 
-    /// Stores one fetched range of `endpoint` — its rows and the days it covered — in one
-    /// transaction, so an interrupted pull leaves whole ranges or nothing.
+    /// Stores one fetched range of `endpoint` — its rows and the days it covered, each marked
+    /// final or not — in one transaction, so an interrupted pull leaves whole ranges or nothing.
+    /// For the 2026 endpoints the range replaces what was stored for it: a provisional row that
+    /// the final answer no longer has goes.
     pub fn store_range(
         &mut self,
         account: &str,
         endpoint: Datacube,
-        days: &[String],
+        days: &[(String, bool)],
         rows: &[Value],
         pulled_at: &str,
     ) -> Result<usize, StoreError> {
@@ -270,6 +336,21 @@ impl Store {
         let sqlite = |source| StoreError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(sqlite)?;
         let mut written = 0;
+        let (flat, sources) = flatten_rows(endpoint, rows);
+        if endpoint.reports_delay()
+            && let (Some((first, _)), Some((last, _))) = (days.first(), days.last())
+        {
+            tx.execute(
+                &format!("DELETE FROM {} WHERE account = ?1 AND ref_date BETWEEN ?2 AND ?3", spec.table),
+                params![account, first, last],
+            )
+            .map_err(sqlite)?;
+            tx.execute(
+                "DELETE FROM read_source WHERE account = ?1 AND endpoint = ?2 AND ref_date BETWEEN ?3 AND ?4",
+                params![account, endpoint.name(), first, last],
+            )
+            .map_err(sqlite)?;
+        }
         {
             let columns: Vec<&str> = spec.keys.iter().chain(spec.values.iter()).copied().collect();
             let placeholders = (1..=columns.len() + 1).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
@@ -282,7 +363,7 @@ impl Store {
                 keys = spec.keys.join(", "),
             );
             let mut insert = tx.prepare_cached(&sql).map_err(sqlite)?;
-            for row in flatten_rows(endpoint, rows) {
+            for row in flat {
                 let mut values: Vec<rusqlite::types::Value> = vec![account.to_string().into()];
                 for column in &columns {
                     values.push(sql_value(row.get(*column)));
@@ -290,14 +371,34 @@ impl Store {
                 insert.execute(params_from_iter(values)).map_err(sqlite)?;
                 written += 1;
             }
-            let mut mark = tx
+            let mut source_row = tx
                 .prepare_cached(
-                    "INSERT INTO pulled_days (account, endpoint, ref_date, first_pulled_at) VALUES (?1, ?2, ?3, ?4) \
-                     ON CONFLICT DO NOTHING",
+                    "INSERT INTO read_source (account, endpoint, ref_date, msgid, stat_date, source, user_count) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO UPDATE SET user_count = excluded.user_count",
                 )
                 .map_err(sqlite)?;
-            for day in days {
-                mark.execute(params![account, endpoint.name(), day, pulled_at]).map_err(sqlite)?;
+            for s in &sources {
+                source_row
+                    .execute(params![
+                        account,
+                        endpoint.name(),
+                        s.ref_date,
+                        s.msgid,
+                        s.stat_date,
+                        s.source,
+                        s.user_count
+                    ])
+                    .map_err(sqlite)?;
+            }
+            let mut mark = tx
+                .prepare_cached(
+                    "INSERT INTO pulled_days (account, endpoint, ref_date, first_pulled_at, final, last_pulled_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?4) \
+                     ON CONFLICT DO UPDATE SET final = excluded.final, last_pulled_at = excluded.last_pulled_at",
+                )
+                .map_err(sqlite)?;
+            for (day, is_final) in days {
+                mark.execute(params![account, endpoint.name(), day, pulled_at, is_final]).map_err(sqlite)?;
             }
         }
         tx.commit().map_err(sqlite)?;
@@ -354,18 +455,24 @@ impl Store {
             let mut upsert = tx
                 .prepare_cached(
                     "INSERT INTO publications (account, item, slot, title, kind, mode, pushed_at, url, illustrations, \
-                     video_seconds, animation_seconds, live) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+                     video_seconds, animation_seconds, live, msgid, position, tags) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
                      ON CONFLICT (account, item, slot) DO UPDATE SET title = excluded.title, kind = excluded.kind, \
                      mode = excluded.mode, pushed_at = excluded.pushed_at, url = COALESCE(excluded.url, url), \
                      illustrations = excluded.illustrations, video_seconds = excluded.video_seconds, \
-                     animation_seconds = excluded.animation_seconds, live = excluded.live \
-                     WHERE (title, kind, mode, pushed_at, url, illustrations, video_seconds, animation_seconds, live) \
+                     animation_seconds = excluded.animation_seconds, live = excluded.live, \
+                     msgid = COALESCE(excluded.msgid, msgid), position = excluded.position, tags = excluded.tags \
+                     WHERE (title, kind, mode, pushed_at, url, illustrations, video_seconds, animation_seconds, live, \
+                     msgid, position, tags) \
                      IS NOT (excluded.title, excluded.kind, excluded.mode, excluded.pushed_at, \
                      COALESCE(excluded.url, url), excluded.illustrations, excluded.video_seconds, \
-                     excluded.animation_seconds, excluded.live)",
+                     excluded.animation_seconds, excluded.live, COALESCE(excluded.msgid, msgid), excluded.position, \
+                     excluded.tags)",
                 )
                 .map_err(sqlite)?;
             for p in publications {
+                let tags = serde_json::to_string(&p.tags)
+                    .map_err(|e| sqlite(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
                 changed += upsert
                     .execute(params![
                         p.account,
@@ -379,7 +486,10 @@ impl Store {
                         p.illustrations,
                         p.video_seconds,
                         p.animation_seconds,
-                        p.live
+                        p.live,
+                        p.msgid,
+                        p.position,
+                        tags
                     ])
                     .map_err(sqlite)?;
             }
@@ -399,7 +509,7 @@ impl Store {
             .conn
             .prepare(
                 "SELECT account, item, slot, title, kind, mode, pushed_at, url, illustrations, video_seconds, \
-                 animation_seconds, live FROM publications \
+                 animation_seconds, live, msgid, position, tags FROM publications \
                  WHERE substr(slot, 1, 10) BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3) \
                  ORDER BY slot, account, item",
             )
@@ -419,6 +529,11 @@ impl Store {
                     video_seconds: r.get(9)?,
                     animation_seconds: r.get(10)?,
                     live: r.get(11)?,
+                    msgid: r.get(12)?,
+                    position: r.get(13)?,
+                    tags: serde_json::from_str(&r.get::<_, String>(14)?).map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(14, rusqlite::types::Type::Text, Box::new(e))
+                    })?,
                 })
             })
             .map_err(|e| self.sql_error(e))?;
@@ -448,25 +563,74 @@ impl Store {
     }
 }
 
-/// The rows as stored: `getarticletotal` rows are expanded into one row per `details[]` entry.
-fn flatten_rows(endpoint: Datacube, rows: &[Value]) -> Vec<serde_json::Map<String, Value>> {
+/// One `read_user_source` entry, as stored.
+struct SourceRow {
+    ref_date: String,
+    msgid: String,
+    stat_date: String,
+    source: String,
+    user_count: i64,
+}
+
+/// The rows as stored: `getarticletotal` and `getarticletotaldetail` rows are expanded into one
+/// row per `details[]` / `detail_list[]` entry, a 2026 row's `detail` object is merged into it,
+/// and every `read_user_source` entry becomes a [`SourceRow`].
+fn flatten_rows(endpoint: Datacube, rows: &[Value]) -> (Vec<serde_json::Map<String, Value>>, Vec<SourceRow>) {
     let mut flat = Vec::with_capacity(rows.len());
+    let mut sources = Vec::new();
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
+    let mut take_sources = |row: &serde_json::Map<String, Value>, stat_date: &str, entries: Option<&Value>| {
+        for entry in entries.and_then(Value::as_array).into_iter().flatten() {
+            let name = entry.get("scene_desc").or_else(|| entry.get("source_name")).or_else(|| entry.get("scene"));
+            let name = match name {
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => continue,
+            };
+            let count = entry.get("user_count").or_else(|| entry.get("read_user")).and_then(Value::as_i64);
+            sources.push(SourceRow {
+                ref_date: text(row.get("ref_date")),
+                msgid: text(row.get("msgid")),
+                stat_date: stat_date.to_string(),
+                source: name,
+                user_count: count.unwrap_or(0),
+            });
+        }
+    };
     for row in rows {
         let Some(object) = row.as_object() else { continue };
-        if endpoint == Datacube::GetArticleTotal {
-            for detail in object.get("details").and_then(Value::as_array).into_iter().flatten() {
-                let mut merged = object.clone();
-                merged.remove("details");
-                if let Some(detail) = detail.as_object() {
-                    merged.extend(detail.clone());
+        let list_key = match endpoint {
+            Datacube::GetArticleTotal => Some("details"),
+            Datacube::GetArticleTotalDetail => Some("detail_list"),
+            _ => None,
+        };
+        match list_key {
+            Some(key) => {
+                for detail in object.get(key).and_then(Value::as_array).into_iter().flatten() {
+                    let mut merged = object.clone();
+                    merged.remove(key);
+                    if let Some(detail) = detail.as_object() {
+                        merged.extend(detail.clone());
+                    }
+                    let stat_date = text(merged.get("stat_date"));
+                    take_sources(&merged, &stat_date, merged.get("read_user_source"));
+                    merged.remove("read_user_source");
+                    flat.push(merged);
                 }
+            }
+            None => {
+                let mut merged = object.clone();
+                if let Some(Value::Object(detail)) = merged.remove("detail") {
+                    merged.extend(detail);
+                }
+                let ref_date = text(merged.get("ref_date"));
+                take_sources(&merged, &ref_date, merged.get("read_user_source"));
+                merged.remove("read_user_source");
                 flat.push(merged);
             }
-        } else {
-            flat.push(object.clone());
         }
     }
-    flat
+    (flat, sources)
 }
 
 /// A JSON field as SQLite stores it. Missing counters are 0: WeChat omits zero fields at times.
@@ -492,7 +656,7 @@ mod tests {
         let mut store = Store::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
         let rows = vec![json!({"ref_date": "2026-11-01", "user_source": 30, "new_user": 5, "cancel_user": 1})];
-        let days = vec!["2026-11-01".to_string()];
+        let days = vec![("2026-11-01".to_string(), true)];
         store.store_range("service", Datacube::GetUserSummary, &days, &rows, "t1").unwrap();
         let revised = vec![json!({"ref_date": "2026-11-01", "user_source": 30, "new_user": 7, "cancel_user": 1})];
         store.store_range("service", Datacube::GetUserSummary, &days, &revised, "t2").unwrap();
@@ -513,8 +677,49 @@ mod tests {
         let detail = |d: &str, n: u64| json!({"stat_date": d, "target_user": 100, "int_page_read_user": n});
         let rows = vec![json!({"ref_date": "2026-11-01", "msgid": "9_1", "title": "t",
             "details": [detail("2026-11-01", 10), detail("2026-11-02", 15)]})];
-        store.store_range("s", Datacube::GetArticleTotal, &["2026-11-01".into()], &rows, "t").unwrap();
+        store.store_range("s", Datacube::GetArticleTotal, &[("2026-11-01".into(), true)], &rows, "t").unwrap();
         assert_eq!(store.count_rows(Datacube::GetArticleTotal, None).unwrap(), 2);
+    }
+
+    #[test]
+    fn a_provisional_day_is_replaced_by_the_final_answer_and_its_sources_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("m.db")).unwrap();
+        let read = |msgid: &str, n: u64| {
+            json!({"ref_date": "2026-11-09", "msgid": msgid, "detail": {"read_user": n,
+                "read_user_source": [{"scene_desc": "全部", "user_count": n}, {"scene_desc": "朋友圈", "user_count": n / 2}]}})
+        };
+        let day = |is_final| vec![("2026-11-09".to_string(), is_final)];
+        store
+            .store_range("s", Datacube::GetArticleRead, &day(false), &[read("7_1", 80), read("7_2", 4)], "t1")
+            .unwrap();
+        let pulled =
+            |store: &Store| store.pulled_days("s", Datacube::GetArticleRead, "2026-11-01", "2026-11-30").unwrap();
+        assert!(pulled(&store).is_empty(), "a provisional day is not pulled for good");
+        // The final answer: 7_2 is gone, 7_1 has grown.
+        store.store_range("s", Datacube::GetArticleRead, &day(true), &[read("7_1", 100)], "t2").unwrap();
+        assert_eq!(pulled(&store).len(), 1);
+        let rows: Vec<(String, i64)> = store
+            .connection()
+            .prepare("SELECT msgid, read_user FROM article_read")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows, [("7_1".to_string(), 100)]);
+        let sources: i64 = store
+            .connection()
+            .query_row("SELECT user_count FROM read_source WHERE msgid = '7_1' AND source = '朋友圈'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(sources, 50);
+        let stale: i64 = store
+            .connection()
+            .query_row("SELECT COUNT(*) FROM read_source WHERE msgid = '7_2'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stale, 0);
     }
 
     #[test]

@@ -44,7 +44,7 @@ struct Site {
 
 struct Shared {
     site: RwLock<Site>,
-    reload: tokio::sync::broadcast::Sender<u64>,
+    reload: tokio::sync::broadcast::Sender<Reload>,
 }
 
 /// A running preview; stops when dropped.
@@ -156,6 +156,35 @@ fn build_site(project: &Path, kept: &Kept) -> anyhow::Result<(String, Vec<ItemVi
     Ok((config.site.name.clone(), items, outcome.output_dir))
 }
 
+/// A new version of the site, and the keys of the items whose pages changed in it (`None`:
+/// every page, as when an error appears or goes).
+#[derive(Debug, Clone)]
+struct Reload {
+    version: u64,
+    changed: Option<Vec<String>>,
+}
+
+impl Reload {
+    fn event_data(&self) -> String {
+        serde_json::json!({ "version": self.version, "changed": self.changed }).to_string()
+    }
+}
+
+/// The keys whose page differs between two builds (added and removed ones included).
+fn changed_items(before: &[ItemView], after: &[ItemView]) -> Vec<String> {
+    let old: std::collections::HashMap<&str, &ItemView> = before.iter().map(|i| (i.key.as_str(), i)).collect();
+    let new: std::collections::HashMap<&str, &ItemView> = after.iter().map(|i| (i.key.as_str(), i)).collect();
+    let mut changed: Vec<String> = after
+        .iter()
+        .filter(|i| old.get(i.key.as_str()) != Some(i))
+        .chain(before.iter().filter(|i| !new.contains_key(i.key.as_str())))
+        .map(|i| i.key.clone())
+        .collect();
+    changed.sort();
+    changed.dedup();
+    changed
+}
+
 /// Rebuilds and tells open pages to reload (also after a failed rebuild: they show its error).
 fn rebuild(project: &Path, shared: &Shared, kept: &Kept) {
     // Whatever the sources hold, the server stays up: a panic is shown like any failed build.
@@ -167,18 +196,24 @@ fn rebuild(project: &Path, shared: &Shared, kept: &Kept) {
             .unwrap_or("unknown panic");
         Err(anyhow::anyhow!("wxpub failed inside while rebuilding ({what}); this is a bug — please report it with the file you changed"))
     });
-    let version = {
+    let reload = {
         let mut site = shared.site.write().unwrap_or_else(|p| p.into_inner());
-        match result {
+        let changed = match result {
             Ok((name, items, output_dir)) => {
+                let same_frame = site.error.is_none() && site.name == name;
+                let changed = changed_items(&site.items, &items);
                 *site = Site { version: site.version, name, items, output_dir, error: None };
+                same_frame.then_some(changed)
             }
-            Err(e) => site.error = Some(crate::redact::redact(&format!("{e:#}"))),
-        }
+            Err(e) => {
+                site.error = Some(crate::redact::redact(&format!("{e:#}")));
+                None
+            }
+        };
         site.version += 1;
-        site.version
+        Reload { version: site.version, changed }
     };
-    let _ = shared.reload.send(version);
+    let _ = shared.reload.send(reload);
 }
 
 fn watched(project: &Path, path: &Path) -> bool {
@@ -289,13 +324,15 @@ async fn version(State(shared): State<Arc<Shared>>) -> Response {
 async fn events(State(shared): State<Arc<Shared>>) -> Response {
     let current = shared.site.read().unwrap_or_else(|p| p.into_inner()).version;
     let receiver = shared.reload.subscribe();
+    // A page that connects after a rebuild it did not see cannot know what changed: everything.
     let first = futures_util::stream::once(async move {
-        Ok::<_, std::convert::Infallible>(Event::default().data(current.to_string()))
+        let reload = Reload { version: current, changed: None };
+        Ok::<_, std::convert::Infallible>(Event::default().data(reload.event_data()))
     });
     let rest = futures_util::stream::unfold(receiver, |mut receiver| async move {
         loop {
             match receiver.recv().await {
-                Ok(version) => return Some((Ok(Event::default().data(version.to_string())), receiver)),
+                Ok(reload) => return Some((Ok(Event::default().data(reload.event_data())), receiver)),
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
             }

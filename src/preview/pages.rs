@@ -5,7 +5,7 @@
 use crate::html::escape;
 
 /// What the preview knows about one item after a build and a check.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ItemView {
     pub key: String,
     pub kind: String,
@@ -48,11 +48,14 @@ fn head(title: &str, style: &str) -> String {
     )
 }
 
-/// The reload hook: an EventSource that reloads when the site's version moves on.
-fn reload_script(version: u64) -> String {
+/// The reload hook: an EventSource telling each new version and the items it changed (`null`:
+/// everything). An item page reloads only when its own item changed; the index on any change.
+fn reload_script(version: u64, key: &str) -> String {
+    let key = serde_json::Value::String(key.to_string()).to_string().replace('<', "\\u003c");
     format!(
-        "<script>(function () {{ var shown = \"{version}\"; var events = new EventSource(\"/__preview/events\");\n\
-         events.onmessage = function (e) {{ if (e.data !== shown) {{ location.reload(); }} }}; }})();</script>"
+        "<script>(function () {{ var shown = {version}; var key = {key}; var events = new EventSource(\"/__preview/events\");\n\
+         events.onmessage = function (e) {{ var m = JSON.parse(e.data); if (m.version === shown) {{ return; }}\n\
+         if (key === \"\" || m.changed === null || m.changed.indexOf(key) >= 0) {{ location.reload(); }} else {{ shown = m.version; }} }}; }})();</script>"
     )
 }
 
@@ -162,7 +165,7 @@ pub fn item_page(item: &ItemView, version: u64, error: Option<&str>, scheme: Sch
         head = head(&item.title, FRAME_STYLE),
         banner = banner(error),
         account = escape(&item.account_name),
-        reload = reload_script(version),
+        reload = reload_script(version, &item.key),
     )
 }
 
@@ -251,6 +254,6 @@ pub fn index_page(site_name: &str, items: &[ItemView], version: u64, error: Opti
         name = escape(site_name),
         count = items.len(),
         banner = banner(error),
-        reload = reload_script(version),
+        reload = reload_script(version, ""),
     )
 }

@@ -10,13 +10,26 @@ pub fn data_epoch() -> NaiveDate {
     NaiveDate::from_ymd_opt(2014, 12, 1).expect("valid date")
 }
 
+pub use crate::wechat::types::statistics_epoch;
+
 /// An article the statistics know about: published (or mass-sent) on `date`.
 #[derive(Debug, Clone)]
 pub struct PublishedArticle {
     pub msg_data_id: u64,
+    /// 0-based position in its push (WeChat's msgid counts from 1).
     pub index: u32,
     pub title: String,
     pub date: NaiveDate,
+    /// Mass-sent (sendall) rather than published (freepublish): only these are in the
+    /// deprecated article endpoints.
+    pub mass_sent: bool,
+}
+
+impl PublishedArticle {
+    /// WeChat's statistics key: `<msg_data_id>_<index from 1>`.
+    pub fn msgid(&self) -> String {
+        format!("{}_{}", self.msg_data_id, self.index + 1)
+    }
 }
 
 /// New-follower sources and their typical daily share.
@@ -136,9 +149,11 @@ fn counters_from_users(users: u64, key: &str) -> ReadCounters {
     }
 }
 
+/// The deprecated per-article endpoints count mass-sent articles only.
 pub fn article_summary(day: NaiveDate, articles: &[PublishedArticle]) -> Vec<ArticleSummaryRow> {
     articles
         .iter()
+        .filter(|a| a.mass_sent)
         .filter_map(|a| {
             article_counters(a, day).map(|counters| ArticleSummaryRow {
                 ref_date: fmt(day),
@@ -155,7 +170,7 @@ pub fn article_total(day: NaiveDate, last_day: NaiveDate, articles: &[PublishedA
     let target_user = cumulate(day, articles);
     articles
         .iter()
-        .filter(|a| a.date == day)
+        .filter(|a| a.date == day && a.mass_sent)
         .map(|a| {
             let mut running = ReadCounters::default();
             let mut details = Vec::new();
@@ -271,6 +286,141 @@ pub fn user_share_hour(day: NaiveDate, articles: &[PublishedArticle]) -> Vec<Use
         .collect()
 }
 
+// ---- the 2026 endpoints: every published article, mass-sent or not ----
+
+/// Where an article's readers came from, as the 2026 endpoints name them, and their share.
+const READER_SOURCES: [(&str, f64); 6] =
+    [("公众号消息", 0.42), ("聊天会话", 0.2), ("朋友圈", 0.14), ("推荐", 0.12), ("搜一搜", 0.05), ("公众号主页", 0.07)];
+
+/// Yesterday's figures are provisional: lower than they will be once final.
+fn provisional(day: NaiveDate, yesterday: NaiveDate) -> f64 {
+    if day >= yesterday { 0.8 } else { 1.0 }
+}
+
+/// One article's readers on `day` (none before it was published or 30 days after).
+fn readers(article: &PublishedArticle, day: NaiveDate, yesterday: NaiveDate) -> Option<u64> {
+    if day < statistics_epoch() {
+        return None;
+    }
+    article_counters(article, day).map(|c| (c.int_page_read_user as f64 * provisional(day, yesterday)).round() as u64)
+}
+
+fn reader_sources(total: u64) -> Vec<ReadUserSource> {
+    let mut sources = vec![ReadUserSource { scene_desc: "全部".into(), user_count: total }];
+    let mut left = total;
+    for (index, (name, share)) in READER_SOURCES.iter().enumerate() {
+        let count =
+            if index + 1 == READER_SOURCES.len() { left } else { ((total as f64 * share).round() as u64).min(left) };
+        left -= count;
+        sources.push(ReadUserSource { scene_desc: (*name).into(), user_count: count });
+    }
+    sources
+}
+
+/// The day's engagement from its readers: shares, 拇指赞, 在看 and comments.
+fn engagement(readers: u64, key: &str) -> PublishedCounters {
+    let part = |f: f64, tag: &str| (readers as f64 * f * jitter(&[key, tag], 0.2)).round() as u64;
+    PublishedCounters {
+        read_user: readers,
+        read_user_source: reader_sources(readers),
+        share_user: part(0.07, "share"),
+        zaikan_user: part(0.02, "zaikan"),
+        like_user: part(0.04, "like"),
+        comment_count: part(0.006, "comment"),
+    }
+}
+
+pub fn article_read(day: NaiveDate, yesterday: NaiveDate, articles: &[PublishedArticle]) -> Vec<ArticleReadRow> {
+    articles
+        .iter()
+        .filter_map(|a| {
+            let users = readers(a, day, yesterday)?;
+            Some(ArticleReadRow {
+                ref_date: fmt(day),
+                msgid: a.msgid(),
+                detail: ArticleReadDetail { read_user: users, read_user_source: reader_sources(users) },
+            })
+        })
+        .collect()
+}
+
+pub fn article_share(day: NaiveDate, yesterday: NaiveDate, articles: &[PublishedArticle]) -> Vec<ArticleShareRow> {
+    articles
+        .iter()
+        .filter_map(|a| {
+            let users = readers(a, day, yesterday)?;
+            let share_user = engagement(users, &format!("{}{}", a.msgid(), fmt(day))).share_user;
+            // "If no article's figures changed that day, the answer is empty."
+            (share_user > 0).then(|| ArticleShareRow {
+                ref_date: fmt(day),
+                msgid: a.msgid(),
+                detail: ArticleShareDetail { share_user },
+            })
+        })
+        .collect()
+}
+
+/// The account's day over all its published content.
+pub fn biz_summary(day: NaiveDate, yesterday: NaiveDate, articles: &[PublishedArticle]) -> Vec<BizSummaryRow> {
+    if day < statistics_epoch() {
+        return Vec::new();
+    }
+    let baseline = (120.0 * weekday_factor(day) * jitter(&[&fmt(day), "baseline"], 0.3) * provisional(day, yesterday))
+        .round() as u64;
+    let mut total = engagement(baseline, &fmt(day));
+    for a in articles {
+        if let Some(users) = readers(a, day, yesterday) {
+            let e = engagement(users, &format!("{}{}", a.msgid(), fmt(day)));
+            total.read_user += e.read_user;
+            total.share_user += e.share_user;
+            total.zaikan_user += e.zaikan_user;
+            total.like_user += e.like_user;
+            total.comment_count += e.comment_count;
+        }
+    }
+    total.read_user_source = reader_sources(total.read_user);
+    vec![BizSummaryRow { ref_date: fmt(day), detail: total }]
+}
+
+/// The articles published on `day`, each with its figures summed from publishing to each of its
+/// first 30 days (up to yesterday).
+pub fn article_total_detail(
+    day: NaiveDate,
+    yesterday: NaiveDate,
+    articles: &[PublishedArticle],
+) -> Vec<ArticleTotalDetailRow> {
+    if day < statistics_epoch() {
+        return Vec::new();
+    }
+    articles
+        .iter()
+        .filter(|a| a.date == day)
+        .map(|a| {
+            let mut running = PublishedCounters::default();
+            let mut detail_list = Vec::new();
+            let mut stat = day;
+            while stat <= yesterday && (stat - day).num_days() < 30 {
+                let users = readers(a, stat, yesterday).unwrap_or(0);
+                let e = engagement(users, &format!("{}{}", a.msgid(), fmt(stat)));
+                running.read_user += e.read_user;
+                running.share_user += e.share_user;
+                running.zaikan_user += e.zaikan_user;
+                running.like_user += e.like_user;
+                running.comment_count += e.comment_count;
+                running.read_user_source = reader_sources(running.read_user);
+                detail_list.push(TotalDetailEntry { stat_date: fmt(stat), counters: running.clone() });
+                stat = stat.succ_opt().expect("date in range");
+            }
+            ArticleTotalDetailRow {
+                ref_date: fmt(day),
+                msgid: a.msgid(),
+                publish_type: if a.mass_sent { 0 } else { 1 },
+                detail_list,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,13 +441,15 @@ mod tests {
         let saturdays: u64 = ["2026-10-03", "2026-10-10", "2026-10-17", "2026-10-24"].iter().map(|d| new(d, &[])).sum();
         let mondays: u64 = ["2026-09-28", "2026-10-05", "2026-10-12", "2026-10-19"].iter().map(|d| new(d, &[])).sum();
         assert!(saturdays > mondays, "{saturdays} vs {mondays}");
-        let article = PublishedArticle { msg_data_id: 1, index: 0, title: "t".into(), date: date("2026-10-14") };
+        let article =
+            PublishedArticle { msg_data_id: 1, index: 0, title: "t".into(), date: date("2026-10-14"), mass_sent: true };
         assert!(new("2026-10-14", std::slice::from_ref(&article)) > new("2026-10-14", &[]));
     }
 
     #[test]
     fn cumulative_followers_grow_by_each_days_net_gain() {
-        let article = PublishedArticle { msg_data_id: 1, index: 0, title: "t".into(), date: date("2026-10-14") };
+        let article =
+            PublishedArticle { msg_data_id: 1, index: 0, title: "t".into(), date: date("2026-10-14"), mass_sent: true };
         let articles = std::slice::from_ref(&article);
         for day in ["2026-10-13", "2026-10-14", "2026-10-15"] {
             let day = date(day);
@@ -310,9 +462,36 @@ mod tests {
 
     #[test]
     fn article_reads_decay_after_publication() {
-        let article = PublishedArticle { msg_data_id: 7, index: 0, title: "t".into(), date: date("2026-10-14") };
+        let article =
+            PublishedArticle { msg_data_id: 7, index: 0, title: "t".into(), date: date("2026-10-14"), mass_sent: true };
         let reads = |d: &str| article_summary(date(d), std::slice::from_ref(&article))[0].counters.int_page_read_user;
         assert!(reads("2026-10-14") > reads("2026-10-15") && reads("2026-10-15") > reads("2026-10-17"));
         assert!(article_summary(date("2026-10-13"), &[article]).is_empty());
+    }
+
+    #[test]
+    fn the_deprecated_endpoints_miss_freepublished_articles_the_new_ones_see_them() {
+        let day = date("2026-10-14");
+        let yesterday = date("2026-11-20");
+        let published = PublishedArticle { msg_data_id: 9, index: 1, title: "t".into(), date: day, mass_sent: false };
+        let articles = std::slice::from_ref(&published);
+        assert!(article_summary(day, articles).is_empty());
+        assert!(article_total(day, yesterday, articles).is_empty());
+        let read = article_read(day, yesterday, articles);
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].msgid, "9_2");
+        assert_eq!(read[0].detail.read_user_source[0].user_count, read[0].detail.read_user);
+        let total = article_total_detail(day, yesterday, articles);
+        assert_eq!((total[0].publish_type, total[0].detail_list.len()), (1, 30));
+        let sum: u64 =
+            (0..30).map(|i| article_read(day + chrono::Days::new(i), yesterday, articles)[0].detail.read_user).sum();
+        assert_eq!(total[0].detail_list[29].counters.read_user, sum, "cumulative");
+        // Yesterday is provisional, and lower than it will be.
+        let late = PublishedArticle { date: yesterday, ..published.clone() };
+        let provisional = article_read(yesterday, yesterday, std::slice::from_ref(&late))[0].detail.read_user;
+        let final_ =
+            article_read(yesterday, yesterday + chrono::Days::new(1), std::slice::from_ref(&late))[0].detail.read_user;
+        assert!(provisional < final_);
+        assert!(article_read(date("2025-10-31"), yesterday, articles).is_empty());
     }
 }

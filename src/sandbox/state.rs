@@ -226,16 +226,17 @@ impl AccountState {
 
     /// Every article that went out (published or mass-sent), for the datacube figures.
     pub fn published_articles(&self) -> Vec<PublishedArticle> {
-        let published = self.publications.iter().map(|p| (p.msg_data_id, &p.articles, p.date));
-        let sent = self.mass_sends.iter().map(|m| (m.msg_data_id, &m.articles, m.date));
+        let published = self.publications.iter().map(|p| (p.msg_data_id, &p.articles, p.date, false));
+        let sent = self.mass_sends.iter().map(|m| (m.msg_data_id, &m.articles, m.date, true));
         published
             .chain(sent)
-            .flat_map(|(msg_data_id, articles, date)| {
+            .flat_map(|(msg_data_id, articles, date, mass_sent)| {
                 articles.iter().enumerate().map(move |(index, a)| PublishedArticle {
                     msg_data_id,
                     index: index as u32,
                     title: a.title.clone(),
                     date,
+                    mass_sent,
                 })
             })
             .collect()
@@ -442,13 +443,30 @@ pub fn datacube_rows(
             Datacube::GetUserReadHour => serde_json::to_value(datacube::user_read_hour(day, articles)),
             Datacube::GetUserShare => serde_json::to_value(datacube::user_share(day, articles)),
             Datacube::GetUserShareHour => serde_json::to_value(datacube::user_share_hour(day, articles)),
+            Datacube::GetArticleRead => serde_json::to_value(datacube::article_read(day, yesterday, articles)),
+            Datacube::GetArticleShare => serde_json::to_value(datacube::article_share(day, yesterday, articles)),
+            Datacube::GetBizSummary => serde_json::to_value(datacube::biz_summary(day, yesterday, articles)),
+            Datacube::GetArticleTotalDetail => {
+                serde_json::to_value(datacube::article_total_detail(day, yesterday, articles))
+            }
         };
         if let Ok(serde_json::Value::Array(items)) = value {
             rows.extend(items);
         }
         day = day.succ_opt().expect("date in range");
     }
-    serde_json::json!({ "list": rows })
+    if !endpoint.reports_delay() {
+        return serde_json::json!({ "list": rows });
+    }
+    // Yesterday's figures are not final yet; an article's 30-day figures are not while they
+    // reach yesterday.
+    let is_delay = match endpoint {
+        Datacube::GetArticleTotalDetail => {
+            end + chrono::Days::new(29) >= yesterday && end >= datacube::statistics_epoch()
+        }
+        _ => end == yesterday && end >= datacube::statistics_epoch(),
+    };
+    serde_json::json!({ "list": rows, "is_delay": is_delay })
 }
 
 #[cfg(test)]

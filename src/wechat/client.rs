@@ -503,9 +503,19 @@ impl Client {
         begin: &str,
         end: &str,
     ) -> Result<Vec<T>, WechatError> {
+        self.datacube_answer(endpoint, begin, end).map(|answer| answer.list)
+    }
+
+    /// A datacube answer whole: its rows and `is_delay`.
+    pub fn datacube_answer<T: DeserializeOwned>(
+        &self,
+        endpoint: Datacube,
+        begin: &str,
+        end: &str,
+    ) -> Result<DatacubeAnswer<T>, WechatError> {
         let path = format!("/datacube/{}", endpoint.name());
         let range = DateRange { begin_date: begin.into(), end_date: end.into() };
-        self.post_json::<_, List<T>>(&path, &range).map(|l| l.list)
+        self.post_json::<_, DatacubeAnswer<T>>(&path, &range)
     }
 }
 

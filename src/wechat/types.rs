@@ -324,6 +324,22 @@ pub struct List<T> {
     pub list: Vec<T>,
 }
 
+/// A datacube answer: its rows, and *(2026 endpoints)* whether the latest day in it is not final
+/// yet (`is_delay`: fetch it again later). An empty answer may leave `list` out.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatacubeAnswer<T> {
+    #[serde(default = "Vec::new")]
+    pub list: Vec<T>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_delay: bool,
+}
+
+/// The first day the 2026 statistics endpoints have data for; before it, only the deprecated
+/// ones (which count mass-sent articles only) know anything about articles.
+pub fn statistics_epoch() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2025, 11, 1).expect("valid date")
+}
+
 /// The datacube endpoints and the longest range (in days) each accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -336,10 +352,14 @@ pub enum Datacube {
     GetUserReadHour,
     GetUserShare,
     GetUserShareHour,
+    GetArticleRead,
+    GetArticleShare,
+    GetBizSummary,
+    GetArticleTotalDetail,
 }
 
 impl Datacube {
-    pub const ALL: [Datacube; 8] = [
+    pub const ALL: [Datacube; 12] = [
         Datacube::GetUserSummary,
         Datacube::GetUserCumulate,
         Datacube::GetArticleSummary,
@@ -348,7 +368,39 @@ impl Datacube {
         Datacube::GetUserReadHour,
         Datacube::GetUserShare,
         Datacube::GetUserShareHour,
+        Datacube::GetArticleRead,
+        Datacube::GetArticleShare,
+        Datacube::GetBizSummary,
+        Datacube::GetArticleTotalDetail,
     ];
+
+    /// The first and last day this endpoint is pulled for: the deprecated article endpoints
+    /// before [`statistics_epoch`], their 2026 replacements from it on, the follower and hourly
+    /// ones for every day.
+    pub fn valid_days(self) -> (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>) {
+        match self {
+            Datacube::GetArticleSummary
+            | Datacube::GetArticleTotal
+            | Datacube::GetUserRead
+            | Datacube::GetUserShare => (None, statistics_epoch().pred_opt()),
+            Datacube::GetArticleRead
+            | Datacube::GetArticleShare
+            | Datacube::GetBizSummary
+            | Datacube::GetArticleTotalDetail => (Some(statistics_epoch()), None),
+            _ => (None, None),
+        }
+    }
+
+    /// Whether the answers carry `is_delay` (the 2026 endpoints).
+    pub fn reports_delay(self) -> bool {
+        matches!(
+            self,
+            Datacube::GetArticleRead
+                | Datacube::GetArticleShare
+                | Datacube::GetBizSummary
+                | Datacube::GetArticleTotalDetail
+        )
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -360,6 +412,10 @@ impl Datacube {
             Datacube::GetUserReadHour => "getuserreadhour",
             Datacube::GetUserShare => "getusershare",
             Datacube::GetUserShareHour => "getusersharehour",
+            Datacube::GetArticleRead => "getarticleread",
+            Datacube::GetArticleShare => "getarticleshare",
+            Datacube::GetBizSummary => "getbizsummary",
+            Datacube::GetArticleTotalDetail => "getarticletotaldetail",
         }
     }
 
@@ -372,6 +428,7 @@ impl Datacube {
         match self {
             Datacube::GetUserSummary | Datacube::GetUserCumulate | Datacube::GetUserShare => 7,
             Datacube::GetUserRead => 3,
+            Datacube::GetBizSummary | Datacube::GetArticleTotalDetail => 30,
             _ => 1,
         }
     }
@@ -461,4 +518,85 @@ pub struct UserShareHourRow {
     pub share_scene: i64,
     pub share_count: u64,
     pub share_user: u64,
+}
+
+// ---- datacube (2026): keyed by msgid = "<msg_data_id>_<index>", index 1-based ----
+
+/// Readers from one source (`scene_desc` as WeChat names it; "全部" is every source).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadUserSource {
+    #[serde(alias = "source_name")]
+    pub scene_desc: String,
+    #[serde(alias = "read_user")]
+    pub user_count: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleReadDetail {
+    #[serde(default)]
+    pub read_user: u64,
+    #[serde(default)]
+    pub read_user_source: Vec<ReadUserSource>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleReadRow {
+    pub ref_date: String,
+    pub msgid: String,
+    pub detail: ArticleReadDetail,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleShareDetail {
+    #[serde(default)]
+    pub share_user: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleShareRow {
+    pub ref_date: String,
+    pub msgid: String,
+    pub detail: ArticleShareDetail,
+}
+
+/// The counters of getbizsummary's `detail` and of getarticletotaldetail's `detail_list`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedCounters {
+    #[serde(default)]
+    pub read_user: u64,
+    #[serde(default)]
+    pub read_user_source: Vec<ReadUserSource>,
+    #[serde(default)]
+    pub share_user: u64,
+    /// 在看 (爱心赞).
+    #[serde(default)]
+    pub zaikan_user: u64,
+    /// 点赞 (拇指赞).
+    #[serde(default)]
+    pub like_user: u64,
+    #[serde(default)]
+    pub comment_count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BizSummaryRow {
+    pub ref_date: String,
+    pub detail: PublishedCounters,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotalDetailEntry {
+    pub stat_date: String,
+    #[serde(flatten)]
+    pub counters: PublishedCounters,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleTotalDetailRow {
+    /// The publish day.
+    pub ref_date: String,
+    pub msgid: String,
+    /// 0: followers were notified (mass send); 1: not notified (freepublish).
+    pub publish_type: u8,
+    pub detail_list: Vec<TotalDetailEntry>,
 }

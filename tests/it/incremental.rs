@@ -165,7 +165,7 @@ fn a_build_killed_midway_leaves_each_item_old_or_new_and_the_next_build_repairs_
     let fresh = tempfile::tempdir().unwrap();
     let mut reference = binary();
     reference.current_dir(project.path()).args(["build", "--out"]).arg(fresh.path().join("dist"));
-    assert!(reference.status().unwrap().success());
+    assert!(reference.output().unwrap().status.success());
     let new: BTreeMap<PathBuf, Vec<u8>> = snapshot_tree(&fresh.path().join("dist")).into_iter().collect();
 
     let mut saw_a_mix = false;

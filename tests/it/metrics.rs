@@ -13,7 +13,7 @@ use crate::wechat::{sandbox_state, script_faults, start};
 
 const APPID: &str = "wxtest0000000001";
 const SECRET: &str = "test-secret-0123456789";
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 12] = [
     "user_summary",
     "user_cumulate",
     "article_summary",
@@ -22,6 +22,10 @@ const TABLES: [&str; 8] = [
     "user_read_hour",
     "user_share",
     "user_share_hour",
+    "article_read",
+    "article_share",
+    "biz_summary",
+    "article_total_detail",
 ];
 
 fn date(text: &str) -> chrono::NaiveDate {
@@ -133,14 +137,18 @@ fn dump(db: &Path) -> Vec<String> {
 }
 
 fn datacube_calls(sandbox: &SandboxHandle) -> u64 {
+    datacube_calls_by_path(sandbox).values().sum()
+}
+
+fn datacube_calls_by_path(sandbox: &SandboxHandle) -> BTreeMap<String, u64> {
     let state = sandbox_state(sandbox);
     state["calls"]
         .as_object()
         .unwrap()
         .iter()
         .filter(|(p, _)| p.contains("/datacube/"))
-        .map(|(_, n)| n.as_u64().unwrap())
-        .sum()
+        .map(|(p, n)| (p.clone(), n.as_u64().unwrap()))
+        .collect()
 }
 
 const YEAR: [&str; 4] = ["--since", "2026-01-10", "--until", "2027-01-09"];
@@ -151,40 +159,54 @@ fn a_year_for_both_accounts_is_pulled_completely_and_a_second_pull_changes_nothi
     let (code, out, err) = wxpub(&project, &sandbox, &[&["stats", "pull"][..], &YEAR].concat());
     assert_eq!(code, 0, "{out}{err}");
     let db = project.path().join(".wxpub/metrics.db");
-    // 365 days. The sandbox serves 6 follower sources, 6 read sources (5 + "all"), 24 hours,
-    // 3 share scenes; 9 published articles, each read for 30 days, with 7 days of totals.
-    let expected = BTreeMap::from([
+    // 365 days, all after 2025-11-01: the 2026 endpoints, not the deprecated ones. The sandbox
+    // serves 6 follower sources and 24 hours; 9 published (not mass-sent) articles, each read for
+    // 30 days — which the deprecated article endpoints never show.
+    let mut expected = BTreeMap::from([
         ("user_summary", 365 * 6),
         ("user_cumulate", 365),
-        ("article_summary", 9 * 30),
-        ("article_total", 9 * 7),
-        ("user_read", 365 * 6),
+        ("article_summary", 0),
+        ("article_total", 0),
+        ("user_read", 0),
         ("user_read_hour", 365 * 24),
-        ("user_share", 365 * 3),
+        ("user_share", 0),
         ("user_share_hour", 365 * 24),
+        ("article_read", 9 * 30),
+        ("biz_summary", 365),
+        ("article_total_detail", 9 * 30),
     ]);
     for account in ["service", "subscription"] {
-        assert_eq!(counts(&db, account), expected, "{account}");
+        let mut found = counts(&db, account);
+        // A day on which an article found no new sharer has no getarticleshare row.
+        let shares = found.remove("article_share").unwrap();
+        assert!((9 * 3..=9 * 30).contains(&shares), "{account}: {shares}");
+        expected.remove("article_share");
+        assert_eq!(found, expected, "{account}");
     }
-    // Calls were split to each endpoint's span: 7-day endpoints 53 calls, getuserread 122,
+    // Calls were split to each endpoint's span: 7-day endpoints 53 calls, 30-day ones 13,
     // 1-day endpoints 365 each.
     let calls_after_first = datacube_calls(&sandbox);
-    assert_eq!(calls_after_first, 2 * (3 * 53 + 122 + 4 * 365));
+    assert_eq!(calls_after_first, 2 * (2 * 53 + 2 * 13 + 4 * 365));
+    let by_path = datacube_calls_by_path(&sandbox);
 
     let before = dump(&db);
     let (code, out, err) = wxpub(&project, &sandbox, &[&["stats", "pull"][..], &YEAR].concat());
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(dump(&db), before, "pulling twice changes nothing");
-    // Only the last 3 days were fetched again: 3 one-call ranges for the 7- and 3-day
-    // endpoints (4 of them) and 3 calls for each 1-day endpoint (4 of them), per account.
-    assert_eq!(datacube_calls(&sandbox) - calls_after_first, 2 * (4 + 4 * 3));
+    // Fetched again, per account: the last 3 days of the endpoints that revise silently (one call
+    // for each 7-day endpoint, 3 for each hourly one), and what the 2026 ones called not final:
+    // yesterday (getarticleread, getarticleshare, getbizsummary) and the publish days whose 30
+    // days are not over (one getarticletotaldetail call).
+    let again: BTreeMap<String, u64> =
+        datacube_calls_by_path(&sandbox).into_iter().map(|(p, n)| (p.clone(), n - by_path[&p])).collect();
+    assert_eq!(datacube_calls(&sandbox) - calls_after_first, 2 * (2 + 2 * 3 + 4), "{again:?}");
 
     // The default range continues from what is stored: nothing before it is fetched again.
     let (code, out, err) = wxpub(&project, &sandbox, &["stats", "pull", "--until", "2027-01-09", "--json"]);
     assert_eq!(code, 0, "{out}{err}");
     let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(summary["since"], "2026-01-10");
-    assert_eq!(summary["calls"], 2 * (4 + 4 * 3));
+    assert_eq!(summary["calls"], 2 * (2 + 2 * 3 + 4));
 
     // Asking beyond the datacube's last day (yesterday) is the API's own error, reported per range.
     let (code, _, err) = wxpub(
@@ -331,6 +353,184 @@ fn reports_in_every_format_agree_with_the_database() {
     assert!(browser.screenshot(&shot) > 10_000);
 }
 
+/// Acceptance (#20): every item wxpub published is reported under its own key with the figures
+/// WeChat's 2026 statistics give its msgid — found through publish.lock, never by title.
+#[test]
+fn every_published_item_is_reported_under_its_key_with_the_sandboxs_figures() {
+    let (project, sandbox, _state) = pulled_project();
+    let articles_of = |project: &TestProject| -> Vec<serde_json::Value> {
+        let json: serde_json::Value = serde_json::from_str(&report(
+            project,
+            &sandbox,
+            &["articles", "--account", "service", "--since", "2026-12-01", "--until", "2027-01-09", "--format", "json"],
+        ))
+        .unwrap();
+        json["articles"].as_array().unwrap().clone()
+    };
+    let articles = articles_of(&project);
+    let lock: toml::Value = toml::from_str(&project.read("publish.lock")).unwrap();
+    let published: std::collections::BTreeSet<&str> = lock["accounts"]["service"]["pushes"]
+        .as_table()
+        .unwrap()
+        .values()
+        .flat_map(|push| push["items"].as_array().unwrap().iter().map(|i| i.as_str().unwrap()))
+        .collect();
+    let items: Vec<&str> = articles.iter().filter_map(|a| a["item"].as_str()).collect();
+    assert_eq!(items.iter().copied().collect::<std::collections::BTreeSet<_>>(), published, "{articles:#?}");
+    assert_eq!(items.len(), published.len(), "each once");
+    // The test's two accounts share one sandbox, so the service account's statistics also name
+    // the subscription account's articles: to the service account those are made elsewhere,
+    // and reported as such.
+    assert!(articles.iter().any(|a| a["item"].is_null()));
+
+    // The sandbox's own figures for each msgid, day by day.
+    let client = crate::wechat::client_for(&sandbox, true);
+    let mut readers: BTreeMap<String, i64> = BTreeMap::new();
+    for day in date("2026-12-01").iter_days().take_while(|d| *d <= date("2027-01-09")) {
+        let day = day.format("%Y-%m-%d").to_string();
+        let rows: Vec<wxpub::wechat::types::ArticleReadRow> =
+            client.datacube(wxpub::wechat::types::Datacube::GetArticleRead, &day, &day).unwrap();
+        for row in rows {
+            *readers.entry(row.msgid).or_default() += row.detail.read_user as i64;
+        }
+    }
+    for article in &articles {
+        let msgid = article["msgid"].as_str().unwrap();
+        assert!(article["read_user"].as_i64().unwrap() > 0, "{article}");
+        assert_eq!(article["read_user"].as_i64(), readers.get(msgid).copied(), "{msgid}");
+        assert!(article["like_user"].as_i64().unwrap() >= 0 && article["zaikan_user"].is_i64(), "{article}");
+        let totals: Vec<wxpub::wechat::types::ArticleTotalDetailRow> =
+            client.datacube(wxpub::wechat::types::Datacube::GetArticleTotalDetail, "2026-12-05", "2026-12-05").unwrap();
+        let last = &totals.iter().find(|t| t.msgid == msgid).unwrap().detail_list.last().unwrap().counters;
+        assert_eq!(article["like_user"].as_u64(), Some(last.like_user), "{msgid}");
+        assert_eq!(article["comment_count"].as_u64(), Some(last.comment_count), "{msgid}");
+    }
+
+    // Renamed in content/ after publishing: still the same item with the same figures.
+    let file = format!("content/{}/index.md", items[0]);
+    let source = project.read(&file);
+    project.write(&file, &source.replacen("title: ", "title: 改名后的标题 ", 1));
+    let again = articles_of(&project);
+    let find = |list: &[serde_json::Value], item: &str| list.iter().find(|a| a["item"] == item).cloned().unwrap();
+    assert_eq!(find(&again, items[0])["read_user"], find(&articles, items[0])["read_user"]);
+}
+
+/// Acceptance (#20): a pull across 2025-11-01 takes the deprecated endpoints before it and the
+/// 2026 ones from it, and the summary counts every day once.
+#[test]
+fn a_pull_across_the_first_day_of_the_new_statistics_has_no_gap_and_no_double_count() {
+    let project = example_project();
+    let sandbox = start(SandboxOptions {
+        today: Some(date("2025-11-21")),
+        appid: APPID.into(),
+        secret: SECRET.into(),
+        ..SandboxOptions::default()
+    });
+    let (code, out, err) =
+        wxpub(&project, &sandbox, &["stats", "pull", "--since", "2025-10-20", "--until", "2025-11-20"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let db = Connection::open(project.path().join(".wxpub/metrics.db")).unwrap();
+    let span = |endpoint: &str| -> (String, String) {
+        db.query_row(
+            "SELECT MIN(ref_date), MAX(ref_date) FROM pulled_days WHERE endpoint = ?1 AND account = 'service'",
+            [endpoint],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    assert_eq!(span("getuserread"), ("2025-10-20".into(), "2025-10-31".into()));
+    assert_eq!(span("getarticlesummary"), ("2025-10-20".into(), "2025-10-31".into()));
+    assert_eq!(span("getbizsummary"), ("2025-11-01".into(), "2025-11-20".into()));
+    assert_eq!(span("getarticleread"), ("2025-11-01".into(), "2025-11-20".into()));
+    assert_eq!(span("getusersummary"), ("2025-10-20".into(), "2025-11-20".into()));
+
+    let sum = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let old = sum("SELECT SUM(int_page_read_user) FROM user_read WHERE user_source = 99999999 AND account = 'service'");
+    let new = sum("SELECT SUM(read_user) FROM biz_summary WHERE account = 'service'");
+    let summary: serde_json::Value = serde_json::from_str(&report(
+        &project,
+        &sandbox,
+        &["summary", "--account", "service", "--since", "2025-10-20", "--until", "2025-11-20", "--format", "json"],
+    ))
+    .unwrap();
+    let figure = |key: &str| {
+        summary["figures"].as_array().unwrap().iter().find(|f| f["key"] == key).unwrap()["current"].as_i64().unwrap()
+    };
+    assert!(old > 0 && new > 0);
+    assert_eq!(figure("read_users"), old + new, "each day from one source, none twice");
+
+    // A row an older wxpub stored from a deprecated endpoint after the first day does not count.
+    db.execute("INSERT INTO user_read VALUES ('service', '2025-11-05', 99999999, 5000, 6000, 0, 0, 0, 0, 0, 0)", [])
+        .unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&report(
+        &project,
+        &sandbox,
+        &["summary", "--account", "service", "--since", "2025-10-20", "--until", "2025-11-20", "--format", "json"],
+    ))
+    .unwrap();
+    let again = summary["figures"].as_array().unwrap().iter().find(|f| f["key"] == "read_users").unwrap()["current"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(again, old + new);
+}
+
+/// Acceptance (#20): the day WeChat still calls provisional is fetched again on the next pull and
+/// replaced by its final figures; no final day is fetched again.
+#[test]
+fn a_delayed_day_is_fetched_again_and_replaced_and_nothing_else() {
+    let (project, _first, state) = published_example();
+    let options = |today: &str| SandboxOptions {
+        state: Some(state.path().join("sandbox.db")),
+        today: Some(date(today)),
+        appid: APPID.into(),
+        secret: SECRET.into(),
+        ..SandboxOptions::default()
+    };
+    let args = ["stats", "pull", "--account", "service", "--since", "2026-12-01"];
+    let sandbox = start(options("2026-12-09"));
+    let (code, out, err) = wxpub(&project, &sandbox, &[&args[..], &["--until", "2026-12-08"]].concat());
+    assert_eq!(code, 0, "{out}{err}");
+    let db = project.path().join(".wxpub/metrics.db");
+    let readers_on = |day: &str| -> i64 {
+        Connection::open(&db)
+            .unwrap()
+            .query_row("SELECT SUM(read_user) FROM article_read WHERE ref_date = ?1", [day], |r| r.get(0))
+            .unwrap()
+    };
+    let provisional = readers_on("2026-12-08");
+    let final_days = |endpoint: &str| -> Vec<(String, bool)> {
+        let conn = Connection::open(&db).unwrap();
+        let mut statement = conn
+            .prepare(
+                "SELECT ref_date, final FROM pulled_days WHERE endpoint = ?1 AND ref_date >= '2026-12-06' ORDER BY 1",
+            )
+            .unwrap();
+        statement.query_map([endpoint], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(final_days("getarticleread").last(), Some(&("2026-12-08".to_string(), false)));
+    let before = datacube_calls_by_path(&sandbox);
+    drop(sandbox);
+
+    // A day later: 12-08 is final now.
+    let sandbox = start(options("2026-12-10"));
+    let (code, out, err) = wxpub(&project, &sandbox, &[&args[..], &["--until", "2026-12-09"]].concat());
+    assert_eq!(code, 0, "{out}{err}");
+    let calls = datacube_calls_by_path(&sandbox);
+    // Fetched: 12-08 again and 12-09 for the first time — two one-day calls, nothing else.
+    assert_eq!(calls["/datacube/getarticleread"], 2, "{calls:?} (before: {before:?})");
+    assert_eq!(calls["/datacube/getbizsummary"], 1);
+    assert!(readers_on("2026-12-08") > provisional, "the provisional figures were replaced by the final ones");
+    assert_eq!(
+        final_days("getarticleread"),
+        [
+            ("2026-12-06".to_string(), true),
+            ("2026-12-07".to_string(), true),
+            ("2026-12-08".to_string(), true),
+            ("2026-12-09".to_string(), false)
+        ]
+    );
+}
+
 #[test]
 fn the_annual_report_counts_the_example_content_and_scores_the_targets() {
     let (project, sandbox, _state) = pulled_project();
@@ -354,7 +554,16 @@ fn the_annual_report_counts_the_example_content_and_scores_the_targets() {
     assert_eq!(figure("output", "animation_seconds"), 160.0);
     assert_eq!(figure("output", "live_streams"), 1.0);
     assert_eq!(figure("engagement", "service_stability"), 100.0);
-    assert!(figure("engagement", "reads") > 0.0);
+    assert!(figure("engagement", "read_users") > 0.0);
+    // Since 2025-11-01 WeChat counts likes, 在看 and comments, and each figure names its source.
+    for key in ["likes", "zaikan", "comments", "share_users"] {
+        assert!(figure("engagement", key) > 0.0, "{key}");
+    }
+    let evidence = |key: &str| {
+        json["engagement"].as_array().unwrap().iter().find(|f| f["key"] == key).unwrap()["evidence"].to_string()
+    };
+    assert!(evidence("likes").contains("getbizsummary") && evidence("read_users").contains("getbizsummary"));
+    assert!(evidence("reads").contains("before 2025-11-01"));
 
     let score = |key: &str| {
         json["indicators"].as_array().unwrap().iter().find(|i| i["key"] == key).unwrap()["scored"]["score"]

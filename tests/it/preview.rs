@@ -146,6 +146,50 @@ fn saving_a_source_rebuilds_and_reloads_the_open_page() {
 }
 
 #[test]
+fn a_save_reloads_only_the_pages_whose_item_changed() {
+    let project = TestProject::example();
+    let preview = wxpub::preview::spawn(project.path(), 0).expect("preview starts");
+    let mut browser = Browser::launch(375, 812);
+    browser.open(&format!("{}{ARTICLE}/", preview.url));
+    // Survives only as long as the page is not reloaded.
+    browser.eval("window.wxpubMarker = 'still here'");
+    let version = || -> u64 {
+        let (_, body) = crate::support::http_get(&format!("{}__preview/version", preview.url));
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["version"].as_u64().unwrap()
+    };
+    let before = version();
+
+    // Another article changes: this page stays as it is.
+    let other = "content/articles/2026-12-05-lecture-live/index.md";
+    let text = project.read(other);
+    project.write(
+        other,
+        &format!(
+            "{text}
+另一篇文章的改动。
+"
+        ),
+    );
+    wait_until("the rebuild", || version() > before);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(browser.eval("window.wxpubMarker || ''"), "still here", "a page whose item did not change reloaded");
+
+    // Its own item changes: it reloads.
+    let own = format!("content/{ARTICLE}/index.md");
+    let text = project.read(&own);
+    project.write(
+        &own,
+        &format!(
+            "{text}
+本篇的改动。
+"
+        ),
+    );
+    wait_until("the open page to reload", || browser.poll("document.body.innerText.includes('本篇的改动')") == true);
+    assert_eq!(browser.eval("window.wxpubMarker || ''"), "");
+}
+
+#[test]
 fn init_creates_a_project_that_builds_and_checks_clean_and_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("museum");
