@@ -64,9 +64,9 @@ rm -rf "$LOG" "$BENCH_DIR/results.txt" && mkdir -p "$LOG"
 
 count() { find "$P/content/$1" -mindepth 1 -maxdepth 1 -type d | wc -l; }
 files=$(find "$P/content" -type f | wc -l)
-bytes=$(find "$P/content" -type f -printf '%s\n' | awk '{s += $1} END {printf "%d\n", s}')
+bytes=$(find "$P/content" -type f -printf '%s\n' | awk '{s += $1} END {printf "%.0f\n", s}')
 images=$(find "$P/content" -type f -name '*.jpg' | wc -l)
-markdown_bytes=$(find "$P/content" -type f -name 'index.md' -printf '%s\n' | awk '{s += $1} END {printf "%d\n", s}')
+markdown_bytes=$(find "$P/content" -type f -name 'index.md' -printf '%s\n' | awk '{s += $1} END {printf "%.0f\n", s}')
 free_gb=$(df -BG --output=avail "$BENCH_DIR" | tail -1 | tr -dc 0-9)
 need_gb=$(( bytes * 2 / 1073741824 + 1 ))
 [ "$free_gb" -ge "$need_gb" ] || echo "warning: only ${free_gb} GB free under $BENCH_DIR; dist/ and .wxpub/ take about ${need_gb} GB" >&2

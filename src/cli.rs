@@ -349,6 +349,9 @@ pub enum ReportKind {
     /// The yearly evidence report: output, engagement, service stability, scored indicators
     /// from [targets.YEAR], and every push.
     Annual,
+    /// One published item (`wxpub report item articles/2026-12-01-ding-story`, or its folder
+    /// name, or a msgid): its first 30 days day by day and as a curve, and its readers by source.
+    Item,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -373,6 +376,9 @@ pub struct ReportArgs {
     /// Which report.
     #[arg(value_enum)]
     pub kind: ReportKind,
+    /// `item` only: the item's key or folder name (`2026-12-01-ding-story`), or a msgid.
+    #[arg(value_name = "ITEM")]
+    pub target: Option<String>,
     /// Only this account (default: all accounts added together).
     #[arg(long)]
     pub account: Option<String>,

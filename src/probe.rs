@@ -179,22 +179,73 @@ pub fn probe(client: &Client, account: &str, mode: PublishMode, report: &mut dyn
         record(compare(check, rule, if accepted { None } else { Some(40009) }, answer.map(drop)), &mut findings);
     }
 
-    // 6. Statistics: one day of the follower endpoints, and the fields the contract names.
+    // 6. Statistics: one day of the follower endpoints and of the four 2026 ones, and the fields
+    // the contract names (`a.b`: inside object a; `a[].b`: in every entry of list a). The
+    // field names of `read_user_source` are the contract's least certain ones.
     let day = (crate::wechat::limits::quota_day(crate::clock::now()) - chrono::Days::new(2)).to_string();
     for (endpoint, fields) in [
         (Datacube::GetUserSummary, &["ref_date", "user_source", "new_user", "cancel_user"][..]),
         (Datacube::GetUserCumulate, &["ref_date", "cumulate_user"][..]),
+        (
+            Datacube::GetArticleRead,
+            &[
+                "ref_date",
+                "msgid",
+                "detail.read_user",
+                "detail.read_user_source[].scene_desc",
+                "detail.read_user_source[].user_count",
+            ][..],
+        ),
+        (Datacube::GetArticleShare, &["ref_date", "msgid", "detail.share_user"][..]),
+        (
+            Datacube::GetBizSummary,
+            &[
+                "ref_date",
+                "detail.read_user",
+                "detail.share_user",
+                "detail.zaikan_user",
+                "detail.like_user",
+                "detail.comment_count",
+            ][..],
+        ),
+        (
+            Datacube::GetArticleTotalDetail,
+            &[
+                "ref_date",
+                "msgid",
+                "publish_type",
+                "detail_list[].stat_date",
+                "detail_list[].read_user",
+                "detail_list[].like_user",
+                "detail_list[].zaikan_user",
+                "detail_list[].comment_count",
+            ][..],
+        ),
     ] {
         let check = endpoint.name();
         let rule = format!("rows carry {}", fields.join(", "));
         let finding = match client.datacube::<serde_json::Value>(endpoint, &day, &day) {
+            Ok(rows) if rows.is_empty() && endpoint.reports_delay() && endpoint != Datacube::GetBizSummary => {
+                could_not_run(
+                    check,
+                    &rule,
+                    &format!("no article has figures for {day}; run the probe after a publication"),
+                )
+            }
             Ok(rows) => {
                 let missing: Vec<&str> =
-                    fields.iter().copied().filter(|f| rows.iter().any(|r| r.get(f).is_none())).collect();
-                if missing.is_empty() {
-                    agrees(check, &rule)
-                } else {
+                    fields.iter().copied().filter(|f| rows.iter().any(|r| !has_field(r, f))).collect();
+                let msgids_ok = rows.iter().filter_map(|r| r.get("msgid")).all(|m| {
+                    m.as_str().and_then(|m| m.split_once('_')).is_some_and(|(id, index)| {
+                        id.parse::<u64>().is_ok() && index.parse::<u32>().is_ok_and(|i| i >= 1)
+                    })
+                });
+                if !missing.is_empty() {
                     differs(check, &rule, "every field", &format!("rows without {}", missing.join(", ")))
+                } else if !msgids_ok {
+                    differs(check, &rule, "msgid = <msg_data_id>_<index from 1>", "another shape")
+                } else {
+                    agrees(check, &rule)
                 }
             }
             Err(err) => could_not_run(check, &rule, &err.to_string()),
@@ -205,6 +256,20 @@ pub fn probe(client: &Client, account: &str, mode: PublishMode, report: &mut dyn
     result.findings = findings;
     result.calls = client.usage();
     result
+}
+
+/// Whether `row` has the field at `path`: `a.b` inside object `a`, `a[].b` in every entry of
+/// list `a` (an empty list has it vacuously).
+fn has_field(row: &serde_json::Value, path: &str) -> bool {
+    match path.split_once('.') {
+        None => row.get(path).is_some(),
+        Some((head, rest)) => match head.strip_suffix("[]") {
+            Some(list) => {
+                row.get(list).and_then(|v| v.as_array()).is_some_and(|items| items.iter().all(|i| has_field(i, rest)))
+            }
+            None => row.get(head).is_some_and(|inner| has_field(inner, rest)),
+        },
+    }
 }
 
 fn agrees(check: &'static str, rule: &str) -> Finding {

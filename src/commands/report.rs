@@ -88,8 +88,15 @@ pub fn run(project: &Path, args: ReportArgs) -> Result<ExitCode> {
         eprintln!("wrote {}", out.display());
         return Ok(ExitCode::SUCCESS);
     }
+    match (args.kind, &args.target) {
+        (ReportKind::Item, None) => {
+            bail!("`wxpub report item` needs the item: its key (articles/2026-12-01-ding-story), folder name or msgid")
+        }
+        (ReportKind::Item, Some(_)) | (_, None) => {}
+        (kind, Some(target)) => bail!("`{target}`: only `wxpub report item` takes an item, not {kind:?}"),
+    }
     // The articles reports join statistics to items through the msgids publish.lock records.
-    if matches!(args.kind, ReportKind::Articles | ReportKind::Summary) {
+    if matches!(args.kind, ReportKind::Articles | ReportKind::Summary | ReportKind::Item) {
         record_lock_publications(project, &config, &mut store)?;
     }
     let document: Document = match args.kind {
@@ -102,6 +109,16 @@ pub fn run(project: &Path, args: ReportArgs) -> Result<ExitCode> {
             let targets = config.targets.get(&year.to_string());
             let report = annual::annual(&store, year, account, targets)?;
             documents::annual(&store, &report)?
+        }
+        ReportKind::Item => {
+            let target = args.target.as_deref().unwrap_or_default();
+            match documents::item(&store, account, target)? {
+                Some(document) => document,
+                None => bail!(
+                    "no published item matches `{target}`: give its key (articles/2026-12-01-ding-story), its folder \
+                     name or a msgid (`wxpub report articles` lists them); statistics for it arrive with `wxpub stats pull`"
+                ),
+            }
         }
     };
     let text = match format {

@@ -33,9 +33,19 @@ fn label_font() -> TextStyle<'static> {
 
 /// A line of followers per day. `points` are (label, value) in date order.
 pub fn follower_curve(points: &[(String, i64)]) -> String {
+    line(points, "chart-followers", "累计关注人数")
+}
+
+/// An article's cumulative readers over its first 30 days.
+pub fn article_curve(points: &[(String, i64)]) -> String {
+    line(points, "chart-article-curve", "发表后30天累计阅读人数")
+}
+
+/// A line over labelled points.
+fn line(points: &[(String, i64)], id: &str, title: &str) -> String {
     let mut svg = String::new();
     if points.is_empty() {
-        return empty("chart-followers", "累计关注人数");
+        return empty(id, title);
     }
     let (min, max) = points.iter().fold((i64::MAX, i64::MIN), |(lo, hi), (_, v)| (lo.min(*v), hi.max(*v)));
     let pad = ((max - min) / 10).max(1);
@@ -48,7 +58,7 @@ pub fn follower_curve(points: &[(String, i64)]) -> String {
             .y_label_area_size(64)
             .build_cartesian_2d(0..points.len().saturating_sub(1).max(1), (min - pad)..(max + pad))
         else {
-            return empty("chart-followers", "累计关注人数");
+            return empty(id, title);
         };
         let _ = chart
             .configure_mesh()
@@ -61,7 +71,7 @@ pub fn follower_curve(points: &[(String, i64)]) -> String {
             .draw_series(LineSeries::new(points.iter().enumerate().map(|(i, p)| (i, p.1)), ACCENT.stroke_width(2)));
         let _ = root.present();
     }
-    responsive(svg, "chart-followers", "累计关注人数")
+    responsive(svg, id, title)
 }
 
 /// Bars of net follower gain per day, green above zero and red below.

@@ -161,6 +161,71 @@ pub fn articles(
     })
 }
 
+/// One published item: its first 30 days as a table and a curve, and its readers by source.
+/// None when nothing matches.
+pub fn item(store: &Store, account: Option<&str>, target: &str) -> Result<Option<Document>, StoreError> {
+    let found = report::item(store, account, target)?;
+    let Some(first) = found.first() else { return Ok(None) };
+    let mut tables = Vec::new();
+    let mut charts = Vec::new();
+    for figures in &found {
+        let mut table = TableData::new(
+            &format!(
+                "{} · {} · {}",
+                figures.account,
+                figures.item.as_deref().unwrap_or("(not published by wxpub)"),
+                figures.msgid
+            ),
+            &["day", "stat_date", "read_user", "share_user", "like_user", "zaikan_user", "comment_count"],
+        );
+        for d in &figures.days {
+            table.push(vec![
+                d.day.to_string(),
+                d.stat_date.clone(),
+                d.read_user.to_string(),
+                d.share_user.to_string(),
+                d.like_user.to_string(),
+                d.zaikan_user.to_string(),
+                d.comment_count.to_string(),
+            ]);
+        }
+        tables.push(table);
+        let mut by_source = TableData::new(&format!("{} · readers by source", figures.msgid), &["source", "read_user"]);
+        for (source, users) in &figures.readers_by_source {
+            by_source.push(vec![source.clone(), users.to_string()]);
+        }
+        tables.push(by_source);
+        let curve: Vec<(String, i64)> = figures
+            .days
+            .iter()
+            .map(|d| (d.stat_date.get(5..).unwrap_or(&d.stat_date).to_string(), d.read_user))
+            .collect();
+        charts.push((
+            format!("{} · 发表后30天累计阅读人数 · cumulative readers", figures.title),
+            charts::article_curve(&curve),
+        ));
+    }
+    Ok(Some(Document {
+        title: format!("{} · 单篇数据", first.title),
+        subtitle: format!(
+            "{}{}, published {}, position {} of its push, tags: {}",
+            first.item.as_deref().unwrap_or("not published by wxpub"),
+            first.kind.as_deref().map(|k| format!(" ({k})")).unwrap_or_default(),
+            first.published.as_deref().unwrap_or("–"),
+            first.position,
+            if first.tags.is_empty() { "–".to_string() } else { first.tags.join(", ") }
+        ),
+        tables,
+        charts,
+        notes: vec![
+            "figures summed from publishing to each day, over the article's first 30 days (getarticletotaldetail, \
+             statistics since 2025-11-01)"
+                .into(),
+        ],
+        json: json!({ "report": "item", "target": target, "articles": found }),
+    }))
+}
+
 pub fn summary(store: &Store, account: Option<&str>, period: Period) -> Result<Document, StoreError> {
     let previous = period.previous();
     let lines: Vec<Comparison> =

@@ -378,6 +378,150 @@ pub fn articles(store: &Store, account: Option<&str>, period: Period) -> Result<
     Ok(articles)
 }
 
+/// One day of an article's first 30, summed from publishing (getarticletotaldetail).
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemDay {
+    /// 1 = the publish day.
+    pub day: i64,
+    pub stat_date: String,
+    pub read_user: i64,
+    pub share_user: i64,
+    pub like_user: i64,
+    pub zaikan_user: i64,
+    pub comment_count: i64,
+}
+
+/// A published article's own curve: who it is, its first 30 days, and its readers by source.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemFigures {
+    pub account: String,
+    pub msgid: String,
+    pub item: Option<String>,
+    pub title: String,
+    pub kind: Option<String>,
+    pub tags: Vec<String>,
+    pub position: u32,
+    pub published: Option<String>,
+    pub days: Vec<ItemDay>,
+    /// Readers by source over the days above ("全部" left out).
+    pub readers_by_source: BTreeMap<String, i64>,
+}
+
+/// The articles matching `target` — an item's key or folder name (through the publications
+/// wxpub recorded), or a msgid — with their 30-day figures.
+pub fn item(store: &Store, account: Option<&str>, target: &str) -> Result<Vec<ItemFigures>, StoreError> {
+    let err = |e| store.sql_error(e);
+    let conn = store.connection();
+    let target = target.trim().trim_matches('/').trim_start_matches("content/");
+    let mut matches: Vec<ItemFigures> = Vec::new();
+    let mut ours = conn
+        .prepare(
+            "SELECT account, msgid, item, title, kind, tags, position FROM publications \
+             WHERE msgid IS NOT NULL AND (?2 IS NULL OR account = ?2) \
+               AND (item = ?1 OR substr(item, -length(?1) - 1) = '/' || ?1 OR msgid = ?1) ORDER BY slot, account",
+        )
+        .map_err(&err)?;
+    let rows = ours
+        .query_map(params![target, account], |r| {
+            Ok(ItemFigures {
+                account: r.get(0)?,
+                msgid: r.get(1)?,
+                item: Some(r.get(2)?),
+                title: r.get(3)?,
+                kind: Some(r.get(4)?),
+                tags: serde_json::from_str(&r.get::<_, String>(5)?).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e))
+                })?,
+                position: r.get(6)?,
+                published: None,
+                days: Vec::new(),
+                readers_by_source: BTreeMap::new(),
+            })
+        })
+        .map_err(&err)?;
+    for row in rows {
+        matches.push(row.map_err(&err)?);
+    }
+    if matches.is_empty() {
+        // A msgid wxpub did not publish (made in the web backend).
+        let found: Vec<String> = conn
+            .prepare(
+                "SELECT DISTINCT account FROM article_total_detail WHERE msgid = ?1 AND (?2 IS NULL OR account = ?2)",
+            )
+            .map_err(&err)?
+            .query_map(params![target, account], |r| r.get(0))
+            .map_err(&err)?
+            .collect::<Result<_, _>>()
+            .map_err(&err)?;
+        for account in found {
+            matches.push(ItemFigures {
+                account,
+                msgid: target.to_string(),
+                item: None,
+                title: target.to_string(),
+                kind: None,
+                tags: Vec::new(),
+                position: target.rsplit('_').next().and_then(|p| p.parse().ok()).unwrap_or(1),
+                published: None,
+                days: Vec::new(),
+                readers_by_source: BTreeMap::new(),
+            });
+        }
+    }
+    let mut days = conn
+        .prepare(
+            "SELECT ref_date, stat_date, read_user, share_user, like_user, zaikan_user, comment_count \
+             FROM article_total_detail WHERE account = ?1 AND msgid = ?2 ORDER BY stat_date",
+        )
+        .map_err(&err)?;
+    let mut sources = conn
+        .prepare(
+            "SELECT source, user_count FROM read_source WHERE account = ?1 AND msgid = ?2 \
+             AND endpoint = 'getarticletotaldetail' AND source <> '全部' \
+             AND stat_date = (SELECT MAX(stat_date) FROM read_source WHERE account = ?1 AND msgid = ?2 \
+                              AND endpoint = 'getarticletotaldetail')",
+        )
+        .map_err(&err)?;
+    for figures in &mut matches {
+        let rows = days
+            .query_map(params![figures.account, figures.msgid], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    ItemDay {
+                        day: 0,
+                        stat_date: r.get(1)?,
+                        read_user: r.get(2)?,
+                        share_user: r.get(3)?,
+                        like_user: r.get(4)?,
+                        zaikan_user: r.get(5)?,
+                        comment_count: r.get(6)?,
+                    },
+                ))
+            })
+            .map_err(&err)?;
+        for row in rows {
+            let (published, mut day) = row.map_err(&err)?;
+            let (Ok(from), Ok(to)) = (
+                NaiveDate::parse_from_str(&published, "%Y-%m-%d"),
+                NaiveDate::parse_from_str(&day.stat_date, "%Y-%m-%d"),
+            ) else {
+                continue;
+            };
+            day.day = (to - from).num_days() + 1;
+            figures.published = Some(published);
+            figures.days.push(day);
+        }
+        let rows = sources
+            .query_map(params![figures.account, figures.msgid], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(&err)?;
+        for row in rows {
+            let (source, users) = row.map_err(&err)?;
+            figures.readers_by_source.insert(source, users);
+        }
+    }
+    Ok(matches)
+}
+
 /// Readers by hour of day (0–23) over the period.
 pub fn reads_by_hour(store: &Store, account: Option<&str>, period: Period) -> Result<[i64; 24], StoreError> {
     let (since, until) = period.bounds();

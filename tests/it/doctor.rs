@@ -111,7 +111,24 @@ fn leftovers(sandbox: &wxpub::sandbox::SandboxHandle) -> (usize, usize) {
 
 #[test]
 fn the_probe_agrees_with_the_sandbox_and_leaves_nothing_behind() {
-    let sandbox = start(SandboxOptions::default());
+    // An account with a publication two days ago, so that the article statistics have a row.
+    let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    let sandbox = start(SandboxOptions { today: Some(day(18)), ..SandboxOptions::default() });
+    {
+        let client = crate::wechat::client_for(&sandbox, true);
+        let thumb = crate::wechat::cover(&client);
+        let draft = client.draft_add(&[crate::wechat::article("馆藏故事", &thumb, "<p>正文</p>")]).unwrap().media_id;
+        client.publish_submit(&draft).unwrap();
+        let moved: serde_json::Value = crate::wechat::http()
+            .post(format!("{}/__sandbox/today", sandbox.base_url))
+            .json(&serde_json::json!({ "today": "2026-11-20" }))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(moved["errcode"], 0);
+    }
+    let before = leftovers(&sandbox);
     let project = TestProject::example();
     let report = project.path().join("probe.json");
     let (code, text) = probe(&project, &sandbox, &["--report", report.to_str().unwrap()]);
@@ -127,10 +144,14 @@ fn the_probe_agrees_with_the_sandbox_and_leaves_nothing_behind() {
         "author 17",
         "uploadimg 1.1 MB",
         "getusersummary",
+        "getarticleread",
+        "getarticleshare",
+        "getbizsummary",
+        "getarticletotaldetail",
     ] {
         assert!(text.lines().any(|l| l.trim_start().starts_with("agrees") && l.contains(check)), "{check}: {text}");
     }
-    assert_eq!(leftovers(&sandbox), (0, 0), "no draft or material left: {text}");
+    assert_eq!(leftovers(&sandbox), before, "no draft or material left: {text}");
     let json: serde_json::Value = serde_json::from_str(&project.read("probe.json")).unwrap();
     assert!(json[0]["findings"].as_array().unwrap().iter().all(|f| f["verdict"] == "agrees"), "{json}");
     assert!(project.read("probe.txt").contains("agrees         digest 121"));

@@ -415,6 +415,35 @@ fn every_published_item_is_reported_under_its_key_with_the_sandboxs_figures() {
     assert_eq!(find(&again, items[0])["read_user"], find(&articles, items[0])["read_user"]);
 }
 
+/// Acceptance (#20): one item's first 30 days as a table and a curve that Chromium draws.
+#[test]
+fn the_item_report_draws_the_articles_thirty_day_curve() {
+    let (project, sandbox, _state) = pulled_project();
+    let args = ["item", "2026-12-01-bronze-exhibition", "--account", "service"];
+    let json: serde_json::Value =
+        serde_json::from_str(&report(&project, &sandbox, &[&args[..], &["--format", "json"]].concat())).unwrap();
+    let article = &json["articles"][0];
+    assert_eq!(article["item"], "articles/2026-12-01-bronze-exhibition");
+    let days = article["days"].as_array().unwrap();
+    assert_eq!(days.len(), 30);
+    let readers: Vec<i64> = days.iter().map(|d| d["read_user"].as_i64().unwrap()).collect();
+    assert!(readers.windows(2).all(|w| w[0] <= w[1]) && readers[0] > 0, "cumulative: {readers:?}");
+    let sources: i64 = article["readers_by_source"].as_object().unwrap().values().map(|v| v.as_i64().unwrap()).sum();
+    assert_eq!(sources, readers[29], "the sources add up to the readers");
+
+    let out = project.path().join("item.html");
+    report(&project, &sandbox, &[&args[..], &["--out", out.to_str().unwrap()]].concat());
+    let mut browser = Browser::launch(390, 844);
+    browser.open(&format!("file://{}", out.display()));
+    assert_eq!(browser.errors(), Vec::<String>::new());
+    let marks = browser
+        .eval("document.querySelectorAll('svg#chart-article-curve polyline, svg#chart-article-curve path').length");
+    assert!(marks.as_i64().unwrap() > 0, "the curve is drawn: {marks}");
+
+    let (code, _, err) = wxpub(&project, &sandbox, &["report", "item", "no-such-item"]);
+    assert!(code != 0 && err.contains("no published item matches `no-such-item`"), "{err}");
+}
+
 /// Acceptance (#20): a pull across 2025-11-01 takes the deprecated endpoints before it and the
 /// 2026 ones from it, and the summary counts every day once.
 #[test]

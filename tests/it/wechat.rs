@@ -59,12 +59,12 @@ fn content_image(path: &str) -> Vec<u8> {
 /// A real 1×1 GIF.
 const GIF: &[u8] = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;";
 
-fn cover(client: &Client) -> String {
+pub fn cover(client: &Client) -> String {
     let bytes = fixture("joy-preview.jpg");
     client.add_material(MaterialType::Image, &Upload { filename: "cover.jpg", bytes: &bytes }, None).unwrap().media_id
 }
 
-fn article(title: &str, thumb: &str, content: &str) -> Article {
+pub fn article(title: &str, thumb: &str, content: &str) -> Article {
     Article {
         title: title.into(),
         author: Some("李青".into()),
