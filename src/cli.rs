@@ -446,6 +446,10 @@ pub struct SandboxArgs {
     /// personal and unverified accounts have been since July 2025. Drafts still work.
     #[arg(long)]
     pub no_publish_permission: bool,
+    /// Statistics describe only what was published into the sandbox, not also the articles a
+    /// real account publishes in the web backend (which the sandbox makes up by default).
+    #[arg(long)]
+    pub no_background_articles: bool,
     /// Lower (or raise) a daily quota, e.g. `--quota /cgi-bin/freepublish/get=3`, to see what
     /// wxpub does when one runs out. Repeatable.
     #[arg(long = "quota", value_name = "ENDPOINT=N")]

@@ -39,6 +39,7 @@ pub fn run(project: &Path, args: SandboxArgs) -> Result<ExitCode> {
         today: args.today,
         publish_fail_status: args.publish_fail_status,
         may_publish: !args.no_publish_permission,
+        background_articles: !args.no_background_articles,
         quotas,
         send_protection_ms: args.send_protection_ms,
         send_refused: args.send_refused,

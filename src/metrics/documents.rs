@@ -67,6 +67,10 @@ pub fn followers(store: &Store, account: Option<&str>, period: Period) -> Result
 }
 
 fn article_table(heading: &str, articles: &[ArticleFigures]) -> TableData {
+    // Readers by source (2026 statistics), a column per source any article has.
+    let sources: std::collections::BTreeSet<&str> =
+        articles.iter().flat_map(|a| a.readers_by_source.keys().map(String::as_str)).collect();
+    let source_columns: Vec<String> = sources.iter().map(|s| format!("read_from_{s}")).collect();
     let mut table = TableData::new(
         heading,
         &[
@@ -86,28 +90,67 @@ fn article_table(heading: &str, articles: &[ArticleFigures]) -> TableData {
             "read_count",
             "fav_count",
             "msgid",
-        ],
+        ]
+        .into_iter()
+        .chain(source_columns.iter().map(String::as_str))
+        .collect::<Vec<_>>(),
     );
     let show = |v: Option<i64>| v.map_or_else(String::new, |v| v.to_string());
     for (rank, a) in articles.iter().enumerate() {
+        table.push(
+            vec![
+                (rank + 1).to_string(),
+                a.published.clone(),
+                a.account.clone(),
+                // An article the statistics name that wxpub did not publish: made in the web backend.
+                a.item.clone().unwrap_or_else(|| "(not published by wxpub)".into()),
+                a.position.to_string(),
+                a.title.clone(),
+                a.read_user.to_string(),
+                a.share_user.to_string(),
+                show(a.like_user),
+                show(a.zaikan_user),
+                show(a.comment_count),
+                show(a.target_user),
+                percent(a.read_rate),
+                show(a.read_count),
+                show(a.fav_count),
+                a.msgid.clone(),
+            ]
+            .into_iter()
+            .chain(sources.iter().map(|s| a.readers_by_source.get(*s).map_or_else(String::new, |n| n.to_string())))
+            .collect(),
+        );
+    }
+    table
+}
+
+fn group_table(heading: &str, groups: &[report::GroupFigures]) -> TableData {
+    let mut table = TableData::new(
+        heading,
+        &[
+            "group",
+            "articles",
+            "read_user",
+            "readers_per_article",
+            "share_user",
+            "like_user",
+            "zaikan_user",
+            "comment_count",
+            "mean_read_rate",
+        ],
+    );
+    for g in groups {
         table.push(vec![
-            (rank + 1).to_string(),
-            a.published.clone(),
-            a.account.clone(),
-            // An article the statistics name that wxpub did not publish: made in the web backend.
-            a.item.clone().unwrap_or_else(|| "(not published by wxpub)".into()),
-            a.position.to_string(),
-            a.title.clone(),
-            a.read_user.to_string(),
-            a.share_user.to_string(),
-            show(a.like_user),
-            show(a.zaikan_user),
-            show(a.comment_count),
-            show(a.target_user),
-            percent(a.read_rate),
-            show(a.read_count),
-            show(a.fav_count),
-            a.msgid.clone(),
+            g.group.clone(),
+            g.articles.to_string(),
+            g.read_user.to_string(),
+            format!("{:.1}", g.readers_per_article),
+            g.share_user.to_string(),
+            g.like_user.to_string(),
+            g.zaikan_user.to_string(),
+            g.comment_count.to_string(),
+            percent(g.mean_read_rate),
         ]);
     }
     table
@@ -130,6 +173,7 @@ pub fn articles(
         articles.truncate(n);
     }
     let hours = report::reads_by_hour(store, account, period)?;
+    let (by_kind, by_tag) = report::compare_groups(&report::articles(store, account, period)?);
     let heading = match top {
         Some(n) if n < all => format!("Top {n} of {all} articles by readers"),
         _ => format!("{all} articles by readers"),
@@ -142,7 +186,11 @@ pub fn articles(
             period.until,
             scope(account)
         ),
-        tables: vec![article_table(&heading, &articles)],
+        tables: vec![
+            article_table(&heading, &articles),
+            group_table("By kind · 按类型", &by_kind),
+            group_table("By tag · 按标签", &by_tag),
+        ],
         charts: vec![
             ("阅读最多的文章 · most read articles (readers)".into(), top_chart(&articles)),
             ("分时阅读人数 · readers by hour of day".into(), charts::reads_by_hour(&hours)),
@@ -157,7 +205,8 @@ pub fn articles(
              msgid, never by title"
                 .into(),
         ],
-        json: json!({ "report": "articles", "account": account, "period": period, "articles": articles, "reads_by_hour": hours }),
+        json: json!({ "report": "articles", "account": account, "period": period, "articles": articles,
+                      "by_kind": by_kind, "by_tag": by_tag, "reads_by_hour": hours }),
     })
 }
 

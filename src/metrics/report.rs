@@ -378,6 +378,59 @@ pub fn articles(store: &Store, account: Option<&str>, period: Period) -> Result<
     Ok(articles)
 }
 
+/// Articles wxpub published, taken together by kind or by tag: which kinds of post and which
+/// exhibitions draw readers.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupFigures {
+    pub group: String,
+    pub articles: usize,
+    pub read_user: i64,
+    pub readers_per_article: f64,
+    pub share_user: i64,
+    pub like_user: i64,
+    pub zaikan_user: i64,
+    pub comment_count: i64,
+    /// Mean of the articles' read rates (those with one).
+    pub mean_read_rate: Option<f64>,
+}
+
+/// Our articles grouped by kind and by tag (an article counts in each of its tags), most readers
+/// per article first.
+pub fn compare_groups(articles: &[ArticleFigures]) -> (Vec<GroupFigures>, Vec<GroupFigures>) {
+    let group = |key: &dyn Fn(&ArticleFigures) -> Vec<String>| {
+        let mut groups: BTreeMap<String, Vec<&ArticleFigures>> = BTreeMap::new();
+        for article in articles.iter().filter(|a| a.item.is_some()) {
+            for name in key(article) {
+                groups.entry(name).or_default().push(article);
+            }
+        }
+        let mut figures: Vec<GroupFigures> = groups
+            .into_iter()
+            .map(|(group, members)| {
+                let sum = |f: &dyn Fn(&ArticleFigures) -> i64| members.iter().map(|a| f(a)).sum::<i64>();
+                let rates: Vec<f64> = members.iter().filter_map(|a| a.read_rate).collect();
+                let read_user = sum(&|a| a.read_user);
+                GroupFigures {
+                    articles: members.len(),
+                    read_user,
+                    readers_per_article: read_user as f64 / members.len() as f64,
+                    share_user: sum(&|a| a.share_user),
+                    like_user: sum(&|a| a.like_user.unwrap_or(0)),
+                    zaikan_user: sum(&|a| a.zaikan_user.unwrap_or(0)),
+                    comment_count: sum(&|a| a.comment_count.unwrap_or(0)),
+                    mean_read_rate: (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64),
+                    group,
+                }
+            })
+            .collect();
+        figures.sort_by(|a, b| {
+            b.readers_per_article.total_cmp(&a.readers_per_article).then_with(|| a.group.cmp(&b.group))
+        });
+        figures
+    };
+    (group(&|a| a.kind.clone().into_iter().collect()), group(&|a| a.tags.clone()))
+}
+
 /// One day of an article's first 30, summed from publishing (getarticletotaldetail).
 #[derive(Debug, Clone, Serialize)]
 pub struct ItemDay {

@@ -286,6 +286,32 @@ pub fn user_share_hour(day: NaiveDate, articles: &[PublishedArticle]) -> Vec<Use
         .collect()
 }
 
+/// Articles the account published without wxpub (in the web backend), for a realistic year of
+/// statistics: on about one day in five a push of one or two articles, every third one
+/// mass-sent. Their msg_data_ids (2,100,000,000 + days since the data epoch) never meet the ones
+/// the sandbox issues (2,247,000,000 and up).
+pub fn background_articles(from: NaiveDate, to: NaiveDate) -> Vec<PublishedArticle> {
+    let mut articles = Vec::new();
+    for day in from.iter_days().take_while(|d| *d <= to) {
+        let d = fmt(day);
+        let roll = noise(&[&d, "background"]);
+        if !roll.is_multiple_of(5) {
+            continue;
+        }
+        let msg_data_id = 2_100_000_000 + (day - data_epoch()).num_days().max(0) as u64;
+        for index in 0..1 + (roll >> 8) % 2 {
+            articles.push(PublishedArticle {
+                msg_data_id,
+                index: index as u32,
+                title: format!("馆藏故事·{d}·{}", index + 1),
+                date: day,
+                mass_sent: (roll >> 16).is_multiple_of(3),
+            });
+        }
+    }
+    articles
+}
+
 // ---- the 2026 endpoints: every published article, mass-sent or not ----
 
 /// Where an article's readers came from, as the 2026 endpoints name them, and their share.

@@ -59,6 +59,9 @@ pub struct SandboxOptions {
     /// ([`crate::wechat::limits::DAILY_QUOTAS`]); lower them to test what a client does when one
     /// runs out.
     pub quotas: BTreeMap<String, u64>,
+    /// Statistics also describe articles published without wxpub (in the web backend), as a
+    /// real account's do; off by default so that tests count exactly their own.
+    pub background_articles: bool,
 }
 
 impl Default for SandboxOptions {
@@ -82,6 +85,7 @@ impl Default for SandboxOptions {
             send_protection_ms: None,
             send_refused: false,
             article_rules: state::ArticleRules::default(),
+            background_articles: false,
         }
     }
 }
@@ -806,7 +810,15 @@ fn handle(
                     ),
                 ));
             }
-            Ok(state::datacube_rows(endpoint, begin, end, yesterday, &state.published_articles()))
+            let mut articles = state.published_articles();
+            // Follower figures depend on publish days only through wxpub's own publications (and
+            // their running totals are memoised per set of them).
+            if sandbox.options.background_articles
+                && !matches!(endpoint, Datacube::GetUserSummary | Datacube::GetUserCumulate)
+            {
+                articles.extend(datacube::background_articles(begin - chrono::Days::new(30), end));
+            }
+            Ok(state::datacube_rows(endpoint, begin, end, yesterday, &articles))
         }
         _ => Err(refuse(40066, "invalid url")),
     }

@@ -406,6 +406,45 @@ fn every_published_item_is_reported_under_its_key_with_the_sandboxs_figures() {
         assert_eq!(article["comment_count"].as_u64(), Some(last.comment_count), "{msgid}");
     }
 
+    // Compared by kind and by tag, over our articles only.
+    let json: serde_json::Value = serde_json::from_str(&report(
+        &project,
+        &sandbox,
+        &["articles", "--account", "service", "--since", "2026-12-01", "--until", "2027-01-09", "--format", "json"],
+    ))
+    .unwrap();
+    let ours: Vec<&serde_json::Value> = articles.iter().filter(|a| a["item"].is_string()).collect();
+    for (list, of) in [("by_kind", "kind"), ("by_tag", "tags")] {
+        for group in json[list].as_array().unwrap() {
+            let name = group["group"].as_str().unwrap();
+            let members: Vec<&&serde_json::Value> = ours
+                .iter()
+                .filter(|a| a[of] == name || a[of].as_array().is_some_and(|t| t.iter().any(|t| t == name)))
+                .collect();
+            assert_eq!(group["articles"].as_u64(), Some(members.len() as u64), "{list} {name}");
+            let readers: i64 = members.iter().map(|a| a["read_user"].as_i64().unwrap()).sum();
+            assert_eq!(group["read_user"].as_i64(), Some(readers), "{list} {name}");
+        }
+    }
+    assert!(json["by_tag"].as_array().unwrap().iter().any(|g| g["group"] == "青铜器"), "{}", json["by_tag"]);
+
+    // The CSV has a column per reader source, adding up to the readers.
+    let csv = report(
+        &project,
+        &sandbox,
+        &["articles", "--account", "service", "--since", "2026-12-01", "--until", "2027-01-09", "--format", "csv"],
+    );
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let first_source = header.iter().position(|h| h.starts_with("read_from_")).expect("source columns");
+    assert!(header.contains(&"read_from_朋友圈"), "{header:?}");
+    let readers = header.iter().position(|h| *h == "read_user").unwrap();
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        let by_source: i64 = cells[first_source..].iter().map(|c| c.parse::<i64>().unwrap_or(0)).sum();
+        assert_eq!(by_source, cells[readers].parse::<i64>().unwrap(), "{line}");
+    }
+
     // Renamed in content/ after publishing: still the same item with the same figures.
     let file = format!("content/{}/index.md", items[0]);
     let source = project.read(&file);
@@ -449,10 +488,13 @@ fn the_item_report_draws_the_articles_thirty_day_curve() {
 #[test]
 fn a_pull_across_the_first_day_of_the_new_statistics_has_no_gap_and_no_double_count() {
     let project = example_project();
+    // An account that publishes in the web backend too: its statistics name articles that
+    // wxpub never published.
     let sandbox = start(SandboxOptions {
         today: Some(date("2025-11-21")),
         appid: APPID.into(),
         secret: SECRET.into(),
+        background_articles: true,
         ..SandboxOptions::default()
     });
     let (code, out, err) =
@@ -501,6 +543,24 @@ fn a_pull_across_the_first_day_of_the_new_statistics_has_no_gap_and_no_double_co
         .as_i64()
         .unwrap();
     assert_eq!(again, old + new);
+
+    // Articles made elsewhere are reported, marked as not published by wxpub.
+    let json: serde_json::Value = serde_json::from_str(&report(
+        &project,
+        &sandbox,
+        &["articles", "--account", "service", "--since", "2025-11-01", "--until", "2025-11-20", "--format", "json"],
+    ))
+    .unwrap();
+    let articles = json["articles"].as_array().unwrap();
+    assert!(!articles.is_empty());
+    assert!(articles.iter().all(|a| a["item"].is_null()), "{json}");
+    assert!(articles.iter().any(|a| a["read_user"].as_i64().unwrap() > 0), "{json}");
+    let table = report(
+        &project,
+        &sandbox,
+        &["articles", "--account", "service", "--since", "2025-11-01", "--until", "2025-11-20"],
+    );
+    assert!(table.contains("(not published by wxpub)"), "{table}");
 }
 
 /// Acceptance (#20): the day WeChat still calls provisional is fetched again on the next pull and
