@@ -42,7 +42,7 @@ fn main() {
     let seconds = start.elapsed().as_secs_f64();
     let mut by_rule = std::collections::BTreeMap::new();
     for d in &report.diagnostics {
-        *by_rule.entry(d.rule).or_insert(0) += 1;
+        *by_rule.entry(d.rule.id()).or_insert(0) += 1;
     }
     println!("  diagnostics by rule: {by_rule:?}");
     println!(
