@@ -34,6 +34,9 @@ pub struct Project {
 
 impl Project {
     pub fn load(root: &Path) -> Result<Project, ProjectError> {
+        // Absolute and resolved once: item folders, and the source hashes keyed by their paths,
+        // are then the same whichever folder wxpub was started in.
+        let root = &root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
         let config = Config::load(root)?;
         let (items, unreadable) = content::load_all(root)?;
         let layouts = Layouts::load(&root.join("layouts"), &config);

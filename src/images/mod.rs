@@ -176,7 +176,6 @@ pub enum Planning<'h> {
 /// Collects an item's image requests. Implements [`ImageSink`] for the renderer.
 pub struct ImagePlanner<'s> {
     item_dir: PathBuf,
-    canonical_dir: PathBuf,
     source_file: PathBuf,
     settings: &'s ImageSettings,
     planning: Planning<'s>,
@@ -191,14 +190,14 @@ impl<'s> ImagePlanner<'s> {
         settings: &'s ImageSettings,
         planning: Planning<'s>,
     ) -> Result<ImagePlanner<'s>, ImageRequestError> {
-        let canonical_dir = item_dir.canonicalize().map_err(|e| ImageRequestError {
+        // A folder that is gone or unreadable is named here, once, rather than per image.
+        std::fs::metadata(item_dir).map_err(|e| ImageRequestError {
             file: source_file.to_path_buf(),
             line: 1,
             message: format!("cannot open the item folder: {e}"),
         })?;
         Ok(ImagePlanner {
             item_dir: item_dir.to_path_buf(),
-            canonical_dir,
             source_file: source_file.to_path_buf(),
             settings,
             planning,
@@ -249,18 +248,36 @@ impl<'s> ImagePlanner<'s> {
             }
         }
         let relative = Path::new(src);
-        let path = self.item_dir.join(relative);
-        let canonical = path
-            .canonicalize()
-            .map_err(|_| self.error(line, format!("image `{src}` not found in {}", self.item_dir.display())))?;
-        if !canonical.starts_with(&self.canonical_dir) {
-            return Err(self.error(
-                line,
-                format!("image `{src}` is a link that leaves the item's folder; copy the file in instead"),
-            ));
+        let not_found = || self.error(line, format!("image `{src}` not found in {}", self.item_dir.display()));
+        // `..` and absolute paths were refused above, so the file is inside the item's folder
+        // unless a component below it is a link: one lstat per component finds out, and only a
+        // link costs a canonicalisation (at year scale, thousands of images × every component).
+        let mut walked = self.item_dir.clone();
+        let mut linked = false;
+        let mut last = None;
+        for component in relative.components() {
+            walked.push(component);
+            let metadata = std::fs::symlink_metadata(&walked).map_err(|_| not_found())?;
+            linked |= metadata.file_type().is_symlink();
+            last = Some(metadata);
         }
-        let metadata =
-            std::fs::metadata(&canonical).map_err(|e| self.error(line, format!("cannot read image `{src}`: {e}")))?;
+        let (canonical, metadata) = match last {
+            // No link anywhere: the file's own lstat is its stat.
+            Some(metadata) if !linked => (walked, metadata),
+            _ => {
+                let canonical = walked.canonicalize().map_err(|_| not_found())?;
+                let folder = self.item_dir.canonicalize().map_err(|_| not_found())?;
+                if !canonical.starts_with(&folder) {
+                    return Err(self.error(
+                        line,
+                        format!("image `{src}` is a link that leaves the item's folder; copy the file in instead"),
+                    ));
+                }
+                let metadata = std::fs::metadata(&canonical)
+                    .map_err(|e| self.error(line, format!("cannot read image `{src}`: {e}")))?;
+                (canonical, metadata)
+            }
+        };
         // A pipe or device named like an image would block the build forever, or never end.
         if !metadata.is_file() {
             return Err(self.error(
