@@ -857,20 +857,41 @@ fn recover_publication(
     options: &ExecuteOptions<'_>,
     outcome: &mut PushOutcome,
 ) -> Result<(), StepError> {
-    let started = Instant::now();
-    let mut pause = Duration::from_millis(200);
+    let mut backoff = Backoff::new(options.poll_timeout.min(Duration::from_secs(30)));
     loop {
         server.forget_published();
         if let Some(found) = server.published_by_titles(client, lock, push, titles)? {
             return restore_publication(lock, push, &found, options, outcome);
         }
-        if started.elapsed() + pause > options.poll_timeout.min(Duration::from_secs(30)) {
+        if !backoff.wait() {
             return Err(StepError::Other(
                 "it was submitted (its draft left the draft box) and is not in the published list yet; the next run looks again — it is not resubmitted".into(),
             ));
         }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// The waits between looks at something WeChat settles later (a lost publication, a mass send
+/// awaiting confirmation): 200 ms, doubling up to 5 s, for at most a given time.
+struct Backoff {
+    started: Instant,
+    pause: Duration,
+    limit: Duration,
+}
+
+impl Backoff {
+    fn new(limit: Duration) -> Backoff {
+        Backoff { started: Instant::now(), pause: Duration::from_millis(200), limit }
+    }
+
+    /// Sleeps until the next look; false (without sleeping) when that look would pass the limit.
+    fn wait(&mut self) -> bool {
+        if self.started.elapsed() + self.pause > self.limit {
+            return false;
+        }
+        std::thread::sleep(self.pause);
+        self.pause = (self.pause * 2).min(Duration::from_secs(5));
+        true
     }
 }
 
@@ -924,8 +945,7 @@ fn poll_mass_send(
     options: &ExecuteOptions<'_>,
     outcome: &mut PushOutcome,
 ) -> Result<(), StepError> {
-    let started = Instant::now();
-    let mut pause = Duration::from_millis(200);
+    let mut backoff = Backoff::new(MASS_SEND_WAIT.min(options.poll_timeout));
     loop {
         let status = client.mass_get(msg_id)?;
         let finished = match status.msg_status.as_str() {
@@ -951,13 +971,11 @@ fn poll_mass_send(
             outcome.done.push(format!("mass-sent to all followers (msg_id {msg_id})"));
             return Ok(());
         }
-        if started.elapsed() + pause > MASS_SEND_WAIT.min(options.poll_timeout) {
+        if !backoff.wait() {
             return Err(StepError::Other(format!(
                 "mass send {msg_id} is waiting for an administrator to confirm it on their phone (send protection is on); the next run checks again — it is not sent twice"
             )));
         }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_secs(5));
     }
 }
 

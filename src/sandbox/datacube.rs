@@ -356,6 +356,15 @@ fn engagement(readers: u64, key: &str) -> PublishedCounters {
     }
 }
 
+/// Adds `day`'s counters to `total` (reader sources are recomputed from the sum by the caller).
+fn add_engagement(total: &mut PublishedCounters, day: &PublishedCounters) {
+    total.read_user += day.read_user;
+    total.share_user += day.share_user;
+    total.zaikan_user += day.zaikan_user;
+    total.like_user += day.like_user;
+    total.comment_count += day.comment_count;
+}
+
 pub fn article_read(day: NaiveDate, yesterday: NaiveDate, articles: &[PublishedArticle]) -> Vec<ArticleReadRow> {
     articles
         .iter()
@@ -396,12 +405,7 @@ pub fn biz_summary(day: NaiveDate, yesterday: NaiveDate, articles: &[PublishedAr
     let mut total = engagement(baseline, &fmt(day));
     for a in articles {
         if let Some(users) = readers(a, day, yesterday) {
-            let e = engagement(users, &format!("{}{}", a.msgid(), fmt(day)));
-            total.read_user += e.read_user;
-            total.share_user += e.share_user;
-            total.zaikan_user += e.zaikan_user;
-            total.like_user += e.like_user;
-            total.comment_count += e.comment_count;
+            add_engagement(&mut total, &engagement(users, &format!("{}{}", a.msgid(), fmt(day))));
         }
     }
     total.read_user_source = reader_sources(total.read_user);
@@ -427,12 +431,7 @@ pub fn article_total_detail(
             let mut stat = day;
             while stat <= yesterday && (stat - day).num_days() < 30 {
                 let users = readers(a, stat, yesterday).unwrap_or(0);
-                let e = engagement(users, &format!("{}{}", a.msgid(), fmt(stat)));
-                running.read_user += e.read_user;
-                running.share_user += e.share_user;
-                running.zaikan_user += e.zaikan_user;
-                running.like_user += e.like_user;
-                running.comment_count += e.comment_count;
+                add_engagement(&mut running, &engagement(users, &format!("{}{}", a.msgid(), fmt(stat))));
                 running.read_user_source = reader_sources(running.read_user);
                 detail_list.push(TotalDetailEntry { stat_date: fmt(stat), counters: running.clone() });
                 stat = stat.succ_opt().expect("date in range");

@@ -119,14 +119,7 @@ fn the_probe_agrees_with_the_sandbox_and_leaves_nothing_behind() {
         let thumb = crate::wechat::cover(&client);
         let draft = client.draft_add(&[crate::wechat::article("馆藏故事", &thumb, "<p>正文</p>")]).unwrap().media_id;
         client.publish_submit(&draft).unwrap();
-        let moved: serde_json::Value = crate::wechat::http()
-            .post(format!("{}/__sandbox/today", sandbox.base_url))
-            .json(&serde_json::json!({ "today": "2026-11-20" }))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        assert_eq!(moved["errcode"], 0);
+        crate::wechat::set_sandbox_today(&sandbox, "2026-11-20");
     }
     let before = leftovers(&sandbox);
     let project = TestProject::example();

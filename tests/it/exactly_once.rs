@@ -357,14 +357,7 @@ fn a_daily_quota_that_runs_out_stops_cleanly_and_the_next_day_finishes() {
     );
 
     // The next day, the next run finishes: nothing is submitted twice.
-    let moved: serde_json::Value = crate::wechat::http()
-        .post(format!("{}/__sandbox/today", sandbox.base_url))
-        .json(&serde_json::json!({ "today": "2026-12-31" }))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    assert_eq!(moved["errcode"], 0);
+    crate::wechat::set_sandbox_today(&sandbox, "2026-12-31");
     let (code, text) = run(&project, &sandbox, &args);
     assert_eq!(code, 0, "{text}");
     assert_eq!(holdings(&sandbox).publications, pushes, "{text}");

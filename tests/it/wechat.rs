@@ -42,6 +42,18 @@ pub fn sandbox_state(sandbox: &SandboxHandle) -> serde_json::Value {
     http().get(format!("{}/__sandbox/state", sandbox.base_url)).send().unwrap().json().unwrap()
 }
 
+/// Moves the sandbox's "today" (its statistics end the day before; quotas count per day).
+pub fn set_sandbox_today(sandbox: &SandboxHandle, today: &str) {
+    let answer: serde_json::Value = http()
+        .post(format!("{}/__sandbox/today", sandbox.base_url))
+        .json(&serde_json::json!({ "today": today }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(answer["errcode"], 0, "{answer}");
+}
+
 pub fn script_faults(sandbox: &SandboxHandle, faults: serde_json::Value) {
     let answer: serde_json::Value =
         http().post(format!("{}/__sandbox/faults", sandbox.base_url)).json(&faults).send().unwrap().json().unwrap();
