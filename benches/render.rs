@@ -54,13 +54,14 @@ fn main() {
     let markdown_bytes: usize = items.iter().map(|i| i.source.len()).sum();
 
     // Warm up once (loads the syntax definitions) so that the timing is the steady state.
-    layouts.render_item(&items[0], &config, &[], &mut NameSink).unwrap();
+    layouts.render_item(&items[0], &config, &[], &Default::default(), &mut NameSink).unwrap();
     let mut best = f64::MAX;
     for _ in 0..10 {
         let start = Instant::now();
         let mut html_bytes = 0;
         for item in &items {
-            html_bytes += layouts.render_item(item, &config, &[], &mut NameSink).unwrap().html.len();
+            html_bytes +=
+                layouts.render_item(item, &config, &[], &Default::default(), &mut NameSink).unwrap().html.len();
         }
         let seconds = start.elapsed().as_secs_f64();
         std::hint::black_box(html_bytes);
@@ -80,10 +81,14 @@ fn main() {
         println!("  stage {name}: {stage_best:.3} s ({:.0} % of the render)", stage_best / best * 100.0);
     };
     let ctx_theme = layouts.theme().clone();
+    let links = wxpub::render::ItemLinks::default();
     stage("markdown (incl. highlighting)", &|item| {
         let ctx = wxpub::render::RenderContext {
             theme: &ctx_theme,
             code_theme: "InspiredGitHub".into(),
+            line_breaks: wxpub::config::LineBreaks::Soft,
+            dir: &item.dir,
+            links: &links,
             file: Path::new("b"),
             source: &item.source,
         };
@@ -107,7 +112,12 @@ fn main() {
     // Each article's own final HTML, for the stages that work on it.
     let finals: std::collections::HashMap<&str, String> = items
         .iter()
-        .map(|item| (item.slug.as_str(), layouts.render_item(item, &config, &[], &mut NameSink).unwrap().html))
+        .map(|item| {
+            (
+                item.slug.as_str(),
+                layouts.render_item(item, &config, &[], &Default::default(), &mut NameSink).unwrap().html,
+            )
+        })
         .collect();
     stage("sanitize", &|item| {
         std::hint::black_box(wxpub::render::sanitize::sanitize(&finals[item.slug.as_str()]));

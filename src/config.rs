@@ -290,12 +290,30 @@ pub struct Build {
     pub references_title: String,
     /// syntect theme used for inline-styled code highlighting.
     pub code_theme: String,
+    /// What a single line break inside a paragraph becomes.
+    pub line_breaks: LineBreaks,
 }
 
 impl Default for Build {
     fn default() -> Self {
-        Build { references_title: "参考资料".into(), code_theme: "InspiredGitHub".into() }
+        Build {
+            references_title: "参考资料".into(),
+            code_theme: "InspiredGitHub".into(),
+            line_breaks: LineBreaks::Soft,
+        }
     }
+}
+
+/// `[build] line_breaks`: how a single newline inside a paragraph is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LineBreaks {
+    /// As CommonMark: the lines join into one paragraph (a space between Latin words, nothing
+    /// between Chinese characters). A line ending in `\` or two spaces still breaks.
+    #[default]
+    Soft,
+    /// Every newline the author typed is a line break (`<br>`), as in a chat message.
+    Hard,
 }
 
 fn default_timezone() -> String {

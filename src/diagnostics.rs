@@ -82,8 +82,10 @@ rules! {
     ImageAlt = "image-alt", Warning, "an image without alt text has no caption and no text for screen readers";
     LinkOutside = "link-outside", Info, "an outside link becomes a numbered reference at the end (WeChat refuses outside links)";
     LinkInternal = "link-internal", Error, "a relative link must point at an existing item (articles/FOLDER, posters/FOLDER, topics/FOLDER)";
+    LinkOrder = "link-order", Warning, "a link to an item that cannot be published first (same push, not scheduled, or scheduled later) stays text or delays this item";
     RawHtml = "raw-html", Warning, "raw HTML WeChat strips or rejects (script, iframe, style, form, on… attributes)";
-    ListDepth = "list-depth", Warning, "lists nested more than two levels lose content in WeChat";
+    ListDepth = "list-depth", Warning, "lists nested more than four levels are too narrow on a phone";
+    MergedLines = "merged-lines", Warning, "lines meant to stay apart (`**主讲：**…` on consecutive lines) join into one paragraph";
     CodeLanguage = "code-language", Warning, "a code block's language is not one either highlighter knows (it would be shown plain)";
     CjkSpacing = "cjk-spacing", Warning, "a space between Chinese and Latin letters or digits (fixable)";
     CjkPunctuation = "cjk-punctuation", Warning, "full-width punctuation in Chinese sentences (fixable)";

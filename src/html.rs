@@ -97,6 +97,29 @@ pub fn parse_attributes<'t>(mut text: &'t str, attributes: &mut Vec<(&'t str, &'
 
 /// Characters a reader sees: everything outside tags and comments, an entity (`&nbsp;`,
 /// `&#20013;`) counting as one.
+/// The width of an HTML fragment's text in columns: a Chinese character (or full-width sign)
+/// counts two, anything else one; tags count nothing, an entity one.
+pub fn display_columns(html: &str) -> usize {
+    let mut columns = 0;
+    let mut in_tag = false;
+    let mut in_entity = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            _ if in_tag => {}
+            '&' => {
+                in_entity = true;
+                columns += 1;
+            }
+            ';' if in_entity => in_entity = false,
+            _ if in_entity => {}
+            _ => columns += if crate::render::markdown::is_cjk(c) { 2 } else { 1 },
+        }
+    }
+    columns
+}
+
 pub fn visible_chars(html: &str) -> usize {
     let mut count = 0;
     let mut rest = html;

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{Config, ConfigError};
 use crate::content::{self, ContentError, Item};
-use crate::render::{Layouts, RenderError};
+use crate::publish::lock::{Lock, LockError};
+use crate::render::{ItemLinks, Layouts, RenderError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectError {
@@ -13,6 +14,8 @@ pub enum ProjectError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Content(#[from] ContentError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
 }
 
 /// A loaded project. Items that cannot be read are kept as their errors, and broken layouts as
@@ -30,6 +33,9 @@ pub struct Project {
     /// configuration and every file under `layouts/`. Renders kept from an earlier build are
     /// reused only while this is unchanged.
     pub settings_fingerprint: String,
+    /// What links between items resolve to: the items, and the URLs of those published
+    /// (from publish.lock). A preview sets its mode to link to its own pages.
+    pub links: ItemLinks,
 }
 
 impl Project {
@@ -41,7 +47,8 @@ impl Project {
         let (items, unreadable) = content::load_all(root)?;
         let layouts = Layouts::load(&root.join("layouts"), &config);
         let settings_fingerprint = settings_fingerprint(root, &config);
-        Ok(Project { root: root.to_path_buf(), config, items, unreadable, layouts, settings_fingerprint })
+        let links = ItemLinks::new(&items, Lock::load(root)?.published_urls());
+        Ok(Project { root: root.to_path_buf(), config, items, unreadable, layouts, settings_fingerprint, links })
     }
 
     /// The item with this key (`articles/2026-12-01-ding`).

@@ -45,6 +45,10 @@ pub struct ManifestItem {
     /// Length of `content.html` in bytes (WeChat's limit: under 1 MB).
     pub content_bytes: usize,
     pub references: usize,
+    /// Keys of the items it links to (a topic page: the items on its cards). It is published
+    /// only after them, so that the links can be their published URLs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
     pub cover: Option<ManifestImage>,
     /// Posters: the poster image (also in `images`), uploaded as material for the cover.
     pub poster: Option<ManifestImage>,
@@ -57,13 +61,12 @@ pub struct ManifestItem {
 pub(super) fn describe(
     item: &content::Item,
     html: &str,
-    references: usize,
-    cover: Option<&ImageJob>,
-    images: &[ImageJob],
+    rendered: &super::Rendered,
     tz: chrono_tz::Tz,
     processed: &BTreeMap<String, Processed>,
 ) -> ManifestItem {
     let meta = &item.meta;
+    let (cover, images) = (rendered.cover.as_ref(), &rendered.images);
     let describe = |job: &ImageJob| ManifestImage {
         source: job.source.clone(),
         source_sha256: job.source_sha256.clone(),
@@ -86,7 +89,8 @@ pub(super) fn describe(
         tags: meta.tags.clone(),
         content_chars: html.chars().count(),
         content_bytes: html.len(),
-        references,
+        references: rendered.references,
+        links: rendered.linked.clone(),
         cover: cover.map(describe),
         poster: images.iter().find(|j| j.role == ImageRole::Poster).map(describe),
         images: images.iter().map(describe).collect(),

@@ -47,6 +47,9 @@ pub enum BuildError {
 pub struct Rendered {
     pub html: String,
     pub references: usize,
+    /// Keys of the items it links to, and where each link pointed when rendered.
+    pub linked: Vec<String>,
+    pub link_targets: Vec<Option<String>>,
     pub diagnostics: Vec<Diagnostic>,
     pub cover: Option<ImageJob>,
     /// Every other image the item uses (a poster's image among them).
@@ -89,6 +92,12 @@ impl RenderMemo {
         let entry = entries.get(&item.key())?;
         let same_inputs =
             entry.settings == project.settings_fingerprint && entry.source == item.source && entry.dir == item.dir;
+        // Every item it links to still has the URL it had (one was published meanwhile, say).
+        let same_links = entry.rendered.linked.iter().map(|key| project.links.href(key)).eq(entry
+            .rendered
+            .link_targets
+            .iter()
+            .cloned());
         // Every image still has the content it had (a stat each, through the remembered hashes).
         let same_images = || {
             entry.rendered.images.iter().chain(&entry.rendered.cover).filter(|job| job.generated.is_none()).all(|job| {
@@ -97,7 +106,7 @@ impl RenderMemo {
                     .is_ok_and(|sha256| sha256 == job.source_sha256)
             })
         };
-        (same_inputs && same_images()).then(|| entry.rendered.clone())
+        (same_inputs && same_links && same_images()).then(|| entry.rendered.clone())
     }
 
     fn store(&self, project: &Project, item: &Item, rendered: &Rendered) {
@@ -144,7 +153,13 @@ fn render_all_with(
         .iter()
         .zip(&results)
         .filter(|(item, _)| item.kind != Kind::Topic && (gather_drafts || !item.meta.draft))
-        .map(|(item, result)| (item, result.as_ref().and_then(|r| r.as_ref().ok()).and_then(|r| r.cover.as_ref())))
+        .map(|(item, result)| {
+            // A card shows the item's cover; a poster's, the poster itself.
+            let rendered = result.as_ref().and_then(|r| r.as_ref().ok());
+            let card_image = rendered
+                .and_then(|r| r.cover.as_ref().or_else(|| r.images.iter().find(|job| job.role == ImageRole::Poster)));
+            (item, card_image)
+        })
         .collect();
     let topics: Vec<(usize, Result<Rendered, RenderError>)> = project
         .items
@@ -181,7 +196,7 @@ fn render_topic(
     gatherable: &[(&Item, Option<&ImageJob>)],
 ) -> Result<Rendered, RenderError> {
     let mut planner = planner(project, topic, planning)?;
-    let entries = topic_entries(topic, gatherable, &mut planner)?;
+    let entries = topic_entries(topic, gatherable, &project.links, &mut planner)?;
     render_with(project, layouts, topic, planner, &entries)
 }
 
@@ -210,7 +225,7 @@ fn render_with(
         }
         None => None,
     };
-    let rendered = layouts.render_item(item, &project.config, entries, &mut planner)?;
+    let rendered = layouts.render_item(item, &project.config, entries, &project.links, &mut planner)?;
     let image_problems = planner.problems().to_vec();
     let mut images = planner.into_jobs();
     let cover = cover
@@ -219,6 +234,8 @@ fn render_with(
     Ok(Rendered {
         html: rendered.html,
         references: rendered.references.len(),
+        link_targets: rendered.linked.iter().map(|key| project.links.href(key)).collect(),
+        linked: rendered.linked,
         diagnostics: rendered.diagnostics,
         cover,
         images,
@@ -230,6 +247,7 @@ fn render_with(
 fn topic_entries(
     topic: &Item,
     gatherable: &[(&Item, Option<&ImageJob>)],
+    links: &crate::render::ItemLinks,
     planner: &mut ImagePlanner<'_>,
 ) -> Result<Vec<TopicEntry>, RenderError> {
     let gather = topic.meta.gather.clone().unwrap_or_default();
@@ -265,8 +283,41 @@ fn topic_entries(
             digest: item.meta.digest.clone().unwrap_or_default(),
             date: item.meta.publish_at.as_deref().map(|d| d.chars().take(10).collect()).unwrap_or_default(),
             cover_src: cover.map(|job| planner.adopt(job)),
+            url: links.href(&item.key()),
         })
         .collect())
+}
+
+/// One item rendered in another of the project's themes, its images taken from the image cache
+/// (the preview's themes side by side). Nothing is written; links open preview pages.
+pub fn render_in_theme(
+    root: &std::path::Path,
+    key: &str,
+    theme: &str,
+    hashes: &FileHashes,
+) -> Result<String, BuildError> {
+    let mut project = Project::load(root).map_err(|e| BuildError::Invalid(e.to_string()))?;
+    project.links.mode = crate::render::LinkMode::Preview;
+    project.config.site.theme = theme.to_string();
+    project.layouts = Layouts::load(&project.root.join("layouts"), &project.config);
+    let index = project
+        .items
+        .iter()
+        .position(|item| item.key() == key)
+        .ok_or_else(|| BuildError::Invalid(format!("no item `{key}`")))?;
+    let item = &project.items[index];
+    let rendered = if item.kind == Kind::Topic {
+        // A topic page gathers the others: render them all.
+        let mut renders = render_all(&project, Planning::ByContent(hashes), true)?;
+        renders.results.swap_remove(index)?
+    } else {
+        let layouts = project.layouts().map_err(|e| BuildError::Invalid(e.to_string()))?;
+        render_one(&project, layouts, item, Planning::ByContent(hashes), &[])?
+    };
+    let jobs: Vec<&ImageJob> = rendered.images.iter().chain(&rendered.cover).collect();
+    let cache_dir = project.root.join(".wxpub/cache/images");
+    let report = images::process_all(&jobs, &project.config.images, &cache_dir, &crate::progress::Silent)?;
+    Ok(images::resolve_placeholders(&rendered.html, &report.processed))
 }
 
 /// Where and what to build.
@@ -346,9 +397,7 @@ pub fn build(project: &Project, options: &BuildOptions<'_>) -> Result<Build, Bui
         items: selected
             .iter()
             .zip(&html)
-            .map(|((item, r), html)| {
-                manifest::describe(item, html, r.references, r.cover.as_ref(), &r.images, tz, &report.processed)
-            })
+            .map(|((item, r), html)| manifest::describe(item, html, r, tz, &report.processed))
             .collect(),
     };
     let outputs: Vec<output::OutputItem<'_>> = manifest

@@ -407,13 +407,13 @@ fn check_body(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnostic> 
             }
             Event::Start(Tag::List(_)) => {
                 list_depth += 1;
-                if list_depth == 3 {
+                if list_depth == 5 {
                     out.push(at_offset(
                         item,
                         range.start,
                         Rule::ListDepth,
-                        "list nested three levels deep".into(),
-                        "flatten it to two levels",
+                        "list nested five levels deep".into(),
+                        "each level indents further; past four levels the text is too narrow on a phone — flatten the list",
                     ));
                 }
             }
@@ -738,6 +738,7 @@ fn check_rendered(ctx: &Context<'_>, item: &Item) -> Vec<Diagnostic> {
             let mut out: Vec<Diagnostic> =
                 rendered.diagnostics.iter().filter(|d| d.rule != Rule::ListDepth).cloned().collect();
             out.extend(check_contrast(ctx, item, &rendered.html));
+            out.extend(check_link_order(ctx, item, &rendered.linked));
             let size = ContentSize::of(&as_sent(&rendered.html));
             if !size.fits() {
                 out.push(diag(
@@ -769,6 +770,49 @@ fn check_rendered(ctx: &Context<'_>, item: &Item) -> Vec<Diagnostic> {
         }
         Err(_) => Vec::new(),
     }
+}
+
+/// Links to other items carry their published URLs, so an item goes out after the items it
+/// links to. Says where that cannot work: a target in the same push or never scheduled (the
+/// link stays text), or one scheduled later (this item waits for it).
+fn check_link_order(ctx: &Context<'_>, item: &Item, linked: &[String]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    if item.meta.draft || item.meta.publish_at.is_none() {
+        return out;
+    }
+    let published = ctx.lock.published_items();
+    let tz = ctx.config.timezone();
+    let when = |i: &Item| i.meta.publish_at.as_deref().and_then(|t| content::parse_publish_at(t, tz));
+    for key in linked.iter().filter(|key| !published.contains(*key)) {
+        let Some(target) = ctx.items.iter().find(|i| &i.key() == key) else { continue };
+        let problem = if target.meta.draft || target.meta.publish_at.is_none() {
+            Some((
+                format!("links to {key}, which is not scheduled: the link stays text until it is published"),
+                "schedule it (publish_at) before this item, or link to a published article's mp.weixin.qq.com URL",
+            ))
+        } else if target.meta.account == item.meta.account && target.meta.publish_at == item.meta.publish_at {
+            Some((
+                format!(
+                    "links to {key} in the same push: its URL exists only after both are published, so the link stays text"
+                ),
+                "publish it earlier (an earlier publish_at) so that this item can link to its URL",
+            ))
+        } else if when(target) > when(item) {
+            Some((
+                format!("links to {key}, scheduled later: this item waits for it and goes out after it"),
+                "schedule the linked item first, or remove the link",
+            ))
+        } else {
+            None
+        };
+        if let Some((message, hint)) = problem {
+            // The first line naming the target's folder (a topic's gather list, a Markdown link).
+            let slug = key.rsplit('/').next().unwrap_or(key);
+            let line = item.source.lines().position(|l| l.contains(slug)).map_or(1, |i| i + 1);
+            out.push(diag(item, line, 1, Rule::LinkOrder, message, hint));
+        }
+    }
+    out
 }
 
 /// The HTML with each image placeholder replaced by an uploadimg URL of the length WeChat's are.

@@ -8,7 +8,7 @@ use pinyin::ToPinyin;
 use crate::config::Config;
 
 /// The default layouts and theme, as shipped in this repository's `layouts/`.
-const LAYOUTS: [(&str, &str); 8] = [
+const LAYOUTS: [(&str, &str); 10] = [
     ("layouts/article.html", include_str!("../../layouts/article.html")),
     ("layouts/poster.html", include_str!("../../layouts/poster.html")),
     ("layouts/topic.html", include_str!("../../layouts/topic.html")),
@@ -17,6 +17,8 @@ const LAYOUTS: [(&str, &str); 8] = [
     ("layouts/partials/footer.html", include_str!("../../layouts/partials/footer.html")),
     ("layouts/partials/references.html", include_str!("../../layouts/partials/references.html")),
     ("layouts/themes/museum.toml", include_str!("../../layouts/themes/museum.toml")),
+    ("layouts/themes/modern.toml", include_str!("../../layouts/themes/modern.toml")),
+    ("layouts/themes/ink.toml", include_str!("../../layouts/themes/ink.toml")),
 ];
 
 fn config_text(name: &str) -> String {

@@ -91,22 +91,38 @@ fn record_usage(project: &Path, clients: &BTreeMap<String, Client>, quota_ran_ou
     Some(note)
 }
 
+/// Adds a later round's outcomes to the first round's: the steps done in both, the state of
+/// the last.
+fn merge_rounds(outcomes: &mut Vec<publish::PushOutcome>, round: Vec<publish::PushOutcome>) {
+    for later in round {
+        match outcomes.iter_mut().find(|o| o.account == later.account && o.slot == later.slot) {
+            Some(first) => {
+                first.done.extend(later.done);
+                first.error = later.error;
+                first.waiting_for = later.waiting_for;
+                if !later.article_urls.is_empty() {
+                    first.article_urls = later.article_urls;
+                }
+            }
+            None => outcomes.push(later),
+        }
+    }
+}
+
 pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     // Before anything is read: a run that waited must see what the other one wrote.
     let Some(_lock) = super::lock_project(project, "publish", !args.no_wait)? else {
         return Ok(ExitCode::from(crate::project_lock::EXIT_BUSY));
     };
-    let loaded = Project::load(project)?;
-    let config = &loaded.config;
+    let mut loaded = Project::load(project)?;
     let now = crate::clock::now();
 
     // 1. Build (incremental: images come from the cache) and check the same renders; errors block.
     let hashes = FileHashes::load(project);
-    let output_dir = project.join(&config.site.output_dir);
-    let build = build::build(
-        &loaded,
-        &BuildOptions { output_dir, drafts: false, hashes: &hashes, memo: None, progress: &crate::progress::Silent },
-    )?;
+    let output_dir = project.join(&loaded.config.site.output_dir);
+    let build_options =
+        BuildOptions { output_dir, drafts: false, hashes: &hashes, memo: None, progress: &crate::progress::Silent };
+    let mut build = build::build(&loaded, &build_options)?;
     let report =
         check::check(&loaded, Some(&build.renders), &CheckOptions { paths: Vec::new(), now, fix: false }, None)?;
     let errors: Vec<_> = report.diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
@@ -117,8 +133,15 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
         bail!("wxpub check found {} error(s); nothing was published — fix them and run again", errors.len());
     }
 
-    // 2. Plan.
-    let pushes = publish::plan(&build.manifest, config, &args.items, args.account.as_deref(), now)?;
+    // 2. Plan: pushes in time order, each after the items it links to.
+    let mut lock = Lock::load(project)?;
+    let config = &loaded.config.clone();
+    let plan = |manifest: &build::Manifest, lock: &Lock| -> Result<Vec<publish::Push>> {
+        let mut pushes = publish::plan(manifest, config, &args.items, args.account.as_deref(), now)?;
+        publish::wait_for_links(&mut pushes, manifest, &lock.published_items());
+        Ok(pushes)
+    };
+    let mut pushes = plan(&build.manifest, &lock)?;
     if args.dry_run || pushes.is_empty() {
         if args.json {
             println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "dry_run": true, "pushes": pushes }))?);
@@ -131,6 +154,9 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
                 println!("{} at {} ({action}):", push.account, push.slot);
                 for item in &push.items {
                     println!("  {item}");
+                }
+                if !push.waits_for.is_empty() {
+                    println!("  published after: {}", push.waits_for.join(", "));
                 }
             }
         }
@@ -150,11 +176,11 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
             Client::new(&resolve_base(&settings.api_base), credentials, super::client_options())?,
         );
     }
-    let mut lock = Lock::load(project)?;
     let upload_progress = super::TerminalProgress::new(!args.json);
+    let dist_dir = build.output_dir.clone();
     let options = ExecuteOptions {
         project,
-        dist_dir: &build.output_dir,
+        dist_dir: &dist_dir,
         publish_due: args.due,
         poll_timeout: Duration::from_secs(300),
         upload_concurrency: config.publish.upload_concurrency,
@@ -163,7 +189,20 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
         status_check_budget: config.publish.status_checks_per_run,
     };
     let started_at = crate::clock::now();
-    let outcomes = publish::execute(&pushes, &build.manifest, config, &mut lock, &clients, &options);
+    let mut outcomes = publish::execute(&pushes, &build.manifest, config, &mut lock, &clients, &options);
+    // A push that waited for items this run published goes out now, rebuilt with their URLs;
+    // each round publishes at least one more push, so this ends.
+    for _ in 0..pushes.len() {
+        let published = lock.published_items();
+        if !pushes.iter().any(|p| p.waits_for.iter().any(|key| published.contains(key))) {
+            break;
+        }
+        loaded.links = crate::render::ItemLinks::new(&loaded.items, lock.published_urls());
+        build = build::build(&loaded, &build_options)?;
+        pushes = plan(&build.manifest, &lock)?;
+        let round = publish::execute(&pushes, &build.manifest, config, &mut lock, &clients, &options);
+        merge_rounds(&mut outcomes, round);
+    }
     let quota_note = record_usage(
         project,
         &clients,
@@ -193,6 +232,8 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
         for outcome in &outcomes {
             let state = if outcome.error.is_some() {
                 "FAILED"
+            } else if !outcome.waiting_for.is_empty() {
+                "drafted, waiting"
             } else if outcome.done.is_empty() {
                 "up to date"
             } else {
@@ -207,6 +248,12 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
             }
             for url in &outcome.article_urls {
                 println!("  url:  {url}");
+            }
+            if !outcome.waiting_for.is_empty() {
+                println!(
+                    "  wait: published after {} (it links to them; their URLs go into its links)",
+                    outcome.waiting_for.join(", ")
+                );
             }
             if let Some(error) = &outcome.error {
                 println!("  left: everything after the steps above — {error}");

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::config::Config;
 use crate::content;
 use crate::publish::Lock;
 
@@ -16,16 +15,27 @@ struct ItemStatus {
     publish_at: Option<String>,
     state: String,
     urls: Vec<String>,
+    /// Items it links to that must be published before it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    waits_for: Vec<String>,
+}
+
+/// Items in one push (same account and time) go out together: none waits for another.
+fn same_push(item: &content::Item, other: Option<&content::Item>) -> bool {
+    other.is_some_and(|o| o.meta.account == item.meta.account && o.meta.publish_at == item.meta.publish_at)
 }
 
 pub fn run(project: &Path, json: bool) -> Result<ExitCode> {
-    let config = Config::load(project)?;
-    let items = content::load_items(project)?;
+    let loaded = crate::project::Project::load(project)?;
+    let (config, items) = (&loaded.config, &loaded.items);
     let lock = Lock::load(project)?;
+    let published = lock.published_items();
+    // What each item links to (rendered by path: no image is read), for "waits for".
+    let renders = crate::build::render_all(&loaded, crate::images::Planning::ByPath, false).ok();
     let dist = project.join(&config.site.output_dir);
     let tz = config.timezone();
     let mut rows = Vec::new();
-    for item in &items {
+    for (index, item) in items.iter().enumerate() {
         let key = item.key();
         let when = item.meta.publish_at.as_deref().and_then(|t| content::parse_publish_at(t, tz));
         let record =
@@ -60,12 +70,31 @@ pub fn run(project: &Path, json: bool) -> Result<ExitCode> {
                 (scheduled.map_or_else(|| format!("{base}; not scheduled"), |s| format!("{base}; {s}")), Vec::new())
             }
         };
+        let waits_for: Vec<String> = match renders.as_ref().and_then(|r| r.get(index)) {
+            Some(Ok(rendered)) if !item.meta.draft && !published.contains(&key) => rendered
+                .linked
+                .iter()
+                .filter(|target| {
+                    !published.contains(*target)
+                        && loaded.item(target).is_some_and(|t| !t.meta.draft && t.meta.publish_at.is_some())
+                        && !same_push(item, loaded.item(target))
+                })
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        };
+        let state = if waits_for.is_empty() {
+            state
+        } else {
+            format!("{state}; published after {} (it links to them)", waits_for.join(", "))
+        };
         rows.push(ItemStatus {
             key,
             account: item.meta.account.clone(),
             publish_at: item.meta.publish_at.clone(),
             state,
             urls,
+            waits_for,
         });
     }
     if json {

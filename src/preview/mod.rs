@@ -36,6 +36,8 @@ pub enum PreviewError {
 /// The latest successful build, and the error of the latest rebuild if it failed.
 struct Site {
     version: u64,
+    /// The project folder (the themes side by side render from it).
+    root: PathBuf,
     name: String,
     items: Vec<ItemView>,
     output_dir: PathBuf,
@@ -104,7 +106,9 @@ impl Kept {
 
 /// Builds into `project/.wxpub/preview`, checks the same renders, and gathers what the pages show.
 fn build_site(project: &Path, kept: &Kept) -> anyhow::Result<(String, Vec<ItemView>, PathBuf)> {
-    let loaded = Project::load(project)?;
+    let mut loaded = Project::load(project)?;
+    // Links between items open the linked item's preview page.
+    loaded.links.mode = crate::render::LinkMode::Preview;
     let config = &loaded.config;
     let options = BuildOptions {
         output_dir: project.join(".wxpub/preview"),
@@ -149,7 +153,7 @@ fn build_site(project: &Path, kept: &Kept) -> anyhow::Result<(String, Vec<ItemVi
                 .and_then(|c| c.output.crops.as_ref())
                 .map(|c| (c.preview_235_1.clone(), c.preview_1_1.clone())),
             dark_problems: kept.dark_problems(&entry.key, content_html),
-            content_html: content_html.clone(),
+            content_html: crate::render::links::preview_page_links(content_html),
             diagnostics,
         });
     }
@@ -202,7 +206,8 @@ fn rebuild(project: &Path, shared: &Shared, kept: &Kept) {
             Ok((name, items, output_dir)) => {
                 let same_frame = site.error.is_none() && site.name == name;
                 let changed = changed_items(&site.items, &items);
-                *site = Site { version: site.version, name, items, output_dir, error: None };
+                *site =
+                    Site { version: site.version, root: project.to_path_buf(), name, items, output_dir, error: None };
                 same_frame.then_some(changed)
             }
             Err(e) => {
@@ -230,9 +235,12 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
     // Kept across rebuilds: a save re-reads and re-renders only what it changed.
     let kept = Arc::new(Kept { hashes: FileHashes::load(&project), ..Kept::default() });
     let site = match build_site(&project, &kept) {
-        Ok((name, items, output_dir)) => Site { version: 1, name, items, output_dir, error: None },
+        Ok((name, items, output_dir)) => {
+            Site { version: 1, root: project.clone(), name, items, output_dir, error: None }
+        }
         Err(e) => Site {
             version: 1,
+            root: project.clone(),
             name: config.site.name.clone(),
             items: Vec::new(),
             output_dir: project.join(".wxpub/preview"),
@@ -353,7 +361,56 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
+/// The item in each theme under `layouts/themes/`: the configured one as built, the others
+/// rendered for this page.
+fn in_every_theme(root: &Path, item: &ItemView) -> Vec<(String, Result<String, String>)> {
+    let configured = Config::load(root).map(|c| c.site.theme).unwrap_or_default();
+    let mut names: Vec<String> = std::fs::read_dir(root.join("layouts/themes"))
+        .map(|dir| {
+            dir.filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".toml").map(str::to_string)).collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    let hashes = FileHashes::load(root);
+    names
+        .into_iter()
+        .map(|name| {
+            let html = if name == configured {
+                Ok(item.content_html.clone())
+            } else {
+                build::render_in_theme(root, &item.key, &name, &hashes)
+                    .map(|html| crate::render::links::preview_page_links(&html))
+                    .map_err(|e| format!("{name}: {e}"))
+            };
+            (name, html)
+        })
+        .collect()
+}
+
 async fn page(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
+    // The themes side by side render for the request: off the async workers, and without
+    // holding the site's lock meanwhile.
+    if uri.query().unwrap_or("").contains("mode=themes") && uri.path().ends_with('/') {
+        let found = {
+            let site = shared.site.read().unwrap_or_else(|p| p.into_inner());
+            let key = uri.path().trim_matches('/');
+            site.items
+                .iter()
+                .find(|i| i.key == key)
+                .map(|item| (item.clone(), site.version, site.error.clone(), site.root.clone()))
+        };
+        if let Some((item, version, error, root)) = found {
+            let page = tokio::task::spawn_blocking(move || {
+                let themes = in_every_theme(&root, &item);
+                pages::item_page(&item, version, error.as_deref(), Scheme::Themes, &themes)
+            })
+            .await;
+            return match page {
+                Ok(page) => Html(page).into_response(),
+                Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+            };
+        }
+    }
     let path = uri.path().trim_start_matches('/');
     let site = shared.site.read().unwrap_or_else(|p| p.into_inner());
     let error = site.error.as_deref();
@@ -372,7 +429,7 @@ async fn page(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
             q if q.contains("mode=print") => Scheme::Print,
             _ => Scheme::Light,
         };
-        return Html(pages::item_page(item, site.version, error, scheme)).into_response();
+        return Html(pages::item_page(item, site.version, error, scheme, &[])).into_response();
     }
     // Files of the build (images): only plain relative paths inside the output folder.
     let relative = Path::new(path);

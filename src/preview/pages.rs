@@ -36,6 +36,8 @@ pub enum Scheme {
     Both,
     /// For print: interactive components shown in every state, one after another.
     Print,
+    /// The item in each of the project's themes, side by side.
+    Themes,
 }
 
 /// The document head of every preview page: the page's own look in one `<style>`.
@@ -120,7 +122,15 @@ fn frame(item: &ItemView, dark: bool, print: bool) -> String {
 }
 
 /// One item in a phone frame (or two, light and dark side by side).
-pub fn item_page(item: &ItemView, version: u64, error: Option<&str>, scheme: Scheme) -> String {
+/// An item's page. `themes`: for [`Scheme::Themes`], the item's HTML in each theme (or why it
+/// could not be rendered in it).
+pub fn item_page(
+    item: &ItemView,
+    version: u64,
+    error: Option<&str>,
+    scheme: Scheme,
+    themes: &[(String, Result<String, String>)],
+) -> String {
     let issues = if item.diagnostics.is_empty() {
         String::new()
     } else {
@@ -141,7 +151,10 @@ pub fn item_page(item: &ItemView, version: u64, error: Option<&str>, scheme: Sch
         link(Scheme::Dark, "深色", "mode=dark"),
         link(Scheme::Both, "并排", "mode=both")
     )
-    .replace("</div>", &format!("{}</div>", link(Scheme::Print, "打印", "mode=print")));
+    .replace(
+        "</div>",
+        &format!("{}{}</div>", link(Scheme::Print, "打印", "mode=print"), link(Scheme::Themes, "主题", "mode=themes")),
+    );
     let frames = match scheme {
         Scheme::Light => frame(item, false, false),
         Scheme::Dark => frame(item, true, false),
@@ -151,6 +164,24 @@ pub fn item_page(item: &ItemView, version: u64, error: Option<&str>, scheme: Sch
             frame(item, false, false),
             frame(item, true, false)
         ),
+        Scheme::Themes => {
+            let columns: String = themes
+                .iter()
+                .map(|(name, html)| {
+                    let body = match html {
+                        Ok(html) => frame(&ItemView { content_html: html.clone(), ..item.clone() }, false, false),
+                        Err(e) => format!("<p class=\"wx-issues\">{}</p>", escape(e)),
+                    };
+                    format!(
+                        "<div class=\"wx-theme\" data-theme=\"{name}\"><p style=\"text-align: center; font: 13px sans-serif; color: #555;\">{name}</p>{body}</div>",
+                        name = escape(name)
+                    )
+                })
+                .collect();
+            format!(
+                "<div class=\"wx-themes\" style=\"display: flex; gap: 16px; justify-content: center; align-items: flex-start; overflow-x: auto;\">{columns}</div>"
+            )
+        }
     };
     format!(
         r#"{head}<body style="margin: 0;">

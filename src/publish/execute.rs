@@ -46,6 +46,9 @@ pub struct PushOutcome {
     /// Why the push stopped, if it did; what is left is everything after `done`.
     pub error: Option<String>,
     pub article_urls: Vec<String>,
+    /// Items it links to that must be published first; it was drafted but not published.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waiting_for: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +106,7 @@ pub fn execute(
                 done: Vec::new(),
                 error: None,
                 article_urls: Vec::new(),
+                waiting_for: Vec::new(),
             };
             // The parallel uploads are reported with the account's first push.
             if first_push_of_account.insert(push.account.clone()) {
@@ -315,8 +319,13 @@ fn run_push(
         }
     };
 
-    // 4. Publish what is due, by the account's mode.
+    // 4. Publish what is due, by the account's mode — after the items it links to.
     if !(options.publish_due && push.due) {
+        return Ok(());
+    }
+    if !push.waits_for.is_empty() && account.mode != PublishMode::Draft {
+        outcome.waiting_for = push.waits_for.clone();
+        outcome.done.push(format!("not published yet: waiting for {} (it links to them)", push.waits_for.join(", ")));
         return Ok(());
     }
     match account.mode {
@@ -763,7 +772,7 @@ impl ServerView {
 
 /// Whether this run means to publish (or mass-send) the push.
 fn wants_publication(push: &Push, account: &crate::config::Account, options: &ExecuteOptions<'_>) -> bool {
-    options.publish_due && push.due && account.mode != PublishMode::Draft
+    options.publish_due && push.due && push.waits_for.is_empty() && account.mode != PublishMode::Draft
 }
 
 /// Whether a draft is still in the draft box (it leaves it once published or mass-sent).

@@ -125,6 +125,32 @@ impl Lock {
         crate::fs_util::write_atomic(&path, text.as_bytes()).map_err(|source| LockError::Write { path, source })
     }
 
+    /// Keys of the items whose publication has finished (published or sent, even if deleted
+    /// since): nothing that links to them waits any longer.
+    pub fn published_items(&self) -> std::collections::BTreeSet<String> {
+        let finished = |status: &str| status.starts_with("published") || status.starts_with("sent");
+        self.accounts
+            .values()
+            .flat_map(|account| account.pushes.values())
+            .filter(|push| push.publication.as_ref().is_some_and(|p| finished(&p.status)))
+            .flat_map(|push| push.items.iter().cloned())
+            .collect()
+    }
+
+    /// Item key → the URL WeChat gave it, for every item of a finished publication.
+    pub fn published_urls(&self) -> BTreeMap<String, String> {
+        let mut urls = BTreeMap::new();
+        for push in self.accounts.values().flat_map(|account| account.pushes.values()) {
+            let Some(publication) = &push.publication else { continue };
+            if publication.status == "published" || publication.status == "sent" {
+                for (key, url) in push.items.iter().zip(&publication.article_urls) {
+                    urls.insert(key.clone(), url.clone());
+                }
+            }
+        }
+        urls
+    }
+
     pub fn account(&mut self, name: &str) -> &mut AccountLock {
         self.accounts.entry(name.to_string()).or_default()
     }

@@ -29,6 +29,10 @@ pub struct Push {
     /// Manifest items in push order (`position`, then key).
     pub items: Vec<String>,
     pub due: bool,
+    /// Items this push links to that are scheduled but not published yet: it is drafted, but
+    /// published only after them, with their URLs in its links. Set by [`wait_for_links`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waits_for: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +43,30 @@ pub enum PlanError {
     UnknownItem(String),
     #[error("no account `{0}` in publish.toml")]
     UnknownAccount(String),
+}
+
+/// Marks the pushes that must wait for items they link to: an item that is scheduled (in the
+/// manifest, not a draft) and not published yet (`published`: keys of items whose publication
+/// has finished). Links to items in the same push, or to items never scheduled, wait for
+/// nothing: they stay text (`check` says so).
+pub fn wait_for_links(pushes: &mut [Push], manifest: &Manifest, published: &std::collections::BTreeSet<String>) {
+    let scheduled = |key: &str| manifest.items.iter().any(|i| i.key == key && !i.draft && i.publish_at.is_some());
+    for push in pushes.iter_mut() {
+        let mut waits: Vec<String> = Vec::new();
+        for key in &push.items {
+            let Some(item) = manifest.items.iter().find(|i| &i.key == key) else { continue };
+            for target in &item.links {
+                if !push.items.contains(target)
+                    && !published.contains(target)
+                    && scheduled(target)
+                    && !waits.contains(target)
+                {
+                    waits.push(target.clone());
+                }
+            }
+        }
+        push.waits_for = waits;
+    }
 }
 
 /// Groups the selected, scheduled, non-draft items into pushes, in time order.
@@ -84,6 +112,7 @@ pub fn plan(
             when,
             items: items.iter().map(|i| i.key.clone()).collect(),
             due: when <= now,
+            waits_for: Vec::new(),
         });
     }
     pushes.sort_by(|a, b| (a.when, &a.account).cmp(&(b.when, &b.account)));

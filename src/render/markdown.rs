@@ -10,6 +10,7 @@ use pulldown_cmark::{Alignment, CodeBlockKind, Event, HeadingLevel, LinkType, Op
 use super::components::{self, COMPONENT_NAMES};
 use super::sanitize::{self, is_wechat_article_url};
 use super::{ImageSink, RenderContext, RenderError, highlight};
+use crate::config::LineBreaks;
 use crate::diagnostics::{Diagnostic, Rule, Severity};
 use crate::html::{self, push_escaped};
 
@@ -28,6 +29,8 @@ pub struct Reference {
 pub struct MarkdownOutput {
     pub html: String,
     pub references: Vec<Reference>,
+    /// Keys of the items linked to, each once, in order.
+    pub linked: Vec<String>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -57,6 +60,12 @@ struct ListState {
     next_number: Option<u64>,
 }
 
+/// Bullets by nesting level (then repeating), so that a level can be told from its parent.
+const BULLETS: [&str; 3] = [components::BULLET, "◦", "▪"];
+
+/// Lists nested deeper than this get too narrow on a phone (each level indents 1.5em).
+const LIST_DEPTH_MAX: usize = 4;
+
 enum LinkState {
     /// Rendered as text plus a `[n]` marker.
     Reference { url: String, text: String },
@@ -85,10 +94,16 @@ struct Emitter<'a> {
     inline_paragraphs: Vec<usize>,
     /// The open paragraph is a lone image, emitted as a figure instead of `<p>`.
     figure_paragraph: bool,
+    /// Where each open block quote starts in `out`.
+    quotes: Vec<usize>,
+    /// Byte range in `out` of the last list marker drawn (a task list's check box replaces it).
+    last_marker: Option<Range<usize>>,
     /// ` style="…"` of each column's header and body cells (the theme's cell style plus the
     /// column's alignment), built once per table.
     table_cell_attrs: Vec<[String; 2]>,
     table_cell: usize,
+    /// Where the open cell's start tag begins in `out`.
+    table_cell_start: usize,
     in_table_head: bool,
     links: Vec<LinkState>,
     /// `<a>` tags opened in raw HTML: Some((url, text)) for an outside link that becomes a
@@ -96,6 +111,7 @@ struct Emitter<'a> {
     raw_links: Vec<Option<(String, String)>>,
     image: Option<ImageState>,
     references: Vec<Reference>,
+    linked: Vec<String>,
     reference_numbers: HashMap<String, usize>,
     footnote_numbers: HashMap<String, usize>,
     footnotes: Vec<(usize, String)>,
@@ -114,13 +130,17 @@ impl<'a> Emitter<'a> {
             lists: Vec::new(),
             inline_paragraphs: Vec::new(),
             figure_paragraph: false,
+            quotes: Vec::new(),
+            last_marker: None,
             table_cell_attrs: Vec::new(),
             table_cell: 0,
+            table_cell_start: 0,
             in_table_head: false,
             links: Vec::new(),
             raw_links: Vec::new(),
             image: None,
             references: Vec::new(),
+            linked: Vec::new(),
             reference_numbers: HashMap::new(),
             footnote_numbers: HashMap::new(),
             footnotes: Vec::new(),
@@ -222,7 +242,7 @@ impl<'a> Emitter<'a> {
                     self.out.push_str(&format!("({number})"));
                     self.close("sup");
                 }
-                Event::SoftBreak => self.soft_break(events.get(index + 1).map(|e| &e.0)),
+                Event::SoftBreak => self.soft_break(events, index),
                 Event::HardBreak => self.out.push_str("<br>"),
                 Event::Rule => {
                     let attr = self.style("hr");
@@ -230,10 +250,9 @@ impl<'a> Emitter<'a> {
                 }
                 Event::TaskListMarker(done) => {
                     // The item's bullet was already drawn; replace it with a check box.
-                    let bullet = format!("{}</span>", components::BULLET);
-                    if let Some(pos) = self.out.rfind(&bullet) {
+                    if let Some(marker) = self.last_marker.take() {
                         let mark = if *done { "☑" } else { "☐" };
-                        self.out.replace_range(pos..pos + components::BULLET.len(), mark);
+                        self.out.replace_range(marker, mark);
                     }
                 }
             }
@@ -260,7 +279,10 @@ impl<'a> Emitter<'a> {
                 let (tag, key) = heading(*level);
                 self.open(tag, key);
             }
-            Tag::BlockQuote(_) => self.open("blockquote", "blockquote"),
+            Tag::BlockQuote(_) => {
+                self.quotes.push(self.out.len());
+                self.open("blockquote", "blockquote");
+            }
             Tag::CodeBlock(kind) => {
                 let lang = match kind {
                     CodeBlockKind::Fenced(info) => fence_language(info).to_string(),
@@ -271,31 +293,44 @@ impl<'a> Emitter<'a> {
             }
             Tag::HtmlBlock => {}
             Tag::List(start) => {
-                if self.lists.len() >= 2 {
+                if self.lists.len() == LIST_DEPTH_MAX {
                     self.warn(
                         range.start,
                         Rule::ListDepth,
                         format!("list nested {} levels deep", self.lists.len() + 1),
-                        "WeChat drops content nested more than two levels deep; flatten the list",
+                        "each level indents further; past four levels the text is too narrow on a phone — flatten the list",
                     );
                 }
+                // Only the outermost list is a real `<ul>`/`<ol>`: WeChat's editor adds bullets to
+                // a list nested directly in another and drops lists nested past two levels, so a
+                // nested list is a section inside its parent item (as wenyan-core does).
+                if self.lists.is_empty() {
+                    let attr = self.style("list");
+                    let tag = if start.is_some() { "ol" } else { "ul" };
+                    self.out.push_str(&format!("<{tag}{attr}>"));
+                } else {
+                    self.open("section", "nested_list");
+                }
                 self.lists.push(ListState { next_number: *start });
-                let attr = self.style("list");
-                let tag = if start.is_some() { "ol" } else { "ul" };
-                self.out.push_str(&format!("<{tag}{attr}>"));
             }
             Tag::Item => {
+                let depth = self.lists.len();
                 let marker = match self.lists.last_mut().and_then(|l| l.next_number.as_mut()) {
                     Some(n) => {
                         *n += 1;
                         format!("{}.", *n - 1)
                     }
-                    None => components::BULLET.to_string(),
+                    None => BULLETS[(depth.max(1) - 1) % BULLETS.len()].to_string(),
                 };
+                let tag = if depth <= 1 { "li" } else { "section" };
                 let item = self.style("list_item");
                 let body = self.style("list_item_body");
                 let marker_style = self.style("list_marker");
-                self.out.push_str(&format!("<li{item}><section{body}><span{marker_style}>{marker}</span>"));
+                self.out.push_str(&format!("<{tag}{item}><section{body}><span{marker_style}>"));
+                let at = self.out.len();
+                self.out.push_str(&marker);
+                self.last_marker = Some(at..self.out.len());
+                self.out.push_str("</span>");
                 self.inline_paragraphs.push(0);
             }
             Tag::FootnoteDefinition(label) => {
@@ -324,6 +359,7 @@ impl<'a> Emitter<'a> {
                     Some(attrs) => attrs[kind].as_str(),
                     None => self.style(tag),
                 };
+                self.table_cell_start = self.out.len();
                 self.out.push('<');
                 self.out.push_str(tag);
                 self.out.push_str(attr);
@@ -342,6 +378,20 @@ impl<'a> Emitter<'a> {
                     LinkState::WeChat
                 } else if url.starts_with("http://") || url.starts_with("https://") || *link_type == LinkType::Email {
                     LinkState::Reference { url, text: String::new() }
+                } else if let Some(key) = self.ctx.links.target(self.ctx.dir, &url) {
+                    // Another item: its published URL once it has one, text until then.
+                    let href = self.ctx.links.href(&key);
+                    if !self.linked.contains(&key) {
+                        self.linked.push(key);
+                    }
+                    match href {
+                        Some(href) => {
+                            let attr = self.style("a");
+                            self.out.push_str(&format!("<a href=\"{}\"{attr}>", html::escape(&href)));
+                            LinkState::WeChat
+                        }
+                        None => LinkState::TextOnly,
+                    }
                 } else {
                     LinkState::TextOnly
                 };
@@ -372,7 +422,11 @@ impl<'a> Emitter<'a> {
                 }
             }
             TagEnd::Heading(level) => self.close(heading(level).0),
-            TagEnd::BlockQuote(_) => self.close("blockquote"),
+            TagEnd::BlockQuote(_) => {
+                let start = self.quotes.pop().unwrap_or(0);
+                self.drop_last_paragraph_margin(start);
+                self.close("blockquote");
+            }
             TagEnd::CodeBlock => {
                 let (lang, start, text) = self.code_block.take().expect("code block open");
                 if COMPONENT_NAMES.contains(&lang.as_str()) {
@@ -394,11 +448,16 @@ impl<'a> Emitter<'a> {
             TagEnd::HtmlBlock => {}
             TagEnd::List(ordered) => {
                 self.lists.pop();
-                self.close(if ordered { "ol" } else { "ul" });
+                self.close(match (self.lists.is_empty(), ordered) {
+                    (false, _) => "section",
+                    (true, true) => "ol",
+                    (true, false) => "ul",
+                });
             }
             TagEnd::Item => {
                 self.inline_paragraphs.pop();
-                self.out.push_str("</section></li>");
+                self.last_marker = None;
+                self.out.push_str(if self.lists.len() <= 1 { "</section></li>" } else { "</section></section>" });
             }
             TagEnd::FootnoteDefinition => {
                 self.inline_paragraphs.pop();
@@ -416,6 +475,7 @@ impl<'a> Emitter<'a> {
             }
             TagEnd::TableRow => self.out.push_str("</tr>"),
             TagEnd::TableCell => {
+                self.keep_short_cell_on_one_line();
                 self.close(if self.in_table_head { "th" } else { "td" });
                 self.table_cell += 1;
             }
@@ -569,13 +629,62 @@ impl<'a> Emitter<'a> {
         Ok(out)
     }
 
-    /// A line break inside a paragraph: a space between Latin words, nothing between Chinese
-    /// characters (a space there would show as a gap).
-    fn soft_break(&mut self, next: Option<&Event<'_>>) {
+    /// A line break inside a paragraph. With `line_breaks = "hard"` it stays a line break;
+    /// otherwise the lines join (a space between Latin words, nothing between Chinese
+    /// characters: a space there would show as a gap) — except before an attribution line
+    /// (`——策展人 王立`), which never continues the sentence above it.
+    fn soft_break(&mut self, events: &[(Event<'_>, Range<usize>)], index: usize) {
+        let next = events.get(index + 1).map(|e| &e.0);
+        let attribution = matches!(next, Some(Event::Text(t)) if is_attribution(t));
+        if self.ctx.line_breaks == LineBreaks::Hard || attribution {
+            self.out.push_str("<br>");
+            return;
+        }
+        const KEEP_THE_BREAK: &str = "end the line above with a backslash (\\) or two spaces to keep the break, or set `[build] line_breaks = \"hard\"` in publish.toml";
+        if let Some(label) = label_line(events, index + 1) {
+            let offset = events[index + 1].1.start;
+            let message = format!("the line starting with `{label}` joins the line above it into one paragraph");
+            self.warn(offset, Rule::MergedLines, message, KEEP_THE_BREAK);
+        } else if is_bold_title_line(events, index) {
+            let offset = events[index + 1].1.start;
+            let message = "a bold title line and the line below it join into one paragraph".to_string();
+            self.warn(offset, Rule::MergedLines, message, KEEP_THE_BREAK);
+        }
         let prev_cjk = self.out.chars().last().is_some_and(is_cjk);
         let next_cjk = matches!(next, Some(Event::Text(t)) if t.chars().next().is_some_and(is_cjk));
         if !(prev_cjk || next_cjk) {
             self.out.push(' ');
+        }
+    }
+
+    /// A short cell (a date, a catalogue number, 商代晚期) stays on one line: a wide table then
+    /// scrolls sideways instead of breaking `QZM-2024-0032` at its hyphens. Longer cells wrap,
+    /// at spaces and punctuation only (the theme's `word-break: keep-all`).
+    fn keep_short_cell_on_one_line(&mut self) {
+        const SHORT_CELL_COLUMNS: usize = 20;
+        let cell = &self.out[self.table_cell_start..];
+        let Some(tag_end) = cell.find('>') else { return };
+        if html::display_columns(&cell[tag_end + 1..]) > SHORT_CELL_COLUMNS {
+            return;
+        }
+        let at = self.table_cell_start;
+        match cell[..tag_end].find(" style=\"") {
+            Some(style) => self.out.insert_str(at + style + 8, "white-space: nowrap; "),
+            None => self.out.insert_str(at + tag_end, " style=\"white-space: nowrap\""),
+        }
+    }
+
+    /// Boxes are padded evenly: the last paragraph inside one (a quote, a note) loses its
+    /// bottom margin, which would otherwise add to the box's own padding.
+    fn drop_last_paragraph_margin(&mut self, from: usize) {
+        if !self.out.ends_with("</p>") {
+            return;
+        }
+        let open = format!("<p{}>", self.style("p"));
+        if let Some(at) = self.out[from..].rfind(&open) {
+            let at = from + at;
+            let last = format!("<p{}>", last_paragraph_attr(self.ctx.theme));
+            self.out.replace_range(at..at + open.len(), &last);
         }
     }
 
@@ -630,7 +739,12 @@ impl<'a> Emitter<'a> {
             }
             self.out.push_str("</section>");
         }
-        MarkdownOutput { html: self.out, references: self.references, diagnostics: self.diagnostics }
+        MarkdownOutput {
+            html: self.out,
+            references: self.references,
+            linked: self.linked,
+            diagnostics: self.diagnostics,
+        }
     }
 }
 
@@ -662,6 +776,58 @@ fn is_lone_image_paragraph(events: &[(Event<'_>, Range<usize>)], index: usize) -
         }
     }
     false
+}
+
+/// ` style="…"` of the last paragraph in a box: the paragraph style without a bottom margin.
+pub fn last_paragraph_attr(theme: &super::Theme) -> String {
+    let style = theme.style("p").trim().trim_end_matches(';');
+    let style = if style.is_empty() { "margin-bottom: 0".to_string() } else { format!("{style}; margin-bottom: 0") };
+    super::theme::style_attr(&style)
+}
+
+/// A line that names who said or wrote what precedes it: `——策展人 王立`, `—— 王立`.
+fn is_attribution(text: &str) -> bool {
+    let text = text.trim_start();
+    text.starts_with("——") || text.starts_with("— ")
+}
+
+/// True when the soft break at `index` ends a line that is all bold from the paragraph's start
+/// (`**青铜时代特展**` above its dates): a title, not the start of a sentence.
+fn is_bold_title_line(events: &[(Event<'_>, Range<usize>)], index: usize) -> bool {
+    let Some(before) = index.checked_sub(4) else { return false };
+    matches!(
+        &events[before..index],
+        [
+            (Event::Start(Tag::Paragraph), _),
+            (Event::Start(Tag::Strong), _),
+            (Event::Text(_), _),
+            (Event::End(TagEnd::Strong), _)
+        ]
+    )
+}
+
+/// `主讲：` when the events from `index` start a line with a bold label (`**主讲：**…`): such
+/// lines are meant as separate lines, and a soft break joins them.
+fn label_line(events: &[(Event<'_>, Range<usize>)], index: usize) -> Option<String> {
+    if !matches!(events.get(index), Some((Event::Start(Tag::Strong), _))) {
+        return None;
+    }
+    let Some((Event::Text(text), _)) = events.get(index + 1) else { return None };
+    let label = text.trim_end();
+    let is_label = label.chars().count() <= 12 && (label.ends_with('：') || label.ends_with(':'));
+    let after_strong = matches!(events.get(index + 2), Some((Event::End(TagEnd::Strong), _)));
+    let label = label.to_string();
+    // `**主讲**：` writes the colon after the bold text.
+    if after_strong && !is_label {
+        if let Some((Event::Text(rest), _)) = events.get(index + 3)
+            && (rest.starts_with('：') || rest.starts_with(':'))
+            && label.chars().count() <= 10
+        {
+            return Some(format!("{label}："));
+        }
+        return None;
+    }
+    (is_label && after_strong).then_some(label)
 }
 
 pub fn is_cjk(c: char) -> bool {

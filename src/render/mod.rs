@@ -5,6 +5,7 @@
 pub mod components;
 pub mod darkmode;
 pub mod highlight;
+pub mod links;
 pub mod markdown;
 pub mod sanitize;
 pub mod theme;
@@ -19,6 +20,7 @@ use crate::config::Config;
 use crate::content::{Item, Kind};
 use crate::diagnostics::{Diagnostic, line_col};
 pub use crate::images::{ImageRequestError, ImageRole, ImageSink};
+pub use links::{ItemLinks, LinkMode};
 pub use markdown::Reference;
 pub use theme::Theme;
 
@@ -42,6 +44,10 @@ impl From<ImageRequestError> for RenderError {
 pub struct RenderContext<'a> {
     pub theme: &'a Theme,
     pub code_theme: String,
+    pub line_breaks: crate::config::LineBreaks,
+    /// The item's folder (relative links to other items start there).
+    pub dir: &'a Path,
+    pub links: &'a ItemLinks,
     pub file: &'a Path,
     pub source: &'a str,
 }
@@ -68,6 +74,8 @@ pub struct TopicEntry {
     pub date: String,
     /// Already resolved through the topic's image sink.
     pub cover_src: Option<String>,
+    /// Where the card leads: the item's published URL (or its preview page); None until then.
+    pub url: Option<String>,
 }
 
 /// The result of rendering one item: the exact HTML fragment WeChat receives, and what was
@@ -76,6 +84,8 @@ pub struct TopicEntry {
 pub struct RenderedItem {
     pub html: String,
     pub references: Vec<Reference>,
+    /// Keys of the items it links to (topic pages: the items on their cards), each once.
+    pub linked: Vec<String>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -84,6 +94,7 @@ pub struct Layouts {
     tera: Tera,
     theme: Theme,
     code_theme: String,
+    line_breaks: crate::config::LineBreaks,
     references_title: String,
     site_name: String,
 }
@@ -113,6 +124,7 @@ impl Layouts {
             tera,
             theme,
             code_theme: config.build.code_theme.clone(),
+            line_breaks: config.build.line_breaks,
             references_title: config.build.references_title.clone(),
             site_name: config.site.name.clone(),
         })
@@ -128,11 +140,15 @@ impl Layouts {
         item: &Item,
         config: &Config,
         topic_entries: &[TopicEntry],
+        links: &ItemLinks,
         sink: &mut dyn ImageSink,
     ) -> Result<RenderedItem, RenderError> {
         let ctx = RenderContext {
             theme: &self.theme,
             code_theme: self.code_theme.clone(),
+            line_breaks: self.line_breaks,
+            dir: &item.dir,
+            links,
             file: &item.source_path,
             source: &item.source,
         };
@@ -187,7 +203,18 @@ impl Layouts {
             context.insert("content", &body.html);
             compact(&self.render_template(template, &context)?)
         };
-        Ok(RenderedItem { html: sanitize::sanitize(&html), references: body.references, diagnostics: body.diagnostics })
+        let mut linked = body.linked;
+        for entry in topic_entries {
+            if !linked.contains(&entry.key) {
+                linked.push(entry.key.clone());
+            }
+        }
+        Ok(RenderedItem {
+            html: sanitize::sanitize(&html),
+            references: body.references,
+            linked,
+            diagnostics: body.diagnostics,
+        })
     }
 
     fn render_template(&self, name: &str, context: &tera::Context) -> Result<String, RenderError> {

@@ -29,7 +29,8 @@ pub const STYLE_KEYS: &[(&str, &str)] = &[
     ("code_block", "the scrolling box around a code block"),
     ("code_line", "one line of a code block"),
     ("list", "ul/ol"),
-    ("list_item", "li"),
+    ("list_item", "li, and one item of a nested list"),
+    ("nested_list", "a list inside a list item (a section: WeChat adds bullets to lists nested directly)"),
     ("list_item_body", "the section holding one list item's content"),
     ("list_marker", "the bullet, number or check box drawn before an item"),
     ("table_wrap", "the scrolling box around a table"),
@@ -64,6 +65,9 @@ pub const STYLE_KEYS: &[(&str, &str)] = &[
     ("toc_item", "one entry of it"),
     ("card", "a topic's card for one item"),
     ("card_img", "the card's cover image"),
+    ("card_poster", "a poster card's image (the poster itself, narrower than a cover)"),
+    ("card_link", "the card's title and read-more link, once the item is published"),
+    ("card_more", "the card's read-more line"),
     ("card_title", "the card's title"),
     ("card_meta", "the card's date/kind line"),
     ("card_digest", "the card's digest"),
@@ -114,8 +118,14 @@ impl Theme {
                 return Err(format!("`styles.{key}` is not a style key{hint}"));
             }
         }
-        let attrs = file.styles.iter().map(|(key, value)| (key.clone(), style_attr(value))).collect();
-        Ok(Theme { name: name.into(), description: file.description, styles: file.styles, attrs })
+        let mut styles = file.styles;
+        // Every key is there for the templates, empty when unset: a theme written before a key
+        // existed still renders (that element unstyled) instead of failing in Tera.
+        for (key, _) in STYLE_KEYS {
+            styles.entry(key.to_string()).or_default();
+        }
+        let attrs = styles.iter().map(|(key, value)| (key.clone(), style_attr(value))).collect();
+        Ok(Theme { name: name.into(), description: file.description, styles, attrs })
     }
 
     /// The declarations for `key` (empty when the theme leaves it unstyled).

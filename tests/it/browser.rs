@@ -126,6 +126,15 @@ impl Browser {
         }
     }
 
+    /// Taps the middle of the first element matching `selector`, scrolled into view first.
+    pub fn tap_selector(&mut self, selector: &str) {
+        let at = self.eval(&format!(
+            "(() => {{ const e = document.querySelector({selector:?}); e.scrollIntoView({{block: 'center'}}); \
+               const r = e.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; }})()"
+        ));
+        self.tap(at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
+    }
+
     /// Opens `url` and waits for its load event.
     pub fn open(&mut self, url: &str) {
         let seen = self.events.len();

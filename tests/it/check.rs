@@ -107,7 +107,16 @@ fn cases() -> Vec<(&'static str, Input, Input)> {
             (g(), "<iframe src=\"https://v.example\"></iframe>\n".into()),
             (g(), "<section>可以</section>\n".into()),
         ),
-        ("list-depth", (g(), "- 一\n  - 二\n    - 三\n".into()), (g(), "- 一\n  - 二\n".into())),
+        (
+            "list-depth",
+            (g(), "- 一\n  - 二\n    - 三\n      - 四\n        - 五\n".into()),
+            (g(), "- 一\n  - 二\n    - 三\n      - 四\n".into()),
+        ),
+        (
+            "merged-lines",
+            (g(), "**主讲：** 王立\n**时间：** 周六\n".into()),
+            (g(), "**主讲：** 王立\\\n**时间：** 周六\n".into()),
+        ),
         (
             "code-language",
             (g(), "```pyhton\nx = 1\n```\n".into()),
@@ -120,7 +129,7 @@ fn cases() -> Vec<(&'static str, Input, Input)> {
         // WeChat counts visible text: 20,002 characters are too many, however little markup.
         ("content-length", (g(), format!("{}\n", "段落".repeat(10_001))), (g(), format!("{}\n", "段落".repeat(9_000)))),
         // Markup around little text: long HTML is only a note.
-        ("content-html-length", (g(), "段落。\n\n".repeat(400)), (g(), "段落。\n\n".repeat(100))),
+        ("content-html-length", (g(), "段落。\n\n".repeat(600)), (g(), "段落。\n\n".repeat(100))),
         (
             "dark-contrast",
             (g(), "<p style=\"color: #999999\">浅灰色的说明文字。</p>\n".into()),

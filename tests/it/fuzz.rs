@@ -329,11 +329,15 @@ fn generated_markdown_with_raw_html_renders_and_sanitizes_clean() {
         "[^1]\n\n[^1]: 注释\n",
     ];
     let mut rng = fastrand::Rng::with_seed(seed() ^ 0x3d);
+    let links = wxpub::render::ItemLinks::default();
     for _ in 0..cases() / 5 {
         let source: String = (0..rng.usize(1..12)).map(|_| pieces[rng.usize(..pieces.len())]).collect();
         let ctx = wxpub::render::RenderContext {
             theme: &theme,
             code_theme: "InspiredGitHub".into(),
+            line_breaks: if rng.bool() { wxpub::config::LineBreaks::Soft } else { wxpub::config::LineBreaks::Hard },
+            dir: Path::new("."),
+            links: &links,
             file: Path::new("index.md"),
             source: &source,
         };

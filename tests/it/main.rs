@@ -12,6 +12,7 @@ mod images;
 mod incremental;
 mod interactive;
 mod metrics;
+mod phone;
 mod preview;
 mod publish;
 mod render;

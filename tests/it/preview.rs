@@ -255,3 +255,42 @@ fn completions_are_printed_for_each_shell() {
         assert!(script.contains("wxpub") && script.contains("preview") && script.contains("annual"), "{shell}");
     }
 }
+
+/// The themes side by side: the item in every bundled theme, images loaded; and on a topic
+/// page, the cards of unpublished items open their preview pages.
+#[test]
+fn an_item_is_shown_in_every_theme_side_by_side_and_topic_cards_open_item_pages() {
+    let project = TestProject::example();
+    let preview = wxpub::preview::spawn(project.path(), 0).expect("preview starts");
+    let mut browser = Browser::launch(1400, 900);
+    browser.open(&format!("{}{ARTICLE}/?mode=themes", preview.url));
+    let themes = browser.eval(
+        "[...document.querySelectorAll('.wx-theme')].map(t => [t.dataset.theme, \
+           getComputedStyle(t.querySelector('.js_content > section')).fontFamily, \
+           getComputedStyle(t.querySelector('.js_content h2') || t.querySelector('.js_content p')).color, \
+           [...t.querySelectorAll('.js_content img')].every(i => i.complete && i.naturalWidth > 0)])",
+    );
+    let themes = themes.as_array().unwrap();
+    let names: Vec<&str> = themes.iter().map(|t| t[0].as_str().unwrap()).collect();
+    assert_eq!(names, ["ink", "modern", "museum"]);
+    for theme in themes {
+        assert!(theme[1].as_str().unwrap().ends_with("sans-serif"), "{theme}");
+        assert_eq!(theme[3], true, "images of the {} column loaded", theme[0]);
+    }
+    let colours: std::collections::BTreeSet<&str> = themes.iter().map(|t| t[2].as_str().unwrap()).collect();
+    assert_eq!(colours.len(), 3, "each theme looks its own: {themes:?}");
+    assert_eq!(browser.errors(), Vec::<String>::new());
+
+    browser.open(&format!("{}topics/2026-12-31-year-in-review/", preview.url));
+    let links = browser.eval("[...document.querySelectorAll('#js_content a')].map(a => a.getAttribute('href'))");
+    let links: Vec<&str> = links.as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    assert!(links.contains(&format!("/{ARTICLE}/").as_str()), "{links:?}");
+    let cards_with_images = browser.eval("document.querySelectorAll('#js_content a > img').length");
+    assert!(cards_with_images.as_u64().unwrap() >= 3, "cards show covers (posters too): {cards_with_images}");
+    browser.tap_selector(&format!("#js_content a[href='/{ARTICLE}/']"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while browser.poll("location.pathname") != serde_json::json!(format!("/{ARTICLE}/")) {
+        assert!(std::time::Instant::now() < deadline, "a tap on the card opens the article's page");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

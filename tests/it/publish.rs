@@ -98,7 +98,9 @@ fn example_publishes_end_to_end_and_a_rerun_writes_nothing() {
     let (code, text) = publish(&project, &sandbox, &["--due", "--now", NOW, "--account", "service"]);
     assert_eq!(code, 0, "{text}");
     let state = sandbox_state(&sandbox);
-    assert_eq!(state["calls"]["/cgi-bin/draft/update"], 1, "{text}");
+    // Two updates in all: this one, and the topic page's in the first run, once the 1 December
+    // push was published and its cards could link to those articles.
+    assert_eq!(state["calls"]["/cgi-bin/draft/update"], 2, "{text}");
     assert_eq!(state["drafts"].as_array().unwrap().len(), 3, "no new draft");
     // `wxpub status` shows each item's state from publish.lock.
     let output = project.wxpub().args(["status", "--json"]).output().unwrap();
@@ -246,4 +248,77 @@ fn a_publish_refused_by_wechat_is_explained_and_not_resubmitted() {
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("not resubmitted"), "{text}");
     assert_eq!(sandbox_state(&sandbox)["calls"]["/cgi-bin/freepublish/submit"], 1, "submitted once only");
+}
+
+/// An article that links to another, and a topic page scheduled before one of the items it
+/// lists: each goes out only after what it links to, rebuilt with their published URLs.
+#[test]
+fn a_push_goes_out_after_the_items_it_links_to_with_their_urls() {
+    let sandbox = start(SandboxOptions::default());
+    let item = |title: &str, when: &str, extra: &str, body: &str| {
+        format!(
+            "---\ntitle: {title}\ndigest: 摘要\ncover: wood.jpg\naccount: service\npublish_at: {when}\n{extra}---\n\n{body}\n"
+        )
+    };
+    let project = TestProject::with_items(&[
+        ("articles/2026-12-01-first", &item("第一篇", "2026-12-01 08:00", "tags: [专题]\n", "第一篇的正文。")),
+        (
+            "articles/2026-12-02-second",
+            &item("第二篇", "2026-12-02 08:00", "tags: [专题]\n", "接着[第一篇](../2026-12-01-first/)往下讲。"),
+        ),
+        (
+            "topics/2026-12-01-topic",
+            &item("专题", "2026-12-01 09:00", "gather:\n  tags: [专题]\n", "本专题收集两篇文章。"),
+        ),
+    ]);
+    let wood = crate::support::repo_root().join("content/articles/2026-12-01-ding-story/wood.jpg");
+    for folder in ["articles/2026-12-01-first", "articles/2026-12-02-second", "topics/2026-12-01-topic"] {
+        std::fs::copy(&wood, project.path().join("content").join(folder).join("wood.jpg")).unwrap();
+    }
+
+    // Before publication the link is text: WeChat would drop any other link.
+    let out = project.wxpub().arg("build").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let second = project.read("dist/articles/2026-12-02-second/content.html");
+    assert!(second.contains("接着第一篇往下讲") && !second.contains("<a "), "{second}");
+    let status = project.wxpub().arg("status").output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout).to_string();
+    assert!(
+        status.lines().any(|l| l.starts_with("topics/2026-12-01-topic")
+            && l.contains("published after articles/2026-12-01-first, articles/2026-12-02-second")),
+        "{status}"
+    );
+
+    let (code, text) = publish(&project, &sandbox, &["--due", "--now", "2026-12-03 00:00"]);
+    assert_eq!(code, 0, "{text}");
+    let lock: toml::Value = toml::from_str(&project.read("publish.lock")).unwrap();
+    let pushes = lock["accounts"]["service"]["pushes"].as_table().unwrap();
+    let url_of = |key: &str| {
+        let push =
+            pushes.values().find(|p| p["items"].as_array().unwrap().iter().any(|i| i.as_str() == Some(key))).unwrap();
+        push["publication"]["article_urls"][0].as_str().unwrap().to_string()
+    };
+    let (first_url, second_url) = (url_of("articles/2026-12-01-first"), url_of("articles/2026-12-02-second"));
+
+    // Published in link order, whatever the schedule said: first, second, then the topic.
+    let state = sandbox_state(&sandbox);
+    let publications = state["publications"].as_array().unwrap();
+    let titles: Vec<&str> = publications.iter().map(|p| p["articles"][0]["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["第一篇", "第二篇", "专题"], "{text}");
+    let content = |i: usize| publications[i]["articles"][0]["content"].as_str().unwrap().to_string();
+    assert!(
+        content(1).contains(&format!("<a href=\"{first_url}\"")),
+        "the second links to the first's URL: {}",
+        content(1)
+    );
+    for url in [&first_url, &second_url] {
+        assert!(content(2).contains(&format!("href=\"{url}\"")), "the topic's cards link to {url}: {}", content(2));
+    }
+    assert!(text.contains("wait"), "the run says what waited: {text}");
+
+    // A rerun writes nothing.
+    let before = writes(&sandbox_state(&sandbox));
+    let (code, text) = publish(&project, &sandbox, &["--due", "--now", "2026-12-03 00:00"]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(writes(&sandbox_state(&sandbox)), before, "{text}");
 }

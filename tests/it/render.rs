@@ -24,7 +24,7 @@ fn render(body: &str) -> String {
     let source = format!("---\ntitle: 快照\naccount: subscription\n---\n{body}");
     let item =
         parse_item(Kind::Article, "snap".into(), PathBuf::from("."), PathBuf::from("snap/index.md"), source).unwrap();
-    let rendered = layouts.render_item(&item, &config, &[], &mut NameSink).unwrap();
+    let rendered = layouts.render_item(&item, &config, &[], &Default::default(), &mut NameSink).unwrap();
     // One tag per line, so that a change shows up as a readable diff.
     rendered.html.replace("><", ">\n<")
 }
@@ -145,7 +145,7 @@ fn component_errors_point_at_the_line() {
     let source =
         "---\ntitle: t\naccount: service\n---\n\n```artifact\nname: 鼎\nperiod: 商\nmaterail: 青铜\n```\n".to_string();
     let item = parse_item(Kind::Article, "x".into(), PathBuf::from("."), PathBuf::from("x/index.md"), source).unwrap();
-    let err = layouts.render_item(&item, &config, &[], &mut NameSink).unwrap_err().to_string();
+    let err = layouts.render_item(&item, &config, &[], &Default::default(), &mut NameSink).unwrap_err().to_string();
     assert!(err.starts_with("x/index.md:9:"), "{err}");
     assert!(err.contains("did you mean `material`"), "{err}");
 }
@@ -197,7 +197,7 @@ fn render_error(body: &str) -> String {
     let layouts = Layouts::load(&root.join("layouts"), &config).unwrap();
     let source = format!("---\ntitle: t\naccount: service\n---\n\n{body}");
     let item = parse_item(Kind::Article, "x".into(), PathBuf::from("."), PathBuf::from("x/index.md"), source).unwrap();
-    layouts.render_item(&item, &config, &[], &mut NameSink).unwrap_err().to_string()
+    layouts.render_item(&item, &config, &[], &Default::default(), &mut NameSink).unwrap_err().to_string()
 }
 
 #[test]
