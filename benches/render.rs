@@ -82,6 +82,7 @@ fn main() {
     };
     let ctx_theme = layouts.theme().clone();
     let links = wxpub::render::ItemLinks::default();
+    let miniprograms = std::collections::BTreeMap::new();
     stage("markdown (incl. highlighting)", &|item| {
         let ctx = wxpub::render::RenderContext {
             theme: &ctx_theme,
@@ -89,6 +90,7 @@ fn main() {
             line_breaks: wxpub::config::LineBreaks::Soft,
             dir: &item.dir,
             links: &links,
+            miniprograms: &miniprograms,
             file: Path::new("b"),
             source: &item.source,
         };

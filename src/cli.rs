@@ -144,6 +144,16 @@ pub enum Command {
     /// Examples: `wxpub publish --dry-run`, `wxpub publish --due` (CI, on a schedule),
     /// `wxpub publish articles/2026-12-01-ding-story --account service`
     Publish(PublishArgs),
+    /// Send pushes to editors' phones to proof them, before they go out. Publishes nothing.
+    ///
+    /// Builds, uploads what is needed, creates or updates the draft of each push holding the
+    /// named items (recorded in publish.lock, so `publish` reuses it), and sends that draft to
+    /// each reviewer through WeChat's preview (message/mass/preview, 100 a day). A reviewer must
+    /// follow the account. Reviewers: --to WeChat IDs, --openid openids, or `[publish] reviewers`.
+    ///
+    /// Examples: `wxpub send-preview articles/2026-12-01-ding-story --to museum-editor`,
+    /// `wxpub send-preview content/articles/2026-12-12-conservation-lab` (to `[publish] reviewers`)
+    SendPreview(SendPreviewArgs),
     /// Fetch follower and engagement statistics from the datacube APIs into the metrics database.
     ///
     /// Example: `wxpub stats pull`, `wxpub stats pull --account service --since 2026-01-01`
@@ -505,6 +515,22 @@ pub struct PublishArgs {
     /// Print the plan and stop: nothing is uploaded or written.
     #[arg(long)]
     pub dry_run: bool,
+    /// Print a machine-readable summary (JSON) on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SendPreviewArgs {
+    /// The items to proof (keys like articles/FOLDER, or content/ paths): their whole pushes go.
+    #[arg(required = true)]
+    pub items: Vec<String>,
+    /// A reviewer's WeChat ID (微信号); repeat for several.
+    #[arg(long = "to", value_name = "WECHAT_ID")]
+    pub to: Vec<String>,
+    /// A reviewer's openid for the account; repeat for several.
+    #[arg(long, value_name = "OPENID")]
+    pub openid: Vec<String>,
     /// Print a machine-readable summary (JSON) on stdout.
     #[arg(long)]
     pub json: bool,

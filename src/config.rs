@@ -48,9 +48,33 @@ pub struct Config {
     /// `[surveys.NAME]`: how to read each questionnaire tool's response export.
     #[serde(default)]
     pub surveys: BTreeMap<String, Survey>,
+    /// `[miniprograms.NAME]`: mini programs linked to the accounts (visit booking, sign-up),
+    /// which `booking` blocks turn into cards.
+    #[serde(default)]
+    pub miniprograms: BTreeMap<String, MiniProgram>,
     /// `[targets.YEAR]`: the yearly performance indicators `wxpub report annual` scores.
     #[serde(default)]
     pub targets: BTreeMap<String, BTreeMap<String, Target>>,
+}
+
+/// A mini program an article may link to with a card (`booking` block).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MiniProgram {
+    /// Its AppID: `wx` and 16 hexadecimal digits. It must be linked to the account in the web
+    /// backend (小程序管理), or WeChat drops the card.
+    pub appid: String,
+    /// The page a card opens when its block names none (`pages/booking/index`).
+    #[serde(default)]
+    pub path: String,
+    /// The card's title when its block gives none.
+    #[serde(default)]
+    pub title: String,
+}
+
+/// Whether `appid` has the shape of a mini program's AppID (`wx` + 16 hex digits).
+pub fn is_miniprogram_appid(appid: &str) -> bool {
+    appid.len() == 18 && appid.starts_with("wx") && appid[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// `[metrics]`: the statistics database and how `wxpub stats pull` fetches.
@@ -175,11 +199,14 @@ pub struct Publish {
     /// freepublish/get calls one run may make per account while it waits for publications to
     /// finish. WeChat allows 100 a day; a run every 15 minutes must not spend them on one review.
     pub status_checks_per_run: usize,
+    /// WeChat IDs that `wxpub send-preview` sends to when no --to/--openid is given (each must
+    /// follow the account).
+    pub reviewers: Vec<String>,
 }
 
 impl Default for Publish {
     fn default() -> Self {
-        Publish { upload_concurrency: 4, status_checks_per_run: 10 }
+        Publish { upload_concurrency: 4, status_checks_per_run: 10, reviewers: Vec::new() }
     }
 }
 

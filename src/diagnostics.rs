@@ -85,6 +85,7 @@ rules! {
     LinkOrder = "link-order", Warning, "a link to an item that cannot be published first (same push, not scheduled, or scheduled later) stays text or delays this item";
     RawHtml = "raw-html", Warning, "raw HTML WeChat strips or rejects (script, iframe, style, form, on… attributes)";
     ListDepth = "list-depth", Warning, "lists nested more than four levels are too narrow on a phone";
+    ImagePost = "image-post", Error, "an image post (format: image-post) has 1–20 photos and short plain text: no HTML, tables, code or components";
     MergedLines = "merged-lines", Warning, "lines meant to stay apart (`**主讲：**…` on consecutive lines) join into one paragraph";
     CodeLanguage = "code-language", Warning, "a code block's language is not one either highlighter knows (it would be shown plain)";
     CjkSpacing = "cjk-spacing", Warning, "a space between Chinese and Latin letters or digits (fixable)";

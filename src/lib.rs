@@ -56,6 +56,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Check(args) => commands::check::run(&cli.project, args),
         Command::Publish(args) => commands::publish::run(&cli.project, args, cli.quiet),
+        Command::SendPreview(args) => commands::publish::send_preview(&cli.project, args),
         Command::Stats(cli::StatsCommand::Pull(args)) => commands::stats::pull(&cli.project, args, cli.quiet),
         Command::Report(args) => commands::report::run(&cli.project, args),
         Command::Preview { port, open } => commands::preview::run(&cli.project, port, open),

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{Config, ConfigError};
 use crate::content::{self, ContentError, Item};
-use crate::publish::lock::{Lock, LockError};
+use crate::publish::lock::Lock;
 use crate::render::{ItemLinks, Layouts, RenderError};
 
 #[derive(Debug, thiserror::Error)]
@@ -14,8 +14,6 @@ pub enum ProjectError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Content(#[from] ContentError),
-    #[error(transparent)]
-    Lock(#[from] LockError),
 }
 
 /// A loaded project. Items that cannot be read are kept as their errors, and broken layouts as
@@ -47,7 +45,10 @@ impl Project {
         let (items, unreadable) = content::load_all(root)?;
         let layouts = Layouts::load(&root.join("layouts"), &config);
         let settings_fingerprint = settings_fingerprint(root, &config);
-        let links = ItemLinks::new(&items, Lock::load(root)?.published_urls());
+        // A lock that cannot be read leaves links as text here; `publish` and `status`, which
+        // need the lock itself, report it.
+        let published = Lock::load(root).map(|lock| lock.published_urls()).unwrap_or_default();
+        let links = ItemLinks::new(&items, published);
         Ok(Project { root: root.to_path_buf(), config, items, unreadable, layouts, settings_fingerprint, links })
     }
 

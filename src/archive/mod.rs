@@ -175,7 +175,11 @@ pub fn archive_push(
         }
         articles.push(ArchivedArticle {
             key: item.key.clone(),
-            kind: item.kind.folder().trim_end_matches('s').to_string(),
+            kind: if item.format == crate::content::Format::ImagePost {
+                "image-post".to_string()
+            } else {
+                item.kind.folder().trim_end_matches('s').to_string()
+            },
             title: item.title.clone(),
             url: publication.article_urls.get(index).cloned(),
             html,

@@ -45,6 +45,11 @@ pub struct ManifestItem {
     /// Length of `content.html` in bytes (WeChat's limit: under 1 MB).
     pub content_bytes: usize,
     pub references: usize,
+    /// `article`, or `image-post` (贴图: its photos as permanent material, its `text` as content).
+    pub format: content::Format,
+    /// An image post's plain text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
     /// Keys of the items it links to (a topic page: the items on its cards). It is published
     /// only after them, so that the links can be their published URLs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -90,6 +95,8 @@ pub(super) fn describe(
         content_chars: html.chars().count(),
         content_bytes: html.len(),
         references: rendered.references,
+        format: meta.format,
+        text: rendered.text.clone(),
         links: rendered.linked.clone(),
         cover: cover.map(describe),
         poster: images.iter().find(|j| j.role == ImageRole::Poster).map(describe),

@@ -47,6 +47,8 @@ pub enum BuildError {
 pub struct Rendered {
     pub html: String,
     pub references: usize,
+    /// An image post's plain text (what goes out as its `content`).
+    pub text: Option<String>,
     /// Keys of the items it links to, and where each link pointed when rendered.
     pub linked: Vec<String>,
     pub link_targets: Vec<Option<String>>,
@@ -207,7 +209,10 @@ fn render_with(
     mut planner: ImagePlanner<'_>,
     entries: &[TopicEntry],
 ) -> Result<Rendered, RenderError> {
-    let cover = match &item.meta.cover {
+    // An image post's first photo is its cover (WeChat crops it 2.35:1 and 1:1 for lists).
+    let image_post = item.meta.format == content::Format::ImagePost;
+    let cover_source = item.meta.cover.clone().or_else(|| image_post.then(|| first_photo(item)).flatten());
+    let cover = match &cover_source {
         Some(cover) => {
             let focus = match &item.meta.cover_focus {
                 Some(text) => images::crop::parse_focus(text).ok_or_else(|| RenderError::Source {
@@ -234,12 +239,24 @@ fn render_with(
     Ok(Rendered {
         html: rendered.html,
         references: rendered.references.len(),
+        text: image_post.then(|| crate::render::markdown::plain_text(item.body())),
         link_targets: rendered.linked.iter().map(|key| project.links.href(key)).collect(),
         linked: rendered.linked,
         diagnostics: rendered.diagnostics,
         cover,
         images,
         image_problems,
+    })
+}
+
+/// An image post's first photo: a poster's image, else the first image of the body.
+fn first_photo(item: &Item) -> Option<String> {
+    if let Some(image) = &item.meta.image {
+        return Some(image.clone());
+    }
+    pulldown_cmark::Parser::new_ext(item.body(), crate::render::markdown::options()).find_map(|event| match event {
+        pulldown_cmark::Event::Start(pulldown_cmark::Tag::Image { dest_url, .. }) => Some(dest_url.to_string()),
+        _ => None,
     })
 }
 

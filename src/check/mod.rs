@@ -33,8 +33,6 @@ pub enum CheckError {
     Words { path: PathBuf, message: String },
     #[error(transparent)]
     Content(content::ContentError),
-    #[error(transparent)]
-    Lock(crate::publish::lock::LockError),
 }
 
 /// What `wxpub check` should do.
@@ -101,7 +99,6 @@ pub fn check_project(root: &Path, options: &CheckOptions) -> Result<CheckReport,
     let project = Project::load(root).map_err(|e| match e {
         ProjectError::Config(e) => CheckError::Config(e),
         ProjectError::Content(e) => CheckError::Content(e),
-        ProjectError::Lock(e) => CheckError::Lock(e),
     })?;
     let renders = crate::build::render_all(&project, Planning::ByPath, false).ok();
     let mut report = check(&project, renders.as_ref(), options, None)?;

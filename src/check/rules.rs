@@ -62,6 +62,8 @@ pub struct Context<'a> {
     /// What publish.lock records (empty when there is none or it cannot be read: `publish`
     /// reports a broken lock itself).
     lock: crate::publish::Lock,
+    /// How links name other items (the renderer's own resolution).
+    links: &'a crate::render::ItemLinks,
 }
 
 impl<'a> Context<'a> {
@@ -75,6 +77,7 @@ impl<'a> Context<'a> {
             layouts: project.layouts().ok(),
             renders,
             lock,
+            links: &project.links,
         }
     }
 
@@ -165,7 +168,8 @@ pub fn check_meta(ctx: &Context<'_>, item: &Item) -> Vec<Diagnostic> {
             "use a shorter link",
         ));
     }
-    if matches!(item.kind, Kind::Article | Kind::Topic) && meta.cover.is_none() {
+    let image_post = meta.format == content::Format::ImagePost;
+    if matches!(item.kind, Kind::Article | Kind::Topic) && meta.cover.is_none() && !image_post {
         out.push(at_key(
             item,
             "title",
@@ -233,6 +237,60 @@ pub fn check_content(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagn
     }
     out.extend(check_body(ctx, item, words));
     out.extend(check_rendered(ctx, item));
+    if item.meta.format == content::Format::ImagePost {
+        out.extend(check_image_post(item));
+    }
+    out
+}
+
+/// An image post (贴图) is 1–20 photos and short plain text: what cannot be plain text is named
+/// at its line, before anything is uploaded.
+fn check_image_post(item: &Item) -> Vec<Diagnostic> {
+    use crate::wechat::limits::{NEWSPIC_MAX_IMAGES, NEWSPIC_MAX_TEXT_CHARS};
+    let mut out = Vec::new();
+    let mut photos = usize::from(item.meta.image.is_some());
+    let plain = "an image post is photos and plain text";
+    for (event, range) in Parser::new_ext(item.body(), markdown::options()).into_offset_iter() {
+        let problem = match &event {
+            Event::Start(Tag::Image { .. }) => {
+                photos += 1;
+                None
+            }
+            Event::Html(_) | Event::InlineHtml(_) => Some("raw HTML"),
+            Event::Start(Tag::Table(_)) => Some("a table"),
+            Event::Start(Tag::CodeBlock(_)) => Some("a code block or component"),
+            Event::Start(Tag::FootnoteDefinition(_)) => Some("a footnote"),
+            _ => None,
+        };
+        if let Some(what) = problem {
+            out.push(at_offset(
+                item,
+                range.start,
+                Rule::ImagePost,
+                format!("{what} in an image post: WeChat takes its text as plain text only"),
+                &format!("{plain}: remove it, or make this item an article (drop `format: image-post`)"),
+            ));
+        }
+    }
+    if photos == 0 || photos > NEWSPIC_MAX_IMAGES {
+        out.push(at_key(
+            item,
+            "format",
+            Rule::ImagePost,
+            format!("an image post takes 1 to {NEWSPIC_MAX_IMAGES} photos; this one has {photos}"),
+            "put the photos in the body as ![caption](photo.jpg) (a poster's `image` comes first), or split it",
+        ));
+    }
+    let chars = markdown::plain_text(item.body()).chars().count();
+    if chars > NEWSPIC_MAX_TEXT_CHARS {
+        out.push(at_key(
+            item,
+            "format",
+            Rule::ImagePost,
+            format!("an image post's text is {chars} characters; WeChat takes {NEWSPIC_MAX_TEXT_CHARS}"),
+            "shorten the text, or make this item an article",
+        ));
+    }
     out
 }
 
@@ -562,7 +620,7 @@ fn internal_target_exists(ctx: &Context<'_>, item: &Item, url: &str) -> bool {
     }
     let target = resolved.join("index.md");
     target.is_file()
-        || ctx.items.iter().any(|i| i.key() == path)
+        || ctx.links.target(&item.dir, url).is_some()
         || ctx.project.join("content").join(path).join("index.md").is_file()
 }
 

@@ -8,12 +8,13 @@ use anyhow::{Result, bail};
 
 use crate::build::{self, BuildOptions};
 use crate::check::{self, CheckOptions};
-use crate::cli::PublishArgs;
+use crate::cli::{PublishArgs, SendPreviewArgs};
 use crate::config::Config;
 use crate::diagnostics::Severity;
 use crate::file_hashes::FileHashes;
 use crate::project::Project;
 use crate::publish::{self, ExecuteOptions, Lock};
+use crate::wechat::types::Reviewer;
 use crate::wechat::{Client, Credentials, resolve_base};
 
 /// Records the run (one row per account: outcome and error) and every publication in
@@ -91,6 +92,169 @@ fn record_usage(project: &Path, clients: &BTreeMap<String, Client>, quota_ran_ou
     Some(note)
 }
 
+/// Builds (incrementally) and checks the same renders; an error blocks the run.
+fn build_and_check(
+    project: &Project,
+    options: &BuildOptions<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+    what: &str,
+) -> Result<build::Build> {
+    let build = build::build(project, options)?;
+    let report =
+        check::check(project, Some(&build.renders), &CheckOptions { paths: Vec::new(), now, fix: false }, None)?;
+    let errors: Vec<_> = report.diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
+    if !errors.is_empty() {
+        for d in &errors {
+            eprintln!("{d}");
+        }
+        bail!("wxpub check found {} error(s); nothing was {what} — fix them and run again", errors.len());
+    }
+    Ok(build)
+}
+
+/// A client per account that the pushes use, credentials from the environment.
+fn clients_for(config: &Config, pushes: &[publish::Push]) -> Result<BTreeMap<String, Client>> {
+    let mut clients = BTreeMap::new();
+    for account in pushes.iter().map(|p| p.account.as_str()) {
+        if clients.contains_key(account) {
+            continue;
+        }
+        let settings = &config.accounts[account];
+        let credentials = Credentials::from_env(&settings.appid_env, &settings.secret_env)?;
+        clients.insert(
+            account.to_string(),
+            Client::new(&resolve_base(&settings.api_base), credentials, super::client_options())?,
+        );
+    }
+    Ok(clients)
+}
+
+/// `wxpub send-preview`: the drafts of the pushes holding the named items, made or brought up
+/// to date as `publish` would (and recorded for it), sent to each reviewer's phone.
+pub fn send_preview(project: &Path, args: SendPreviewArgs) -> Result<ExitCode> {
+    let Some(_lock) = super::lock_project(project, "send-preview", true)? else {
+        return Ok(ExitCode::from(crate::project_lock::EXIT_BUSY));
+    };
+    let loaded = Project::load(project)?;
+    let config = &loaded.config;
+    let mut reviewers: Vec<Reviewer> = args.to.iter().map(|id| Reviewer::WechatId(id.clone())).collect();
+    reviewers.extend(args.openid.iter().map(|id| Reviewer::OpenId(id.clone())));
+    if reviewers.is_empty() {
+        reviewers = config.publish.reviewers.iter().map(|id| Reviewer::WechatId(id.clone())).collect();
+    }
+    if reviewers.is_empty() {
+        bail!(
+            "who receives the preview? Give --to WECHAT_ID (or --openid OPENID), or list WeChat IDs in `[publish] reviewers` in publish.toml"
+        );
+    }
+    // The named items, each with a schedule: a preview is the draft of the item's push.
+    let mut wanted = Vec::new();
+    for name in &args.items {
+        let key = name.trim_end_matches('/').trim_end_matches("/index.md").trim_start_matches("content/");
+        let Some(item) = loaded.item(key) else {
+            bail!("no item `{name}` (give item keys like articles/2026-12-01-ding-story, or their folders)");
+        };
+        if item.meta.draft {
+            bail!(
+                "{key} is marked `draft: true`, so it is neither built for WeChat nor previewed; set `draft: false` (it still goes out only at its publish_at, with `wxpub publish --due`)"
+            );
+        }
+        if item.meta.publish_at.is_none() {
+            bail!("{key} has no publish_at: a preview sends the draft of its push; give it a publish_at");
+        }
+        wanted.push(key.to_string());
+    }
+
+    let now = crate::clock::now();
+    let hashes = FileHashes::load(project);
+    let output_dir = project.join(&config.site.output_dir);
+    let build_options =
+        BuildOptions { output_dir, drafts: false, hashes: &hashes, memo: None, progress: &crate::progress::Silent };
+    let build = build_and_check(&loaded, &build_options, now, "sent")?;
+    let mut pushes = publish::plan(&build.manifest, config, &[], None, now)?;
+    pushes.retain(|push| push.items.iter().any(|key| wanted.contains(key)));
+
+    let clients = clients_for(config, &pushes)?;
+    let mut lock = Lock::load(project)?;
+    let upload_progress = super::TerminalProgress::new(!args.json);
+    let options = ExecuteOptions {
+        project,
+        dist_dir: &build.output_dir,
+        // Drafts only: a preview publishes nothing, whatever is due.
+        publish_due: false,
+        poll_timeout: Duration::from_secs(300),
+        upload_concurrency: config.publish.upload_concurrency,
+        progress: &upload_progress,
+        retry_refused: false,
+        status_check_budget: config.publish.status_checks_per_run,
+    };
+    let outcomes = publish::execute(&pushes, &build.manifest, config, &mut lock, &clients, &options);
+    let mut failures = Vec::new();
+    let mut sent = Vec::new();
+    for (push, outcome) in pushes.iter().zip(&outcomes) {
+        if let Some(error) = &outcome.error {
+            failures.push(format!("{} at {}: the draft could not be made: {error}", push.account, push.slot));
+            continue;
+        }
+        let record = lock.accounts.get(&push.account).and_then(|a| a.pushes.get(&push.slot));
+        let Some(draft) = record.and_then(|r| r.draft_media_id.clone()) else {
+            // Already published: its draft left the box.
+            failures
+                .push(format!("{} at {}: already published; there is no draft to preview", push.account, push.slot));
+            continue;
+        };
+        let client = &clients[&push.account];
+        let account_name = &config.accounts[&push.account].name;
+        for reviewer in &reviewers {
+            match client.mass_preview(&draft, reviewer) {
+                Ok(answer) => sent.push(serde_json::json!({
+                    "account": push.account, "slot": push.slot, "items": push.items, "draft": draft,
+                    "to": reviewer.to_string(), "msg_id": answer.msg_id,
+                })),
+                Err(e) => failures.push(format!(
+                    "{} at {} to {reviewer}: {}",
+                    push.account,
+                    push.slot,
+                    match e.code() {
+                        Some(43004) => format!(
+                            "they do not follow {account_name}; only followers receive previews — follow the account, then run this again"
+                        ),
+                        Some(40132) | Some(40003) => {
+                            "WeChat knows no such reviewer; check the WeChat ID (微信号, not the nickname) or openid".to_string()
+                        }
+                        Some(45009) => format!(
+                            "today's {} previews are used up; the quota resets at 00:00 Beijing time",
+                            crate::wechat::limits::daily_quota("/cgi-bin/message/mass/preview").unwrap_or(100)
+                        ),
+                        _ => crate::redact::redact(&e.to_string()),
+                    }
+                )),
+            }
+        }
+    }
+    record_usage(project, &clients, false);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "sent": sent, "failed": failures }))?);
+    } else {
+        for preview in &sent {
+            println!(
+                "sent {} push at {} (draft {}) to {}",
+                preview["account"].as_str().unwrap_or(""),
+                preview["slot"].as_str().unwrap_or(""),
+                preview["draft"].as_str().unwrap_or(""),
+                preview["to"].as_str().unwrap_or("")
+            );
+        }
+    }
+    if !failures.is_empty() {
+        for failure in &failures {
+            eprintln!("not sent: {failure}");
+        }
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Adds a later round's outcomes to the first round's: the steps done in both, the state of
 /// the last.
 fn merge_rounds(outcomes: &mut Vec<publish::PushOutcome>, round: Vec<publish::PushOutcome>) {
@@ -100,6 +264,7 @@ fn merge_rounds(outcomes: &mut Vec<publish::PushOutcome>, round: Vec<publish::Pu
                 first.done.extend(later.done);
                 first.error = later.error;
                 first.waiting_for = later.waiting_for;
+                first.warnings.extend(later.warnings);
                 if !later.article_urls.is_empty() {
                     first.article_urls = later.article_urls;
                 }
@@ -122,16 +287,7 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     let output_dir = project.join(&loaded.config.site.output_dir);
     let build_options =
         BuildOptions { output_dir, drafts: false, hashes: &hashes, memo: None, progress: &crate::progress::Silent };
-    let mut build = build::build(&loaded, &build_options)?;
-    let report =
-        check::check(&loaded, Some(&build.renders), &CheckOptions { paths: Vec::new(), now, fix: false }, None)?;
-    let errors: Vec<_> = report.diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
-    if !errors.is_empty() {
-        for d in &errors {
-            eprintln!("{d}");
-        }
-        bail!("wxpub check found {} error(s); nothing was published — fix them and run again", errors.len());
-    }
+    let mut build = build_and_check(&loaded, &build_options, now, "published")?;
 
     // 2. Plan: pushes in time order, each after the items it links to.
     let mut lock = Lock::load(project)?;
@@ -164,18 +320,7 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     }
 
     // 3. Execute against the lock.
-    let mut clients = BTreeMap::new();
-    for account in pushes.iter().map(|p| p.account.as_str()) {
-        if clients.contains_key(account) {
-            continue;
-        }
-        let settings = &config.accounts[account];
-        let credentials = Credentials::from_env(&settings.appid_env, &settings.secret_env)?;
-        clients.insert(
-            account.to_string(),
-            Client::new(&resolve_base(&settings.api_base), credentials, super::client_options())?,
-        );
-    }
+    let clients = clients_for(config, &pushes)?;
     let upload_progress = super::TerminalProgress::new(!args.json);
     let dist_dir = build.output_dir.clone();
     let options = ExecuteOptions {
@@ -248,6 +393,9 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
             }
             for url in &outcome.article_urls {
                 println!("  url:  {url}");
+            }
+            for warning in &outcome.warnings {
+                println!("  warn: {warning}");
             }
             if !outcome.waiting_for.is_empty() {
                 println!(

@@ -15,6 +15,17 @@ pub enum Comments {
     Closed,
 }
 
+/// How an article or poster goes out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// An article (图文): HTML, a cover.
+    #[default]
+    Article,
+    /// An image post (贴图, `newspic`): 1–20 photos to swipe through, and plain text below them.
+    ImagePost,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VideoKind {
@@ -105,6 +116,9 @@ pub struct FrontMatter {
     /// Topics only: what the page gathers.
     #[serde(default)]
     pub gather: Option<Gather>,
+    /// `article` (default) or `image-post` (贴图: the photos, then plain text).
+    #[serde(default)]
+    pub format: Format,
 }
 
 #[derive(Debug)]
@@ -183,6 +197,12 @@ fn validate_for_kind(meta: &FrontMatter, kind: Kind) -> Result<(), (Option<&'sta
         }
         Kind::Article | Kind::Poster if meta.gather.is_some() => {
             return Err((Some("gather"), "`gather` is only for topic pages".into()));
+        }
+        Kind::Topic if meta.format == Format::ImagePost => {
+            return Err((
+                Some("format"),
+                "a topic page cannot be an image post (its cards link to items); use `format: image-post` on articles and posters".into(),
+            ));
         }
         _ => {}
     }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use thiserror::Error;
 
-pub use front_matter::{Comments, FrontMatter, Gather, Video, VideoKind};
+pub use front_matter::{Comments, Format, FrontMatter, Gather, Video, VideoKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]

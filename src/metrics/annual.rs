@@ -111,7 +111,12 @@ pub fn publications_from_lock(lock: &Lock, items: &[Item], live_tag: &str) -> Ve
                         .cloned()
                         .or_else(|| item.map(|i| i.meta.title.clone()))
                         .unwrap_or_else(|| key.clone()),
-                    kind: key.split('/').next().unwrap_or("articles").trim_end_matches('s').to_string(),
+                    // An image post (贴图) counts as its own kind, whether an article or a poster.
+                    kind: if item.is_some_and(|i| i.meta.format == crate::content::Format::ImagePost) {
+                        "image-post".to_string()
+                    } else {
+                        key.split('/').next().unwrap_or("articles").trim_end_matches('s').to_string()
+                    },
                     mode: publication.mode.clone(),
                     pushed_at: publication.finished_at.clone().unwrap_or_else(|| publication.submitted_at.clone()),
                     url: publication.article_urls.get(index).cloned(),
@@ -142,6 +147,7 @@ fn measured(pubs: &[Publication], totals: &Totals, stability: &Stability) -> (Ve
         figure("articles", "发布文章", "篇", count("article"), &from_lock),
         figure("posters", "海报", "张", count("poster"), &from_lock),
         figure("topics", "专题页", "个", count("topic"), &from_lock),
+        figure("image_posts", "贴图", "篇", count("image-post"), &from_lock),
         figure(
             "illustrations",
             "手绘插画",

@@ -154,6 +154,12 @@ fn build_site(project: &Path, kept: &Kept) -> anyhow::Result<(String, Vec<ItemVi
                 .map(|c| (c.preview_235_1.clone(), c.preview_1_1.clone())),
             dark_problems: kept.dark_problems(&entry.key, content_html),
             content_html: crate::render::links::preview_page_links(content_html),
+            image_post: (entry.format == crate::content::Format::ImagePost).then(|| {
+                let poster = entry.poster.as_ref().map(|p| &p.output.sha256);
+                let photos =
+                    entry.poster.iter().chain(entry.images.iter().filter(|i| Some(&i.output.sha256) != poster));
+                (photos.map(|p| format!("images/{}", p.output.file)).collect(), entry.text.clone().unwrap_or_default())
+            }),
             diagnostics,
         });
     }

@@ -25,6 +25,65 @@ pub struct ItemView {
     pub diagnostics: Vec<(String, String)>,
     /// Text runs below WCAG AA after WeChat's dark-mode conversion.
     pub dark_problems: usize,
+    /// An image post (贴图): its photos (paths under the item) and its plain text.
+    pub image_post: Option<(Vec<String>, String)>,
+}
+
+fn image_post_html(photos: &[String], text: &str) -> String {
+    let slides: String = photos
+        .iter()
+        .enumerate()
+        .map(|(i, src)| {
+            format!(
+                r#"<img src="{src}" alt="{n}/{count}" style="flex: 0 0 100%; width: 100%; height: auto; scroll-snap-align: center; object-fit: contain; background-color: #000000;">"#,
+                src = escape(src),
+                n = i + 1,
+                count = photos.len()
+            )
+        })
+        .collect();
+    let paragraphs: String = text
+        .split("\n\n")
+        .map(|p| format!("<p style=\"margin: 0 0 12px 0; white-space: pre-wrap;\">{}</p>", escape(p)))
+        .collect();
+    format!(
+        r#"<section class="wx-image-post"><div class="wx-slides" style="display: flex; overflow-x: auto; scroll-snap-type: x mandatory; margin: 0 -16px 12px -16px;">{slides}</div><p class="wx-slide-count" style="margin: 0 0 12px 0; font-size: 12px; color: #888888; text-align: center;">{count} 张 · 左右滑动</p>{paragraphs}</section>"#,
+        count = photos.len()
+    )
+}
+
+/// A mini-program card as the WeChat client draws it (a browser shows `<mp-miniprogram>` as
+/// nothing): the mini program's name line, the title, the picture, and the page it opens.
+pub fn draw_miniprogram_cards(html: &str) -> String {
+    const OPEN: &str = "<mp-miniprogram";
+    const CLOSE: &str = "</mp-miniprogram>";
+    if !html.contains(OPEN) {
+        return html.to_string();
+    }
+    let mut out = String::with_capacity(html.len() + 512);
+    let mut rest = html;
+    let mut attributes = Vec::new();
+    while let Some(start) = rest.find(OPEN) {
+        out.push_str(&rest[..start]);
+        let after_tag = crate::html::parse_attributes(&rest[start + OPEN.len()..], &mut attributes);
+        let attribute = |name: &str| {
+            attributes
+                .iter()
+                .find(|(a, _)| a.eq_ignore_ascii_case(name))
+                .map(|(_, v)| crate::html::decode_entities(v).into_owned())
+                .unwrap_or_default()
+        };
+        out.push_str(&format!(
+            r#"<section class="wx-mp-card" data-appid="{appid}" style="margin: 12px 0; padding: 12px; border: 1px solid #e5e5e5; border-radius: 8px; background-color: #ffffff; text-align: left;"><p style="margin: 0 0 8px 0; font-size: 13px; color: #888888;">小程序</p><p style="margin: 0 0 8px 0; font-size: 15px; color: #191919;">{title}</p><img src="{image}" alt="" style="display: block; width: 100%; height: auto; border-radius: 4px;"><p style="margin: 8px 0 0 0; font-size: 12px; color: #576b95;">{path}</p></section>"#,
+            appid = escape(&attribute("data-miniprogram-appid")),
+            title = escape(&attribute("data-miniprogram-title")),
+            image = escape(&attribute("data-miniprogram-imageurl")),
+            path = escape(&attribute("data-miniprogram-path")),
+        ));
+        rest = after_tag.strip_prefix(CLOSE).unwrap_or(after_tag);
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Which colour scheme the item page shows.
@@ -104,6 +163,11 @@ fn frame(item: &ItemView, dark: bool, print: bool) -> String {
         ("background-color: #ffffff;", "", item.content_html.clone())
     };
     let content = if print { crate::render::components::static_fallback(&content) } else { content };
+    let content = match &item.image_post {
+        // As the WeChat client shows an image post: the photos to swipe through, the text below.
+        Some((photos, text)) => image_post_html(photos, text),
+        None => draw_miniprogram_cards(&content),
+    };
     format!(
         r#"<div class="wx-phone{scheme}" style="width: 375px; max-width: 100%; margin: 0 auto; min-height: 100vh; {page}">
 <div class="wx-page" style="padding: 20px 16px 40px 16px;">

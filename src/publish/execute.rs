@@ -12,8 +12,8 @@ use super::Push;
 use super::lock::{Lock, MediaRecord, PublicationRecord, PushRecord};
 use crate::build::{Manifest, ManifestImage, ManifestItem};
 use crate::config::{AccountKind, Config, PublishMode};
-use crate::content::Comments;
-use crate::wechat::types::{Article, DraftItem, MaterialType, PublishedItem};
+use crate::content::{Comments, Format};
+use crate::wechat::types::{Article, DraftItem, ImageInfo, ImageListItem, MaterialType, PublishedItem};
 use crate::wechat::{Client, Upload, WechatError};
 
 pub struct ExecuteOptions<'a> {
@@ -49,6 +49,9 @@ pub struct PushOutcome {
     /// Items it links to that must be published first; it was drafted but not published.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub waiting_for: Vec<String>,
+    /// What WeChat changed without refusing (a mini-program card it dropped).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +110,7 @@ pub fn execute(
                 error: None,
                 article_urls: Vec::new(),
                 waiting_for: Vec::new(),
+                warnings: Vec::new(),
             };
             // The parallel uploads are reported with the account's first push.
             if first_push_of_account.insert(push.account.clone()) {
@@ -319,6 +323,13 @@ fn run_push(
         }
     };
 
+    let written_now = outcome.done.last().is_some_and(|step| {
+        (step.starts_with("created draft") || step.starts_with("updated draft")) && step.ends_with(draft_id.as_str())
+    });
+    if written_now {
+        report_dropped_cards(client, &draft_id, &articles, outcome)?;
+    }
+
     // 4. Publish what is due, by the account's mode — after the items it links to.
     if !(options.publish_due && push.due) {
         return Ok(());
@@ -528,10 +539,15 @@ fn uploads_of<'m>(items: &[&'m ManifestItem], dist_dir: &Path) -> Vec<(std::path
     let mut out = Vec::new();
     for item in items {
         let dir = dist_dir.join(&item.key).join("images");
+        // An image post's photos are permanent material (newspic's image_list takes media ids).
+        let photos_as_material = item.format == Format::ImagePost;
         for image in &item.images {
-            out.push((dir.clone(), image, false));
+            out.push((dir.clone(), image, photos_as_material));
         }
-        if let Some(thumb) = item.cover.as_ref().or(item.poster.as_ref()) {
+        // An image post has no thumb: its first photo is its cover.
+        if let Some(thumb) = item.cover.as_ref().or(item.poster.as_ref())
+            && !photos_as_material
+        {
             out.push((dir.clone(), thumb, true));
         }
     }
@@ -770,6 +786,29 @@ impl ServerView {
     }
 }
 
+/// WeChat keeps a mini-program card only when the mini program is linked to the account, and
+/// drops it silently otherwise: read the stored draft back and say so.
+fn report_dropped_cards(
+    client: &Client,
+    draft_id: &str,
+    articles: &[Article],
+    outcome: &mut PushOutcome,
+) -> Result<(), StepError> {
+    const CARD: &str = "<mp-miniprogram";
+    let sent: usize = articles.iter().map(|a| a.content.matches(CARD).count()).sum();
+    if sent == 0 {
+        return Ok(());
+    }
+    let stored: usize = client.draft_get(draft_id)?.news_item.iter().map(|a| a.content.matches(CARD).count()).sum();
+    if stored < sent {
+        outcome.warnings.push(format!(
+            "WeChat removed {} of {sent} mini-program card(s) from draft {draft_id}: link the mini program to the account (web backend → 小程序管理), or readers get no booking card",
+            sent - stored
+        ));
+    }
+    Ok(())
+}
+
 /// Whether this run means to publish (or mass-send) the push.
 fn wants_publication(push: &Push, account: &crate::config::Account, options: &ExecuteOptions<'_>) -> bool {
     options.publish_due && push.due && push.waits_for.is_empty() && account.mode != PublishMode::Draft
@@ -799,6 +838,9 @@ fn article_for(
     dist_dir: &Path,
     media: &BTreeMap<String, MediaRecord>,
 ) -> Result<Article, StepError> {
+    if item.format == Format::ImagePost {
+        return image_post_for(item, media);
+    }
     let path = dist_dir.join(&item.key).join("content.html");
     let mut content =
         std::fs::read_to_string(&path).map_err(|e| StepError::Other(format!("cannot read {}: {e}", path.display())))?;
@@ -820,6 +862,35 @@ fn article_for(
         content,
         content_source_url: item.source_url.clone(),
         thumb_media_id,
+        need_open_comment: u8::from(item.comments != Comments::Closed),
+        only_fans_can_comment: u8::from(item.comments == Comments::Fans),
+        pic_crop_235_1: crops.as_ref().map(|c| c.pic_crop_235_1.clone()),
+        pic_crop_1_1: crops.as_ref().map(|c| c.pic_crop_1_1.clone()),
+        ..Article::default()
+    })
+}
+
+/// An image post (贴图, `newspic`): its photos (a poster's image first) as permanent material,
+/// its text as plain-text content, its first photo's crops for the lists.
+fn image_post_for(item: &ManifestItem, media: &BTreeMap<String, MediaRecord>) -> Result<Article, StepError> {
+    let poster_sha = item.poster.as_ref().map(|p| &p.output.sha256);
+    let photos = item.poster.iter().chain(item.images.iter().filter(|i| Some(&i.output.sha256) != poster_sha));
+    let mut image_list = Vec::new();
+    for photo in photos {
+        let Some(media_id) = media.get(&photo.output.sha256).and_then(|r| r.media_id.clone()) else {
+            return Err(StepError::Other(format!("{}: photo {} was not uploaded", item.key, photo.output.file)));
+        };
+        image_list.push(ImageListItem { image_media_id: media_id });
+    }
+    let crops = item.cover.as_ref().and_then(|c| c.output.crops.clone());
+    Ok(Article {
+        title: item.title.clone(),
+        author: item.author.clone(),
+        digest: item.digest.clone(),
+        content: item.text.clone().unwrap_or_default(),
+        content_source_url: item.source_url.clone(),
+        article_type: Some("newspic".into()),
+        image_info: Some(ImageInfo { image_list }),
         need_open_comment: u8::from(item.comments != Comments::Closed),
         only_fans_can_comment: u8::from(item.comments == Comments::Fans),
         pic_crop_235_1: crops.as_ref().map(|c| c.pic_crop_235_1.clone()),

@@ -18,10 +18,32 @@ use super::theme::Theme;
 use super::{ImageSink, RenderContext, RenderError};
 use crate::html::{escape as escape_attr, push_escaped};
 
-pub const COMPONENT_NAMES: &[&str] = &["artifact", "exhibition", "gallery", "note", "qr", "reveal", "compare", "fold"];
+pub const COMPONENT_NAMES: &[&str] =
+    &["artifact", "exhibition", "gallery", "note", "qr", "reveal", "compare", "fold", "booking"];
 
 /// The bullet drawn before unordered list items (WeChat resets list markers).
 pub const BULLET: &str = "•";
+
+/// A card (or, without an image, a text link) that opens a mini program: visit booking
+/// (预约参观), event sign-up.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Booking {
+    /// A `[miniprograms.NAME]` of publish.toml; may be left out when only one is configured.
+    #[serde(default)]
+    program: Option<String>,
+    /// The page to open; default: the mini program's `path`.
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    /// The card's picture (beside index.md); without one the block is a text link.
+    #[serde(default)]
+    image: Option<String>,
+    /// The text link's words (default: the title).
+    #[serde(default)]
+    text: Option<String>,
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -623,6 +645,10 @@ pub fn render(
             let fold: Fold = parse_yaml(ctx, body, first_line)?;
             fold_svg(ctx, &fold, offset, first_line, sink)
         }
+        "booking" => {
+            let booking: Booking = parse_yaml(ctx, body, first_line)?;
+            booking_card(ctx, &booking, offset, first_line, sink)
+        }
         "note" => {
             let mut html = format!("<section{}><p{}>编者按</p>", theme.attr("note"), theme.attr("note_title"));
             for paragraph in body.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
@@ -641,6 +667,87 @@ pub fn render(
             Ok(html)
         }
         _ => unreachable!("only COMPONENT_NAMES are dispatched here"),
+    }
+}
+
+fn booking_card(
+    ctx: &RenderContext<'_>,
+    booking: &Booking,
+    offset: usize,
+    first_line: usize,
+    sink: &mut dyn ImageSink,
+) -> Result<String, RenderError> {
+    let configured = || ctx.miniprograms.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
+    let (name, program) = match &booking.program {
+        Some(name) => match ctx.miniprograms.get(name) {
+            Some(program) => (name.as_str(), program),
+            None => {
+                return Err(ctx.error_at(
+                    offset,
+                    format!(
+                        "booking: no mini program `{name}` in publish.toml — add [miniprograms.{name}] with its appid{}",
+                        if ctx.miniprograms.is_empty() { String::new() } else { format!(", or use one of: {}", configured()) }
+                    ),
+                ));
+            }
+        },
+        None if ctx.miniprograms.len() == 1 => {
+            let (name, program) = ctx.miniprograms.iter().next().expect("one mini program");
+            (name.as_str(), program)
+        }
+        None => {
+            return Err(ctx.error_at(
+                offset,
+                if ctx.miniprograms.is_empty() {
+                    "booking: no mini program is configured — add [miniprograms.NAME] with appid, path and title to publish.toml".to_string()
+                } else {
+                    format!("booking: name the mini program with `program:` (one of: {})", configured())
+                },
+            ));
+        }
+    };
+    if !crate::config::is_miniprogram_appid(&program.appid) {
+        return Err(ctx.error_at(
+            offset,
+            format!(
+                "booking: [miniprograms.{name}] appid `{}` is not a mini program AppID (wx followed by 16 hex digits; see 小程序管理 in the web backend)",
+                program.appid
+            ),
+        ));
+    }
+    let path = booking.path.clone().unwrap_or_else(|| program.path.clone());
+    if path.trim().is_empty() {
+        return Err(
+            ctx.error_at(offset, format!("booking: which page? give `path:` here or `path` in [miniprograms.{name}]"))
+        );
+    }
+    let title = booking
+        .title
+        .clone()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| if program.title.is_empty() { "预约参观".to_string() } else { program.title.clone() });
+    let data = format!(
+        "data-miniprogram-appid=\"{}\" data-miniprogram-path=\"{}\"",
+        escape_attr(&program.appid),
+        escape_attr(&path)
+    );
+    let wrapper = ctx.theme.attr("booking");
+    match &booking.image {
+        // The card WeChat draws: its picture must be an uploadimg URL, like body images.
+        Some(image) => {
+            let src = sink.request(image, first_line, super::ImageRole::Body)?;
+            Ok(format!(
+                "<section{wrapper}><mp-miniprogram {data} data-miniprogram-title=\"{}\" data-miniprogram-imageurl=\"{}\"></mp-miniprogram></section>",
+                escape_attr(&title),
+                escape_attr(&src)
+            ))
+        }
+        None => {
+            let mut html = format!("<p{wrapper}><a {data} href=\"\"{}>", ctx.theme.attr("a"));
+            push_escaped(&mut html, booking.text.as_deref().unwrap_or(&title));
+            html.push_str("</a></p>");
+            Ok(html)
+        }
     }
 }
 

@@ -778,6 +778,31 @@ fn is_lone_image_paragraph(events: &[(Event<'_>, Range<usize>)], index: usize) -
     false
 }
 
+/// The text of an image post (贴图): what the Markdown says, without markup — paragraphs apart,
+/// lines joined as the article renderer joins them, images left out (they are the post's photos).
+pub fn plain_text(markdown: &str) -> String {
+    let mut out = String::new();
+    let mut in_image = false;
+    for event in Parser::new_ext(markdown, options()) {
+        match event {
+            Event::Start(Tag::Image { .. }) => in_image = true,
+            Event::End(TagEnd::Image) => in_image = false,
+            Event::Text(text) | Event::Code(text) if !in_image => out.push_str(&text),
+            Event::SoftBreak if !out.chars().last().is_some_and(is_cjk) => out.push(' '),
+            Event::HardBreak => out.push('\n'),
+            Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item) => {
+                let trimmed = out.trim_end_matches([' ', '\n']).len();
+                out.truncate(trimmed);
+                if !out.is_empty() {
+                    out.push_str("\n\n");
+                }
+            }
+            _ => {}
+        }
+    }
+    out.trim_end().to_string()
+}
+
 /// ` style="…"` of the last paragraph in a box: the paragraph style without a bottom margin.
 pub fn last_paragraph_attr(theme: &super::Theme) -> String {
     let style = theme.style("p").trim().trim_end_matches(';');

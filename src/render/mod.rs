@@ -48,6 +48,8 @@ pub struct RenderContext<'a> {
     /// The item's folder (relative links to other items start there).
     pub dir: &'a Path,
     pub links: &'a ItemLinks,
+    /// `[miniprograms]` of publish.toml, for `booking` cards.
+    pub miniprograms: &'a std::collections::BTreeMap<String, crate::config::MiniProgram>,
     pub file: &'a Path,
     pub source: &'a str,
 }
@@ -95,6 +97,7 @@ pub struct Layouts {
     theme: Theme,
     code_theme: String,
     line_breaks: crate::config::LineBreaks,
+    miniprograms: std::collections::BTreeMap<String, crate::config::MiniProgram>,
     references_title: String,
     site_name: String,
 }
@@ -125,6 +128,7 @@ impl Layouts {
             theme,
             code_theme: config.build.code_theme.clone(),
             line_breaks: config.build.line_breaks,
+            miniprograms: config.miniprograms.clone(),
             references_title: config.build.references_title.clone(),
             site_name: config.site.name.clone(),
         })
@@ -149,6 +153,7 @@ impl Layouts {
             line_breaks: self.line_breaks,
             dir: &item.dir,
             links,
+            miniprograms: &self.miniprograms,
             file: &item.source_path,
             source: &item.source,
         };

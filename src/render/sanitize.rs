@@ -54,6 +54,8 @@ pub const ALLOWED_TAGS: &[&str] = &[
     "figcaption",
     "img",
     "a",
+    // *(2026)* A mini-program card; WeChat keeps it when the mini program is linked to the account.
+    "mp-miniprogram",
 ];
 
 /// Tags removed together with everything inside them.
@@ -162,7 +164,11 @@ pub(crate) fn svg_element(name: &str) -> Option<(&'static str, &'static [&'stati
 /// Attributes kept per tag (plus `style` on every tag).
 pub const TAG_ATTRIBUTES: &[(&str, &[&str])] = &[
     ("img", &["src", "alt", "width", "height", "data-ratio", "data-w"]),
-    ("a", &["href", "title"]),
+    ("a", &["href", "title", "data-miniprogram-appid", "data-miniprogram-path"]),
+    (
+        "mp-miniprogram",
+        &["data-miniprogram-appid", "data-miniprogram-path", "data-miniprogram-title", "data-miniprogram-imageurl"],
+    ),
     ("td", &["colspan", "rowspan", "align"]),
     ("th", &["colspan", "rowspan", "align"]),
     ("ol", &["start"]),
@@ -717,7 +723,10 @@ fn filter_attribute<'u>(element: &str, attribute: &str, value: &'u str) -> Optio
             let kept = filter_style(value);
             (!kept.is_empty()).then_some(Cow::Owned(kept))
         }
-        ("a", "href") => is_wechat_article_url(value).then_some(Cow::Borrowed(value)),
+        // `href=""` is how a mini-program text link is written.
+        ("a", "href") => (value.is_empty() || is_wechat_article_url(value)).then_some(Cow::Borrowed(value)),
+        (_, "data-miniprogram-appid") => crate::config::is_miniprogram_appid(value).then_some(Cow::Borrowed(value)),
+        ("mp-miniprogram", "data-miniprogram-imageurl") => is_allowed_image_src(value).then_some(Cow::Borrowed(value)),
         ("img", "src") => is_allowed_image_src(value).then_some(Cow::Borrowed(value)),
         _ => Some(Cow::Borrowed(value)),
     }

@@ -57,6 +57,7 @@ pub const STYLE_KEYS: &[(&str, &str)] = &[
     ("gallery", "image gallery box"),
     ("gallery_cell", "one image of a gallery"),
     ("note", "editor's note box"),
+    ("booking", "the block around a mini-program card or link (visit booking, sign-up)"),
     ("note_title", "editor's note heading"),
     ("header", "the account header partial"),
     ("footer", "the account footer partial"),

@@ -62,7 +62,20 @@ pub struct SandboxOptions {
     /// Statistics also describe articles published without wxpub (in the web backend), as a
     /// real account's do; off by default so that tests count exactly their own.
     pub background_articles: bool,
+    /// WeChat IDs and openids of people who follow the account: the only ones a preview
+    /// (`message/mass/preview`) reaches; anyone else is refused with 43004.
+    pub followers: Vec<String>,
+    /// AppIDs of the mini programs linked to the account (小程序管理): cards of any other are
+    /// removed from drafts, as WeChat does.
+    pub linked_miniprograms: Vec<String>,
 }
+
+/// The mini program the example project's booking card opens, linked to every sandbox account
+/// unless told otherwise.
+pub const EXAMPLE_MINIPROGRAM_APPID: &str = "wx5f1a2b3c4d5e6f70";
+
+/// Who follows every sandbox account unless told otherwise (a WeChat ID and an openid).
+pub const SANDBOX_FOLLOWERS: [&str; 2] = ["wxpub-editor", "oWxpubEditor000000000000000"];
 
 impl Default for SandboxOptions {
     fn default() -> Self {
@@ -86,6 +99,8 @@ impl Default for SandboxOptions {
             send_refused: false,
             article_rules: state::ArticleRules::default(),
             background_articles: false,
+            followers: SANDBOX_FOLLOWERS.iter().map(|f| f.to_string()).collect(),
+            linked_miniprograms: vec![EXAMPLE_MINIPROGRAM_APPID.to_string()],
         }
     }
 }
@@ -594,7 +609,11 @@ fn handle(
             if request.articles.is_empty() || request.articles.len() > 8 {
                 return Err(refuse(47001, "data format error: a draft holds 1 to 8 articles"));
             }
-            let articles = state.accept_articles(request.articles, &sandbox.options.article_rules)?;
+            let articles = state.accept_articles(
+                request.articles,
+                &sandbox.options.article_rules,
+                &sandbox.options.linked_miniprograms,
+            )?;
             let media_id = state.new_id("draft");
             state.drafts.push(Draft { media_id: media_id.clone(), articles, update_time: now });
             Ok(json!({ "media_id": media_id }))
@@ -605,7 +624,11 @@ fn handle(
             if request.index as usize >= state.drafts[index].articles.len() {
                 return Err(refuse(47001, "data format error: index is past the draft's last article"));
             }
-            let mut accepted = state.accept_articles(vec![request.articles], &sandbox.options.article_rules)?;
+            let mut accepted = state.accept_articles(
+                vec![request.articles],
+                &sandbox.options.article_rules,
+                &sandbox.options.linked_miniprograms,
+            )?;
             let draft = &mut state.drafts[index];
             draft.articles[request.index as usize] = accepted.remove(0);
             draft.update_time = now;
@@ -769,6 +792,33 @@ fn handle(
             Ok(
                 json!({ "errcode": 0, "errmsg": "send job submission success", "msg_id": msg_id, "msg_data_id": msg_data_id }),
             )
+        }
+        "/cgi-bin/message/mass/preview" => {
+            let request: crate::wechat::types::MassPreviewRequest = parse(body)?;
+            if request.msgtype != "mpnews" {
+                return Err(refuse(47001, "data format error: wxpub's sandbox previews msgtype mpnews"));
+            }
+            let to = match (&request.towxname, &request.touser) {
+                (Some(name), _) => name.clone(),
+                (None, Some(openid)) if openid.starts_with('o') && openid.len() == 28 => openid.clone(),
+                (None, Some(_)) => return Err(refuse(40003, "invalid openid")),
+                (None, None) => return Err(refuse(47001, "data format error: towxname or touser is required")),
+            };
+            let index = state.draft_index(&request.mpnews.media_id)?;
+            if !sandbox.options.followers.contains(&to) {
+                return Err(refuse(43004, "require subscribe"));
+            }
+            let msg_id = 1_000_000_000 + state.next_id;
+            state.next_id += 1;
+            let draft = &state.drafts[index];
+            let preview = state::PreviewSent {
+                msg_id,
+                to,
+                draft_media_id: draft.media_id.clone(),
+                titles: draft.articles.iter().map(|a| a.title.clone()).collect(),
+            };
+            state.previews.push(preview);
+            Ok(json!({ "errcode": 0, "errmsg": "preview success", "msg_id": msg_id }))
         }
         "/cgi-bin/message/mass/get" => {
             let request: crate::wechat::types::MassGetRequest = parse(body)?;

@@ -63,6 +63,15 @@ pub struct Publication {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PreviewSent {
+    pub msg_id: u64,
+    /// `towxname` or `touser`, as given.
+    pub to: String,
+    pub draft_media_id: String,
+    pub titles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MassSend {
     pub msg_id: u64,
     pub msg_data_id: u64,
@@ -107,6 +116,9 @@ pub struct AccountState {
     pub drafts: Vec<Draft>,
     pub publications: Vec<Publication>,
     pub mass_sends: Vec<MassSend>,
+    /// Previews sent to reviewers' phones (`message/mass/preview`).
+    #[serde(default)]
+    pub previews: Vec<PreviewSent>,
     /// Calls answered, by endpoint path (faults excluded).
     pub calls: BTreeMap<String, u64>,
     /// Faults injected so far (random or scripted).
@@ -163,11 +175,22 @@ impl AccountState {
     // ---- drafts ----
 
     /// Validates and cleans draft articles the way the draft API does (under `rules`).
-    pub fn accept_articles(&mut self, articles: Vec<Article>, rules: &ArticleRules) -> Result<Vec<Article>, Refusal> {
-        articles.into_iter().map(|a| self.accept_article(a, rules)).collect()
+    /// `linked`: AppIDs of the mini programs linked to the account (other cards are removed).
+    pub fn accept_articles(
+        &mut self,
+        articles: Vec<Article>,
+        rules: &ArticleRules,
+        linked: &[String],
+    ) -> Result<Vec<Article>, Refusal> {
+        articles.into_iter().map(|a| self.accept_article(a, rules, linked)).collect()
     }
 
-    fn accept_article(&mut self, mut article: Article, rules: &ArticleRules) -> Result<Article, Refusal> {
+    fn accept_article(
+        &mut self,
+        mut article: Article,
+        rules: &ArticleRules,
+        linked: &[String],
+    ) -> Result<Article, Refusal> {
         if article.title.trim().is_empty() {
             return Err(refuse(44004, "empty title"));
         }
@@ -203,6 +226,16 @@ impl AccountState {
                 if images.is_empty() || !images.iter().all(|i| is_image_material(&i.image_media_id)) {
                     return Err(refuse(40007, "invalid media_id in image_info"));
                 }
+                // *(2026)* 1–20 photos and short plain text, or 45166.
+                let has_markup = article.content.match_indices('<').any(|(at, _)| {
+                    article.content[at + 1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!')
+                });
+                if images.len() > crate::wechat::limits::NEWSPIC_MAX_IMAGES
+                    || has_markup
+                    || article.content.chars().count() > crate::wechat::limits::NEWSPIC_MAX_TEXT_CHARS
+                {
+                    return Err(refuse(45166, "invalid content"));
+                }
             }
             other => return Err(refuse(47001, format!("data format error: unknown article_type {other}"))),
         }
@@ -211,7 +244,8 @@ impl AccountState {
                 return Err(refuse(47001, format!("data format error: crop `{crop}` is not X1_Y1_X2_Y2 in 0..1")));
             }
         }
-        let (content, notes) = clean_content(&article.content, &self.uploaded_urls);
+        let (content, mut notes) = clean_content(&article.content, &self.uploaded_urls);
+        let content = keep_linked_miniprogram_cards(&content, linked, &self.uploaded_urls, &mut notes);
         self.log.extend(notes);
         article.content = content;
         article.url = None;
@@ -322,6 +356,39 @@ pub fn clean_content(content: &str, uploaded: &[String]) -> (String, Vec<String>
     }
     cleaned.push_str(rest);
     (cleaned, notes)
+}
+
+/// Mini-program cards survive only for mini programs linked to the account, with a picture
+/// uploaded through uploadimg; WeChat drops the others (and says nothing).
+pub fn keep_linked_miniprogram_cards(
+    content: &str,
+    linked: &[String],
+    uploaded: &[String],
+    notes: &mut Vec<String>,
+) -> String {
+    const OPEN: &str = "<mp-miniprogram";
+    const CLOSE: &str = "</mp-miniprogram>";
+    let mut out = String::with_capacity(content.len());
+    let mut rest = content;
+    while let Some(start) = find_ci(rest, OPEN) {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('>').map_or(rest.len(), |e| start + e + 1);
+        let tag = &rest[start..end];
+        let after = if find_ci(&rest[end..], CLOSE) == Some(0) { end + CLOSE.len() } else { end };
+        let appid = attribute(tag, "data-miniprogram-appid").unwrap_or_default();
+        let image = attribute(tag, "data-miniprogram-imageurl").unwrap_or_default();
+        if !linked.contains(&appid) {
+            notes.push(format!("removed a mini-program card: {appid} is not linked to the account"));
+        } else if !uploaded.contains(&image) {
+            notes
+                .push(format!("removed a mini-program card whose picture was not uploaded through uploadimg: {image}"));
+        } else {
+            out.push_str(&rest[start..after]);
+        }
+        rest = &rest[after..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn find_ci(haystack: &str, needle: &str) -> Option<usize> {

@@ -488,6 +488,12 @@ impl Client {
         list_all(|offset| self.publish_batchget(offset, 20, true).map(|p| (p.total_count, p.item)))
     }
 
+    /// Sends draft `draft_media_id` to one reviewer's WeChat (`message/mass/preview`, 100 a
+    /// day): proofing on a phone, nothing published.
+    pub fn mass_preview(&self, draft_media_id: &str, reviewer: &Reviewer) -> Result<MassPreviewResponse, WechatError> {
+        self.post_json("/cgi-bin/message/mass/preview", &MassPreviewRequest::new(draft_media_id, reviewer))
+    }
+
     /// Where mass send `msg_id` stands (SEND_SUCCESS, SENDING, SEND_FAIL, DELETE).
     pub fn mass_get(&self, msg_id: u64) -> Result<MassStatus, WechatError> {
         self.post_json("/cgi-bin/message/mass/get", &MassGetRequest { msg_id })

@@ -8,6 +8,11 @@ pub const AUTHOR_MAX_CHARS: usize = 16;
 pub const DIGEST_MAX_CHARS: usize = 120;
 /// Visible characters of `content` must stay under this (*(2026)*: the text, not the HTML).
 pub const CONTENT_MAX_TEXT_CHARS: usize = 20_000;
+/// *(2026)* An image post (贴图, `newspic`) holds 1 to this many photos (permanent material).
+pub const NEWSPIC_MAX_IMAGES: usize = 20;
+/// *(2026)* An image post's text, in characters. The contract says only "short"; this is what
+/// the web editor's 贴图 text box takes — an assumption until a live account confirms it.
+pub const NEWSPIC_MAX_TEXT_CHARS: usize = 1_000;
 /// The UTF-8 bytes of `content` must stay under this.
 pub const CONTENT_MAX_BYTES: usize = 1024 * 1024;
 pub const SOURCE_URL_MAX_BYTES: usize = 1024;

@@ -274,6 +274,52 @@ pub struct MassSendRequest {
     pub clientmsgid: Option<String>,
 }
 
+/// *(2026)* `message/mass/preview`: a draft sent to one person's WeChat (who must follow the
+/// account), to proof it on a phone. Publishes nothing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MassPreviewRequest {
+    /// The reviewer's WeChat ID (微信号).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub towxname: Option<String>,
+    /// Or the reviewer's openid for this account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub touser: Option<String>,
+    pub mpnews: MediaId,
+    pub msgtype: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct MassPreviewResponse {
+    #[serde(default)]
+    pub msg_id: u64,
+}
+
+/// Who receives a preview.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reviewer {
+    WechatId(String),
+    OpenId(String),
+}
+
+impl std::fmt::Display for Reviewer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reviewer::WechatId(id) => write!(f, "WeChat ID {id}"),
+            Reviewer::OpenId(id) => write!(f, "openid {id}"),
+        }
+    }
+}
+
+impl MassPreviewRequest {
+    pub fn new(media_id: &str, reviewer: &Reviewer) -> MassPreviewRequest {
+        let (towxname, touser) = match reviewer {
+            Reviewer::WechatId(id) => (Some(id.clone()), None),
+            Reviewer::OpenId(id) => (None, Some(id.clone())),
+        };
+        MassPreviewRequest { towxname, touser, mpnews: MediaId { media_id: media_id.into() }, msgtype: "mpnews".into() }
+    }
+}
+
 /// The longest `clientmsgid` WeChat takes (45067 beyond).
 pub const CLIENTMSGID_MAX_BYTES: usize = 64;
 

@@ -318,3 +318,25 @@ fn a_past_publish_time_is_a_warning_only_while_it_is_recent_and_unpublished() {
         assert!(!rules.iter().any(|r| r.starts_with("publish-time")), "{rules:?}");
     }
 }
+
+/// A booking block names a mini program of publish.toml, with a real AppID: said at its line.
+#[test]
+fn booking_cards_name_a_configured_mini_program_with_a_valid_appid() {
+    let body = "正文。\n\n```booking\nprogram: tickets\nimage: photo.jpg\n```\n";
+    let project = project(&good_front(), body);
+    let output = project.wxpub().args(["check", "--now", NOW]).output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{text}");
+    assert!(text.contains("index.md:13"), "at the block's first line: {text}");
+    assert!(text.contains("no mini program `tickets`") && text.contains("one of: booking"), "{text}");
+
+    let config = project.read("publish.toml").replace("wx5f1a2b3c4d5e6f70", "wx-not-an-appid");
+    project.write("publish.toml", &config);
+    project.write(
+        "content/articles/a/index.md",
+        &format!("---\n{}---\n\n{}", good_front(), body.replace("program: tickets\n", "")),
+    );
+    let output = project.wxpub().args(["check", "--now", NOW]).output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("is not a mini program AppID"), "{text}");
+}

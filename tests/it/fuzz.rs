@@ -330,6 +330,7 @@ fn generated_markdown_with_raw_html_renders_and_sanitizes_clean() {
     ];
     let mut rng = fastrand::Rng::with_seed(seed() ^ 0x3d);
     let links = wxpub::render::ItemLinks::default();
+    let miniprograms = std::collections::BTreeMap::new();
     for _ in 0..cases() / 5 {
         let source: String = (0..rng.usize(1..12)).map(|_| pieces[rng.usize(..pieces.len())]).collect();
         let ctx = wxpub::render::RenderContext {
@@ -338,6 +339,7 @@ fn generated_markdown_with_raw_html_renders_and_sanitizes_clean() {
             line_breaks: if rng.bool() { wxpub::config::LineBreaks::Soft } else { wxpub::config::LineBreaks::Hard },
             dir: Path::new("."),
             links: &links,
+            miniprograms: &miniprograms,
             file: Path::new("index.md"),
             source: &source,
         };

@@ -294,3 +294,40 @@ fn an_item_is_shown_in_every_theme_side_by_side_and_topic_cards_open_item_pages(
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// The preview draws a booking card as WeChat does: the mini program, the title, the picture.
+#[test]
+fn the_preview_draws_a_booking_card() {
+    let project = TestProject::example();
+    let preview = wxpub::preview::spawn(project.path(), 0).expect("preview starts");
+    let mut browser = Browser::launch(375, 812);
+    browser.open(&format!("{}articles/2026-12-01-bronze-exhibition/", preview.url));
+    let card = browser.eval(
+        "(() => { const c = document.querySelector('.wx-mp-card'); const img = c.querySelector('img'); \
+           return [c.textContent.includes('预约参观｜青铜时代特展'), c.dataset.appid, img.complete && img.naturalWidth > 0, \
+                   c.getBoundingClientRect().height > 100]; })()",
+    );
+    assert_eq!(card, serde_json::json!([true, wxpub::sandbox::EXAMPLE_MINIPROGRAM_APPID, true, true]));
+    assert_eq!(browser.errors(), Vec::<String>::new());
+}
+
+/// An image post in the preview: its photos first, to swipe through, its text below.
+#[test]
+fn the_preview_shows_an_image_post_as_photos_then_text() {
+    let project = crate::publish::image_post_project(4, "");
+    let preview = wxpub::preview::spawn(project.path(), 0).expect("preview starts");
+    let mut browser = Browser::launch(375, 812);
+    browser.open(&format!("{}articles/2026-12-10-garden-photos/", preview.url));
+    let post = browser.eval(
+        "(() => { const s = document.querySelector('.wx-slides'); const imgs = [...s.querySelectorAll('img')]; \
+           const text = document.querySelector('.wx-image-post > p:last-child'); \
+           return [imgs.length, imgs.every(i => i.complete && i.naturalWidth > 0), s.scrollWidth > s.clientWidth, \
+                   text.getBoundingClientRect().top > s.getBoundingClientRect().bottom, text.textContent]; })()",
+    );
+    assert_eq!(post[0], 4);
+    assert_eq!(post[1], true, "every photo loads");
+    assert_eq!(post[2], true, "the photos scroll sideways");
+    assert_eq!(post[3], true, "the text is below the photos");
+    assert!(post[4].as_str().unwrap().contains("银杏"), "{post}");
+    assert_eq!(browser.errors(), Vec::<String>::new());
+}

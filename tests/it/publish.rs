@@ -322,3 +322,166 @@ fn a_push_goes_out_after_the_items_it_links_to_with_their_urls() {
     assert_eq!(code, 0, "{text}");
     assert_eq!(writes(&sandbox_state(&sandbox)), before, "{text}");
 }
+
+fn wxpub_against(project: &TestProject, sandbox: &SandboxHandle, args: &[&str]) -> (i32, String) {
+    let output = project
+        .wxpub()
+        .args(args)
+        .env("WXPUB_API_BASE", &sandbox.base_url)
+        .env("WXPUB_SERVICE_APPID", APPID)
+        .env("WXPUB_SERVICE_SECRET", SECRET)
+        .env("WXPUB_SUBSCRIPTION_APPID", APPID)
+        .env("WXPUB_SUBSCRIPTION_SECRET", SECRET)
+        .env("WXPUB_RETRY_BASE_MS", "2")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.code().unwrap_or(-1), text)
+}
+
+/// `send-preview`: the push's draft, made once and sent to the reviewer's phone; nothing is
+/// published, and `publish` later publishes that same draft.
+#[test]
+fn send_preview_sends_the_pushs_draft_and_publish_reuses_it() {
+    let sandbox = start(SandboxOptions { publish_delay_ms: 0, ..SandboxOptions::default() });
+    let project = TestProject::example();
+    let item = "articles/2026-12-12-conservation-lab";
+    let (code, text) = wxpub_against(&project, &sandbox, &["send-preview", item, "--to", "wxpub-editor"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("to WeChat ID wxpub-editor"), "{text}");
+    let state = sandbox_state(&sandbox);
+    assert_no_secrets(&text, &state);
+    assert_eq!(state["calls"]["/cgi-bin/draft/add"], 1, "one draft: {text}");
+    let previews = state["previews"].as_array().unwrap();
+    assert_eq!(previews.len(), 1, "{text}");
+    assert_eq!(previews[0]["to"], "wxpub-editor");
+    let draft = previews[0]["draft_media_id"].as_str().unwrap().to_string();
+    assert!(state["publications"].as_array().unwrap().is_empty(), "nothing published");
+    assert!(state["mass_sends"].as_array().unwrap().is_empty(), "nothing sent to followers");
+    assert!(project.read("publish.lock").contains(&draft), "the draft is recorded for publish");
+
+    // Someone who does not follow the account is named, with what to do.
+    let (code, text) = wxpub_against(&project, &sandbox, &["send-preview", item, "--to", "stranger-123"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("stranger-123") && text.contains("do not follow"), "{text}");
+    // No reviewer anywhere: the error says where to name one.
+    let (code, text) = wxpub_against(&project, &sandbox, &["send-preview", item]);
+    assert_ne!(code, 0);
+    assert!(text.contains("--to WECHAT_ID") && text.contains("[publish] reviewers"), "{text}");
+
+    // Publishing the item later reuses the previewed draft.
+    let (code, text) = wxpub_against(
+        &project,
+        &sandbox,
+        &["publish", item, "--due", "--now", "2026-12-12 10:00", "--account", "service"],
+    );
+    assert_eq!(code, 0, "{text}");
+    let state = sandbox_state(&sandbox);
+    assert_eq!(state["calls"]["/cgi-bin/draft/add"], 1, "no second draft: {text}");
+    assert_eq!(state["publications"].as_array().unwrap().len(), 1, "{text}");
+    assert_eq!(state["previews"].as_array().unwrap().len(), 1);
+}
+
+/// A booking card: the stored draft holds the `mp-miniprogram` element with an uploadimg
+/// picture; for a mini program not linked to the account WeChat drops it, and publish says so.
+#[test]
+fn a_booking_card_reaches_the_draft_and_a_dropped_one_is_reported() {
+    let item = "articles/2026-12-01-bronze-exhibition";
+    let sandbox = start(SandboxOptions::default());
+    let project = TestProject::example();
+    let (code, text) = wxpub_against(&project, &sandbox, &["publish", item, "--account", "service"]);
+    assert_eq!(code, 0, "{text}");
+    let state = sandbox_state(&sandbox);
+    let content = state["drafts"][0]["articles"][0]["content"].as_str().unwrap().to_string();
+    let card = &content[content.find("<mp-miniprogram").expect("the card is kept")..];
+    let card = &card[..card.find('>').unwrap()];
+    assert!(
+        card.contains(&format!("data-miniprogram-appid=\"{}\"", wxpub::sandbox::EXAMPLE_MINIPROGRAM_APPID)),
+        "{card}"
+    );
+    assert!(card.contains("data-miniprogram-path=\"pages/booking/index?exhibition=bronze-age\""), "{card}");
+    assert!(
+        card.contains(&format!("data-miniprogram-imageurl=\"{}/mmbiz/", sandbox.base_url)),
+        "an uploadimg URL: {card}"
+    );
+    assert!(!text.contains("warn:"), "{text}");
+
+    let unlinked = start(SandboxOptions { linked_miniprograms: Vec::new(), ..SandboxOptions::default() });
+    let project = TestProject::example();
+    let (code, text) = wxpub_against(&project, &unlinked, &["publish", item, "--account", "service"]);
+    assert_eq!(code, 0, "{text}");
+    let state = sandbox_state(&unlinked);
+    assert!(!state["drafts"][0]["articles"][0]["content"].as_str().unwrap().contains("<mp-miniprogram"));
+    assert!(text.contains("warn: WeChat removed 1 of 1 mini-program card(s)") && text.contains("小程序管理"), "{text}");
+}
+
+/// A JPEG photo of its own colour (distinct bytes, so each is its own material).
+fn photo(seed: u8) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(900, 600, |x, y| {
+        image::Rgb([seed.wrapping_mul(37), (x % 256) as u8 ^ seed, (y % 256) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(image).write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+/// A gallery written as an image post (贴图): `count` photos in the body, a few lines of text.
+pub fn image_post_project(count: usize, extra_body: &str) -> TestProject {
+    let photos: String = (1..=count).map(|i| format!("![第 {i} 张](p{i}.jpg)\n\n")).collect();
+    let text = format!(
+        "---\ntitle: 冬日庭院\ndigest: 九张照片\naccount: service\npublish_at: 2026-12-10 09:00\nformat: image-post\n---\n\n雪后的庭院，\n银杏还挂着最后几片叶子。\n\n{photos}{extra_body}"
+    );
+    let project = TestProject::with_items(&[("articles/2026-12-10-garden-photos", &text)]);
+    for i in 1..=count {
+        let path = project.path().join(format!("content/articles/2026-12-10-garden-photos/p{i}.jpg"));
+        std::fs::write(path, photo(i as u8)).unwrap();
+    }
+    project
+}
+
+/// An image post goes out as `newspic`: its 9 photos as permanent materials, its text plain.
+#[test]
+fn an_image_post_publishes_as_newspic_with_its_photos_as_materials() {
+    let sandbox = start(SandboxOptions { publish_delay_ms: 0, ..SandboxOptions::default() });
+    let project = image_post_project(9, "");
+    let (code, text) = wxpub_against(&project, &sandbox, &["publish", "--due", "--now", "2026-12-10 10:00"]);
+    assert_eq!(code, 0, "{text}");
+    let state = sandbox_state(&sandbox);
+    let publications = state["publications"].as_array().unwrap();
+    assert_eq!(publications.len(), 1, "{text}");
+    let article = &publications[0]["articles"][0];
+    assert_eq!(article["article_type"], "newspic");
+    let list: Vec<&str> = article["image_info"]["image_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["image_media_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(list.len(), 9, "{article}");
+    let materials: Vec<&str> =
+        state["materials"].as_array().unwrap().iter().map(|m| m["media_id"].as_str().unwrap()).collect();
+    assert!(list.iter().all(|id| materials.contains(id)), "every photo is a permanent material");
+    assert_eq!(list.iter().collect::<std::collections::BTreeSet<_>>().len(), 9, "nine different photos");
+    let content = article["content"].as_str().unwrap();
+    assert!(!content.contains('<'), "plain text: {content}");
+    assert!(content.starts_with("雪后的庭院，银杏还挂着最后几片叶子。"), "{content}");
+    assert!(article.get("thumb_media_id").is_none_or(|t| t.is_null()), "{article}");
+    assert!(state["calls"].get("/cgi-bin/media/uploadimg").is_none(), "nothing through uploadimg: {text}");
+}
+
+/// Too many photos, or markup in the text: `check` refuses it at the line, before any upload.
+#[test]
+fn an_image_post_with_21_photos_or_html_is_refused_before_any_upload() {
+    let sandbox = start(SandboxOptions::default());
+    for (project, expected) in [
+        (image_post_project(21, ""), "takes 1 to 20 photos; this one has 21"),
+        (image_post_project(3, "<section>说明</section>\n"), "raw HTML in an image post"),
+        (image_post_project(3, "| a | b |\n|---|---|\n| 1 | 2 |\n"), "a table in an image post"),
+    ] {
+        let (code, text) = wxpub_against(&project, &sandbox, &["publish", "--due", "--now", "2026-12-10 10:00"]);
+        assert_ne!(code, 0, "{text}");
+        assert!(text.contains(expected) && text.contains("[image-post]"), "{text}");
+        assert!(text.contains("content/articles/2026-12-10-garden-photos/index.md:"), "{text}");
+    }
+    assert_eq!(writes(&sandbox_state(&sandbox)), 0, "nothing uploaded");
+}
