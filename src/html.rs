@@ -97,6 +97,13 @@ pub fn parse_attributes<'t>(mut text: &'t str, attributes: &mut Vec<(&'t str, &'
 
 /// Characters a reader sees: everything outside tags and comments, an entity (`&nbsp;`,
 /// `&#20013;`) counting as one.
+/// Whether text holds what an HTML reader takes for markup (`<p`, `</`, `<!`): WeChat refuses
+/// it where it wants plain text (an image post's text). `a < b` is text.
+pub fn has_markup(text: &str) -> bool {
+    text.match_indices('<')
+        .any(|(at, _)| text[at + 1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!'))
+}
+
 /// The width of an HTML fragment's text in columns: a Chinese character (or full-width sign)
 /// counts two, anything else one; tags count nothing, an entity one.
 pub fn display_columns(html: &str) -> usize {

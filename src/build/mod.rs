@@ -83,6 +83,8 @@ pub struct RenderMemo {
 
 struct MemoEntry {
     settings: String,
+    /// The project's items when it was rendered (see [`crate::render::ItemLinks::items_fingerprint`]).
+    items: u64,
     source: String,
     dir: PathBuf,
     rendered: Rendered,
@@ -92,8 +94,10 @@ impl RenderMemo {
     fn lookup(&self, project: &Project, item: &Item, hashes: &FileHashes) -> Option<Rendered> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let entry = entries.get(&item.key())?;
-        let same_inputs =
-            entry.settings == project.settings_fingerprint && entry.source == item.source && entry.dir == item.dir;
+        let same_inputs = entry.settings == project.settings_fingerprint
+            && entry.items == project.links.items_fingerprint
+            && entry.source == item.source
+            && entry.dir == item.dir;
         // Every item it links to still has the URL it had (one was published meanwhile, say).
         let same_links = entry.rendered.linked.iter().map(|key| project.links.href(key)).eq(entry
             .rendered
@@ -114,6 +118,7 @@ impl RenderMemo {
     fn store(&self, project: &Project, item: &Item, rendered: &Rendered) {
         let entry = MemoEntry {
             settings: project.settings_fingerprint.clone(),
+            items: project.links.items_fingerprint,
             source: item.source.clone(),
             dir: item.dir.clone(),
             rendered: rendered.clone(),

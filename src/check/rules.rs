@@ -281,7 +281,17 @@ fn check_image_post(item: &Item) -> Vec<Diagnostic> {
             "put the photos in the body as ![caption](photo.jpg) (a poster's `image` comes first), or split it",
         ));
     }
-    let chars = markdown::plain_text(item.body()).chars().count();
+    let text = markdown::plain_text(item.body());
+    if crate::html::has_markup(&text) {
+        out.push(at_key(
+            item,
+            "format",
+            Rule::ImagePost,
+            "the image post's text would contain something WeChat reads as a tag (`<b>` in code or escaped)".into(),
+            "write it without angle brackets, or use 〈〉",
+        ));
+    }
+    let chars = text.chars().count();
     if chars > NEWSPIC_MAX_TEXT_CHARS {
         out.push(at_key(
             item,
@@ -838,17 +848,47 @@ fn check_link_order(ctx: &Context<'_>, item: &Item, linked: &[String]) -> Vec<Di
     if item.meta.draft || item.meta.publish_at.is_none() {
         return out;
     }
-    let published = ctx.lock.published_items();
+    let settled = ctx.lock.settled_items();
     let tz = ctx.config.timezone();
     let when = |i: &Item| i.meta.publish_at.as_deref().and_then(|t| content::parse_publish_at(t, tz));
-    for key in linked.iter().filter(|key| !published.contains(*key)) {
+    let mode = |i: &Item| ctx.config.accounts.get(&i.meta.account).map(|a| a.mode);
+    for key in linked.iter().filter(|key| !settled.contains(*key)) {
         let Some(target) = ctx.items.iter().find(|i| &i.key() == key) else { continue };
-        let problem = if target.meta.draft || target.meta.publish_at.is_none() {
+        let links_back =
+            ctx.render_of(target).and_then(|r| r.as_ref().ok()).is_some_and(|r| r.linked.contains(&item.key()));
+        // A topic's card for such an item just shows it without a link: that is not worth a
+        // warning per card; a link written in the text is.
+        let no_url =
+            matches!(mode(target), Some(crate::config::PublishMode::Masssend | crate::config::PublishMode::Draft));
+        let problem = if no_url && item.kind == Kind::Topic {
+            None
+        } else if mode(target) == Some(crate::config::PublishMode::Masssend) {
+            Some((
+                format!(
+                    "links to {key}, which goes out as a mass send: WeChat gives a mass send no URL, so the link stays text"
+                ),
+                "link to a published (freepublish) article, or write its mp.weixin.qq.com URL once it is sent",
+            ))
+        } else if mode(target) == Some(crate::config::PublishMode::Draft) {
+            Some((
+                format!(
+                    "links to {key}, whose account stops at drafts: wxpub never learns its URL, so the link stays text"
+                ),
+                "write its mp.weixin.qq.com URL once it is published by hand",
+            ))
+        } else if links_back && when(target) >= when(item) {
+            Some((
+                format!(
+                    "links to {key}, which links back: one of the two must go first, so this item's link stays text"
+                ),
+                "keep only one of the two links, or publish one item earlier and link to it from the later one",
+            ))
+        } else if target.meta.draft || target.meta.publish_at.is_none() {
             Some((
                 format!("links to {key}, which is not scheduled: the link stays text until it is published"),
                 "schedule it (publish_at) before this item, or link to a published article's mp.weixin.qq.com URL",
             ))
-        } else if target.meta.account == item.meta.account && target.meta.publish_at == item.meta.publish_at {
+        } else if target.meta.account == item.meta.account && when(target) == when(item) {
             Some((
                 format!(
                     "links to {key} in the same push: its URL exists only after both are published, so the link stays text"

@@ -197,10 +197,19 @@ pub fn send_preview(project: &Path, args: SendPreviewArgs) -> Result<ExitCode> {
             continue;
         }
         let record = lock.accounts.get(&push.account).and_then(|a| a.pushes.get(&push.slot));
+        // Published (or sent): its draft left the box; a preview of it would be refused.
+        if let Some(publication) = record.and_then(|r| r.publication.as_ref()) {
+            failures.push(format!(
+                "{} at {}: already {} ({}); there is no draft left to preview — open the published article instead",
+                push.account,
+                push.slot,
+                if publication.mode == "masssend" { "sent" } else { "published" },
+                publication.status
+            ));
+            continue;
+        }
         let Some(draft) = record.and_then(|r| r.draft_media_id.clone()) else {
-            // Already published: its draft left the box.
-            failures
-                .push(format!("{} at {}: already published; there is no draft to preview", push.account, push.slot));
+            failures.push(format!("{} at {}: no draft was made", push.account, push.slot));
             continue;
         };
         let client = &clients[&push.account];
@@ -294,7 +303,7 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     let config = &loaded.config.clone();
     let plan = |manifest: &build::Manifest, lock: &Lock| -> Result<Vec<publish::Push>> {
         let mut pushes = publish::plan(manifest, config, &args.items, args.account.as_deref(), now)?;
-        publish::wait_for_links(&mut pushes, manifest, &lock.published_items());
+        publish::wait_for_links(&mut pushes, manifest, config, &lock.settled_items());
         Ok(pushes)
     };
     let mut pushes = plan(&build.manifest, &lock)?;
@@ -335,17 +344,39 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     };
     let started_at = crate::clock::now();
     let mut outcomes = publish::execute(&pushes, &build.manifest, config, &mut lock, &clients, &options);
-    // A push that waited for items this run published goes out now, rebuilt with their URLs;
-    // each round publishes at least one more push, so this ends.
+    // A push that waited for items this run published goes out now, rebuilt with their URLs.
+    // Only the pushes that waited run again (the others are done, and their status checks
+    // spent); each round releases at least one, so this ends.
     for _ in 0..pushes.len() {
-        let published = lock.published_items();
-        if !pushes.iter().any(|p| p.waits_for.iter().any(|key| published.contains(key))) {
+        let settled = lock.settled_items();
+        let released: Vec<(String, String)> = pushes
+            .iter()
+            .filter(|p| p.waits_for.iter().any(|key| settled.contains(key)))
+            .map(|p| (p.account.clone(), p.slot.clone()))
+            .collect();
+        if released.is_empty() {
             break;
         }
         loaded.links = crate::render::ItemLinks::new(&loaded.items, lock.published_urls());
-        build = build::build(&loaded, &build_options)?;
-        pushes = plan(&build.manifest, &lock)?;
-        let round = publish::execute(&pushes, &build.manifest, config, &mut lock, &clients, &options);
+        // What is published stays recorded; a rebuild that fails ends the rounds, reported.
+        let rebuilt = build::build(&loaded, &build_options).map_err(anyhow::Error::from).and_then(|b| {
+            let next = plan(&b.manifest, &lock)?;
+            Ok((b, next))
+        });
+        let (next_build, next_pushes) = match rebuilt {
+            Ok(rebuilt) => rebuilt,
+            Err(e) => {
+                eprintln!(
+                    "warning: could not rebuild with the new URLs, so the pushes waiting for them stay drafted: {e:#}"
+                );
+                break;
+            }
+        };
+        build = next_build;
+        pushes = next_pushes;
+        let waited: Vec<publish::Push> =
+            pushes.iter().filter(|p| released.contains(&(p.account.clone(), p.slot.clone()))).cloned().collect();
+        let round = publish::execute(&waited, &build.manifest, config, &mut lock, &clients, &options);
         merge_rounds(&mut outcomes, round);
     }
     let quota_note = record_usage(

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::config::PublishMode;
 use crate::content;
 use crate::publish::Lock;
 
@@ -21,15 +22,16 @@ struct ItemStatus {
 }
 
 /// Items in one push (same account and time) go out together: none waits for another.
-fn same_push(item: &content::Item, other: Option<&content::Item>) -> bool {
-    other.is_some_and(|o| o.meta.account == item.meta.account && o.meta.publish_at == item.meta.publish_at)
+fn same_push(item: &content::Item, other: Option<&content::Item>, tz: chrono_tz::Tz) -> bool {
+    let when = |i: &content::Item| i.meta.publish_at.as_deref().and_then(|t| content::parse_publish_at(t, tz));
+    other.is_some_and(|o| o.meta.account == item.meta.account && when(o) == when(item))
 }
 
 pub fn run(project: &Path, json: bool) -> Result<ExitCode> {
     let loaded = crate::project::Project::load(project)?;
     let (config, items) = (&loaded.config, &loaded.items);
     let lock = Lock::load(project)?;
-    let published = lock.published_items();
+    let published = lock.settled_items();
     // What each item links to (rendered by path: no image is read), for "waits for".
     let renders = crate::build::render_all(&loaded, crate::images::Planning::ByPath, false).ok();
     let dist = project.join(&config.site.output_dir);
@@ -76,8 +78,12 @@ pub fn run(project: &Path, json: bool) -> Result<ExitCode> {
                 .iter()
                 .filter(|target| {
                     !published.contains(*target)
-                        && loaded.item(target).is_some_and(|t| !t.meta.draft && t.meta.publish_at.is_some())
-                        && !same_push(item, loaded.item(target))
+                        && loaded.item(target).is_some_and(|t| {
+                            !t.meta.draft
+                                && t.meta.publish_at.is_some()
+                                && config.accounts.get(&t.meta.account).map(|a| a.mode) == Some(PublishMode::Publish)
+                        })
+                        && !same_push(item, loaded.item(target), tz)
                 })
                 .cloned()
                 .collect(),

@@ -327,7 +327,7 @@ fn run_push(
         (step.starts_with("created draft") || step.starts_with("updated draft")) && step.ends_with(draft_id.as_str())
     });
     if written_now {
-        report_dropped_cards(client, &draft_id, &articles, outcome)?;
+        report_dropped_cards(client, &draft_id, &articles, outcome);
     }
 
     // 4. Publish what is due, by the account's mode — after the items it links to.
@@ -788,25 +788,28 @@ impl ServerView {
 
 /// WeChat keeps a mini-program card only when the mini program is linked to the account, and
 /// drops it silently otherwise: read the stored draft back and say so.
-fn report_dropped_cards(
-    client: &Client,
-    draft_id: &str,
-    articles: &[Article],
-    outcome: &mut PushOutcome,
-) -> Result<(), StepError> {
+/// Only a warning either way: the draft itself was written and recorded.
+fn report_dropped_cards(client: &Client, draft_id: &str, articles: &[Article], outcome: &mut PushOutcome) {
     const CARD: &str = "<mp-miniprogram";
     let sent: usize = articles.iter().map(|a| a.content.matches(CARD).count()).sum();
     if sent == 0 {
-        return Ok(());
+        return;
     }
-    let stored: usize = client.draft_get(draft_id)?.news_item.iter().map(|a| a.content.matches(CARD).count()).sum();
-    if stored < sent {
-        outcome.warnings.push(format!(
-            "WeChat removed {} of {sent} mini-program card(s) from draft {draft_id}: link the mini program to the account (web backend → 小程序管理), or readers get no booking card",
-            sent - stored
-        ));
+    match client.draft_get(draft_id) {
+        Ok(stored) => {
+            let kept: usize = stored.news_item.iter().map(|a| a.content.matches(CARD).count()).sum();
+            if kept < sent {
+                outcome.warnings.push(format!(
+                    "WeChat removed {} of {sent} mini-program card(s) from draft {draft_id}: link the mini program to the account (web backend → 小程序管理), or readers get no booking card",
+                    sent - kept
+                ));
+            }
+        }
+        Err(e) => outcome.warnings.push(format!(
+            "could not read draft {draft_id} back to see whether WeChat kept its mini-program card(s): {}",
+            crate::redact::redact(&e.to_string())
+        )),
     }
-    Ok(())
 }
 
 /// Whether this run means to publish (or mass-send) the push.

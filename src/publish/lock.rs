@@ -125,10 +125,11 @@ impl Lock {
         crate::fs_util::write_atomic(&path, text.as_bytes()).map_err(|source| LockError::Write { path, source })
     }
 
-    /// Keys of the items whose publication has finished (published or sent, even if deleted
-    /// since): nothing that links to them waits any longer.
-    pub fn published_items(&self) -> std::collections::BTreeSet<String> {
-        let finished = |status: &str| status.starts_with("published") || status.starts_with("sent");
+    /// Keys of the items whose publication is settled — published or sent (even if deleted
+    /// since), or failed: nothing that links to them waits any longer (their links carry a URL
+    /// if WeChat gave one, else stay text).
+    pub fn settled_items(&self) -> std::collections::BTreeSet<String> {
+        let finished = |status: &str| status != "publishing" && status != "sending";
         self.accounts
             .values()
             .flat_map(|account| account.pushes.values())

@@ -49,23 +49,74 @@ pub enum PlanError {
 /// manifest, not a draft) and not published yet (`published`: keys of items whose publication
 /// has finished). Links to items in the same push, or to items never scheduled, wait for
 /// nothing: they stay text (`check` says so).
-pub fn wait_for_links(pushes: &mut [Push], manifest: &Manifest, published: &std::collections::BTreeSet<String>) {
-    let scheduled = |key: &str| manifest.items.iter().any(|i| i.key == key && !i.draft && i.publish_at.is_some());
-    for push in pushes.iter_mut() {
-        let mut waits: Vec<String> = Vec::new();
-        for key in &push.items {
-            let Some(item) = manifest.items.iter().find(|i| &i.key == key) else { continue };
-            for target in &item.links {
-                if !push.items.contains(target)
-                    && !published.contains(target)
-                    && scheduled(target)
-                    && !waits.contains(target)
-                {
-                    waits.push(target.clone());
+///
+/// Only targets that will get a URL are waited for: not those of a `masssend` or `draft`-mode
+/// account. Items that link to each other cannot both go out after the
+/// other: in a loop, the later push waits and the earlier one goes first, its link as text.
+pub fn wait_for_links(
+    pushes: &mut [Push],
+    manifest: &Manifest,
+    config: &Config,
+    settled: &std::collections::BTreeSet<String>,
+) {
+    use std::collections::{BTreeSet, VecDeque};
+    type PushId<'m> = (&'m str, &'m str);
+    // Every scheduled item's push, planned in this run or not (the manifest's publish_at is
+    // normalised, as the plan's slots are).
+    let push_of: BTreeMap<&str, PushId<'_>> = manifest
+        .items
+        .iter()
+        .filter(|i| !i.draft)
+        .filter_map(|i| Some((i.key.as_str(), (i.account.as_str(), i.publish_at.as_deref()?))))
+        .collect();
+    // Only a freepublished item gets a URL: a mass send has none, and a draft-mode account's
+    // items are published by hand. Waiting for those would delay the push for nothing.
+    let gets_a_url =
+        |account: &str| config.accounts.get(account).is_some_and(|a| a.mode == crate::config::PublishMode::Publish);
+    let mut edges: Vec<(PushId<'_>, PushId<'_>, &str)> = Vec::new();
+    for item in manifest.items.iter().filter(|i| !settled.contains(&i.key)) {
+        let Some(&from) = push_of.get(item.key.as_str()) else { continue };
+        for target in &item.links {
+            if let Some(&to) = push_of.get(target.as_str())
+                && to != from
+                && !settled.contains(target)
+                && gets_a_url(to.0)
+            {
+                edges.push((from, to, target.as_str()));
+            }
+        }
+    }
+    // The later pushes' waits first: an earlier push's wait that would close a loop is dropped.
+    let when = |slot: &str| chrono::DateTime::parse_from_rfc3339(slot).ok();
+    edges.sort_by(|a, b| (when(b.0.1), b.0).cmp(&(when(a.0.1), a.0)));
+    let mut accepted: BTreeSet<(PushId<'_>, PushId<'_>)> = BTreeSet::new();
+    let mut waits: BTreeMap<PushId<'_>, Vec<String>> = BTreeMap::new();
+    let reaches = |accepted: &BTreeSet<(PushId<'_>, PushId<'_>)>, start: PushId<'_>, goal: PushId<'_>| {
+        let mut queue = VecDeque::from([start]);
+        let mut seen = BTreeSet::from([start]);
+        while let Some(at) = queue.pop_front() {
+            if at == goal {
+                return true;
+            }
+            for &(_, next) in accepted.range((at, ("", ""))..).take_while(|(from, _)| *from == at) {
+                if seen.insert(next) {
+                    queue.push_back(next);
                 }
             }
         }
-        push.waits_for = waits;
+        false
+    };
+    for (from, to, target) in edges {
+        if accepted.contains(&(from, to)) || !reaches(&accepted, to, from) {
+            accepted.insert((from, to));
+            let list = waits.entry(from).or_default();
+            if !list.iter().any(|k| k == target) {
+                list.push(target.to_string());
+            }
+        }
+    }
+    for push in pushes.iter_mut() {
+        push.waits_for = waits.remove(&(push.account.as_str(), push.slot.as_str())).unwrap_or_default();
     }
 }
 

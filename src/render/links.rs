@@ -32,18 +32,25 @@ pub struct ItemLinks {
     by_slug: HashMap<String, Option<String>>,
     published: BTreeMap<String, String>,
     pub mode: LinkMode,
+    /// Changes when an item is added, removed or moved: a link that named nothing may name
+    /// something now (renders kept in memory are then stale).
+    pub items_fingerprint: u64,
 }
 
 impl ItemLinks {
     /// `published`: item key → the URL WeChat gave it.
     pub fn new(items: &[Item], published: BTreeMap<String, String>) -> ItemLinks {
+        use std::hash::{Hash, Hasher};
         let mut links = ItemLinks { published, ..ItemLinks::default() };
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
         for item in items {
+            (item.key(), &item.dir).hash(&mut hasher);
             let key = item.key();
             links.by_dir.insert(normalize(&item.dir), key.clone());
             links.by_key.insert(key.clone(), ());
             links.by_slug.entry(item.slug.clone()).and_modify(|k| *k = None).or_insert(Some(key));
         }
+        links.items_fingerprint = hasher.finish();
         links
     }
 

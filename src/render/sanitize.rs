@@ -568,6 +568,12 @@ fn scan(html: &str, report: &mut dyn FnMut(usize, Removal)) -> String {
                         continue;
                     }
                 }
+                // `href=""` only on a mini-program text link; anywhere else it is an empty link.
+                let miniprogram_link = tag == "a"
+                    && attributes.iter().any(|(a, v)| {
+                        a.eq_ignore_ascii_case("data-miniprogram-appid")
+                            && crate::config::is_miniprogram_appid(&decode_entities(v))
+                    });
                 out.push('<');
                 out.push_str(tag);
                 for &(attr, raw) in &attributes {
@@ -575,6 +581,9 @@ fn scan(html: &str, report: &mut dyn FnMut(usize, Removal)) -> String {
                         push_style_attribute(&mut out, &mut styles, raw);
                     } else if let Some(attr) = allowed.iter().find(|a| a.eq_ignore_ascii_case(attr)) {
                         let value = decode_entities(raw);
+                        if *attr == "href" && value.is_empty() && !miniprogram_link {
+                            continue;
+                        }
                         if let Some(kept) = filter_attribute(tag, attr, &value) {
                             push_attribute(&mut out, attr, &kept);
                         }

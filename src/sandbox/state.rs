@@ -227,11 +227,8 @@ impl AccountState {
                     return Err(refuse(40007, "invalid media_id in image_info"));
                 }
                 // *(2026)* 1–20 photos and short plain text, or 45166.
-                let has_markup = article.content.match_indices('<').any(|(at, _)| {
-                    article.content[at + 1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!')
-                });
                 if images.len() > crate::wechat::limits::NEWSPIC_MAX_IMAGES
-                    || has_markup
+                    || crate::html::has_markup(&article.content)
                     || article.content.chars().count() > crate::wechat::limits::NEWSPIC_MAX_TEXT_CHARS
                 {
                     return Err(refuse(45166, "invalid content"));
@@ -547,6 +544,48 @@ mod tests {
         let (clean, notes) = clean_content(html, &uploaded);
         assert_eq!(clean, r#"<p>x</p><img src="http://127.0.0.1:1/mmbiz/a.jpg">y"#);
         assert_eq!(notes.len(), 2);
+    }
+
+    /// *(2026)* An image post is 1–20 photos of permanent material and short plain text.
+    #[test]
+    fn image_posts_take_plain_text_and_at_most_twenty_photos() {
+        let mut state = AccountState::default();
+        let ids: Vec<String> = (0..21)
+            .map(|i| {
+                let media_id = format!("m{i}");
+                state.materials.push(Material {
+                    media_id: media_id.clone(),
+                    kind: MaterialType::Image,
+                    name: format!("{i}.jpg"),
+                    update_time: 0,
+                    url: None,
+                    bytes: 1,
+                });
+                media_id
+            })
+            .collect();
+        let post = |photos: usize, content: &str| Article {
+            title: "贴图".into(),
+            content: content.into(),
+            article_type: Some("newspic".into()),
+            image_info: Some(crate::wechat::types::ImageInfo {
+                image_list: ids[..photos]
+                    .iter()
+                    .map(|id| crate::wechat::types::ImageListItem { image_media_id: id.clone() })
+                    .collect(),
+            }),
+            ..Article::default()
+        };
+        let rules = ArticleRules::default();
+        let code = |state: &mut AccountState, article: Article| {
+            state.accept_articles(vec![article], &rules, &[]).err().map(|(code, _)| code)
+        };
+        assert_eq!(code(&mut state, post(9, "雪后的庭院 <3")), None, "a `<` that starts no tag is text");
+        assert_eq!(code(&mut state, post(20, "二十张")), None);
+        assert_eq!(code(&mut state, post(21, "二十一张")), Some(45166));
+        assert_eq!(code(&mut state, post(3, "<p>段落</p>")), Some(45166));
+        assert_eq!(code(&mut state, post(3, &"字".repeat(1_001))), Some(45166));
+        assert_eq!(code(&mut state, post(0, "没有照片")), Some(40007));
     }
 
     #[test]

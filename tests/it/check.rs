@@ -338,5 +338,6 @@ fn booking_cards_name_a_configured_mini_program_with_a_valid_appid() {
     );
     let output = project.wxpub().args(["check", "--now", NOW]).output().unwrap();
     let text = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{text}");
     assert!(text.contains("is not a mini program AppID"), "{text}");
 }

@@ -37,21 +37,6 @@ fn run(project: &TestProject, sandbox: &SandboxHandle, args: &[&str]) -> (i32, S
     (output.status.code().unwrap_or(-1), text)
 }
 
-/// The example, its topic page listing only the service account's items. The example's own
-/// topic also lists the subscription account's, and links to them, so it waits until they are
-/// published too (`a_push_goes_out_after_the_items_it_links_to…`); these runs publish the
-/// service account alone and count on every one of its pushes going out.
-fn service_example() -> TestProject {
-    let project = TestProject::example();
-    let topic = "content/topics/2026-12-31-year-in-review/index.md";
-    let text = project.read(topic);
-    let start = text.find("gather:").unwrap();
-    let end = start + text[start..].find("\n---").unwrap();
-    let gather = "gather:\n  paths: [articles/2026-12-01-bronze-exhibition, articles/2026-12-01-ding-story, articles/2026-12-12-conservation-lab, posters/2026-12-20-winter-poster]";
-    project.write(topic, &format!("{}{gather}{}", &text[..start], &text[end..]));
-    project
-}
-
 /// How many pushes `args` (a publish command) plans, from its dry run.
 fn planned_pushes(project: &TestProject, sandbox: &SandboxHandle, args: &[&str]) -> usize {
     let mut dry = args.to_vec();
@@ -118,7 +103,7 @@ fn two_runs_started_together_publish_every_push_once() {
     let pairs: usize = std::env::var("WXPUB_PAIRS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
     for pair in 0..pairs {
         let sandbox = sandbox(SandboxOptions::default());
-        let project = service_example();
+        let project = TestProject::example();
         let args = ["publish", "--due", "--now", ALL_DUE, "--account", "service"];
         let pushes = planned_pushes(&project, &sandbox, &args);
         let mut first = command(&project, &sandbox, &args)
@@ -144,7 +129,7 @@ fn two_runs_started_together_publish_every_push_once() {
 
 #[test]
 fn a_second_run_with_no_wait_exits_with_its_own_code() {
-    let project = service_example();
+    let project = TestProject::example();
     let _held = wxpub::project_lock::acquire(project.path(), "publish", false, |_| {}).unwrap();
     let sandbox = sandbox(SandboxOptions::default());
     let (code, text) = run(&project, &sandbox, &["publish", "--due", "--no-wait"]);
@@ -155,7 +140,7 @@ fn a_second_run_with_no_wait_exits_with_its_own_code() {
 #[test]
 fn answers_lost_after_the_server_acted_are_found_not_repeated() {
     let sandbox = sandbox(SandboxOptions::default());
-    let project = service_example();
+    let project = TestProject::example();
     script_faults(
         &sandbox,
         serde_json::json!([
@@ -185,7 +170,7 @@ fn answers_lost_after_the_server_acted_are_found_not_repeated() {
 #[test]
 fn a_mass_send_whose_answer_was_lost_goes_out_once() {
     let sandbox = sandbox(SandboxOptions { service_account: false, ..SandboxOptions::default() });
-    let project = service_example();
+    let project = TestProject::example();
     script_faults(&sandbox, serde_json::json!([{ "lose_answer": "/cgi-bin/message/mass/sendall" }]));
     let (code, text) =
         run(&project, &sandbox, &["publish", "--due", "--now", "2026-12-02 09:00", "--account", "subscription"]);
@@ -202,7 +187,7 @@ fn a_mass_send_whose_answer_was_lost_goes_out_once() {
 #[test]
 fn a_lock_missing_half_its_entries_publishes_nothing_twice_and_is_restored() {
     let sandbox = sandbox(SandboxOptions::default());
-    let project = service_example();
+    let project = TestProject::example();
     let args = ["publish", "--due", "--now", ALL_DUE, "--account", "service"];
     let (code, text) = run(&project, &sandbox, &args);
     assert_eq!(code, 0, "{text}");
@@ -245,7 +230,7 @@ fn a_lock_missing_half_its_entries_publishes_nothing_twice_and_is_restored() {
 #[test]
 fn a_draft_deleted_on_the_server_is_made_again_and_published_once() {
     let sandbox = sandbox(SandboxOptions::default());
-    let project = service_example();
+    let project = TestProject::example();
     // Drafts only, then an editor deletes one in the web backend.
     let (code, text) = run(&project, &sandbox, &["publish", "--now", ALL_DUE, "--account", "service"]);
     assert_eq!(code, 0, "{text}");
@@ -334,7 +319,7 @@ fn long_articles_count_their_visible_text_in_check_publish_and_the_sandbox() {
 #[test]
 fn an_account_that_may_not_publish_keeps_its_drafts_and_says_so() {
     let sandbox = sandbox(SandboxOptions { may_publish: false, ..SandboxOptions::default() });
-    let project = service_example();
+    let project = TestProject::example();
     let args = ["publish", "--due", "--now", ALL_DUE, "--account", "service"];
     let (code, text) = run(&project, &sandbox, &args);
     assert_eq!(code, 4, "{text}");
@@ -355,7 +340,7 @@ fn an_account_that_may_not_publish_keeps_its_drafts_and_says_so() {
 fn a_daily_quota_that_runs_out_stops_cleanly_and_the_next_day_finishes() {
     let quotas = [("/cgi-bin/freepublish/get".to_string(), 3)].into();
     let sandbox = sandbox(SandboxOptions { publish_delay_ms: 400, quotas, ..SandboxOptions::default() });
-    let project = service_example();
+    let project = TestProject::example();
     let args = ["publish", "--due", "--now", ALL_DUE, "--account", "service"];
     let pushes = planned_pushes(&project, &sandbox, &args);
     let (code, text) = run(&project, &sandbox, &args);
@@ -397,7 +382,7 @@ fn send_protection_confirmed_later_is_sent_and_refused_is_failed_with_the_draft_
     // Confirmed by the administrator after 1.5 s: the run waits and records it as sent.
     let sandbox_ok =
         sandbox(SandboxOptions { service_account: false, send_protection_ms: Some(1500), ..SandboxOptions::default() });
-    let project = service_example();
+    let project = TestProject::example();
     let (code, text) = run(&project, &sandbox_ok, &args);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("mass-sent to all followers"), "{text}");
@@ -418,7 +403,7 @@ fn send_protection_confirmed_later_is_sent_and_refused_is_failed_with_the_draft_
         send_refused: true,
         ..SandboxOptions::default()
     });
-    let project = service_example();
+    let project = TestProject::example();
     let (code, text) = run(&project, &sandbox_no, &args);
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("an administrator refused it or did not confirm it within 30 minutes"), "{text}");
@@ -433,7 +418,7 @@ fn send_protection_confirmed_later_is_sent_and_refused_is_failed_with_the_draft_
 #[test]
 fn a_submit_whose_outcome_is_unknown_is_settled_before_an_edit_touches_the_draft() {
     let sandbox = sandbox(SandboxOptions::default());
-    let project = service_example();
+    let project = TestProject::example();
     let one = ["publish", "--now", "2026-12-02 09:00", "--account", "service"];
     let (code, text) = run(&project, &sandbox, &one);
     assert_eq!(code, 0, "{text}");

@@ -13,20 +13,7 @@ const NOW: &str = "2026-12-06 00:00";
 const MIXED_NOW: &str = "2026-12-02 09:00";
 
 fn publish(project: &TestProject, sandbox: &SandboxHandle, args: &[&str]) -> (i32, String) {
-    let output = project
-        .wxpub()
-        .arg("publish")
-        .args(args)
-        .env("WXPUB_API_BASE", &sandbox.base_url)
-        .env("WXPUB_SERVICE_APPID", APPID)
-        .env("WXPUB_SERVICE_SECRET", SECRET)
-        .env("WXPUB_SUBSCRIPTION_APPID", APPID)
-        .env("WXPUB_SUBSCRIPTION_SECRET", SECRET)
-        .env("WXPUB_RETRY_BASE_MS", "2")
-        .output()
-        .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.code().unwrap_or(-1), text)
+    wxpub_against(project, sandbox, &[&["publish"], args].concat())
 }
 
 fn writes(state: &serde_json::Value) -> u64 {
@@ -323,6 +310,7 @@ fn a_push_goes_out_after_the_items_it_links_to_with_their_urls() {
     assert_eq!(writes(&sandbox_state(&sandbox)), before, "{text}");
 }
 
+/// Runs wxpub against the sandbox, with both accounts' credentials in its environment.
 fn wxpub_against(project: &TestProject, sandbox: &SandboxHandle, args: &[&str]) -> (i32, String) {
     let output = project
         .wxpub()
@@ -484,4 +472,43 @@ fn an_image_post_with_21_photos_or_html_is_refused_before_any_upload() {
         assert!(text.contains("content/articles/2026-12-10-garden-photos/index.md:"), "{text}");
     }
     assert_eq!(writes(&sandbox_state(&sandbox)), 0, "nothing uploaded");
+}
+
+/// Two articles that link to each other: the earlier goes first (its link as text, and `check`
+/// says so), the later one waits for it and links to its URL — neither waits forever.
+#[test]
+fn articles_that_link_to_each_other_are_both_published_in_time_order() {
+    let sandbox = start(SandboxOptions { publish_delay_ms: 0, ..SandboxOptions::default() });
+    let item = |title: &str, when: &str, body: &str| {
+        format!(
+            "---\ntitle: {title}\ndigest: 摘要\ncover: wood.jpg\naccount: service\npublish_at: {when}\n---\n\n{body}\n"
+        )
+    };
+    let project = TestProject::with_items(&[
+        ("articles/2026-12-01-part-one", &item("上篇", "2026-12-01 08:00", "下篇见[这里](../2026-12-02-part-two/)。")),
+        ("articles/2026-12-02-part-two", &item("下篇", "2026-12-02 08:00", "上篇见[这里](../2026-12-01-part-one/)。")),
+    ]);
+    let wood = crate::support::repo_root().join("content/articles/2026-12-01-ding-story/wood.jpg");
+    for folder in ["articles/2026-12-01-part-one", "articles/2026-12-02-part-two"] {
+        std::fs::copy(&wood, project.path().join("content").join(folder).join("wood.jpg")).unwrap();
+    }
+    let check = project.wxpub().args(["check", "--now", "2026-11-30 08:00"]).output().unwrap();
+    let check = String::from_utf8_lossy(&check.stdout).to_string() + &String::from_utf8_lossy(&check.stderr);
+    assert!(check.contains("[link-order]") && check.contains("which links back"), "{check}");
+
+    let (code, text) = publish(&project, &sandbox, &["--due", "--now", "2026-12-03 00:00"]);
+    assert_eq!(code, 0, "{text}");
+    let state = sandbox_state(&sandbox);
+    let publications = state["publications"].as_array().unwrap();
+    let titles: Vec<&str> = publications.iter().map(|p| p["articles"][0]["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["上篇", "下篇"], "{text}");
+    let content = |i: usize| publications[i]["articles"][0]["content"].as_str().unwrap().to_string();
+    assert!(!content(0).contains("<a "), "the first one's link is text: {}", content(0));
+    assert!(content(1).contains("<a href=\"https://mp.weixin.qq.com/s/"), "{}", content(1));
+
+    // A published push has no draft left to preview: said plainly.
+    let (code, text) =
+        wxpub_against(&project, &sandbox, &["send-preview", "articles/2026-12-01-part-one", "--to", "wxpub-editor"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("already published") && text.contains("no draft left to preview"), "{text}");
 }
