@@ -449,6 +449,7 @@ fn an_image_post_publishes_as_newspic_with_its_photos_as_materials() {
     let materials: Vec<&str> =
         state["materials"].as_array().unwrap().iter().map(|m| m["media_id"].as_str().unwrap()).collect();
     assert!(list.iter().all(|id| materials.contains(id)), "every photo is a permanent material");
+    assert_eq!(materials.len(), 9, "nine materials, no separate thumb: {text}");
     assert_eq!(list.iter().collect::<std::collections::BTreeSet<_>>().len(), 9, "nine different photos");
     let content = article["content"].as_str().unwrap();
     assert!(!content.contains('<'), "plain text: {content}");
