@@ -64,6 +64,10 @@ pub struct Context<'a> {
     lock: crate::publish::Lock,
     /// How links name other items (the renderer's own resolution).
     links: &'a crate::render::ItemLinks,
+    /// Item key → its index in `items` (links and topic cards name items by key).
+    index_of: std::collections::HashMap<String, usize>,
+    /// Items whose publication is settled in publish.lock (see [`crate::publish::Lock::settled_items`]).
+    settled: std::collections::BTreeSet<String>,
 }
 
 impl<'a> Context<'a> {
@@ -76,8 +80,10 @@ impl<'a> Context<'a> {
             now,
             layouts: project.layouts().ok(),
             renders,
+            settled: lock.settled_items(),
             lock,
             links: &project.links,
+            index_of: project.items.iter().enumerate().map(|(i, item)| (item.key(), i)).collect(),
         }
     }
 
@@ -848,14 +854,18 @@ fn check_link_order(ctx: &Context<'_>, item: &Item, linked: &[String]) -> Vec<Di
     if item.meta.draft || item.meta.publish_at.is_none() {
         return out;
     }
-    let settled = ctx.lock.settled_items();
+    let settled = &ctx.settled;
     let tz = ctx.config.timezone();
     let when = |i: &Item| i.meta.publish_at.as_deref().and_then(|t| content::parse_publish_at(t, tz));
     let mode = |i: &Item| ctx.config.accounts.get(&i.meta.account).map(|a| a.mode);
     for key in linked.iter().filter(|key| !settled.contains(*key)) {
-        let Some(target) = ctx.items.iter().find(|i| &i.key() == key) else { continue };
-        let links_back =
-            ctx.render_of(target).and_then(|r| r.as_ref().ok()).is_some_and(|r| r.linked.contains(&item.key()));
+        let Some(&index) = ctx.index_of.get(key) else { continue };
+        let target = &ctx.items[index];
+        let links_back = ctx
+            .renders
+            .and_then(|r| r.get(index))
+            .and_then(|r| r.as_ref().ok())
+            .is_some_and(|r| r.linked.contains(&item.key()));
         // A topic's card for such an item just shows it without a link: that is not worth a
         // warning per card; a link written in the text is.
         let no_url =
