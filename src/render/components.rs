@@ -656,13 +656,7 @@ pub fn render(
                 push_escaped(&mut html, &paragraph.replace('\n', ""));
                 html.push_str("</p>");
             }
-            // Even padding: the last paragraph adds no margin to the box's own.
-            let open = format!("<p{}>", theme.attr("p"));
-            if html.ends_with("</p>")
-                && let Some(at) = html.rfind(&open)
-            {
-                html.replace_range(at..at + open.len(), &format!("<p{}>", super::markdown::last_paragraph_attr(theme)));
-            }
+            super::markdown::drop_last_paragraph_margin(&mut html, 0, theme);
             html.push_str("</section>");
             Ok(html)
         }

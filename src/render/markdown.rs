@@ -424,7 +424,7 @@ impl<'a> Emitter<'a> {
             TagEnd::Heading(level) => self.close(heading(level).0),
             TagEnd::BlockQuote(_) => {
                 let start = self.quotes.pop().unwrap_or(0);
-                self.drop_last_paragraph_margin(start);
+                drop_last_paragraph_margin(&mut self.out, start, self.ctx.theme);
                 self.close("blockquote");
             }
             TagEnd::CodeBlock => {
@@ -674,20 +674,6 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    /// Boxes are padded evenly: the last paragraph inside one (a quote, a note) loses its
-    /// bottom margin, which would otherwise add to the box's own padding.
-    fn drop_last_paragraph_margin(&mut self, from: usize) {
-        if !self.out.ends_with("</p>") {
-            return;
-        }
-        let open = format!("<p{}>", self.style("p"));
-        if let Some(at) = self.out[from..].rfind(&open) {
-            let at = from + at;
-            let last = format!("<p{}>", last_paragraph_attr(self.ctx.theme));
-            self.out.replace_range(at..at + open.len(), &last);
-        }
-    }
-
     fn reference_number(&mut self, url: &str, text: &str) -> usize {
         if let Some(number) = self.reference_numbers.get(url) {
             return *number;
@@ -803,11 +789,21 @@ pub fn plain_text(markdown: &str) -> String {
     out.trim_end().to_string()
 }
 
-/// ` style="…"` of the last paragraph in a box: the paragraph style without a bottom margin.
-pub fn last_paragraph_attr(theme: &super::Theme) -> String {
-    let style = theme.style("p").trim().trim_end_matches(';');
-    let style = if style.is_empty() { "margin-bottom: 0".to_string() } else { format!("{style}; margin-bottom: 0") };
-    super::theme::style_attr(&style)
+/// Boxes are padded evenly: when the box written from `from` on ends with a paragraph (a quote,
+/// a note), that paragraph loses its bottom margin, which would otherwise add to the box's own
+/// padding.
+pub fn drop_last_paragraph_margin(html: &mut String, from: usize, theme: &super::Theme) {
+    if !html.ends_with("</p>") {
+        return;
+    }
+    let open = format!("<p{}>", theme.attr("p"));
+    if let Some(at) = html[from..].rfind(&open) {
+        let at = from + at;
+        let style = theme.style("p").trim().trim_end_matches(';');
+        let style =
+            if style.is_empty() { "margin-bottom: 0".to_string() } else { format!("{style}; margin-bottom: 0") };
+        html.replace_range(at..at + open.len(), &format!("<p{}>", super::theme::style_attr(&style)));
+    }
 }
 
 /// A line that names who said or wrote what precedes it: `——策展人 王立`, `—— 王立`.

@@ -5,8 +5,7 @@ use wxpub::sandbox::SandboxOptions;
 use crate::support::TestProject;
 use crate::wechat::{sandbox_state, script_faults, start};
 
-const APPID: &str = "wxtest0000000001";
-const SECRET: &str = "test-secret-0123456789";
+use crate::support::{APPID, SECRET};
 
 fn doctor(project: &TestProject, base: &str, appid: &str, secret: &str) -> (bool, String) {
     let output = project

@@ -8,8 +8,7 @@ use wxpub::sandbox::{SandboxHandle, SandboxOptions};
 use crate::support::TestProject;
 use crate::wechat::{sandbox_state, script_faults, start};
 
-const APPID: &str = "wxtest0000000001";
-const SECRET: &str = "test-secret-0123456789";
+use crate::support::{APPID, SECRET};
 /// Every example push is due.
 const ALL_DUE: &str = "2027-01-02 09:00";
 
@@ -19,15 +18,7 @@ fn sandbox(options: SandboxOptions) -> SandboxHandle {
 
 fn command(project: &TestProject, sandbox: &SandboxHandle, args: &[&str]) -> std::process::Command {
     let mut command = crate::support::binary();
-    command
-        .current_dir(project.path())
-        .args(args)
-        .env("WXPUB_API_BASE", &sandbox.base_url)
-        .env("WXPUB_SERVICE_APPID", APPID)
-        .env("WXPUB_SERVICE_SECRET", SECRET)
-        .env("WXPUB_SUBSCRIPTION_APPID", APPID)
-        .env("WXPUB_SUBSCRIPTION_SECRET", SECRET)
-        .env("WXPUB_RETRY_BASE_MS", "2");
+    crate::support::sandbox_env(command.current_dir(project.path()), sandbox).args(args);
     command
 }
 

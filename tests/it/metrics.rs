@@ -11,8 +11,7 @@ use crate::browser::Browser;
 use crate::support::TestProject;
 use crate::wechat::{sandbox_state, script_faults, start};
 
-const APPID: &str = "wxtest0000000001";
-const SECRET: &str = "test-secret-0123456789";
+use crate::support::{APPID, SECRET};
 const TABLES: [&str; 12] = [
     "user_summary",
     "user_cumulate",
@@ -48,14 +47,7 @@ pub fn wxpub(project: &TestProject, sandbox: &SandboxHandle, args: &[&str]) -> (
 }
 
 fn env(mut command: Command, sandbox: &SandboxHandle) -> Command {
-    command
-        .env("WXPUB_API_BASE", &sandbox.base_url)
-        .env("WXPUB_SERVICE_APPID", APPID)
-        .env("WXPUB_SERVICE_SECRET", SECRET)
-        .env("WXPUB_SUBSCRIPTION_APPID", APPID)
-        .env("WXPUB_SUBSCRIPTION_SECRET", SECRET)
-        .env("WXPUB_RETRY_BASE_MS", "2")
-        .env("WXPUB_QUIET_RETRIES", "1");
+    crate::support::sandbox_env(&mut command, sandbox).env("WXPUB_QUIET_RETRIES", "1");
     command
 }
 

@@ -1,11 +1,10 @@
 //! `wxpub publish` against the sandbox on a loopback port, through the real binary.
 use wxpub::sandbox::{SandboxHandle, SandboxOptions};
 
-use crate::support::TestProject;
+use crate::support::{TestProject, sandbox_env};
 use crate::wechat::{sandbox_state, start};
 
-const APPID: &str = "wxtest0000000001";
-const SECRET: &str = "test-secret-0123456789";
+use crate::support::{APPID, SECRET};
 /// After the 1 December pushes, before the 12 December one.
 const NOW: &str = "2026-12-06 00:00";
 /// The service account's 1 December push (freepublish) and the subscription account's
@@ -179,16 +178,9 @@ fn runs_killed_at_any_point_are_finished_by_the_next_without_duplicates() {
     assert_eq!(publish(&project, &sandbox, &dry_run).0, 0);
     let ramp = started.elapsed();
     for step in 0..8u64 {
-        let mut child = crate::support::binary()
-            .current_dir(project.path())
+        let mut child = sandbox_env(crate::support::binary().current_dir(project.path()), &sandbox)
             .arg("publish")
             .args(args)
-            .env("WXPUB_API_BASE", &sandbox.base_url)
-            .env("WXPUB_SERVICE_APPID", APPID)
-            .env("WXPUB_SERVICE_SECRET", SECRET)
-            .env("WXPUB_SUBSCRIPTION_APPID", APPID)
-            .env("WXPUB_SUBSCRIPTION_SECRET", SECRET)
-            .env("WXPUB_RETRY_BASE_MS", "2")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -312,17 +304,8 @@ fn a_push_goes_out_after_the_items_it_links_to_with_their_urls() {
 
 /// Runs wxpub against the sandbox, with both accounts' credentials in its environment.
 fn wxpub_against(project: &TestProject, sandbox: &SandboxHandle, args: &[&str]) -> (i32, String) {
-    let output = project
-        .wxpub()
-        .args(args)
-        .env("WXPUB_API_BASE", &sandbox.base_url)
-        .env("WXPUB_SERVICE_APPID", APPID)
-        .env("WXPUB_SERVICE_SECRET", SECRET)
-        .env("WXPUB_SUBSCRIPTION_APPID", APPID)
-        .env("WXPUB_SUBSCRIPTION_SECRET", SECRET)
-        .env("WXPUB_RETRY_BASE_MS", "2")
-        .output()
-        .unwrap();
+    let output =
+        sandbox_env(crate::support::binary().current_dir(project.path()), sandbox).args(args).output().unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.code().unwrap_or(-1), text)
 }

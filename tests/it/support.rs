@@ -20,6 +20,24 @@ pub fn binary() -> std::process::Command {
     command
 }
 
+/// The credentials every sandbox in the suite is started with, and every wxpub run is given.
+pub const APPID: &str = "wxtest0000000001";
+pub const SECRET: &str = "test-secret-0123456789";
+
+/// Points a wxpub run at `sandbox`: its address, both accounts' credentials, fast retries.
+pub fn sandbox_env<'c>(
+    command: &'c mut std::process::Command,
+    sandbox: &wxpub::sandbox::SandboxHandle,
+) -> &'c mut std::process::Command {
+    command
+        .env("WXPUB_API_BASE", &sandbox.base_url)
+        .env("WXPUB_SERVICE_APPID", APPID)
+        .env("WXPUB_SERVICE_SECRET", SECRET)
+        .env("WXPUB_SUBSCRIPTION_APPID", APPID)
+        .env("WXPUB_SUBSCRIPTION_SECRET", SECRET)
+        .env("WXPUB_RETRY_BASE_MS", "2")
+}
+
 pub struct TestProject {
     pub dir: tempfile::TempDir,
 }

@@ -7,8 +7,7 @@ use wxpub::wechat::{Client, ClientOptions, Credentials, RetryPolicy, Secret, Upl
 
 use crate::support::repo_root;
 
-const APPID: &str = "wxtest0000000001";
-const SECRET: &str = "test-secret-0123456789";
+use crate::support::{APPID, SECRET};
 
 pub fn start(options: SandboxOptions) -> SandboxHandle {
     crate::support::pin_clock();
