@@ -96,6 +96,19 @@ pub enum Command {
     ///
     /// Example: `wxpub sandbox --port 8964 --state .wxpub/sandbox.db --publish-delay-ms 500`
     Sandbox(SandboxArgs),
+    /// Run the relay: the one machine on the accounts' IP allow-lists, holding their secrets.
+    ///
+    /// Hosted CI runners change address on every run, and WeChat answers only addresses on the
+    /// account's allow-list (40164). Run `wxpub relay` on a machine with a fixed address; give it
+    /// the AppIDs and AppSecrets (in its own environment, named in relay.toml) and a token per
+    /// client. A project's account with `relay = "https://…"` (or `WXPUB_RELAY`) then sends its
+    /// calls there with the token from `WXPUB_RELAY_TOKEN`; the relay checks the token, forwards
+    /// only the contract's endpoints, adds the access token itself and answers with WeChat's
+    /// answer. Plain HTTP by default (put it behind nginx or Caddy), or HTTPS with tls_cert and
+    /// tls_key. Access log: one JSON line per call on stdout, no secret or token in it.
+    ///
+    /// Example: `wxpub relay --config /etc/wxpub/relay.toml`
+    Relay(RelayArgs),
     /// Check that each account can reach the WeChat API from this machine.
     ///
     /// For every account in publish.toml (or the one named): reads its AppID/AppSecret from the
@@ -110,7 +123,8 @@ pub enum Command {
         account: Option<String>,
         /// Also check the rules of the WeChat contract wxpub relies on against the live account:
         /// throwaway drafts just inside and outside each limit (deleted at once), uploadimg just
-        /// under and over 1 MB, publish permission, statistics fields. Publishes and sends nothing.
+        /// under and over 1 MB, publish permission, statistics fields (and, with --preview-to, the
+        /// mass-send permission). Publishes nothing and sends nothing to followers.
         #[arg(long)]
         probe: bool,
         /// With --probe: write the findings to this file as JSON, and beside it as text (.txt).
@@ -120,6 +134,11 @@ pub enum Command {
         /// touches the account's drafts and materials).
         #[arg(long, requires = "probe")]
         yes: bool,
+        /// With --probe: also check the mass-send permission, which no read-only call shows, by
+        /// sending one throwaway draft as a preview (message/mass/preview) to this WeChat ID, who
+        /// must follow the account. It reaches that one phone only; nothing goes to followers.
+        #[arg(long, requires = "probe", value_name = "WECHAT_ID")]
+        preview_to: Option<String>,
     },
     /// Lint items: WeChat limits, front matter, images, links, Chinese typography, word list.
     ///
@@ -414,6 +433,23 @@ pub struct ReportArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct RelayArgs {
+    /// The relay's configuration (listen address, WeChat's base URL, accounts, tokens).
+    #[arg(long, default_value = "relay.toml")]
+    pub config: PathBuf,
+    /// Listen here instead of the configuration's `listen` (e.g. 127.0.0.1:8971).
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Forward to this base URL instead of the configuration's `wechat_base` (e.g. a sandbox).
+    #[arg(long)]
+    pub wechat_base: Option<String>,
+    /// Read a token on standard input and print its SHA-256, for `sha256 = "…"` in relay.toml
+    /// (so that the file holds no token), and exit.
+    #[arg(long)]
+    pub hash_token: bool,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct SandboxArgs {
     /// Port on 127.0.0.1; 0 picks a free one (printed).
     #[arg(long, default_value_t = 0)]
@@ -456,6 +492,10 @@ pub struct SandboxArgs {
     /// personal and unverified accounts have been since July 2025. Drafts still work.
     #[arg(long)]
     pub no_publish_permission: bool,
+    /// Play an account without the mass-send permission: every `message/mass/*` call (sendall,
+    /// preview, get) answers 48001.
+    #[arg(long)]
+    pub no_mass_send_permission: bool,
     /// Statistics describe only what was published into the sandbox, not also the articles a
     /// real account publishes in the web backend (which the sandbox makes up by default).
     #[arg(long)]

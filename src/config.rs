@@ -268,6 +268,17 @@ pub struct Account {
     pub secret_env: String,
     #[serde(default = "default_api_base")]
     pub api_base: String,
+    /// Send this account's API calls through a `wxpub relay` at this URL (the machine on the
+    /// IP allow-list), which holds the AppSecret: the AppID/AppSecret variables are then not read.
+    /// `WXPUB_RELAY` overrides it for every account.
+    #[serde(default)]
+    pub relay: Option<String>,
+    /// The environment variable holding this client's relay token.
+    #[serde(default = "default_relay_token_env")]
+    pub relay_token_env: String,
+    /// The account's name in the relay's configuration (default: its key here).
+    #[serde(default)]
+    pub relay_account: Option<String>,
     #[serde(default = "default_mode")]
     pub mode: PublishMode,
     /// Partial templates wrapped around every push of this account (under `layouts/`).
@@ -355,6 +366,9 @@ fn default_output_dir() -> PathBuf {
 fn default_api_base() -> String {
     "https://api.weixin.qq.com".into()
 }
+fn default_relay_token_env() -> String {
+    "WXPUB_RELAY_TOKEN".into()
+}
 fn default_mode() -> PublishMode {
     PublishMode::Draft
 }
@@ -404,7 +418,21 @@ impl Config {
                     format!("`{}` is not an http(s) URL", account.api_base),
                 ));
             }
-            for (field, value) in [("appid_env", &account.appid_env), ("secret_env", &account.secret_env)] {
+            if let Some(relay) = &account.relay
+                && !(relay.starts_with("http://") || relay.starts_with("https://"))
+            {
+                return Err(err(
+                    &format!("accounts.{name}.relay"),
+                    format!(
+                        "`{relay}` is not an http(s) URL (the relay's address, e.g. https://relay.museum.example:8971)"
+                    ),
+                ));
+            }
+            for (field, value) in [
+                ("appid_env", &account.appid_env),
+                ("secret_env", &account.secret_env),
+                ("relay_token_env", &account.relay_token_env),
+            ] {
                 let valid = !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
                 if !valid {
                     return Err(err(

@@ -24,6 +24,7 @@ pub mod project;
 pub mod project_lock;
 pub mod publish;
 pub mod redact;
+pub mod relay;
 pub mod render;
 pub mod sandbox;
 pub mod wechat;
@@ -51,9 +52,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status { json } => commands::status::run(&cli.project, json),
         Command::Sync { account, check } => commands::sync::run(&cli.project, account.as_deref(), check),
         Command::Sandbox(args) => commands::sandbox::run(&cli.project, args),
-        Command::Doctor { account, probe, report, yes } => {
-            commands::doctor::run(&cli.project, account.as_deref(), probe, report.as_deref(), yes)
-        }
+        Command::Relay(args) => commands::relay::run(args),
+        Command::Doctor { account, probe, report, yes, preview_to } => commands::doctor::run(
+            &cli.project,
+            account.as_deref(),
+            probe,
+            report.as_deref(),
+            yes,
+            preview_to.as_deref(),
+        ),
         Command::Check(args) => commands::check::run(&cli.project, args),
         Command::Publish(args) => commands::publish::run(&cli.project, args, cli.quiet),
         Command::SendPreview(args) => commands::publish::send_preview(&cli.project, args),

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::config::PublishMode;
 use crate::wechat::limits::{AUTHOR_MAX_CHARS, DIGEST_MAX_CHARS, TITLE_MAX_CHARS};
-use crate::wechat::types::{Article, Datacube, MaterialType};
+use crate::wechat::types::{Article, Datacube, MaterialType, Reviewer};
 use crate::wechat::{Client, Upload, WechatError};
 
 /// What every throwaway the probe makes is called: how the next probe finds leftovers.
@@ -91,8 +91,15 @@ struct DraftCase {
 }
 
 /// Runs every check against `client`'s account. `mode` is the account's publish mode (whether
-/// it must be able to publish); `report` hears each finding as it is made.
-pub fn probe(client: &Client, account: &str, mode: PublishMode, report: &mut dyn FnMut(&Finding)) -> ProbeReport {
+/// it must be able to publish); `preview_to`, when given, receives one throwaway preview (the only
+/// way to see the mass-send permission); `report` hears each finding as it is made.
+pub fn probe(
+    client: &Client,
+    account: &str,
+    mode: PublishMode,
+    preview_to: Option<&Reviewer>,
+    report: &mut dyn FnMut(&Finding),
+) -> ProbeReport {
     let mut findings = Vec::new();
     let mut record = |finding: Finding, findings: &mut Vec<Finding>| {
         report(&finding);
@@ -157,6 +164,7 @@ pub fn probe(client: &Client, account: &str, mode: PublishMode, report: &mut dyn
             for case in draft_cases(&thumb) {
                 record(draft_check(client, case), &mut findings);
             }
+            record(mass_send_check(client, mode, &thumb, preview_to), &mut findings);
             if let Err(err) = client.del_material(&thumb) {
                 record(
                     could_not_run("clean-up", "the probe's cover material is deleted", &err.to_string()),
@@ -300,6 +308,63 @@ fn compare(check: &'static str, rule: String, expected: Option<i64>, answer: Res
         Ok(()) => differs(check, &rule, &describe(expected), "accepted"),
         Err(err) if err.code().is_some() => differs(check, &rule, &describe(expected), &describe(err.code())),
         Err(err) => could_not_run(check, &rule, &err.to_string()),
+    }
+}
+
+const MASS_SEND_CHECK: &str = "mass-send permission";
+
+/// Whether the account has the mass-send interface (群发接口). No read-only call tells: WeChat
+/// answers 48001 only to a mass call, and `message/mass/get` on an unknown msg_id is unspecified.
+/// So, when the operator names a phone, one throwaway draft goes there as a preview — the one
+/// mass call that reaches nobody else — and is deleted at once.
+fn mass_send_check(client: &Client, mode: PublishMode, thumb: &str, preview_to: Option<&Reviewer>) -> Finding {
+    let needs = match mode {
+        PublishMode::Masssend => "mass-sends its pushes",
+        _ => "proofs drafts on a phone with `wxpub send-preview`",
+    };
+    let rule = format!("message/mass answers (48001 otherwise): this account {needs}");
+    let Some(reviewer) = preview_to else {
+        return could_not_run(
+            MASS_SEND_CHECK,
+            &rule,
+            "no read-only call shows it; add --preview-to WECHAT_ID (someone who follows the account) to send one throwaway preview to that phone",
+        );
+    };
+    let article = Article {
+        title: format!("{MARKER} 群发权限"),
+        content: "<p>wxpub doctor --probe: checks that this account may mass-send. Nothing was published.</p>".into(),
+        thumb_media_id: Some(thumb.to_string()),
+        ..Article::default()
+    };
+    let draft = match client.draft_add(std::slice::from_ref(&article)) {
+        Ok(made) => made.media_id,
+        Err(err) => return could_not_run(MASS_SEND_CHECK, &rule, &format!("the throwaway draft was refused: {err}")),
+    };
+    let answer = client.mass_preview(&draft, reviewer);
+    let deleted = client.draft_delete(&draft);
+    let finding = match answer {
+        Ok(_) => agrees(MASS_SEND_CHECK, &rule),
+        Err(err) if err.code() == Some(48001) => differs(
+            MASS_SEND_CHECK,
+            &rule,
+            "message/mass available",
+            "48001: this account has no mass-send permission (verify the account, or publish with mode = \"publish\")",
+        ),
+        // The call was authorised: only the person was wrong.
+        Err(err) if matches!(err.code(), Some(43004 | 40003)) => could_not_run(
+            MASS_SEND_CHECK,
+            &rule,
+            &format!("{reviewer} cannot receive previews ({err}): they must follow the account"),
+        ),
+        Err(err) => could_not_run(MASS_SEND_CHECK, &rule, &err.to_string()),
+    };
+    match deleted {
+        Ok(()) => finding,
+        Err(err) => could_not_run(
+            MASS_SEND_CHECK,
+            &rule,
+            &format!("the throwaway draft {draft} could not be deleted ({err}); the next probe deletes it"),
+        ),
     }
 }
 

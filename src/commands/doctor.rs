@@ -6,22 +6,29 @@ use anyhow::Result;
 
 use crate::config::{Account, Config};
 use crate::redact::redact;
-use crate::wechat::{Client, Credentials, WechatError, resolve_base};
+use crate::wechat::WechatError;
 
-pub fn run(project: &Path, only: Option<&str>, probe: bool, report: Option<&Path>, yes: bool) -> Result<ExitCode> {
+pub fn run(
+    project: &Path,
+    only: Option<&str>,
+    probe: bool,
+    report: Option<&Path>,
+    yes: bool,
+    preview_to: Option<&str>,
+) -> Result<ExitCode> {
     let config = Config::load(project)?;
     if let Some(name) = only {
         config.account(name)?;
     }
     if probe {
-        return run_probe(project, &config, only, report, yes);
+        return run_probe(project, &config, only, report, yes, preview_to);
     }
     let mut failures = 0;
     // What this project's runs spent today of the daily quotas (WeChat shows no counters).
     let usage = crate::publish::usage::ApiUsage::load(project).unwrap_or_default();
     let today = crate::wechat::limits::quota_day(crate::clock::now());
     for (name, account) in config.accounts.iter().filter(|(name, _)| only.is_none_or(|o| o == name.as_str())) {
-        match reach(account) {
+        match reach(name, account) {
             Ok(summary) => println!("ok      {name} ({}): {summary}", account.name),
             Err(err) => {
                 failures += 1;
@@ -49,7 +56,9 @@ fn run_probe(
     only: Option<&str>,
     report: Option<&Path>,
     yes: bool,
+    preview_to: Option<&str>,
 ) -> Result<ExitCode> {
+    let reviewer = preview_to.map(|id| crate::wechat::types::Reviewer::WechatId(id.to_string()));
     let accounts: Vec<(&String, &Account)> =
         config.accounts.iter().filter(|(name, _)| only.is_none_or(|o| o == name.as_str())).collect();
     if !yes && let Some((name, _)) = accounts.iter().find(|(_, a)| a.mode == crate::config::PublishMode::Masssend) {
@@ -63,13 +72,19 @@ fn run_probe(
     };
     let mut reports = Vec::new();
     for (name, account) in accounts {
-        println!(
-            "probing {name} ({}): throwaway drafts are deleted at once; nothing is published or sent",
-            account.name
-        );
-        let credentials = Credentials::from_env(&account.appid_env, &account.secret_env)?;
-        let client = Client::new(&resolve_base(&account.api_base), credentials, super::client_options())?;
-        let result = crate::probe::probe(&client, name, account.mode, &mut |finding| println!("  {finding}"));
+        match &reviewer {
+            None => println!(
+                "probing {name} ({}): throwaway drafts are deleted at once; nothing is published or sent",
+                account.name
+            ),
+            Some(reviewer) => println!(
+                "probing {name} ({}): throwaway drafts are deleted at once; one is sent as a preview to {reviewer}; nothing is published or sent to followers",
+                account.name
+            ),
+        }
+        let client = super::account_client(name, account)?;
+        let result =
+            crate::probe::probe(&client, name, account.mode, reviewer.as_ref(), &mut |finding| println!("  {finding}"));
         for cleaned in &result.cleaned_up {
             println!("  cleaned up: {cleaned}");
         }
@@ -89,12 +104,32 @@ fn run_probe(
     Ok(if differs == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn reach(account: &Account) -> Result<String, WechatError> {
-    let credentials = Credentials::from_env(&account.appid_env, &account.secret_env)?;
-    let base = resolve_base(&account.api_base);
-    let client = Client::new(&base, credentials, super::client_options())?;
-    client.access_token()?;
+fn reach(name: &str, account: &Account) -> Result<String, WechatError> {
+    let client = super::account_client(name, account)?;
+    // Through a relay, the check asks the relay to vouch for this client's token and to reach
+    // WeChat as the account; directly, it fetches a token with the AppSecret.
+    let route = match super::relay_of(account) {
+        Some(relay) => {
+            client.access_token().map_err(|err| match err {
+                WechatError::Relay { status: 401, .. } => WechatError::Config(format!(
+                    "the relay {relay} does not accept the token in {}: check it against the relay's [tokens]",
+                    account.relay_token_env
+                )),
+                WechatError::Relay { status: 403, .. } => WechatError::Config(format!(
+                    "the relay {relay} accepts the token in {} but not for account `{}`: add it to that token's accounts in relay.toml",
+                    account.relay_token_env,
+                    account.relay_account.as_deref().unwrap_or(name)
+                )),
+                other => other,
+            })?;
+            format!("through the relay {relay} (it accepts this runner's token and reached WeChat)")
+        }
+        None => {
+            client.access_token()?;
+            format!("directly: {} answered; token OK", client.base())
+        }
+    };
     let materials = client.material_count()?;
     let drafts = client.draft_count()?;
-    Ok(format!("{base} answered; token OK; {} image materials, {drafts} drafts", materials.image_count))
+    Ok(format!("{route}; {} image materials, {drafts} drafts", materials.image_count))
 }

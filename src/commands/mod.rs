@@ -6,6 +6,7 @@ pub mod doctor;
 pub mod init;
 pub mod preview;
 pub mod publish;
+pub mod relay;
 pub mod report;
 pub mod sandbox;
 pub mod stats;
@@ -88,4 +89,37 @@ pub(crate) fn client_options() -> crate::wechat::ClientOptions {
         None
     };
     crate::wechat::ClientOptions { on_retry, ..Default::default() }
+}
+
+/// Overrides every account's `relay` when set (as `WXPUB_API_BASE` does `api_base`).
+pub const RELAY_ENV: &str = "WXPUB_RELAY";
+
+/// Where an account's calls go: straight to its API base, or through a relay.
+pub(crate) fn relay_of(settings: &crate::config::Account) -> Option<String> {
+    std::env::var(RELAY_ENV).ok().filter(|r| !r.is_empty()).or_else(|| settings.relay.clone())
+}
+
+/// The API client of account `name`: through its relay when it has one (only the relay token
+/// is read), otherwise direct with the AppID/AppSecret from the environment.
+pub(crate) fn account_client(
+    name: &str,
+    settings: &crate::config::Account,
+) -> Result<crate::wechat::Client, crate::wechat::WechatError> {
+    use crate::wechat::{Client, Credentials, Secret, WechatError, resolve_base};
+    match relay_of(settings) {
+        Some(relay) => {
+            let variable = &settings.relay_token_env;
+            let token = std::env::var(variable).ok().filter(|t| !t.trim().is_empty()).ok_or_else(|| {
+                WechatError::Config(format!(
+                    "account `{name}` goes through the relay {relay}: environment variable {variable} must hold this runner's relay token"
+                ))
+            })?;
+            let account = settings.relay_account.as_deref().unwrap_or(name);
+            Client::via_relay(&relay, account, Secret::new(token.trim()), client_options())
+        }
+        None => {
+            let credentials = Credentials::from_env(&settings.appid_env, &settings.secret_env)?;
+            Client::new(&resolve_base(&settings.api_base), credentials, client_options())
+        }
+    }
 }

@@ -14,8 +14,8 @@ use crate::diagnostics::Severity;
 use crate::file_hashes::FileHashes;
 use crate::project::Project;
 use crate::publish::{self, ExecuteOptions, Lock};
+use crate::wechat::Client;
 use crate::wechat::types::Reviewer;
-use crate::wechat::{Client, Credentials, resolve_base};
 
 /// Records the run (one row per account: outcome and error) and every publication in
 /// publish.lock in the metrics database, for the yearly service-stability and output figures.
@@ -119,12 +119,7 @@ fn clients_for(config: &Config, pushes: &[publish::Push]) -> Result<BTreeMap<Str
         if clients.contains_key(account) {
             continue;
         }
-        let settings = &config.accounts[account];
-        let credentials = Credentials::from_env(&settings.appid_env, &settings.secret_env)?;
-        clients.insert(
-            account.to_string(),
-            Client::new(&resolve_base(&settings.api_base), credentials, super::client_options())?,
-        );
+        clients.insert(account.to_string(), super::account_client(account, &config.accounts[account])?);
     }
     Ok(clients)
 }

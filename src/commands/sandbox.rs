@@ -39,6 +39,7 @@ pub fn run(project: &Path, args: SandboxArgs) -> Result<ExitCode> {
         today: args.today,
         publish_fail_status: args.publish_fail_status,
         may_publish: !args.no_publish_permission,
+        may_mass_send: !args.no_mass_send_permission,
         background_articles: !args.no_background_articles,
         quotas,
         send_protection_ms: args.send_protection_ms,

@@ -9,8 +9,8 @@ use crate::cli::StatsPullArgs;
 use crate::config::Config;
 use crate::metrics::Store;
 use crate::metrics::pull::{self, PullOptions};
+use crate::wechat::Client;
 use crate::wechat::types::Datacube;
-use crate::wechat::{Client, Credentials, resolve_base};
 
 /// The newest day the datacube has: yesterday, or the day before until 08:00 Beijing time
 /// (WeChat computes yesterday's figures overnight).
@@ -57,13 +57,9 @@ pub fn pull(project: &Path, args: StatsPullArgs, quiet: bool) -> Result<ExitCode
 
     let mut clients = Vec::new();
     for name in &names {
-        let settings = &config.accounts[name];
-        let credentials = Credentials::from_env(&settings.appid_env, &settings.secret_env)
-            .with_context(|| format!("account `{name}`"))?;
-        clients.push((
-            name.clone(),
-            Client::new(&resolve_base(&settings.api_base), credentials, super::client_options())?,
-        ));
+        let client =
+            super::account_client(name, &config.accounts[name]).with_context(|| format!("account `{name}`"))?;
+        clients.push((name.clone(), client));
     }
     let mut store = open_store(project, &config)?;
     let options = PullOptions {

@@ -7,7 +7,6 @@ use anyhow::Result;
 
 use crate::publish::lock::{PublicationRecord, PushRecord};
 use crate::publish::{self, Lock};
-use crate::wechat::{Client, Credentials, resolve_base};
 
 pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<ExitCode> {
     // Even --check waits: a publish run in progress would make the comparison meaningless.
@@ -38,9 +37,7 @@ pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<Ex
     let accounts: Vec<&String> =
         config.accounts.keys().filter(|a| only_account.is_none_or(|o| o == a.as_str())).collect();
     for account in accounts {
-        let settings = &config.accounts[account];
-        let credentials = Credentials::from_env(&settings.appid_env, &settings.secret_env)?;
-        let client = Client::new(&resolve_base(&settings.api_base), credentials, super::client_options())?;
+        let client = super::account_client(account, &config.accounts[account])?;
         let entry = found.account(account);
 
         // Materials, by their upload name (the processed file's name).
@@ -84,10 +81,17 @@ pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<Ex
             if let Some(item) =
                 published.iter().find(|p| p.content.news_item.iter().map(|a| &a.title).eq(titles.iter()))
             {
+                let article_urls: Vec<String> = item.content.news_item.iter().filter_map(|a| a.url.clone()).collect();
                 record.publication = Some(PublicationRecord {
                     mode: "publish".into(),
                     status: "published".into(),
-                    article_urls: item.content.news_item.iter().filter_map(|a| a.url.clone()).collect(),
+                    // The statistics key, from the article URLs (`mid=`): what joins the 2026
+                    // statistics to a publication made before publish.lock.
+                    msg_data_id: article_urls
+                        .first()
+                        .and_then(|u| crate::wechat::types::statistics_key_of_url(u))
+                        .map(|(mid, _)| mid),
+                    article_urls,
                     submitted_at: chrono::DateTime::from_timestamp(item.update_time, 0)
                         .unwrap_or_default()
                         .to_rfc3339(),

@@ -124,8 +124,13 @@ pub fn publications_from_lock(lock: &Lock, items: &[Item], live_tag: &str) -> Ve
                     video_seconds: seconds(VideoKind::Video).unwrap_or(0),
                     animation_seconds: seconds(VideoKind::Animation).unwrap_or(0),
                     live: item.is_some_and(|i| i.meta.tags.iter().any(|t| t == live_tag)),
-                    // WeChat's statistics key: the push's msg_data_id and the 1-based position.
-                    msgid: publication.msg_data_id.map(|id| format!("{id}_{}", index + 1)),
+                    // WeChat's statistics key: the push's msg_data_id and the 1-based position;
+                    // for a publication recorded without it, the one its article URL carries.
+                    msgid: publication.msg_data_id.map(|id| format!("{id}_{}", index + 1)).or_else(|| {
+                        let url = publication.article_urls.get(index)?;
+                        let (mid, idx) = crate::wechat::types::statistics_key_of_url(url)?;
+                        Some(format!("{mid}_{idx}"))
+                    }),
                     position: index as u32 + 1,
                     tags: item.map(|i| i.meta.tags.clone()).unwrap_or_default(),
                 });

@@ -52,28 +52,14 @@ struct Shared {
 /// A running preview; stops when dropped.
 pub struct PreviewHandle {
     pub url: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: crate::http_server::ServerThread,
     _watcher: notify::RecommendedWatcher,
-}
-
-impl Drop for PreviewHandle {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }
 
 impl PreviewHandle {
     /// Blocks until the server stops (Ctrl-C ends the process).
-    pub fn wait(mut self) {
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    pub fn wait(self) {
+        self.server.wait();
     }
 }
 
@@ -304,29 +290,22 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
         .enable_all()
         .build()
         .map_err(PreviewError::Runtime)?;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        runtime.block_on(async move {
-            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
-            let app = axum::Router::new()
-                .route("/__preview/events", axum::routing::get(events))
-                .route("/__preview/version", axum::routing::get(version))
-                .route("/favicon.ico", axum::routing::get(|| async { StatusCode::NO_CONTENT }))
-                .fallback(page)
-                .with_state(shared);
-            // Not a graceful shutdown: open event streams would hold it forever.
-            crate::http_server::serve(listener, app, async {
-                let _ = rx.await;
-            })
-            .await;
-        });
+    let url = format!("http://127.0.0.1:{port}/");
+    let server = crate::http_server::ServerThread::spawn(url.clone(), runtime, move |stop| async move {
+        let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+        let app = axum::Router::new()
+            .route("/__preview/events", axum::routing::get(events))
+            .route("/__preview/version", axum::routing::get(version))
+            .route("/favicon.ico", axum::routing::get(|| async { StatusCode::NO_CONTENT }))
+            .fallback(page)
+            .with_state(shared);
+        // Not a graceful shutdown: open event streams would hold it forever.
+        crate::http_server::serve(listener, app, async {
+            let _ = stop.await;
+        })
+        .await;
     });
-    Ok(PreviewHandle {
-        url: format!("http://127.0.0.1:{port}/"),
-        shutdown: Some(tx),
-        thread: Some(thread),
-        _watcher: watcher,
-    })
+    Ok(PreviewHandle { url, server, _watcher: watcher })
 }
 
 async fn version(State(shared): State<Arc<Shared>>) -> Response {

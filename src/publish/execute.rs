@@ -997,7 +997,8 @@ fn restore_publication(
             mode: "publish".into(),
             publish_id: None,
             msg_id: None,
-            msg_data_id: None,
+            // The submit's answer was lost; the article URLs carry the statistics key.
+            msg_data_id: urls.first().and_then(|u| crate::wechat::types::statistics_key_of_url(u)).map(|(mid, _)| mid),
             status: "published".into(),
             article_urls: urls.clone(),
             submitted_at: published_at.clone(),

@@ -49,6 +49,9 @@ pub struct SandboxOptions {
     /// Play an account that lost the freepublish endpoints (personal or unverified, since July
     /// 2025): every `freepublish/*` call answers 48001; drafts still work.
     pub may_publish: bool,
+    /// Play an account without the mass-send interface (群发接口 not granted): every
+    /// `message/mass/*` call answers 48001.
+    pub may_mass_send: bool,
     /// API send protection (设置-安全中心-风险操作保护): a mass send waits for an administrator,
     /// who answers after this many milliseconds — confirming it, or (`send_refused`) not.
     pub send_protection_ms: Option<u64>,
@@ -94,6 +97,7 @@ impl Default for SandboxOptions {
             image_material_max_bytes: crate::wechat::limits::IMAGE_MATERIAL_MAX_BYTES,
             publish_fail_status: None,
             may_publish: true,
+            may_mass_send: true,
             quotas: BTreeMap::new(),
             send_protection_ms: None,
             send_refused: false,
@@ -106,31 +110,7 @@ impl Default for SandboxOptions {
 }
 
 /// A running sandbox; stops when dropped.
-pub struct SandboxHandle {
-    pub base_url: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for SandboxHandle {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl SandboxHandle {
-    /// Blocks until the server stops (Ctrl-C ends the process).
-    pub fn wait(mut self) {
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
+pub type SandboxHandle = crate::http_server::ServerThread;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
@@ -205,21 +185,17 @@ pub fn spawn(options: SandboxOptions) -> Result<SandboxHandle, SandboxError> {
         .enable_all()
         .build()
         .map_err(SandboxError::Runtime)?;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        runtime.block_on(async move {
-            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
-            let app = axum::Router::new()
-                .fallback(dispatch)
-                .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
-                .with_state(sandbox);
-            crate::http_server::serve(listener, app, async {
-                let _ = rx.await;
-            })
-            .await;
-        });
-    });
-    Ok(SandboxHandle { base_url, shutdown: Some(tx), thread: Some(thread) })
+    Ok(SandboxHandle::spawn(base_url, runtime, move |stop| async move {
+        let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+        let app = axum::Router::new()
+            .fallback(dispatch)
+            .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
+            .with_state(sandbox);
+        crate::http_server::serve(listener, app, async {
+            let _ = stop.await;
+        })
+        .await;
+    }))
 }
 
 fn now_ms() -> i64 {
@@ -670,6 +646,9 @@ fn handle(
                 .collect();
             Ok(to_value(&DraftBatchGetResponse { total_count: total, item_count: items.len() as u32, item: items }))
         }
+        _ if path.starts_with("/cgi-bin/message/mass/") && !sandbox.options.may_mass_send => {
+            Err(refuse(48001, "api unauthorized: this account has no mass-send permission"))
+        }
         _ if path.starts_with("/cgi-bin/freepublish/") && !sandbox.options.may_publish => {
             Err(refuse(48001, "api unauthorized: this account cannot use freepublish (unverified or personal account)"))
         }
@@ -937,14 +916,26 @@ fn publish_status(publication: &Publication, fail_status: Option<i32>) -> Publis
     }
 }
 
+/// The account's `__biz` in article links (base64 of a decimal account number, as WeChat's).
+const SANDBOX_BIZ: &str = "MzkxMDAwMDAwMQ==";
+
+/// The published articles with their links, in WeChat's long form: `mid` is the push's
+/// `msg_data_id` and `idx` the 1-based position (what the statistics key on), `sn` a signature.
 fn with_article_urls(publication: &Publication) -> Vec<Article> {
+    use sha2::Digest;
     publication
         .articles
         .iter()
         .enumerate()
-        .map(|(i, a)| Article {
-            url: Some(format!("https://mp.weixin.qq.com/s/sandbox_{}_{}", publication.article_id, i + 1)),
-            ..a.clone()
+        .map(|(i, a)| {
+            let signature = sha2::Sha256::digest(format!("{}/{}", publication.article_id, i + 1));
+            let url = format!(
+                "https://mp.weixin.qq.com/s?__biz={SANDBOX_BIZ}&mid={}&idx={}&sn={}#rd",
+                publication.msg_data_id,
+                i + 1,
+                &hex::encode(signature)[..32]
+            );
+            Article { url: Some(url), ..a.clone() }
         })
         .collect()
 }

@@ -126,17 +126,44 @@ struct CachedToken {
     refresh_at: Instant,
 }
 
+/// How a client reaches the API.
+enum Route {
+    /// Straight to WeChat (or the sandbox): the client holds the AppSecret and the access token.
+    Direct { credentials: Credentials, token: Mutex<Option<CachedToken>> },
+    /// Through a `wxpub relay`, which holds both and adds the access token itself: the client
+    /// holds only its relay token, sent as a bearer token.
+    Relay { token: Secret },
+}
+
 /// One account's API client.
 pub struct Client {
     http: reqwest::blocking::Client,
     base: String,
-    credentials: Credentials,
+    route: Route,
     options: ClientOptions,
-    token: Mutex<Option<CachedToken>>,
     /// Requests sent, by endpoint path (every attempt counts: WeChat's quotas count calls).
     usage: Mutex<std::collections::BTreeMap<String, u64>>,
     /// When the last mass sends were made: WeChat takes at most 60 a minute.
     mass_sends: Mutex<std::collections::VecDeque<std::time::Instant>>,
+}
+
+/// WeChat's answer to a forwarded call, as it came.
+#[derive(Debug, Clone)]
+pub struct Forwarded {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Forwarded {
+    /// The answer's errcode, when it is a JSON error (0 and success bodies: None).
+    pub fn errcode(&self) -> Option<i64> {
+        if self.body.first() != Some(&b'{') {
+            return None;
+        }
+        let body: serde_json::Value = serde_json::from_slice(&self.body).ok()?;
+        body.get("errcode").and_then(serde_json::Value::as_i64).filter(|code| *code != 0)
+    }
 }
 
 /// A file to upload as multipart field `media`.
@@ -160,6 +187,27 @@ pub fn resolve_base(account_base: &str) -> String {
 
 impl Client {
     pub fn new(base: &str, credentials: Credentials, options: ClientOptions) -> Result<Client, WechatError> {
+        Client::with_route(base, Route::Direct { credentials, token: Mutex::new(None) }, options)
+    }
+
+    /// A client whose calls go through the `wxpub relay` at `relay_url`, as its account
+    /// `relay_account`, authenticated with `token`. It never sees an AppSecret or access token.
+    pub fn via_relay(
+        relay_url: &str,
+        relay_account: &str,
+        token: Secret,
+        options: ClientOptions,
+    ) -> Result<Client, WechatError> {
+        let base = format!("{}/a/{relay_account}", relay_url.trim_end_matches('/'));
+        Client::with_route(&base, Route::Relay { token }, options)
+    }
+
+    /// Whether this client goes through a relay.
+    pub fn is_relayed(&self) -> bool {
+        matches!(self.route, Route::Relay { .. })
+    }
+
+    fn with_route(base: &str, route: Route, options: ClientOptions) -> Result<Client, WechatError> {
         install_crypto_provider();
         let http = reqwest::blocking::Client::builder()
             .timeout(options.timeout)
@@ -172,9 +220,8 @@ impl Client {
         Ok(Client {
             http,
             base: base.trim_end_matches('/').to_string(),
-            credentials,
+            route,
             options,
-            token: Mutex::new(None),
             usage: Mutex::default(),
             mass_sends: Mutex::default(),
         })
@@ -192,17 +239,34 @@ impl Client {
     // ---- token ----
 
     /// The current access token, fetched or refreshed (5 minutes or a fifth of its life ahead of
-    /// expiry) as needed.
+    /// expiry) as needed. Through a relay: asks the relay whether it takes this client's token
+    /// for this account and reaches WeChat with it, and gives back the relay token.
     pub fn access_token(&self) -> Result<Secret, WechatError> {
-        self.token_with(false)
+        match &self.route {
+            Route::Direct { .. } => self.token_with(false),
+            Route::Relay { token } => {
+                let endpoint = "relay check";
+                let check = || {
+                    let request = self.http.get(format!("{}/relay/check", self.base)).bearer_auth(token.expose());
+                    self.send::<serde_json::Value>(endpoint, request)
+                };
+                self.with_retries(endpoint, check)?;
+                Ok(token.clone())
+            }
+        }
     }
 
     fn token_with(&self, force: bool) -> Result<Secret, WechatError> {
-        let mut cached = self.token.lock().unwrap_or_else(|p| p.into_inner());
+        let (credentials, token) = match &self.route {
+            Route::Direct { credentials, token } => (credentials, token),
+            // The relay refreshes its own tokens.
+            Route::Relay { token } => return Ok(token.clone()),
+        };
+        let mut cached = token.lock().unwrap_or_else(|p| p.into_inner());
         if !force && let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.refresh_at) {
             return Ok(token.value.clone());
         }
-        let answer = self.with_retries("token", || self.fetch_token(force))?;
+        let answer = self.with_retries("token", || self.fetch_token(credentials, force))?;
         let life = Duration::from_secs(answer.expires_in);
         let margin = (life / 5).min(Duration::from_secs(300));
         let value = Secret::new(answer.access_token);
@@ -210,12 +274,12 @@ impl Client {
         Ok(value)
     }
 
-    fn fetch_token(&self, force: bool) -> Result<TokenResponse, WechatError> {
-        let secret = self.credentials.secret.expose();
+    fn fetch_token(&self, credentials: &Credentials, force: bool) -> Result<TokenResponse, WechatError> {
+        let secret = credentials.secret.expose();
         if self.options.stable_token {
             let body = StableTokenRequest {
                 grant_type: "client_credential".into(),
-                appid: self.credentials.appid.clone(),
+                appid: credentials.appid.clone(),
                 secret: secret.to_string(),
                 force_refresh: force,
             };
@@ -224,7 +288,7 @@ impl Client {
         } else {
             let request = self.http.get(format!("{}/cgi-bin/token", self.base)).query(&[
                 ("grant_type", "client_credential"),
-                ("appid", self.credentials.appid.as_str()),
+                ("appid", credentials.appid.as_str()),
                 ("secret", secret),
             ]);
             self.send("token", request)
@@ -233,7 +297,17 @@ impl Client {
 
     /// Forgets the cached token (the next call fetches one).
     pub fn invalidate_token(&self) {
-        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        if let Route::Direct { token, .. } = &self.route {
+            *token.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+    }
+
+    /// Adds what authenticates a call: the access token as WeChat wants it, or the relay token.
+    fn authorize(&self, request: reqwest::blocking::RequestBuilder, token: &str) -> reqwest::blocking::RequestBuilder {
+        match self.route {
+            Route::Direct { .. } => request.query(&[("access_token", token)]),
+            Route::Relay { .. } => request.bearer_auth(token),
+        }
     }
 
     // ---- the request machinery ----
@@ -254,6 +328,20 @@ impl Client {
         let response = request.send().map_err(transport)?;
         let status = response.status();
         if !status.is_success() {
+            if self.is_relayed() {
+                // The relay says why in `{"error": "…"}`: a refusal (4xx, nothing forwarded) or
+                // WeChat not answering it (502: not reached; 504: no answer).
+                let why = response
+                    .json::<serde_json::Value>()
+                    .ok()
+                    .and_then(|body| body.get("error").and_then(|e| e.as_str()).map(str::to_string))
+                    .unwrap_or_else(|| "no reason given".to_string());
+                return Err(WechatError::Relay {
+                    endpoint: endpoint.into(),
+                    status: status.as_u16(),
+                    message: redact(&why),
+                });
+            }
             return Err(WechatError::Http { endpoint: endpoint.into(), status: status.as_u16() });
         }
         let bytes = response.bytes().map_err(transport)?;
@@ -287,14 +375,27 @@ impl Client {
     /// Runs an authenticated call: retries per the policy and, on a token error, refreshes the
     /// token once and tries once more.
     fn authed<T>(&self, endpoint: &str, call: impl Fn(&str) -> Result<T, WechatError>) -> Result<T, WechatError> {
-        let token = self.access_token()?;
+        let token = self.token_with(false)?;
         match self.with_retries(endpoint, || call(token.expose())) {
             Err(err) if err.is_token_error() => {
-                let fresh = self.token_with(true)?;
+                let fresh = self.token_replacing(&token)?;
                 self.with_retries(endpoint, || call(fresh.expose()))
             }
             other => other,
         }
+    }
+
+    /// A token to use instead of `stale`, which WeChat refused: the one another thread already
+    /// fetched meanwhile, or a fresh one. Calls in flight together that all meet the same stale
+    /// token refresh it once, not once each (each forced refresh would invalidate the others').
+    fn token_replacing(&self, stale: &Secret) -> Result<Secret, WechatError> {
+        if let Route::Direct { token, .. } = &self.route {
+            let cached = token.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(newer) = cached.as_ref().filter(|t| &t.value != stale && Instant::now() < t.refresh_at) {
+                return Ok(newer.value.clone());
+            }
+        }
+        self.token_with(true)
     }
 
     fn post_json<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, WechatError> {
@@ -314,9 +415,7 @@ impl Client {
         })?;
         self.authed(path, |token| {
             let request = self
-                .http
-                .post(format!("{}{path}", self.base))
-                .query(&[("access_token", token)])
+                .authorize(self.http.post(format!("{}{path}", self.base)), token)
                 .query(query)
                 .header(reqwest::header::CONTENT_TYPE, "application/json; charset=utf-8")
                 .body(json.clone());
@@ -342,14 +441,53 @@ impl Client {
             for (name, value) in extra {
                 form = form.text(name.to_string(), value.clone());
             }
-            let request = self
-                .http
-                .post(format!("{}{path}", self.base))
-                .query(&[("access_token", token)])
-                .query(query)
-                .multipart(form);
+            let request =
+                self.authorize(self.http.post(format!("{}{path}", self.base)), token).query(query).multipart(form);
             self.send(path, request)
         })
+    }
+
+    // ---- the relay's forwarding ----
+
+    /// Sends one call as a client gave it to the relay — method, endpoint path, query, body — with
+    /// this client's access token, and gives back WeChat's answer unchanged. Not retried (the
+    /// calling client retries, and knows what must not be repeated), except once with a fresh
+    /// token when WeChat says the token was invalid: then the call was not carried out.
+    pub fn forward(
+        &self,
+        method: &reqwest::Method,
+        path: &str,
+        query: &[(String, String)],
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<Forwarded, WechatError> {
+        let attempt = |token: &Secret| -> Result<Forwarded, WechatError> {
+            let mut request = self
+                .authorize(self.http.request(method.clone(), format!("{}{path}", self.base)), token.expose())
+                .query(query)
+                .body(body.clone());
+            if let Some(content_type) = content_type {
+                request = request.header(reqwest::header::CONTENT_TYPE, content_type);
+            }
+            *self.usage.lock().unwrap_or_else(|p| p.into_inner()).entry(path.to_string()).or_default() += 1;
+            let transport = |e: reqwest::Error| WechatError::Transport {
+                endpoint: path.to_string(),
+                sent: !e.is_connect(),
+                message: redact(&error_chain(&e.without_url())),
+            };
+            let response = request.send().map_err(transport)?;
+            let status = response.status().as_u16();
+            let content_type =
+                response.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+            let body = response.bytes().map_err(transport)?.to_vec();
+            Ok(Forwarded { status, content_type, body })
+        };
+        let token = self.token_with(false)?;
+        let answer = attempt(&token)?;
+        if answer.errcode().is_some_and(|code| matches!(code, 40001 | 40014 | 42001)) {
+            return attempt(&self.token_replacing(&token)?);
+        }
+        Ok(answer)
     }
 
     // ---- images and material ----

@@ -20,6 +20,11 @@ pub enum WechatError {
     /// Missing or invalid local settings (credentials, base URL).
     #[error("{0}")]
     Config(String),
+    /// A `wxpub relay` refused the request before forwarding it (401 token, 403 account, 404
+    /// endpoint, 413 size, 429 rate: nothing reached WeChat), or WeChat did not answer it (502:
+    /// not reached; 504: sent, no answer).
+    #[error("{} {endpoint} (HTTP {status}): {message}", if *.status >= 500 { "the relay got no answer from WeChat for" } else { "the relay refused" })]
+    Relay { endpoint: String, status: u16, message: String },
 }
 
 impl WechatError {
@@ -35,6 +40,9 @@ impl WechatError {
         match self {
             WechatError::Transport { .. } => true,
             WechatError::Http { status, .. } => *status >= 500,
+            // The relay's rate limit for this token (it forwarded nothing), or WeChat not
+            // answering the relay: wait and try again.
+            WechatError::Relay { status, .. } => *status == 429 || *status >= 500,
             // 45066: the same clientmsgid retried too fast; wait and try again.
             WechatError::Api { code, .. } => matches!(code, -1 | 45009 | 45066),
             _ => false,
@@ -48,6 +56,8 @@ impl WechatError {
         match self {
             WechatError::Transport { sent, .. } => *sent,
             WechatError::Http { status, .. } => *status >= 500,
+            // 502: the relay could not reach WeChat, so the call was never made.
+            WechatError::Relay { status, .. } => *status >= 500 && *status != 502,
             _ => false,
         }
     }
@@ -58,7 +68,8 @@ impl WechatError {
             WechatError::Api { endpoint, .. }
             | WechatError::Transport { endpoint, .. }
             | WechatError::Http { endpoint, .. }
-            | WechatError::Decode { endpoint, .. } => Some(endpoint),
+            | WechatError::Decode { endpoint, .. }
+            | WechatError::Relay { endpoint, .. } => Some(endpoint),
             WechatError::Config(_) => None,
         }
     }

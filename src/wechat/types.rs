@@ -646,3 +646,37 @@ pub struct ArticleTotalDetailRow {
     pub publish_type: u8,
     pub detail_list: Vec<TotalDetailEntry>,
 }
+
+/// The statistics key (`msg_data_id`, 1-based index) an article's URL carries. WeChat's article
+/// links have the form `https://mp.weixin.qq.com/s?__biz=…&mid=MSG_DATA_ID&idx=INDEX&sn=…`: `mid`
+/// is the push's `msg_data_id` and `idx` the article's position, which is how a publication
+/// whose `msg_data_id` was never recorded (made before publish.lock, or found again after a lost
+/// answer) is joined to the 2026 statistics. Short links (`/s/AbC…`) carry neither: None.
+pub fn statistics_key_of_url(url: &str) -> Option<(u64, u32)> {
+    let parsed = url::Url::parse(url.trim()).ok()?;
+    let mut mid = None;
+    let mut idx = None;
+    for (name, value) in parsed.query_pairs() {
+        match name.as_ref() {
+            "mid" | "appmsgid" => mid = value.parse::<u64>().ok().filter(|m| *m > 0),
+            "idx" | "itemidx" => idx = value.parse::<u32>().ok().filter(|i| *i >= 1),
+            _ => {}
+        }
+    }
+    Some((mid?, idx?))
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::statistics_key_of_url;
+
+    #[test]
+    fn long_article_links_carry_the_statistics_key_and_short_ones_do_not() {
+        let long = "http://mp.weixin.qq.com/s?__biz=MzI1NjA4MTAxMA==&mid=2247483685&idx=2&sn=6a1c0e&chksm=ea#rd";
+        assert_eq!(statistics_key_of_url(long), Some((2_247_483_685, 2)));
+        assert_eq!(statistics_key_of_url("https://mp.weixin.qq.com/s/AbCdEf123"), None);
+        assert_eq!(statistics_key_of_url("https://mp.weixin.qq.com/s?__biz=x&mid=0&idx=1"), None);
+        assert_eq!(statistics_key_of_url("https://mp.weixin.qq.com/s?__biz=x&mid=22&idx=0"), None);
+        assert_eq!(statistics_key_of_url("not a url"), None);
+    }
+}

@@ -123,7 +123,8 @@ fn the_probe_agrees_with_the_sandbox_and_leaves_nothing_behind() {
     let before = leftovers(&sandbox);
     let project = TestProject::example();
     let report = project.path().join("probe.json");
-    let (code, text) = probe(&project, &sandbox, &["--report", report.to_str().unwrap()]);
+    let (code, text) =
+        probe(&project, &sandbox, &["--report", report.to_str().unwrap(), "--preview-to", "wxpub-editor"]);
     assert_eq!(code, 0, "{text}");
     assert!(!text.contains("DIFFERS") && !text.contains("could not run"), "{text}");
     for check in [
@@ -140,10 +141,18 @@ fn the_probe_agrees_with_the_sandbox_and_leaves_nothing_behind() {
         "getarticleshare",
         "getbizsummary",
         "getarticletotaldetail",
+        "mass-send permission",
     ] {
         assert!(text.lines().any(|l| l.trim_start().starts_with("agrees") && l.contains(check)), "{check}: {text}");
     }
     assert_eq!(leftovers(&sandbox), before, "no draft or material left: {text}");
+    // The mass-send check reached the one phone named, with a throwaway draft, and nobody else.
+    let state = sandbox_state(&sandbox);
+    let previews = state["previews"].as_array().unwrap();
+    assert_eq!(previews.len(), 1, "{state}");
+    assert_eq!(previews[0]["to"], "wxpub-editor");
+    assert!(previews[0]["titles"][0].as_str().unwrap().starts_with("wxpub-probe"), "{state}");
+    assert!(state["mass_sends"].as_array().unwrap().is_empty(), "nothing mass-sent");
     let json: serde_json::Value = serde_json::from_str(&project.read("probe.json")).unwrap();
     assert!(json[0]["findings"].as_array().unwrap().iter().all(|f| f["verdict"] == "agrees"), "{json}");
     assert!(project.read("probe.txt").contains("agrees         digest 121"));
@@ -178,6 +187,33 @@ fn a_rule_that_changed_is_the_one_reported_as_different() {
         );
         assert_eq!(leftovers(&sandbox), (0, 0), "{text}");
     }
+}
+
+#[test]
+fn the_mass_send_permission_is_probed_only_through_a_named_phone() {
+    // Without a phone to send to, the probe says it cannot tell, and how to make it tell.
+    let sandbox = start(SandboxOptions { may_mass_send: false, ..SandboxOptions::default() });
+    let project = TestProject::example();
+    let (code, text) = probe(&project, &sandbox, &[]);
+    assert_eq!(code, 0, "{text}");
+    let line = text.lines().find(|l| l.contains("mass-send permission")).expect(&text);
+    assert!(line.trim_start().starts_with("could not run") && line.contains("--preview-to"), "{text}");
+
+    // With one, an account without the permission is the one check that differs.
+    let (code, text) = probe(&project, &sandbox, &["--preview-to", "wxpub-editor"]);
+    assert_eq!(code, 1, "{text}");
+    let differing: Vec<&str> = text.lines().filter(|l| l.contains("DIFFERS")).collect();
+    assert_eq!(differing.len(), 1, "{text}");
+    assert!(differing[0].contains("mass-send permission") && differing[0].contains("got 48001"), "{text}");
+    assert_eq!(leftovers(&sandbox), (0, 0), "the throwaway draft is deleted: {text}");
+
+    // Someone who does not follow the account cannot receive it: said so, not guessed.
+    let sandbox = start(SandboxOptions::default());
+    let (code, text) = probe(&project, &sandbox, &["--preview-to", "someone-else"]);
+    assert_eq!(code, 0, "{text}");
+    let line = text.lines().find(|l| l.contains("mass-send permission")).expect(&text);
+    assert!(line.contains("could not run") && line.contains("must follow the account"), "{text}");
+    assert_eq!(leftovers(&sandbox), (0, 0), "{text}");
 }
 
 #[test]

@@ -15,6 +15,7 @@ mod metrics;
 mod phone;
 mod preview;
 mod publish;
+mod relay;
 mod render;
 mod support;
 mod wechat;

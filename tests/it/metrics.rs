@@ -350,31 +350,17 @@ fn reports_in_every_format_agree_with_the_database() {
 #[test]
 fn every_published_item_is_reported_under_its_key_with_the_sandboxs_figures() {
     let (project, sandbox, _state) = pulled_project();
-    let articles_of = |project: &TestProject| -> Vec<serde_json::Value> {
+    let articles_in = |project: &TestProject, account: &str| -> Vec<serde_json::Value> {
         let json: serde_json::Value = serde_json::from_str(&report(
             project,
             &sandbox,
-            &["articles", "--account", "service", "--since", "2026-12-01", "--until", "2027-01-09", "--format", "json"],
+            &["articles", "--account", account, "--since", "2026-12-01", "--until", "2027-01-09", "--format", "json"],
         ))
         .unwrap();
         json["articles"].as_array().unwrap().clone()
     };
-    let articles = articles_of(&project);
+    let articles_of = |project: &TestProject| articles_in(project, "service");
     let lock: toml::Value = toml::from_str(&project.read("publish.lock")).unwrap();
-    let published: std::collections::BTreeSet<&str> = lock["accounts"]["service"]["pushes"]
-        .as_table()
-        .unwrap()
-        .values()
-        .flat_map(|push| push["items"].as_array().unwrap().iter().map(|i| i.as_str().unwrap()))
-        .collect();
-    let items: Vec<&str> = articles.iter().filter_map(|a| a["item"].as_str()).collect();
-    assert_eq!(items.iter().copied().collect::<std::collections::BTreeSet<_>>(), published, "{articles:#?}");
-    assert_eq!(items.len(), published.len(), "each once");
-    // The test's two accounts share one sandbox, so the service account's statistics also name
-    // the subscription account's articles: to the service account those are made elsewhere,
-    // and reported as such.
-    assert!(articles.iter().any(|a| a["item"].is_null()));
-
     // The sandbox's own figures for each msgid, day by day.
     let client = crate::wechat::client_for(&sandbox, true);
     let mut readers: BTreeMap<String, i64> = BTreeMap::new();
@@ -386,17 +372,39 @@ fn every_published_item_is_reported_under_its_key_with_the_sandboxs_figures() {
             *readers.entry(row.msgid).or_default() += row.detail.read_user as i64;
         }
     }
-    for article in &articles {
-        let msgid = article["msgid"].as_str().unwrap();
-        assert!(article["read_user"].as_i64().unwrap() > 0, "{article}");
-        assert_eq!(article["read_user"].as_i64(), readers.get(msgid).copied(), "{msgid}");
-        assert!(article["like_user"].as_i64().unwrap() >= 0 && article["zaikan_user"].is_i64(), "{article}");
-        let totals: Vec<wxpub::wechat::types::ArticleTotalDetailRow> =
-            client.datacube(wxpub::wechat::types::Datacube::GetArticleTotalDetail, "2026-12-05", "2026-12-05").unwrap();
-        let last = &totals.iter().find(|t| t.msgid == msgid).unwrap().detail_list.last().unwrap().counters;
-        assert_eq!(article["like_user"].as_u64(), Some(last.like_user), "{msgid}");
-        assert_eq!(article["comment_count"].as_u64(), Some(last.comment_count), "{msgid}");
+    let totals: Vec<wxpub::wechat::types::ArticleTotalDetailRow> =
+        client.datacube(wxpub::wechat::types::Datacube::GetArticleTotalDetail, "2026-12-05", "2026-12-05").unwrap();
+
+    // Both publish modes: the service account's freepublished pushes and the subscription
+    // account's mass sends.
+    for account in ["service", "subscription"] {
+        let articles = articles_in(&project, account);
+        let published: std::collections::BTreeSet<&str> = lock["accounts"][account]["pushes"]
+            .as_table()
+            .unwrap()
+            .values()
+            .flat_map(|push| push["items"].as_array().unwrap().iter().map(|i| i.as_str().unwrap()))
+            .collect();
+        assert!(!published.is_empty(), "{account}");
+        let items: Vec<&str> = articles.iter().filter_map(|a| a["item"].as_str()).collect();
+        assert_eq!(items.iter().copied().collect::<std::collections::BTreeSet<_>>(), published, "{articles:#?}");
+        assert_eq!(items.len(), published.len(), "each once");
+        // The test's two accounts share one sandbox, so each account's statistics also name
+        // the other account's articles: to it those are made elsewhere, and reported as such.
+        assert!(articles.iter().any(|a| a["item"].is_null()));
+        for article in &articles {
+            let msgid = article["msgid"].as_str().unwrap();
+            assert!(article["read_user"].as_i64().unwrap() > 0, "{article}");
+            assert_eq!(article["read_user"].as_i64(), readers.get(msgid).copied(), "{msgid}");
+            assert!(article["like_user"].as_i64().unwrap() >= 0 && article["zaikan_user"].is_i64(), "{article}");
+            let total = totals.iter().find(|t| t.msgid == msgid).expect("published on the sandbox's 2026-12-05");
+            let last = &total.detail_list.last().unwrap().counters;
+            assert_eq!(article["like_user"].as_u64(), Some(last.like_user), "{msgid}");
+            assert_eq!(article["comment_count"].as_u64(), Some(last.comment_count), "{msgid}");
+        }
     }
+    let articles = articles_of(&project);
+    let items: Vec<&str> = articles.iter().filter_map(|a| a["item"].as_str()).collect();
 
     // Compared by kind and by tag, over our articles only.
     let json: serde_json::Value = serde_json::from_str(&report(
@@ -436,6 +444,20 @@ fn every_published_item_is_reported_under_its_key_with_the_sandboxs_figures() {
         let by_source: i64 = cells[first_source..].iter().map(|c| c.parse::<i64>().unwrap_or(0)).sum();
         assert_eq!(by_source, cells[readers].parse::<i64>().unwrap(), "{line}");
     }
+
+    // Publications recorded without their msg_data_id (made before publish.lock, found again by
+    // `wxpub sync` or after a lost answer) join through the key their article URLs carry.
+    let lock_text = project.read("publish.lock");
+    assert!(lock_text.contains("msg_data_id"), "{lock_text}");
+    let without_keys: String =
+        lock_text.lines().filter(|l| !l.trim_start().starts_with("msg_data_id")).map(|l| format!("{l}\n")).collect();
+    project.write("publish.lock", &without_keys);
+    let joined_by_url = articles_of(&project);
+    for article in articles.iter().filter(|a| a["item"].is_string()) {
+        let again = joined_by_url.iter().find(|a| a["item"] == article["item"]).expect("still under its key");
+        assert_eq!((&again["msgid"], &again["read_user"]), (&article["msgid"], &article["read_user"]));
+    }
+    project.write("publish.lock", &lock_text);
 
     // Renamed in content/ after publishing: still the same item with the same figures.
     let file = format!("content/{}/index.md", items[0]);

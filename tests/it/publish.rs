@@ -1,7 +1,7 @@
 //! `wxpub publish` against the sandbox on a loopback port, through the real binary.
 use wxpub::sandbox::{SandboxHandle, SandboxOptions};
 
-use crate::support::{TestProject, sandbox_env};
+use crate::support::{Route, TestProject, sandbox_env};
 use crate::wechat::{sandbox_state, start};
 
 use crate::support::{APPID, SECRET};
@@ -67,7 +67,7 @@ fn example_publishes_end_to_end_and_a_rerun_writes_nothing() {
     }
     assert!(state["log"].as_array().unwrap().is_empty(), "the sandbox filtered nothing: {}", state["log"]);
     let lock = project.read("publish.lock");
-    assert!(lock.contains("https://mp.weixin.qq.com/s/sandbox_"), "article URLs recorded: {lock}");
+    assert!(lock.contains("https://mp.weixin.qq.com/s?__biz="), "article URLs recorded: {lock}");
     assert!(lock.contains("status = \"published\""));
     let not_due = state["drafts"].as_array().unwrap();
     assert_eq!(not_due.len(), 3, "the 12/20/31 December pushes are drafted, not published");
@@ -94,7 +94,7 @@ fn example_publishes_end_to_end_and_a_rerun_writes_nothing() {
     let row = |key: &str| rows.as_array().unwrap().iter().find(|r| r["key"] == key).unwrap().clone();
     let ding = row("articles/2026-12-01-ding-story");
     assert_eq!(ding["state"], "published");
-    assert!(ding["urls"][0].as_str().unwrap().ends_with("_2"), "its own URL (second in the push): {ding}");
+    assert!(ding["urls"][0].as_str().unwrap().contains("&idx=2&"), "its own URL (second in the push): {ding}");
     assert!(row("articles/2026-12-12-conservation-lab")["state"].as_str().unwrap().starts_with("drafted"));
     let updated = state["drafts"]
         .as_array()
@@ -120,6 +120,24 @@ fn example_publishes_end_to_end_and_a_rerun_writes_nothing() {
     sync.args(["sync", "--account", "service"]);
     env(&mut sync);
     sync.assert().success();
+    // The rebuilt lock has each publication's statistics key, read from its article URLs.
+    let lock: toml::Value = toml::from_str(&project.read("publish.lock")).unwrap();
+    let mut keys: Vec<i64> = lock["accounts"]["service"]["pushes"]
+        .as_table()
+        .unwrap()
+        .values()
+        .filter_map(|push| push.get("publication"))
+        .map(|p| p["msg_data_id"].as_integer().expect("msg_data_id recorded by sync"))
+        .collect();
+    let mut served: Vec<i64> = sandbox_state(&sandbox)["publications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["msg_data_id"].as_i64().unwrap())
+        .collect();
+    keys.sort_unstable();
+    served.sort_unstable();
+    assert_eq!(keys, served);
     let before = sandbox_state(&sandbox);
     let (code, text) = publish(&project, &sandbox, &["--due", "--now", NOW, "--account", "service"]);
     assert_eq!(code, 0, "{text}");
@@ -142,8 +160,22 @@ fn the_subscription_allowance_is_respected_and_explained() {
 
 #[test]
 fn injected_faults_complete_within_two_runs_without_duplicates() {
+    injected_faults_scenario(false);
+}
+
+/// The same through a relay: the sandbox's faults (dropped connections, expired tokens, busy)
+/// reach the client as the relay's gateway errors or WeChat's answers, and change nothing.
+#[test]
+fn injected_faults_through_the_relay_complete_without_duplicates() {
+    injected_faults_scenario(true);
+}
+
+fn injected_faults_scenario(through_relay: bool) {
     let sandbox =
         start(SandboxOptions { fault_rate: 0.1, fault_seed: 11, publish_delay_ms: 100, ..SandboxOptions::default() });
+    let relay = through_relay.then(|| crate::relay::in_front_of(&sandbox));
+    let route = Route::of(&sandbox, relay.as_ref());
+    let publish = |project: &TestProject, _: &SandboxHandle, args: &[&str]| publish_via(project, &route, args);
     let project = TestProject::example();
     // Both accounts: a freepublish push and a mass send are due.
     let (first, text) = publish(&project, &sandbox, &["--due", "--now", MIXED_NOW]);
@@ -167,7 +199,20 @@ fn injected_faults_complete_within_two_runs_without_duplicates() {
 
 #[test]
 fn runs_killed_at_any_point_are_finished_by_the_next_without_duplicates() {
+    killed_runs_scenario(false);
+}
+
+/// The same through a relay: a client killed with calls in flight at the relay.
+#[test]
+fn runs_killed_through_the_relay_are_finished_by_the_next_without_duplicates() {
+    killed_runs_scenario(true);
+}
+
+fn killed_runs_scenario(through_relay: bool) {
     let sandbox = start(SandboxOptions { latency_ms: 40, publish_delay_ms: 200, ..SandboxOptions::default() });
+    let relay = through_relay.then(|| crate::relay::in_front_of(&sandbox));
+    let route = Route::of(&sandbox, relay.as_ref());
+    let publish = |project: &TestProject, _: &SandboxHandle, args: &[&str]| publish_via(project, &route, args);
     let project = TestProject::example();
     // Both accounts: a freepublish push and a mass send are due.
     let args = ["--due", "--now", MIXED_NOW];
@@ -178,7 +223,8 @@ fn runs_killed_at_any_point_are_finished_by_the_next_without_duplicates() {
     assert_eq!(publish(&project, &sandbox, &dry_run).0, 0);
     let ramp = started.elapsed();
     for step in 0..8u64 {
-        let mut child = sandbox_env(crate::support::binary().current_dir(project.path()), &sandbox)
+        let mut child = route
+            .apply(crate::support::binary().current_dir(project.path()))
             .arg("publish")
             .args(args)
             .stdout(std::process::Stdio::null())
@@ -277,7 +323,11 @@ fn a_push_goes_out_after_the_items_it_links_to_with_their_urls() {
             pushes.values().find(|p| p["items"].as_array().unwrap().iter().any(|i| i.as_str() == Some(key))).unwrap();
         push["publication"]["article_urls"][0].as_str().unwrap().to_string()
     };
-    let (first_url, second_url) = (url_of("articles/2026-12-01-first"), url_of("articles/2026-12-02-second"));
+    // As they appear in an href: WeChat's article links carry `&`, escaped in HTML.
+    let (first_url, second_url) = (
+        url_of("articles/2026-12-01-first").replace('&', "&amp;"),
+        url_of("articles/2026-12-02-second").replace('&', "&amp;"),
+    );
 
     // Published in link order, whatever the schedule said: first, second, then the topic.
     let state = sandbox_state(&sandbox);
@@ -303,6 +353,13 @@ fn a_push_goes_out_after_the_items_it_links_to_with_their_urls() {
 }
 
 /// Runs wxpub against the sandbox, with both accounts' credentials in its environment.
+fn publish_via(project: &TestProject, route: &Route, args: &[&str]) -> (i32, String) {
+    let output = route.apply(crate::support::binary().current_dir(project.path())).arg("publish").args(args).output();
+    let output = output.unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.code().unwrap_or(-1), text)
+}
+
 fn wxpub_against(project: &TestProject, sandbox: &SandboxHandle, args: &[&str]) -> (i32, String) {
     let output =
         sandbox_env(crate::support::binary().current_dir(project.path()), sandbox).args(args).output().unwrap();
@@ -488,7 +545,7 @@ fn articles_that_link_to_each_other_are_both_published_in_time_order() {
     assert_eq!(titles, ["上篇", "下篇"], "{text}");
     let content = |i: usize| publications[i]["articles"][0]["content"].as_str().unwrap().to_string();
     assert!(!content(0).contains("<a "), "the first one's link is text: {}", content(0));
-    assert!(content(1).contains("<a href=\"https://mp.weixin.qq.com/s/"), "{}", content(1));
+    assert!(content(1).contains("<a href=\"https://mp.weixin.qq.com/s?__biz="), "{}", content(1));
 
     // A published push has no draft left to preview: said plainly.
     let (code, text) =

@@ -38,6 +38,44 @@ pub fn sandbox_env<'c>(
         .env("WXPUB_RETRY_BASE_MS", "2")
 }
 
+/// How a test's wxpub run reaches the sandbox: directly with the accounts' credentials, or
+/// through a relay holding them, with only a relay token in the run's environment.
+pub enum Route {
+    Direct { base: String },
+    Relay { url: String, token: String },
+}
+
+impl Route {
+    /// Through `relay` when there is one, else straight to `sandbox`.
+    pub fn of(sandbox: &wxpub::sandbox::SandboxHandle, relay: Option<&crate::relay::Relayed>) -> Route {
+        match relay {
+            Some(relay) => relay.route(),
+            None => Route::Direct { base: sandbox.base_url.clone() },
+        }
+    }
+
+    pub fn apply<'c>(&self, command: &'c mut std::process::Command) -> &'c mut std::process::Command {
+        match self {
+            Route::Direct { base } => command
+                .env("WXPUB_API_BASE", base)
+                .env("WXPUB_SERVICE_APPID", APPID)
+                .env("WXPUB_SERVICE_SECRET", SECRET)
+                .env("WXPUB_SUBSCRIPTION_APPID", APPID)
+                .env("WXPUB_SUBSCRIPTION_SECRET", SECRET)
+                .env("WXPUB_RETRY_BASE_MS", "2"),
+            Route::Relay { url, token } => command
+                .env("WXPUB_RELAY", url)
+                .env("WXPUB_RELAY_TOKEN", token)
+                .env("WXPUB_RETRY_BASE_MS", "2")
+                .env_remove("WXPUB_API_BASE")
+                .env_remove("WXPUB_SERVICE_APPID")
+                .env_remove("WXPUB_SERVICE_SECRET")
+                .env_remove("WXPUB_SUBSCRIPTION_APPID")
+                .env_remove("WXPUB_SUBSCRIPTION_SECRET"),
+        }
+    }
+}
+
 pub struct TestProject {
     pub dir: tempfile::TempDir,
 }

@@ -333,7 +333,7 @@ fn freepublish_is_asynchronous_and_the_draft_leaves_the_box() {
     assert_eq!(done.publish_status, 0);
     let detail = done.article_detail.unwrap();
     assert_eq!(detail.count, 1);
-    assert!(detail.item[0].article_url.starts_with("https://mp.weixin.qq.com/s/"));
+    assert!(detail.item[0].article_url.starts_with("https://mp.weixin.qq.com/s?__biz="));
     let article_id = done.article_id.unwrap();
 
     let listed = client.publish_batchget(0, 10, false).unwrap();

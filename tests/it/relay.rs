@@ -1,0 +1,362 @@
+//! `wxpub relay` (#23) in front of the sandbox on loopback ports: runs whose environment holds
+//! only a relay token publish, sync, pull statistics and check their set-up through it; the relay
+//! refuses what it must before anything reaches the sandbox, and keeps secrets out of its log.
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use wxpub::relay::{AccessLogLine, Grant, RelayHandle, RelayOptions};
+use wxpub::sandbox::{SandboxHandle, SandboxOptions};
+use wxpub::wechat::{ClientOptions, Credentials, RetryPolicy, Secret};
+
+use crate::support::{APPID, Route, SECRET, TestProject};
+use crate::wechat::{http, sandbox_state, start};
+
+/// The token CI runners present: both accounts.
+pub const TOKEN: &str = "relay-token-for-ci-0123456789abcdef";
+/// A token limited to the service account.
+const SERVICE_ONLY_TOKEN: &str = "relay-token-service-only-0123456789";
+/// A token with a tiny rate.
+const SLOW_TOKEN: &str = "relay-token-three-a-minute-0123456";
+
+/// A relay in front of a sandbox, and the access-log lines it wrote.
+pub struct Relayed {
+    pub handle: RelayHandle,
+    pub log: Arc<Mutex<Vec<AccessLogLine>>>,
+}
+
+impl Relayed {
+    pub fn route(&self) -> Route {
+        Route::Relay { url: self.handle.base_url.clone(), token: TOKEN.into() }
+    }
+
+    fn log_text(&self) -> String {
+        let lines = self.log.lock().unwrap();
+        lines.iter().map(|l| serde_json::to_string(l).unwrap()).collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// A relay serving the example's two accounts (both the sandbox's AppID) in front of `sandbox`.
+pub fn in_front_of(sandbox: &SandboxHandle) -> Relayed {
+    start_relay(sandbox, None)
+}
+
+/// A relay in front of `sandbox` with three grants (below), over TLS when given a certificate
+/// and key.
+fn start_relay(sandbox: &SandboxHandle, tls: Option<(Vec<u8>, Vec<u8>)>) -> Relayed {
+    let log: Arc<Mutex<Vec<AccessLogLine>>> = Arc::default();
+    let sink = Arc::clone(&log);
+    let credentials = || Credentials { appid: APPID.into(), secret: Secret::new(SECRET) };
+    let grant = |name: &str, token: &str, accounts: &[&str], per_minute| Grant {
+        name: name.into(),
+        token_sha256: wxpub::relay::token_sha256(token),
+        accounts: accounts.iter().map(|a| a.to_string()).collect(),
+        per_minute,
+    };
+    let options = RelayOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        wechat_base: sandbox.base_url.clone(),
+        accounts: [("service".to_string(), credentials()), ("subscription".to_string(), credentials())].into(),
+        grants: vec![
+            grant("ci", TOKEN, &["service", "subscription"], 100_000),
+            grant("service-only", SERVICE_ONLY_TOKEN, &["service"], 100_000),
+            grant("slow", SLOW_TOKEN, &["service"], 3),
+        ],
+        tls,
+        body_timeout: Duration::from_secs(10),
+        client: ClientOptions {
+            stable_token: true,
+            retry: RetryPolicy {
+                max_attempts: 3,
+                base_delay: Duration::from_millis(5),
+                max_delay: Duration::from_millis(20),
+            },
+            timeout: Duration::from_secs(20),
+            on_retry: None,
+        },
+        log: Arc::new(move |line: &AccessLogLine| sink.lock().unwrap().push(line.clone())),
+    };
+    Relayed { handle: wxpub::relay::start(options).expect("relay starts"), log }
+}
+
+fn run(project: &TestProject, route: &Route, args: &[&str]) -> (i32, String) {
+    let output = route.apply(crate::support::binary().current_dir(project.path())).args(args).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.code().unwrap_or(-1), text)
+}
+
+fn issued_tokens(sandbox: &SandboxHandle) -> Vec<String> {
+    let state = sandbox_state(sandbox);
+    state["tokens"].as_array().unwrap().iter().map(|t| t["value"].as_str().unwrap().to_string()).collect()
+}
+
+fn assert_no_secret_in(text: &str, sandbox: &SandboxHandle) {
+    assert!(!text.contains(SECRET), "AppSecret in: {text}");
+    for token in issued_tokens(sandbox) {
+        assert!(!text.contains(&token), "access token in: {text}");
+    }
+    for token in [TOKEN, SERVICE_ONLY_TOKEN, SLOW_TOKEN] {
+        assert!(!text.contains(token), "relay token in: {text}");
+    }
+}
+
+/// Calls the sandbox received, by endpoint (what "nothing forwarded" compares).
+fn calls(sandbox: &SandboxHandle) -> serde_json::Value {
+    sandbox_state(sandbox)["calls"].clone()
+}
+
+#[test]
+fn the_example_publishes_through_the_relay_exactly_once_without_an_appsecret() {
+    let sandbox = start(SandboxOptions { publish_delay_ms: 50, ..SandboxOptions::default() });
+    let relay = in_front_of(&sandbox);
+    let route = relay.route();
+    let project = TestProject::example();
+
+    let (code, text) = run(&project, &route, &["doctor"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("through the relay") && text.contains("accepts this runner's token"), "{text}");
+
+    // The service account's 1 December push (freepublish) and the subscription account's first
+    // mass send (one a day) are due.
+    let all_due = ["publish", "--due", "--now", "2026-12-02 09:00"];
+    let (code, text) = run(&project, &route, &all_due);
+    assert_eq!(code, 0, "{text}");
+    let state = sandbox_state(&sandbox);
+    let lock = project.read("publish.lock");
+    let recorded = lock.matches("status = \"published\"").count() + lock.matches("status = \"sent\"").count();
+    let publications = state["publications"].as_array().unwrap().len();
+    let mass_sends = state["mass_sends"].as_array().unwrap().len();
+    assert_eq!((publications, mass_sends), (1, 1), "each due push once: {text}");
+    assert_eq!(recorded, 2, "both recorded: {lock}");
+    let mut names: Vec<&str> =
+        state["materials"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+    let uploaded = names.len();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), uploaded, "no material twice");
+
+    // A rerun writes nothing; status, sync --check and a statistics pull work the same way.
+    let before = calls(&sandbox);
+    let (code, text) = run(&project, &route, &all_due);
+    assert_eq!(code, 0, "{text}");
+    for write in ["/cgi-bin/material/add_material", "/cgi-bin/draft/add", "/cgi-bin/freepublish/submit"] {
+        assert_eq!(calls(&sandbox)[write], before[write], "{write} again: {text}");
+    }
+    // (sync --check would list the other account's materials: the test's accounts share a sandbox.)
+    for args in [
+        &["stats", "pull", "--since", "2026-11-10", "--until", "2026-11-18"][..],
+        &["doctor", "--probe", "--account", "service"],
+        &["send-preview", "articles/2026-12-12-conservation-lab", "--to", "wxpub-editor"],
+    ] {
+        let (code, out) = run(&project, &route, args);
+        assert_eq!(code, 0, "{args:?}: {out}");
+    }
+
+    // Every call went through the relay, as the token's grant; the relay fetched the tokens.
+    let log = relay.log.lock().unwrap().clone();
+    assert!(log.iter().all(|l| l.token.as_deref() == Some("ci") && l.status == 200), "{}", relay.log_text());
+    assert!(log.iter().any(|l| l.path.ends_with("/cgi-bin/freepublish/submit")));
+    assert!(log.iter().any(|l| l.path.ends_with("/datacube/getusersummary")));
+    let token_calls = calls(&sandbox)["/cgi-bin/stable_token"].as_u64().unwrap_or(0);
+    assert!(token_calls <= 2, "one token per account, kept by the relay: {token_calls}");
+    assert_no_secret_in(&format!("{text}\n{}", relay.log_text()), &sandbox);
+}
+
+#[test]
+fn the_relay_refuses_before_forwarding_and_says_why() {
+    let sandbox = start(SandboxOptions::default());
+    let relay = in_front_of(&sandbox);
+    let base = &relay.handle.base_url;
+    let client = http();
+    let post = |path: &str, token: Option<&str>| {
+        let mut request = client.post(format!("{base}{path}")).json(&serde_json::json!({}));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().unwrap())
+    };
+    let before = calls(&sandbox);
+
+    assert_eq!(client.get(format!("{base}/healthz")).send().unwrap().status().as_u16(), 200);
+    let (status, body) = post("/a/service/cgi-bin/draft/count", None);
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("relay token"), "{body}");
+    assert_eq!(post("/a/service/cgi-bin/draft/count", Some("wrong-token-0123456789abcdef")).0, 401);
+    let (status, body) = post("/a/subscription/cgi-bin/draft/count", Some(SERVICE_ONLY_TOKEN));
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("may not use account `subscription`"), "{body}");
+    assert_eq!(post("/a/nobody/cgi-bin/draft/count", Some(TOKEN)).0, 403);
+    for outside in ["/a/service/cgi-bin/stable_token", "/a/service/cgi-bin/token", "/a/service/cgi-bin/user/get"] {
+        let (status, body) = post(outside, Some(TOKEN));
+        assert_eq!(status, 404, "{outside}: {body}");
+    }
+    assert_eq!(post("/cgi-bin/draft/count", Some(TOKEN)).0, 404, "outside /a/ACCOUNT/");
+    assert_eq!(calls(&sandbox), before, "nothing was forwarded");
+
+    // An oversize body is refused from its Content-Length, before a byte of it is sent.
+    let address = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        stream,
+        "POST /a/service/cgi-bin/media/uploadimg HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 50000000\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = [0u8; 512];
+    let read = stream.read(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("at most"), "{answer}");
+    assert_eq!(calls(&sandbox), before, "nothing was forwarded");
+
+    // A token over its rate waits; the client is told when to come back.
+    let statuses: Vec<u16> = (0..4).map(|_| post("/a/service/cgi-bin/draft/count", Some(SLOW_TOKEN)).0).collect();
+    assert_eq!(statuses, [200, 200, 200, 429]);
+
+    // A wrong token, as a wxpub run sees it: named, with what to do.
+    let project = TestProject::example();
+    let wrong = Route::Relay { url: base.clone(), token: "not-the-token-0123456789".into() };
+    let (code, text) = run(&project, &wrong, &["doctor", "--account", "service"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("does not accept the token in WXPUB_RELAY_TOKEN"), "{text}");
+    let limited = Route::Relay { url: base.clone(), token: SERVICE_ONLY_TOKEN.into() };
+    let (code, text) = run(&project, &limited, &["doctor", "--account", "subscription"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("not for account `subscription`"), "{text}");
+
+    let log = relay.log_text();
+    assert!(
+        log.contains("\"status\":401") && log.contains("\"status\":413") && log.contains("\"status\":429"),
+        "{log}"
+    );
+    assert_no_secret_in(&log, &sandbox);
+}
+
+#[test]
+fn two_projects_publishing_through_one_relay_at_once_both_finish_without_token_fights() {
+    let sandbox = start(SandboxOptions { publish_delay_ms: 50, latency_ms: 5, ..SandboxOptions::default() });
+    let relay = in_front_of(&sandbox);
+    let route = relay.route();
+    let museum = TestProject::example();
+    let other = TestProject::example();
+    let spawn = |project: &TestProject, account: &str, now: &str| {
+        route
+            .apply(crate::support::binary().current_dir(project.path()))
+            .args(["publish", "--due", "--now", now, "--account", account])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = spawn(&museum, "service", "2027-01-02 09:00");
+    let second = spawn(&other, "subscription", "2026-12-02 09:00");
+    for (name, child) in [("service", first), ("subscription", second)] {
+        let output = child.wait_with_output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert!(output.status.success(), "{name}: {text}");
+    }
+    let log = relay.log.lock().unwrap().clone();
+    let token_errors: Vec<&AccessLogLine> =
+        log.iter().filter(|l| matches!(l.errcode, Some(40001 | 40014 | 42001))).collect();
+    assert!(token_errors.is_empty(), "token fights: {token_errors:?}");
+    assert!(log.iter().all(|l| l.status == 200), "{}", relay.log_text());
+    let state = sandbox_state(&sandbox);
+    assert!(
+        !state["publications"].as_array().unwrap().is_empty() && !state["mass_sends"].as_array().unwrap().is_empty()
+    );
+}
+
+#[test]
+fn the_relay_serves_https_with_a_given_certificate() {
+    let sandbox = start(SandboxOptions::default());
+    let fixture =
+        |name: &str| std::fs::read(crate::support::repo_root().join("tests/fixtures/relay-tls").join(name)).unwrap();
+    let relay = start_relay(&sandbox, Some((fixture("cert.pem"), fixture("key.pem")))).handle;
+    assert!(relay.base_url.starts_with("https://"));
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let ca = reqwest::Certificate::from_pem(&fixture("ca.pem")).unwrap();
+    let client = reqwest::blocking::Client::builder().add_root_certificate(ca).build().unwrap();
+    assert_eq!(drafts_through(&client, &relay.base_url.replace("127.0.0.1", "localhost")), 0);
+    // Plain HTTP to the TLS port gets nothing.
+    let plain = http().get(format!("{}/healthz", relay.base_url.replace("https://", "http://"))).send();
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+}
+
+#[test]
+fn wxpub_relay_runs_from_its_configuration_and_names_what_is_missing() {
+    let sandbox = start(SandboxOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("relay.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\nwechat_base = \"{}\"\n\n[accounts.service]\nappid_env = \"RELAY_TEST_APPID\"\n\
+             secret_env = \"RELAY_TEST_SECRET\"\n\n[tokens.ci]\nsha256 = \"{}\"\naccounts = [\"service\"]\n",
+            sandbox.base_url,
+            hex_of(&wxpub::relay::token_sha256(TOKEN))
+        ),
+    )
+    .unwrap();
+    let relay = || {
+        let mut command = crate::support::binary();
+        command.args(["relay", "--config", config.to_str().unwrap()]);
+        command
+    };
+
+    // `--hash-token` prints what goes into `sha256 = "…"`.
+    let mut hash = relay()
+        .arg("--hash-token")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    hash.stdin.take().unwrap().write_all(TOKEN.as_bytes()).unwrap();
+    let printed = String::from_utf8(hash.wait_with_output().unwrap().stdout).unwrap();
+    assert_eq!(printed.trim(), hex_of(&wxpub::relay::token_sha256(TOKEN)));
+
+    // Without the account's secret in its environment, it says which variable and does not start.
+    let output = relay().env("RELAY_TEST_APPID", APPID).env_remove("RELAY_TEST_SECRET").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("accounts.service") && text.contains("RELAY_TEST_SECRET is not set"), "{text}");
+
+    // With it: serves, logs each call as a JSON line on stdout, no secret in it.
+    let mut child = relay()
+        .env("RELAY_TEST_APPID", APPID)
+        .env("RELAY_TEST_SECRET", SECRET)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stderr.take().unwrap()), &mut banner).unwrap();
+    let url = banner.split_whitespace().find(|w| w.starts_with("http://")).expect(&banner).to_string();
+    assert_eq!(drafts_through(&http(), &url), 0);
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let logged: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!((logged["token"].as_str(), logged["status"].as_u64()), (Some("ci"), Some(200)), "{line}");
+    assert_no_secret_in(&line, &sandbox);
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The service account's draft count, asked through the relay at `base`.
+fn drafts_through(client: &reqwest::blocking::Client, base: &str) -> i64 {
+    let answer: serde_json::Value = client
+        .post(format!("{base}/a/service/cgi-bin/draft/count"))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    answer["total_count"].as_i64().unwrap_or_else(|| panic!("{answer}"))
+}
