@@ -289,6 +289,30 @@ pub enum ArchiveCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Import what the accounts published before wxpub (or in the web backend) into the
+    /// archive, marked as imported: the HTML as the server returns it, its images and cover
+    /// downloaded, URLs, dates, the statistics key; hashed and chained like every entry.
+    ///
+    /// Lists the published items through freepublish/batchget (which lists 发布 publications,
+    /// not older mass sends or deleted ones). Items wxpub published itself and items imported
+    /// before are skipped, so a second run adds nothing and a killed run is continued. An image
+    /// that is too large or not an image is recorded as missing, with why, and the import goes on.
+    ///
+    /// Example: `wxpub archive import --account service --since 2024-01-01`
+    Import {
+        /// Only this account (default: every account).
+        #[arg(long)]
+        account: Option<String>,
+        /// Only publications from this day (YYYY-MM-DD, Beijing time).
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+        /// Only publications up to this day.
+        #[arg(long)]
+        until: Option<chrono::NaiveDate>,
+        /// Larger images are recorded as missing.
+        #[arg(long, default_value_t = crate::wechat::limits::IMAGE_MATERIAL_MAX_BYTES)]
+        max_image_bytes: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -381,6 +405,10 @@ pub enum ReportKind {
     /// One published item (`wxpub report item articles/2026-12-01-ding-story`, or its folder
     /// name, or a msgid): its first 30 days day by day and as a curve, and its readers by source.
     Item,
+    /// Many museums side by side for the bureau overseeing them: each museum's annual figures
+    /// and form score, totals and rankings; museums without figures named with why. Needs
+    /// `--museums network.toml` (`[museums.KEY] name = "…", project = "path"` or `db = "path"`).
+    Network,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -430,6 +458,9 @@ pub struct ReportArgs {
     /// Write to this file instead of standard output (written whole, or not at all).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// `network` only: the museums of the network (a TOML file; paths in it are relative to it).
+    #[arg(long, value_name = "FILE")]
+    pub museums: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -169,3 +169,41 @@ pub fn skip_tag(text: &str) -> &str {
     }
     ""
 }
+
+/// The addresses of the images an article shows: each `<img>`'s `data-src` (where WeChat's own
+/// pages keep it) or else `src`, entities decoded, http(s) only, each once, in order.
+pub fn image_sources(html: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    let mut attributes = Vec::new();
+    let mut rest = html;
+    while let Some(at) = memchr::memchr(b'<', rest.as_bytes()) {
+        let tag = &rest[at + 1..];
+        let name_len = tag_name_len(tag);
+        if !tag[..name_len].eq_ignore_ascii_case("img") {
+            rest = if name_len == 0 { tag } else { skip_tag(&rest[at..]) };
+            continue;
+        }
+        rest = parse_attributes(&tag[name_len..], &mut attributes);
+        let source = attributes
+            .iter()
+            .find(|(name, value)| name.eq_ignore_ascii_case("data-src") && !value.is_empty())
+            .or_else(|| attributes.iter().find(|(name, _)| name.eq_ignore_ascii_case("src")))
+            .map(|(_, value)| decode_entities(value.trim()).into_owned());
+        if let Some(url) = source.filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+            && !found.contains(&url)
+        {
+            found.push(url);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod image_source_tests {
+    #[test]
+    fn images_are_found_by_data_src_then_src_once_each() {
+        let html = r#"<p>a<img src="https://x/1.jpg" alt="">b<IMG data-src="https://x/2.png?a=1&amp;b=2" src="data:,">
+            <img src='https://x/1.jpg'><img src="/relative.jpg"><section><img></section></p>"#;
+        assert_eq!(super::image_sources(html), ["https://x/1.jpg", "https://x/2.png?a=1&b=2"]);
+    }
+}

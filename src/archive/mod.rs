@@ -15,6 +15,8 @@ use crate::build::{Manifest, ManifestItem};
 use crate::publish::Lock;
 use crate::publish::lock::{MediaRecord, PushRecord};
 
+pub mod import;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
     #[error("archive: cannot write {path}: {source}")]
@@ -67,6 +69,13 @@ pub struct Record {
     pub content_hash: Option<String>,
     pub matches_sent: bool,
     pub articles: Vec<ArchivedArticle>,
+    /// The push's key in WeChat's statistics, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msg_data_id: Option<u64>,
+    /// Set when the entry was fetched from the server later (`wxpub archive import`), not kept
+    /// as sent: from where, when, which publication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<import::Imported>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -81,6 +90,9 @@ pub struct ArchivedArticle {
     pub cover: Option<String>,
     /// The 1:1 cover crop, used as the thumbnail of the printed index.
     pub thumbnail: Option<String>,
+    /// Imported entries: each image's WeChat address, and its file or why it is missing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fetched: Vec<import::FetchedImage>,
 }
 
 /// `manifest.json` of an entry: every other file and its sha256.
@@ -145,7 +157,7 @@ pub fn archive_push(
     let year_dir = archive_dir.join(&year);
     let final_dir = year_dir.join(&name);
     let index_path = year_dir.join("index.json");
-    let mut index: Index = if index_path.exists() { read_json(&index_path)? } else { Index::default() };
+    let index: Index = if index_path.exists() { read_json(&index_path)? } else { Index::default() };
     if index.entries.iter().any(|l| l.entry == name) && final_dir.exists() {
         return Ok(format!("{year}/{name}"));
     }
@@ -186,10 +198,12 @@ pub fn archive_push(
             images,
             cover: item.cover.as_ref().or(item.poster.as_ref()).map(|c| format!("images/{}", c.output.file)),
             thumbnail: thumbnail.map(|t| format!("images/{t}")),
+            fetched: Vec::new(),
         });
         sent.push(article);
     }
-    let hash = hex::encode(Sha256::digest(serde_json::to_vec(&sent).unwrap_or_default()));
+    let encode_error = |e: serde_json::Error| ArchiveError::Other(format!("cannot encode {name}: {e}"));
+    let hash = hex::encode(Sha256::digest(serde_json::to_vec(&sent).map_err(encode_error)?));
     let record = Record {
         account: account.into(),
         account_name: account_name.into(),
@@ -202,26 +216,41 @@ pub fn archive_push(
         matches_sent: push.content_hash.as_deref() == Some(hash.as_str()),
         content_hash: push.content_hash.clone(),
         articles,
+        msg_data_id: publication.msg_data_id,
+        imported: None,
     };
-    write(&staging.join("record.json"), serde_json::to_string_pretty(&record).unwrap_or_default().as_bytes())?;
-    let mut entry_manifest = EntryManifest { entry: name.clone(), files: BTreeMap::new() };
-    for file in walk(&staging)? {
+    write(&staging.join("record.json"), serde_json::to_string_pretty(&record).map_err(encode_error)?.as_bytes())?;
+    seal_entry(&year_dir, &name, &staging)?;
+    Ok(format!("{year}/{name}"))
+}
+
+/// Makes the staged folder `staging` the entry `name` of `year_dir`: its manifest written, the
+/// folder renamed into place, and the entry linked at the end of the year's chain (the index
+/// replaced atomically). An entry is whole or absent, whenever the process is killed.
+fn seal_entry(year_dir: &Path, name: &str, staging: &Path) -> Result<(), ArchiveError> {
+    let final_dir = year_dir.join(name);
+    let index_path = year_dir.join("index.json");
+    let mut entry_manifest = EntryManifest { entry: name.to_string(), files: BTreeMap::new() };
+    for file in walk(staging)? {
         entry_manifest.files.insert(file.clone(), sha256_file(&staging.join(&file))?);
     }
-    let manifest_bytes = serde_json::to_string_pretty(&entry_manifest).unwrap_or_default() + "\n";
+    let encode = |what: &str, result: serde_json::Result<String>| {
+        result.map_err(|e| ArchiveError::Other(format!("cannot encode the {what} of {name}: {e}")))
+    };
+    let manifest_bytes = encode("manifest", serde_json::to_string_pretty(&entry_manifest))? + "\n";
     write(&staging.join("manifest.json"), manifest_bytes.as_bytes())?;
     let _ = std::fs::remove_dir_all(&final_dir);
-    std::fs::rename(&staging, &final_dir).map_err(|source| ArchiveError::Write { path: final_dir.clone(), source })?;
+    std::fs::rename(staging, &final_dir).map_err(|source| ArchiveError::Write { path: final_dir.clone(), source })?;
 
+    let mut index: Index = if index_path.exists() { read_json(&index_path)? } else { Index::default() };
     let manifest_sha256 = hex::encode(Sha256::digest(manifest_bytes.as_bytes()));
     index.entries.retain(|l| l.entry != name);
     let previous = index.entries.last().map_or(String::new(), |l| l.hash.clone());
-    let hash = link_hash(&previous, &name, &manifest_sha256);
-    index.entries.push(Link { entry: name.clone(), manifest_sha256, previous, hash });
+    let hash = link_hash(&previous, name, &manifest_sha256);
+    index.entries.push(Link { entry: name.to_string(), manifest_sha256, previous, hash });
     let temp = year_dir.join(".index.json.tmp");
-    write(&temp, (serde_json::to_string_pretty(&index).unwrap_or_default() + "\n").as_bytes())?;
-    std::fs::rename(&temp, &index_path).map_err(|source| ArchiveError::Write { path: index_path, source })?;
-    Ok(format!("{year}/{name}"))
+    write(&temp, (encode("index", serde_json::to_string_pretty(&index))? + "\n").as_bytes())?;
+    std::fs::rename(&temp, &index_path).map_err(|source| ArchiveError::Write { path: index_path, source })
 }
 
 /// Files under `dir`, relative, with `/` separators, sorted.
@@ -369,8 +398,14 @@ pub fn index_html(archive_dir: &Path, year: &str, site_name: &str) -> Result<Str
                 Some(file) => {
                     let path = archive_dir.join(year).join(&entry).join(file);
                     let bytes = std::fs::read(&path).map_err(|source| ArchiveError::Read { path, source })?;
+                    let mime = match file.rsplit('.').next() {
+                        Some("png") => "image/png",
+                        Some("gif") => "image/gif",
+                        Some("webp") => "image/webp",
+                        _ => "image/jpeg",
+                    };
                     format!(
-                        "<img src=\"data:image/jpeg;base64,{}\" alt=\"\">",
+                        "<img src=\"data:{mime};base64,{}\" alt=\"\">",
                         base64::engine::general_purpose::STANDARD.encode(bytes)
                     )
                 }
@@ -379,13 +414,22 @@ pub fn index_html(archive_dir: &Path, year: &str, site_name: &str) -> Result<Str
             let link =
                 article.url.as_deref().map_or_else(String::new, |u| format!("<a href=\"{0}\">{0}</a>", escape(u)));
             rows.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"link\">{}</td><td><code>{}</code></td></tr>\n",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"link\">{}</td><td>{}</td></tr>\n",
                 thumbnail,
                 escape(&record.slot.chars().take(10).collect::<String>()),
                 escape(&record.account_name),
                 escape(&article.title),
                 link,
-                escape(&entry),
+                match &record.imported {
+                    // Said on the page: fetched from the server later, not kept as sent.
+                    Some(imported) => format!(
+                        "<code>{}</code><br><span class=\"imported\">导入 imported {} from {}</span>",
+                        escape(&entry),
+                        escape(&imported.imported_on),
+                        escape(&imported.source)
+                    ),
+                    None => format!("<code>{}</code>", escape(&entry)),
+                },
             ));
         }
     }
@@ -403,6 +447,7 @@ table {{ border-collapse: collapse; width: 100%; }}
 th, td {{ border-bottom: 1px solid #ddd; padding: 6px; text-align: left; vertical-align: middle; }}
 img {{ width: 56px; height: 56px; object-fit: cover; border-radius: 3px; }}
 td.link {{ word-break: break-all; }}
+.imported {{ color: #a15c00; font-size: 12px; }}
 @media print {{ body {{ margin: 0; }} tr {{ break-inside: avoid; }} a {{ color: #222; }} }}
 </style>
 </head>

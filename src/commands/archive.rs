@@ -2,7 +2,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::archive;
 use crate::cli::ArchiveCommand;
@@ -39,6 +39,9 @@ pub fn run(project: &Path, command: ArchiveCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        ArchiveCommand::Import { account, since, until, max_image_bytes } => {
+            import(project, &config, &dir, account.as_deref(), since, until, max_image_bytes)
+        }
         ArchiveCommand::Index { year, out } => {
             if !dir.join(&year).join("index.json").exists() {
                 bail!("{}/{year}: no archive for {year}", config.archive.dir.display());
@@ -54,4 +57,62 @@ pub fn run(project: &Path, command: ArchiveCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn import(
+    project: &Path,
+    config: &Config,
+    dir: &Path,
+    only: Option<&str>,
+    since: Option<chrono::NaiveDate>,
+    until: Option<chrono::NaiveDate>,
+    max_image_bytes: usize,
+) -> Result<ExitCode> {
+    if let Some(name) = only {
+        config.account(name)?;
+    }
+    if let (Some(since), Some(until)) = (since, until)
+        && since > until
+    {
+        bail!("--since {since} is after --until {until}");
+    }
+    // Not beside a publish run: both add entries to the archive's chains.
+    let Some(_lock) = super::lock_project(project, "archive import", true)? else {
+        return Ok(ExitCode::from(crate::project_lock::EXIT_BUSY));
+    };
+    let lock = crate::publish::Lock::load(project)?;
+    let options = archive::import::ImportOptions { since, until, max_image_bytes, now: crate::clock::now() };
+    let mut total = 0;
+    for (name, account) in config.accounts.iter().filter(|(name, _)| only.is_none_or(|o| o == name.as_str())) {
+        let client = super::account_client(name, account)?;
+        eprintln!("{name}: listing what the server has published (freepublish/batchget)…");
+        let summary =
+            archive::import::import_account(&client, dir, name, &account.name, &lock, &options, &mut |entry| {
+                eprintln!("  imported {entry}");
+            })
+            .with_context(|| {
+                format!("account `{name}`: the entries imported so far are kept; run again to continue")
+            })?;
+        println!(
+            "{name}: {} listed, {} imported, {} already archived or published by wxpub{}{}",
+            summary.listed,
+            summary.imported.len(),
+            summary.known,
+            if summary.out_of_range > 0 {
+                format!(", {} outside the dates", summary.out_of_range)
+            } else {
+                String::new()
+            },
+            if summary.missing_images > 0 {
+                format!("; {} image(s) could not be kept (see `fetched` in each record.json)", summary.missing_images)
+            } else {
+                String::new()
+            },
+        );
+        total += summary.imported.len();
+    }
+    if total > 0 {
+        println!("`wxpub archive verify` checks them; `report annual` counts them, marked as imported");
+    }
+    Ok(ExitCode::SUCCESS)
 }

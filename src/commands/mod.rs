@@ -94,9 +94,16 @@ pub(crate) fn client_options() -> crate::wechat::ClientOptions {
 /// Overrides every account's `relay` when set (as `WXPUB_API_BASE` does `api_base`).
 pub const RELAY_ENV: &str = "WXPUB_RELAY";
 
-/// Where an account's calls go: straight to its API base, or through a relay.
+/// Where an account's calls go: through a relay (`WXPUB_RELAY`, or the account's `relay`), or
+/// straight to its API base. An explicit `WXPUB_API_BASE` (a sandbox) wins over the account's
+/// `relay`, so that pointing a run at a sandbox never sends it to the live accounts instead.
 pub(crate) fn relay_of(settings: &crate::config::Account) -> Option<String> {
-    std::env::var(RELAY_ENV).ok().filter(|r| !r.is_empty()).or_else(|| settings.relay.clone())
+    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match set(RELAY_ENV) {
+        Some(relay) => Some(relay),
+        None if set(crate::wechat::API_BASE_ENV).is_some() => None,
+        None => settings.relay.clone(),
+    }
 }
 
 /// The API client of account `name`: through its relay when it has one (only the relay token
@@ -108,14 +115,35 @@ pub(crate) fn account_client(
     use crate::wechat::{Client, Credentials, Secret, WechatError, resolve_base};
     match relay_of(settings) {
         Some(relay) => {
+            let parsed = url::Url::parse(&relay).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
+            let Some(parsed) = parsed else {
+                return Err(WechatError::Config(format!(
+                    "the relay address `{relay}` is not an http(s) URL (e.g. https://wxpub-relay.museum.example)"
+                )));
+            };
+            let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+            if parsed.scheme() == "http" && !loopback {
+                eprintln!(
+                    "warning: the relay {relay} is plain HTTP: the relay token crosses the network in clear; put the relay behind HTTPS"
+                );
+            }
+            let account = settings.relay_account.as_deref().unwrap_or(name);
+            if account.is_empty() || !account.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                return Err(WechatError::Config(format!(
+                    "account `{name}`: relay_account `{account}` must be a name of the relay's [accounts] (letters, digits, - and _)"
+                )));
+            }
             let variable = &settings.relay_token_env;
             let token = std::env::var(variable).ok().filter(|t| !t.trim().is_empty()).ok_or_else(|| {
                 WechatError::Config(format!(
                     "account `{name}` goes through the relay {relay}: environment variable {variable} must hold this runner's relay token"
                 ))
             })?;
-            let account = settings.relay_account.as_deref().unwrap_or(name);
-            Client::via_relay(&relay, account, Secret::new(token.trim()), client_options())
+            // Longer than the relay's own deadline for a call (60 s by default), so that the
+            // relay, not the client, decides that WeChat did not answer.
+            let options =
+                crate::wechat::ClientOptions { timeout: std::time::Duration::from_secs(90), ..client_options() };
+            Client::via_relay(&relay, account, Secret::new(token.trim()), options)
         }
         None => {
             let credentials = Credentials::from_env(&settings.appid_env, &settings.secret_env)?;

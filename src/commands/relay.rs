@@ -27,10 +27,14 @@ pub fn run(args: RelayArgs) -> Result<ExitCode> {
         config.wechat_base = base;
     }
     let log: relay::AccessLog = std::sync::Arc::new(|line: &AccessLogLine| {
-        // A line that cannot be encoded is still a call that happened: say so rather than drop it.
-        match serde_json::to_string(line) {
-            Ok(json) => println!("{json}"),
-            Err(err) => eprintln!("relay: cannot write an access-log line: {err}"),
+        use std::io::Write;
+        // A line that cannot be encoded or written is still a call that happened: said on
+        // stderr, and the relay goes on (a full disk or a closed pipe must not stop it mid-call).
+        let written = serde_json::to_string(line)
+            .map_err(|e| e.to_string())
+            .and_then(|json| writeln!(std::io::stdout().lock(), "{json}").map_err(|e| e.to_string()));
+        if let Err(err) = written {
+            let _ = writeln!(std::io::stderr(), "relay: cannot write an access-log line: {err}");
         }
     });
     let options = config.resolve(&args.config, log)?;
@@ -45,5 +49,8 @@ pub fn run(args: RelayArgs) -> Result<ExitCode> {
         handle.base_url
     );
     handle.wait();
-    Ok(ExitCode::SUCCESS)
+    // The server only stops on its own when something went wrong: a non-zero exit, so that
+    // systemd's Restart= brings it back.
+    eprintln!("wxpub relay: the server stopped unexpectedly");
+    Ok(ExitCode::from(1))
 }

@@ -48,31 +48,33 @@ fn report_year(args: &ReportArgs, config: &Config) -> Result<i32> {
 /// Publications in publish.lock that the database does not have yet (a lock older than the
 /// database, or a database lost), or has without their statistics key: recorded now, so the
 /// annual report counts them and the articles reports find their items.
+/// Publications imported into the archive (`wxpub archive import`) are recorded the same way.
 fn record_lock_publications(project: &Path, config: &Config, store: &mut Store) -> Result<usize> {
-    if !Lock::path(project).exists() {
-        return Ok(0);
+    let mut publications = Vec::new();
+    if Lock::path(project).exists() {
+        let lock = Lock::load(project)?;
+        let items = crate::content::load_items(project).unwrap_or_default();
+        publications = annual::publications_from_lock(&lock, &items, &config.metrics.live_tag);
     }
-    let lock = Lock::load(project)?;
-    let items = crate::content::load_items(project).unwrap_or_default();
-    let publications = annual::publications_from_lock(&lock, &items, &config.metrics.live_tag);
+    let archive_dir = project.join(&config.archive.dir);
+    for year in crate::archive::years(&archive_dir) {
+        let entries = crate::archive::entries(&archive_dir, &year)?;
+        publications.extend(annual::publications_from_archive(&entries));
+    }
     Ok(store.record_publications(&publications)?)
 }
 
 pub fn run(project: &Path, args: ReportArgs) -> Result<ExitCode> {
+    if args.kind == ReportKind::Network {
+        return network(&args);
+    }
     let config = Config::load(project)?;
     if let Some(account) = &args.account {
         config.account(account)?;
     }
     let mut store = super::stats::open_store(project, &config)?;
     let account = args.account.as_deref();
-    let format =
-        args.format.unwrap_or_else(|| match args.out.as_deref().and_then(Path::extension).and_then(|e| e.to_str()) {
-            Some("csv") => ReportFormat::Csv,
-            Some("json") => ReportFormat::Json,
-            Some("html" | "htm") => ReportFormat::Html,
-            Some("xlsx") => ReportFormat::Xlsx,
-            _ => ReportFormat::Table,
-        });
+    let format = output_format(&args);
     if format == ReportFormat::Xlsx {
         if args.kind != ReportKind::Annual {
             bail!("--format xlsx is the self-evaluation form: use it with `wxpub report annual`");
@@ -110,6 +112,7 @@ pub fn run(project: &Path, args: ReportArgs) -> Result<ExitCode> {
             let report = annual::annual(&store, year, account, targets)?;
             documents::annual(&store, &report)?
         }
+        ReportKind::Network => unreachable!("handled at the start of run"),
         ReportKind::Item => {
             let target = args.target.as_deref().unwrap_or_default();
             match documents::item(&store, account, target)? {
@@ -146,4 +149,100 @@ pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(&temp, bytes).with_context(|| format!("cannot write {}", temp.display()))?;
     std::fs::rename(&temp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// `--format`, or else from the --out file's extension, or else a table.
+fn output_format(args: &ReportArgs) -> ReportFormat {
+    args.format.unwrap_or_else(|| match args.out.as_deref().and_then(Path::extension).and_then(|e| e.to_str()) {
+        Some("csv") => ReportFormat::Csv,
+        Some("json") => ReportFormat::Json,
+        Some("html" | "htm") => ReportFormat::Html,
+        Some("xlsx") => ReportFormat::Xlsx,
+        _ => ReportFormat::Table,
+    })
+}
+
+/// `wxpub report network --museums network.toml`: every museum's year side by side.
+fn network(args: &ReportArgs) -> Result<ExitCode> {
+    use crate::metrics::network::{self, MuseumYear, NetworkFile};
+    let Some(path) = args.museums.as_deref() else {
+        bail!(
+            "`wxpub report network` needs --museums network.toml: [museums.KEY] with name = \"…\" and project = \"path/to/its/wxpub/project\" (or db = \"path/to/metrics.db\")"
+        );
+    };
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file: NetworkFile =
+        toml::from_str(&text).with_context(|| format!("{} is not a valid network file", path.display()))?;
+    if file.museums.is_empty() {
+        bail!("{}: no [museums.KEY] entries", path.display());
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    let year = args.year.unwrap_or_else(|| crate::clock::now().with_timezone(&chrono_tz::Asia::Shanghai).year());
+    let museums: Vec<MuseumYear> = file
+        .museums
+        .iter()
+        .map(|(key, entry)| MuseumYear {
+            key: key.clone(),
+            name: entry.name.clone(),
+            figures: museum_year(base, entry, year),
+        })
+        .collect();
+    let name = file.name.clone().unwrap_or_else(|| "博物馆网络".to_string());
+    let document = network::document(&name, year, &museums);
+    let format = output_format(args);
+    let bytes = match format {
+        ReportFormat::Table => format::to_table(&document).into_bytes(),
+        ReportFormat::Csv => format::to_csv(&document).context("cannot write CSV")?.into_bytes(),
+        ReportFormat::Json => (format::to_json(&document) + "\n").into_bytes(),
+        ReportFormat::Html => format::to_html(&document).into_bytes(),
+        ReportFormat::Xlsx => network::xlsx(&document).context("cannot write the XLSX workbook")?,
+    };
+    match &args.out {
+        Some(out) => {
+            write_whole(out, &bytes)?;
+            eprintln!("wrote {}", out.display());
+        }
+        None if format == ReportFormat::Xlsx => bail!("--format xlsx needs --out FILE.xlsx"),
+        None => print!("{}", String::from_utf8_lossy(&bytes)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One museum's annual report, or why there is none (said in the report, never dropped).
+fn museum_year(
+    base: &Path,
+    entry: &crate::metrics::network::MuseumEntry,
+    year: i32,
+) -> std::result::Result<crate::metrics::annual::Annual, String> {
+    let (store, targets, db) = match (&entry.project, &entry.db) {
+        (Some(project), _) => {
+            let project = base.join(project);
+            if !project.join("publish.toml").is_file() {
+                return Err(format!("no wxpub project at {} (no publish.toml)", project.display()));
+            }
+            let config = Config::load(&project).map_err(|e| format!("{}: {e}", project.display()))?;
+            let db = project.join(&config.metrics.db);
+            if !db.is_file() {
+                return Err(format!("no statistics yet at {} (run `wxpub stats pull` there)", db.display()));
+            }
+            let mut store = crate::metrics::Store::open(&db).map_err(|e| e.to_string())?;
+            // What it published, as its own annual report counts it (publish.lock, the archive).
+            record_lock_publications(&project, &config, &mut store).map_err(|e| format!("{e:#}"))?;
+            (store, config.targets.get(&year.to_string()).cloned(), db)
+        }
+        (None, Some(db)) => {
+            let db = base.join(db);
+            if !db.is_file() {
+                return Err(format!("no statistics database at {}", db.display()));
+            }
+            (crate::metrics::Store::open(&db).map_err(|e| e.to_string())?, None, db)
+        }
+        (None, None) => return Err("network file: give the museum's `project` or `db`".to_string()),
+    };
+    let annual = annual::annual(&store, year, None, targets.as_ref()).map_err(|e| e.to_string())?;
+    let published = annual.output.iter().any(|f| f.value > 0.0);
+    if annual.days_with_data == 0 && !published {
+        return Err(format!("no figures for {year} in {}", db.display()));
+    }
+    Ok(annual)
 }

@@ -21,6 +21,13 @@ pub fn latest_available_day(now: chrono::DateTime<chrono_tz::Tz>) -> NaiveDate {
 }
 
 pub fn open_store(project: &Path, config: &Config) -> Result<Store> {
+    let text = config.metrics.db.to_string_lossy();
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        // The URL is not repeated: it may carry a password.
+        bail!(
+            "publish.toml: [metrics] db is a PostgreSQL URL: a PostgreSQL store is not supported yet (issue #25); use a SQLite file path such as \".wxpub/metrics.db\""
+        );
+    }
     let path = project.join(&config.metrics.db);
     Store::open(&path).with_context(|| format!("cannot open the metrics database {}", path.display()))
 }

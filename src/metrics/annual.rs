@@ -140,6 +140,36 @@ pub fn publications_from_lock(lock: &Lock, items: &[Item], live_tag: &str) -> Ve
     out
 }
 
+/// Publications imported into the archive (`wxpub archive import`: made before wxpub, or in the
+/// web backend), one per article: counted as articles, and marked by their mode `imported`
+/// wherever they are listed. `entries` are the archive's entries with their records.
+pub fn publications_from_archive(entries: &[(String, crate::archive::Record)]) -> Vec<Publication> {
+    let mut out = Vec::new();
+    for (_, record) in entries {
+        let Some(imported) = &record.imported else { continue };
+        for (index, article) in record.articles.iter().enumerate() {
+            out.push(Publication {
+                account: record.account.clone(),
+                item: format!("imported/{}/{}", imported.article_id, index + 1),
+                slot: record.slot.clone(),
+                title: article.title.clone(),
+                kind: "article".into(),
+                mode: "imported".into(),
+                pushed_at: record.finished_at.clone().unwrap_or_else(|| record.submitted_at.clone()),
+                url: article.url.clone(),
+                illustrations: 0,
+                video_seconds: 0,
+                animation_seconds: 0,
+                live: false,
+                msgid: record.msg_data_id.map(|id| format!("{id}_{}", index + 1)),
+                position: index as u32 + 1,
+                tags: Vec::new(),
+            });
+        }
+    }
+    out
+}
+
 /// The measured figures, by key, in the order the report shows them.
 fn measured(pubs: &[Publication], totals: &Totals, stability: &Stability) -> (Vec<Figure>, Vec<Figure>) {
     let count = |kind: &str| pubs.iter().filter(|p| p.kind == kind).count() as f64;

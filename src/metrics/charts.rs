@@ -112,9 +112,15 @@ pub fn net_bars(points: &[(String, i64)]) -> String {
 
 /// Horizontal bars of the most read articles, each title written above its bar.
 pub fn top_articles(articles: &[(String, i64)]) -> String {
+    ranked_bars(articles, "chart-top", "阅读最多的文章")
+}
+
+/// Horizontal bars, one lane each, its label written above its bar, numbered in order: the
+/// chart `id` with `caption`.
+pub fn ranked_bars(articles: &[(String, i64)], id: &str, caption: &str) -> String {
     let mut svg = String::new();
     if articles.is_empty() {
-        return empty("chart-top", "阅读最多的文章");
+        return empty(id, caption);
     }
     let max = articles.iter().map(|a| a.1).max().unwrap_or(1).max(1);
     let n = articles.len();
@@ -129,7 +135,7 @@ pub fn top_articles(articles: &[(String, i64)]) -> String {
             .y_label_area_size(4)
             .build_cartesian_2d(0..max + max / 6 + 1, 0f64..n as f64)
         else {
-            return empty("chart-top", "阅读最多的文章");
+            return empty(id, caption);
         };
         let _ = chart
             .configure_mesh()
@@ -150,7 +156,7 @@ pub fn top_articles(articles: &[(String, i64)]) -> String {
         }));
         let _ = root.present();
     }
-    responsive_sized(svg, "chart-top", "阅读最多的文章", height)
+    responsive_sized(svg, id, caption, height)
 }
 
 /// Readers by hour of day.

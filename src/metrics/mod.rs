@@ -5,6 +5,7 @@ pub mod annual;
 pub mod charts;
 pub mod documents;
 pub mod format;
+pub mod network;
 pub mod pull;
 pub mod report;
 pub mod score;

@@ -70,8 +70,14 @@ pub fn annual_form(annual: &Annual, site_name: &str, surveys: &[Satisfaction]) -
     for (index, p) in annual.evidence.iter().enumerate() {
         let r = index as u32 + 1;
         let date: String = p.slot.chars().take(10).collect();
+        // Imported publications were fetched from the server later, not kept as sent: said so.
+        let mode = if p.mode == "imported" {
+            "imported（导入：事后从服务器获取）".to_string()
+        } else {
+            p.mode.clone()
+        };
         for (col, text) in
-            [&date, &p.account, &p.kind, &p.title, &p.mode, &p.pushed_at, p.url.as_ref().unwrap_or(&String::new())]
+            [&date, &p.account, &p.kind, &p.title, &mode, &p.pushed_at, p.url.as_ref().unwrap_or(&String::new())]
                 .iter()
                 .enumerate()
         {

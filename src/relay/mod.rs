@@ -56,6 +56,9 @@ pub const FORWARDED_ENDPOINTS: &[&str] = &[
     "/cgi-bin/message/mass/preview",
 ];
 
+/// Calls forwarded at once; more wait their turn (bounds the bodies held in memory).
+pub const MAX_IN_FLIGHT: usize = 16;
+
 /// Multipart framing around an upload (boundaries, headers, a video's description).
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
 
@@ -148,6 +151,8 @@ struct Relay {
     grants: Vec<Grant>,
     /// Calls left in each grant's bucket, and when it was last filled.
     buckets: Mutex<BTreeMap<String, (f64, Instant)>>,
+    /// Calls being forwarded at once, at most [`MAX_IN_FLIGHT`].
+    in_flight: tokio::sync::Semaphore,
     body_timeout: Duration,
     log: AccessLog,
 }
@@ -173,6 +178,7 @@ pub fn start(options: RelayOptions) -> Result<RelayHandle, RelayError> {
         clients,
         grants: options.grants,
         buckets: Mutex::default(),
+        in_flight: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
         body_timeout: options.body_timeout,
         log: options.log,
     });
@@ -223,7 +229,12 @@ pub fn token_sha256(token: &str) -> [u8; 32] {
 impl Relay {
     /// The grant whose token was presented, compared in constant time against every grant.
     fn grant_for(&self, headers: &HeaderMap) -> Option<&Grant> {
-        let presented = headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")?.trim();
+        let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let (scheme, presented) = value.split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return None;
+        }
+        let presented = presented.trim();
         let digest = token_sha256(presented);
         let mut found = None;
         for grant in &self.grants {
@@ -259,9 +270,12 @@ fn refuse(line: &mut AccessLogLine, status: StatusCode, why: String) -> Response
     response
 }
 
-/// What a refusal looks like to the client: an HTTP status and `{"error": why}`.
+/// What a refusal looks like to the client: an HTTP status, `{"error": why}`, and the header that
+/// tells the client nothing was forwarded (so that even a create may simply be tried again).
 fn refusal(status: StatusCode, why: &str) -> Response {
-    (status, axum::Json(serde_json::json!({ "error": why }))).into_response()
+    let mut response = (status, axum::Json(serde_json::json!({ "error": why }))).into_response();
+    response.headers_mut().insert(crate::wechat::RELAY_NOT_FORWARDED, HeaderValue::from_static("1"));
+    response
 }
 
 /// WeChat's refusal of the relay's own call, passed on as a WeChat answer (HTTP 200, errcode),
@@ -288,17 +302,22 @@ async fn handle(State(relay): State<Arc<Relay>>, request: Request) -> Response {
         bytes_out: 0,
         ms: 0,
     };
-    let response = route(&relay, request, &mut line).await;
-    line.status = response.status().as_u16();
-    line.ms = started.elapsed().as_millis() as u64;
-    (relay.log)(&line);
-    response
+    // In a task of its own: a client that hangs up does not cancel a call already on its way to
+    // WeChat, and the call is logged all the same.
+    let task = tokio::spawn(async move {
+        let response = route(&relay, request, &mut line).await;
+        line.status = response.status().as_u16();
+        line.ms = started.elapsed().as_millis() as u64;
+        (relay.log)(&line);
+        response
+    });
+    task.await.unwrap_or_else(|_| refusal(StatusCode::INTERNAL_SERVER_ERROR, "the relay failed; see its log"))
 }
 
 async fn route(relay: &Relay, request: Request, line: &mut AccessLogLine) -> Response {
     let path = line.path.clone();
     if path == "/healthz" && request.method() == Method::GET {
-        return axum::Json(serde_json::json!({ "status": "ok", "accounts": relay.clients.len() })).into_response();
+        return axum::Json(serde_json::json!({ "status": "ok" })).into_response();
     }
     let Some((account, endpoint)) = path.strip_prefix("/a/").and_then(|rest| rest.split_once('/')) else {
         return refuse(line, StatusCode::NOT_FOUND, format!("{path}: not a relay path (/a/ACCOUNT/cgi-bin/…)"));
@@ -319,6 +338,11 @@ async fn route(relay: &Relay, request: Request, line: &mut AccessLogLine) -> Res
     let check = endpoint == "/relay/check";
     if !check && !is_forwarded(&endpoint) {
         return refuse(line, StatusCode::NOT_FOUND, format!("{endpoint} is not an endpoint of the WeChat contract"));
+    }
+    // The contract's endpoints are all POST; the check is a GET.
+    let allowed = if check { Method::GET } else { Method::POST };
+    if request.method() != allowed {
+        return refuse(line, StatusCode::METHOD_NOT_ALLOWED, format!("{endpoint} takes {allowed} only"));
     }
     if let Err(wait) = relay.take_call(grant) {
         let mut response = refuse(
@@ -341,9 +365,10 @@ async fn route(relay: &Relay, request: Request, line: &mut AccessLogLine) -> Res
             // WeChat's refusal (40164 allow-list, 40125 secret …) goes back as WeChat said it.
             Ok(Err(err)) if err.code().is_some() => {
                 line.errcode = err.code();
+                line.refused = Some("WeChat refused the relay's own token request".into());
                 wechat_refusal(&err)
             }
-            Ok(Err(err)) => refusal(StatusCode::BAD_GATEWAY, &crate::redact::redact(&err.to_string())),
+            Ok(Err(err)) => refuse(line, StatusCode::BAD_GATEWAY, crate::redact::redact(&err.to_string())),
             Err(_) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "the relay failed; see its log"),
         };
     }
@@ -362,11 +387,12 @@ async fn route(relay: &Relay, request: Request, line: &mut AccessLogLine) -> Res
         );
     }
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
-    // The client's query, minus any access_token: the relay adds its own.
+    // Of the client's query only what the contract's endpoints take (add_material's `type`);
+    // never an access_token, which the relay adds itself.
     let query: Vec<(String, String)> = request
         .uri()
         .query()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().filter(|(k, _)| k != "access_token").collect())
+        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().filter(|(k, _)| k == "type").collect())
         .unwrap_or_default();
     let method = request.method().clone();
     let body = match tokio::time::timeout(relay.body_timeout, axum::body::to_bytes(request.into_body(), limit)).await {
@@ -377,6 +403,10 @@ async fn route(relay: &Relay, request: Request, line: &mut AccessLogLine) -> Res
         Err(_) => return refuse(line, StatusCode::REQUEST_TIMEOUT, "the request body did not arrive in time".into()),
     };
     line.bytes_in = body.len();
+    // At most this many calls at WeChat at once: bounded memory however many clients call.
+    let Ok(_permit) = relay.in_flight.acquire().await else {
+        return refuse(line, StatusCode::SERVICE_UNAVAILABLE, "the relay is shutting down".into());
+    };
     let forwarded_endpoint = endpoint.clone();
     let answer = tokio::task::spawn_blocking(move || {
         client.forward(&method, &forwarded_endpoint, &query, content_type.as_deref(), body.to_vec())
@@ -397,17 +427,26 @@ async fn route(relay: &Relay, request: Request, line: &mut AccessLogLine) -> Res
         // the allow-list; 40125: its AppSecret is wrong): said as WeChat says it.
         Ok(Err(err)) if err.code().is_some() => {
             line.errcode = err.code();
+            line.refused = Some("WeChat refused the relay's own token request".into());
             wechat_refusal(&err)
         }
         Ok(Err(err)) => {
-            // No answer from WeChat: a gateway error, retryable for the client, which also knows
-            // that a create may have been carried out.
-            let status = match &err {
-                crate::wechat::WechatError::Transport { sent: false, .. } => StatusCode::BAD_GATEWAY,
-                _ => StatusCode::GATEWAY_TIMEOUT,
-            };
-            line.refused = Some(crate::redact::redact(&err.to_string()));
-            refusal(status, &crate::redact::redact(&err.to_string()))
+            use crate::wechat::WechatError;
+            let why = crate::redact::redact(&err.to_string());
+            let token_call = matches!(err.endpoint(), Some("token" | "stable_token"));
+            match err {
+                // Sent to WeChat and no answer came: a create may have been carried out. Not
+                // marked as not forwarded, so the client looks on the server before repeating it.
+                WechatError::Transport { sent: true, .. } if !token_call => {
+                    line.refused = Some(why.clone());
+                    let mut response = refusal(StatusCode::GATEWAY_TIMEOUT, &why);
+                    response.headers_mut().remove(crate::wechat::RELAY_NOT_FORWARDED);
+                    response
+                }
+                // WeChat out of reach, or the relay's own token out of reach: nothing was sent.
+                WechatError::Transport { sent: false, .. } => refuse(line, StatusCode::BAD_GATEWAY, why),
+                _ => refuse(line, StatusCode::SERVICE_UNAVAILABLE, why),
+            }
         }
         Err(_) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "the relay failed; see its log"),
     }

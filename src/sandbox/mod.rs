@@ -18,6 +18,7 @@ use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -262,6 +263,33 @@ async fn dispatch(State(sandbox): State<Arc<Sandbox>>, request: Request) -> Resp
             }
             Err(e) => answer(Err(refuse(47001, format!("expected a JSON array of faults: {e}")))),
         };
+    }
+    if path == "/__sandbox/backend_publish" {
+        // What an editor publishes in the web backend, not through the API: a publication the
+        // account's lists and statistics show, which wxpub never made.
+        let body = axum::body::to_bytes(request.into_body(), 32 * 1024 * 1024).await.unwrap_or_default();
+        return answer(backend_publish(&sandbox, &body));
+    }
+    if path == "/__sandbox/files" {
+        // `{"name", "content_type", "base64"}`: anything served at /mmbiz/NAME, so that a test
+        // can put an oversize or non-image file where an article's image should be.
+        let body = axum::body::to_bytes(request.into_body(), 64 * 1024 * 1024).await.unwrap_or_default();
+        let file: Result<SandboxFile, _> = serde_json::from_slice(&body);
+        return answer(match file {
+            Ok(file) => {
+                use base64::Engine;
+                match base64::engine::general_purpose::STANDARD.decode(file.base64.as_bytes()) {
+                    Ok(bytes) => sandbox
+                        .lock()
+                        .store
+                        .put_file(&file.name, &file.content_type, &bytes)
+                        .map(|()| json!({ "errcode": 0, "url": format!("{}/mmbiz/{}", sandbox.base_url, file.name) }))
+                        .map_err(|e| refuse(-1, e.to_string())),
+                    Err(e) => Err(refuse(47001, format!("base64: {e}"))),
+                }
+            }
+            Err(e) => Err(refuse(47001, format!("expected {{\"name\", \"content_type\", \"base64\"}}: {e}"))),
+        });
     }
     if let Some(name) = path.strip_prefix("/mmbiz/") {
         let file = sandbox.lock().store.file(name);
@@ -692,7 +720,7 @@ fn handle(
                 .skip(request.offset as usize)
                 .take(request.count as usize)
                 .map(|p| {
-                    let mut news_item = with_article_urls(p);
+                    let mut news_item = with_article_urls(p, &state.materials);
                     if request.no_content == 1 {
                         news_item.iter_mut().for_each(|a| a.content.clear());
                     }
@@ -716,7 +744,7 @@ fn handle(
                 .iter()
                 .find(|p| p.article_id == request.article_id && !p.deleted && is_published(p))
                 .ok_or_else(|| refuse(40007, "invalid article_id"))?;
-            Ok(to_value(&NewsItems { news_item: with_article_urls(publication) }))
+            Ok(to_value(&NewsItems { news_item: with_article_urls(publication, &state.materials) }))
         }
         "/cgi-bin/freepublish/delete" => {
             let request: FreepublishDeleteRequest = parse(body)?;
@@ -876,6 +904,52 @@ fn random_token() -> String {
     (0..96).map(|_| rng.alphanumeric()).collect()
 }
 
+#[derive(Deserialize)]
+struct SandboxFile {
+    name: String,
+    content_type: String,
+    base64: String,
+}
+
+/// `{"articles": [ARTICLE…], "published_at": UNIX_SECONDS?}` → a publication made in the web
+/// backend, published at once (at `published_at` when given).
+#[derive(Deserialize)]
+struct BackendPublication {
+    articles: Vec<Article>,
+    #[serde(default)]
+    published_at: Option<i64>,
+}
+
+fn backend_publish(sandbox: &Sandbox, body: &[u8]) -> Result<Value, Refusal> {
+    let request: BackendPublication =
+        serde_json::from_slice(body).map_err(|e| refuse(47001, format!("expected {{\"articles\": [...]}}: {e}")))?;
+    if request.articles.is_empty() {
+        return Err(refuse(47001, "a publication has at least one article"));
+    }
+    let today = sandbox.today();
+    let mut inner = sandbox.lock();
+    let Inner { state, store, .. } = &mut *inner;
+    let at_ms = request.published_at.map_or_else(now_ms, |s| s * 1000);
+    let date = chrono::DateTime::from_timestamp(at_ms / 1000, 0)
+        .map_or(today, |t| (t + chrono::Duration::hours(8)).date_naive());
+    let publish_id = state.new_id("").trim_start_matches('0').to_string();
+    let msg_data_id = state.next_id + 2_247_000_000;
+    let article_id = state.new_id("article");
+    state.publications.push(Publication {
+        publish_id,
+        msg_data_id,
+        draft_media_id: String::new(),
+        articles: request.articles,
+        submitted_ms: at_ms,
+        ready_ms: at_ms,
+        date,
+        article_id: article_id.clone(),
+        deleted: false,
+    });
+    store.save(state).map_err(|e| refuse(-1, format!("sandbox state could not be saved: {e}")))?;
+    Ok(json!({ "errcode": 0, "article_id": article_id, "msg_data_id": msg_data_id }))
+}
+
 fn is_published(publication: &Publication) -> bool {
     now_ms() >= publication.ready_ms
 }
@@ -899,7 +973,7 @@ fn publish_status(publication: &Publication, fail_status: Option<i32>) -> Publis
             fail_idx: (1..=publication.articles.len() as u32).collect(),
         };
     }
-    let urls = with_article_urls(publication);
+    let urls = with_article_urls(publication, &[]);
     PublishStatus {
         publish_id: publication.publish_id.clone(),
         publish_status: if publication.deleted { 5 } else { 0 },
@@ -921,7 +995,7 @@ const SANDBOX_BIZ: &str = "MzkxMDAwMDAwMQ==";
 
 /// The published articles with their links, in WeChat's long form: `mid` is the push's
 /// `msg_data_id` and `idx` the 1-based position (what the statistics key on), `sn` a signature.
-fn with_article_urls(publication: &Publication) -> Vec<Article> {
+fn with_article_urls(publication: &Publication, materials: &[Material]) -> Vec<Article> {
     use sha2::Digest;
     publication
         .articles
@@ -935,7 +1009,13 @@ fn with_article_urls(publication: &Publication) -> Vec<Article> {
                 i + 1,
                 &hex::encode(signature)[..32]
             );
-            Article { url: Some(url), ..a.clone() }
+            // The cover's address, as freepublish lists give it.
+            let thumb_url = a
+                .thumb_media_id
+                .as_ref()
+                .and_then(|id| materials.iter().find(|m| &m.media_id == id))
+                .and_then(|m| m.url.clone());
+            Article { url: Some(url), thumb_url, ..a.clone() }
         })
         .collect()
 }

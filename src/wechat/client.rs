@@ -126,6 +126,9 @@ struct CachedToken {
     refresh_at: Instant,
 }
 
+/// The header a `wxpub relay` puts on an answer to a call it did not forward.
+pub const RELAY_NOT_FORWARDED: &str = "x-wxpub-relay-not-forwarded";
+
 /// How a client reaches the API.
 enum Route {
     /// Straight to WeChat (or the sandbox): the client holds the AppSecret and the access token.
@@ -212,6 +215,8 @@ impl Client {
         let http = reqwest::blocking::Client::builder()
             .timeout(options.timeout)
             .connect_timeout(Duration::from_secs(10))
+            // The API never redirects; following one could turn a POST into a GET elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("wxpub/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| {
@@ -257,14 +262,39 @@ impl Client {
     }
 
     fn token_with(&self, force: bool) -> Result<Secret, WechatError> {
+        if force { self.token_refreshed(None) } else { self.token_cached_or_fetched() }
+    }
+
+    fn token_cached_or_fetched(&self) -> Result<Secret, WechatError> {
+        self.token_fetch(|cached| cached.filter(|t| Instant::now() < t.refresh_at).map(|t| t.value.clone()), false)
+    }
+
+    /// A fresh token, unless one newer than `stale` is already cached.
+    fn token_refreshed(&self, stale: Option<&Secret>) -> Result<Secret, WechatError> {
+        self.token_fetch(
+            |cached| {
+                let stale = stale?;
+                cached.filter(|t| &t.value != stale && Instant::now() < t.refresh_at).map(|t| t.value.clone())
+            },
+            true,
+        )
+    }
+
+    /// Under the token lock: `reuse` picks a cached token to keep, or a token is fetched (with
+    /// `force_refresh` when `force`).
+    fn token_fetch(
+        &self,
+        reuse: impl FnOnce(Option<&CachedToken>) -> Option<Secret>,
+        force: bool,
+    ) -> Result<Secret, WechatError> {
         let (credentials, token) = match &self.route {
             Route::Direct { credentials, token } => (credentials, token),
             // The relay refreshes its own tokens.
             Route::Relay { token } => return Ok(token.clone()),
         };
         let mut cached = token.lock().unwrap_or_else(|p| p.into_inner());
-        if !force && let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.refresh_at) {
-            return Ok(token.value.clone());
+        if let Some(token) = reuse(cached.as_ref()) {
+            return Ok(token);
         }
         let answer = self.with_retries("token", || self.fetch_token(credentials, force))?;
         let life = Duration::from_secs(answer.expires_in);
@@ -328,9 +358,12 @@ impl Client {
         let response = request.send().map_err(transport)?;
         let status = response.status();
         if !status.is_success() {
-            if self.is_relayed() {
-                // The relay says why in `{"error": "…"}`: a refusal (4xx, nothing forwarded) or
-                // WeChat not answering it (502: not reached; 504: no answer).
+            // Only an answer the relay marks as not forwarded proves nothing reached WeChat; any
+            // other error status (a proxy's 502, a relay that died mid-call, WeChat's own 5xx)
+            // may follow a call that was carried out.
+            let not_forwarded = response.headers().get(RELAY_NOT_FORWARDED).is_some();
+            if self.is_relayed() && not_forwarded {
+                // The relay says why in `{"error": "…"}`.
                 let why = response
                     .json::<serde_json::Value>()
                     .ok()
@@ -387,15 +420,10 @@ impl Client {
 
     /// A token to use instead of `stale`, which WeChat refused: the one another thread already
     /// fetched meanwhile, or a fresh one. Calls in flight together that all meet the same stale
-    /// token refresh it once, not once each (each forced refresh would invalidate the others').
+    /// token refresh it once, not once each (each forced refresh would invalidate the others'):
+    /// the check and the fetch happen under one lock.
     fn token_replacing(&self, stale: &Secret) -> Result<Secret, WechatError> {
-        if let Route::Direct { token, .. } = &self.route {
-            let cached = token.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(newer) = cached.as_ref().filter(|t| &t.value != stale && Instant::now() < t.refresh_at) {
-                return Ok(newer.value.clone());
-            }
-        }
-        self.token_with(true)
+        self.token_refreshed(Some(stale))
     }
 
     fn post_json<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, WechatError> {

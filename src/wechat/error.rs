@@ -20,10 +20,10 @@ pub enum WechatError {
     /// Missing or invalid local settings (credentials, base URL).
     #[error("{0}")]
     Config(String),
-    /// A `wxpub relay` refused the request before forwarding it (401 token, 403 account, 404
-    /// endpoint, 413 size, 429 rate: nothing reached WeChat), or WeChat did not answer it (502:
-    /// not reached; 504: sent, no answer).
-    #[error("{} {endpoint} (HTTP {status}): {message}", if *.status >= 500 { "the relay got no answer from WeChat for" } else { "the relay refused" })]
+    /// A `wxpub relay` did not forward the request (401 token, 403 account, 404 endpoint, 405
+    /// method, 413 size, 429 rate, 502/503 WeChat or the relay's own token out of reach):
+    /// nothing reached WeChat.
+    #[error("{} {endpoint} (HTTP {status}): {message}", if *.status >= 500 { "the relay could not forward" } else { "the relay refused" })]
     Relay { endpoint: String, status: u16, message: String },
 }
 
@@ -40,8 +40,8 @@ impl WechatError {
         match self {
             WechatError::Transport { .. } => true,
             WechatError::Http { status, .. } => *status >= 500,
-            // The relay's rate limit for this token (it forwarded nothing), or WeChat not
-            // answering the relay: wait and try again.
+            // The relay's rate limit for this token, or WeChat out of its reach: it forwarded
+            // nothing; wait and try again.
             WechatError::Relay { status, .. } => *status == 429 || *status >= 500,
             // 45066: the same clientmsgid retried too fast; wait and try again.
             WechatError::Api { code, .. } => matches!(code, -1 | 45009 | 45066),
@@ -56,8 +56,8 @@ impl WechatError {
         match self {
             WechatError::Transport { sent, .. } => *sent,
             WechatError::Http { status, .. } => *status >= 500,
-            // 502: the relay could not reach WeChat, so the call was never made.
-            WechatError::Relay { status, .. } => *status >= 500 && *status != 502,
+            // The relay marked it as not forwarded: the call was never made.
+            WechatError::Relay { .. } => false,
             _ => false,
         }
     }

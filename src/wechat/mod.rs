@@ -6,7 +6,7 @@ pub mod limits;
 pub mod types;
 
 pub use client::{
-    API_BASE_ENV, Client, ClientOptions, Credentials, Forwarded, RetryNotice, RetryPolicy, Secret, Upload, list_all,
-    resolve_base,
+    API_BASE_ENV, Client, ClientOptions, Credentials, Forwarded, RELAY_NOT_FORWARDED, RetryNotice, RetryPolicy, Secret,
+    Upload, list_all, resolve_base,
 };
 pub use error::{WechatError, hint};

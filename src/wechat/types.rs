@@ -145,6 +145,9 @@ pub struct Article {
     /// Only in answers: the draft's preview URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Only in answers (freepublish lists): the cover image's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumb_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -286,14 +286,7 @@ fn the_self_evaluation_form_is_written_as_a_spreadsheet_with_its_scores() {
     );
     let (code, o, e) = wxpub(&project, &sandbox, &["survey", "import", "answers.csv", "--survey", "visitors"]);
     assert_eq!(code, 0, "{o}{e}");
-    let out = project.path().join("form.xlsx");
-    let (code, o, e) = wxpub(
-        &project,
-        &sandbox,
-        &["report", "annual", "--year", "2026", "--format", "xlsx", "--out", out.to_str().unwrap()],
-    );
-    assert_eq!(code, 0, "{o}{e}");
-    let mut book: calamine::Xlsx<_> = calamine::open_workbook(&out).unwrap();
+    let mut book = annual_form(&project, &sandbox);
     let form = book.worksheet_range("自评表").unwrap();
     let rows: Vec<Vec<String>> = form.rows().map(|r| r.iter().map(cell_text).collect()).collect();
     let row = |label: &str| rows.iter().find(|r| r[2] == label).unwrap_or_else(|| panic!("{label}: {rows:?}")).clone();
@@ -315,4 +308,213 @@ fn the_self_evaluation_form_is_written_as_a_spreadsheet_with_its_scores() {
     assert_eq!(pushes.rows().count(), 1 + 8);
     let surveys = book.worksheet_range("满意度调查").unwrap();
     assert_eq!(surveys.rows().count(), 2);
+}
+
+/// A small PNG of one colour: distinct bytes per publication.
+fn png(seed: u32) -> Vec<u8> {
+    let colour = image::Rgb([(seed * 37 % 256) as u8, (seed * 91 % 256) as u8, (seed * 53 % 256) as u8]);
+    let mut bytes = Vec::new();
+    image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(24, 16, colour))
+        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .unwrap();
+    bytes
+}
+
+/// Thirty publications made in the sandbox's "web backend" through 2026, two photos and a
+/// cover each; the 5th shows an image at an address that refuses connections (fetched with
+/// retries, then recorded as missing), the 7th one too large and the 8th a page, not an image.
+fn publish_in_the_web_backend(sandbox: &wxpub::sandbox::SandboxHandle) -> usize {
+    use base64::Engine;
+    let client = crate::wechat::client_for(sandbox, true);
+    let file = |name: &str, content_type: &str, bytes: &[u8]| -> String {
+        let answer: serde_json::Value = crate::wechat::http()
+            .post(format!("{}/__sandbox/files", sandbox.base_url))
+            .json(&serde_json::json!({
+                "name": name,
+                "content_type": content_type,
+                "base64": base64::engine::general_purpose::STANDARD.encode(bytes),
+            }))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        answer["url"].as_str().unwrap().to_string()
+    };
+    let mut articles = 0;
+    for n in 0..30u32 {
+        let photos: Vec<String> = (0..2)
+            .map(|k| {
+                let bytes = png(n * 3 + k);
+                let upload = wxpub::wechat::Upload { filename: &format!("p{n}-{k}.png"), bytes: &bytes };
+                client.upload_image(&upload).unwrap().url
+            })
+            .collect();
+        let cover_bytes = png(n * 3 + 2);
+        let cover = client
+            .add_material(
+                wxpub::wechat::types::MaterialType::Image,
+                &wxpub::wechat::Upload { filename: &format!("cover-{n}.png"), bytes: &cover_bytes },
+                None,
+            )
+            .unwrap()
+            .media_id;
+        let extra = match n {
+            4 => "<img src=\"http://127.0.0.1:1/unreachable.jpg\">".to_string(),
+            6 => format!("<img src=\"{}\">", file("huge.jpg", "image/jpeg", &vec![0xFFu8; 2_500_000])),
+            7 => format!("<img data-src=\"{}\">", file("page.jpg", "text/html", b"<html>login</html>")),
+            _ => String::new(),
+        };
+        let article = |title: String| {
+            serde_json::json!({
+                "title": title,
+                "content": format!("<p>馆藏第{n}期</p><p><img src=\"{}\"></p><p><img data-src=\"{}\" src=\"data:,\">{extra}</p>", photos[0], photos[1]),
+                "thumb_media_id": cover,
+            })
+        };
+        // Every third publication has two articles.
+        let mut list = vec![article(format!("往期推送 {n}"))];
+        if n % 3 == 0 {
+            list.push(article(format!("往期推送 {n} 之二")));
+        }
+        articles += list.len();
+        let published_at = 1_767_225_600 + i64::from(n) * 9 * 86_400; // from 2026-01-01, every 9 days
+        let answer: serde_json::Value = crate::wechat::http()
+            .post(format!("{}/__sandbox/backend_publish", sandbox.base_url))
+            .json(&serde_json::json!({ "articles": list, "published_at": published_at }))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(answer["errcode"], 0, "{answer}");
+    }
+    articles
+}
+
+/// Acceptance (#24): thirty publications made outside wxpub beside the example published by
+/// wxpub; import archives exactly the thirty, images byte for byte; verify catches a flipped
+/// byte; a second import adds nothing; a killed import continued equals an uninterrupted one;
+/// the form's list of publications has them, marked imported.
+#[test]
+fn publications_made_before_wxpub_are_imported_into_the_archive_once() {
+    let (project, sandbox, _state) = published_example();
+    let imported_articles = publish_in_the_web_backend(&sandbox);
+    let before: Vec<String> = wxpub::archive::entries(&project.path().join("archive"), "2026")
+        .unwrap()
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    let reference = TestProject { dir: tempfile::tempdir().unwrap() };
+    crate::support::copy_tree(project.path(), reference.path());
+    let import = ["archive", "import", "--account", "service", "--max-image-bytes", "2000000"];
+
+    // Uninterrupted, in a copy of the project.
+    let (code, out, err) = wxpub(&reference, &sandbox, &import);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("30 imported"), "{out}");
+    // One missing image in each of three publications, one of which has two articles.
+    assert!(out.contains("4 image(s) could not be kept"), "{out}");
+
+    // Killed after its first entries, then run again.
+    let mut child = crate::support::binary();
+    crate::support::sandbox_env(child.current_dir(project.path()), &sandbox).args(import);
+    let mut child = child.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let archive = project.path().join("archive");
+    let imported_entries = || {
+        wxpub::archive::entries(&archive, "2026").map_or(0, |e| e.iter().filter(|(_, r)| r.imported.is_some()).count())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while imported_entries() == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let at_kill = imported_entries();
+    assert!((1..30).contains(&at_kill), "killed mid-import: {at_kill} entries");
+    let (code, out, err) = wxpub(&project, &sandbox, &import);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(&format!("{} imported", 30 - at_kill)), "{out}");
+    assert_eq!(
+        crate::support::snapshot_tree(&archive),
+        crate::support::snapshot_tree(&reference.path().join("archive")),
+        "the same archive as an uninterrupted import"
+    );
+
+    // Exactly the thirty, after wxpub's own entries, each image as the server serves it.
+    let entries = wxpub::archive::entries(&archive, "2026").unwrap();
+    let (imported, own): (Vec<_>, Vec<_>) = entries.iter().partition(|(_, r)| r.imported.is_some());
+    assert_eq!(own.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(), before, "wxpub's own entries unchanged");
+    assert_eq!(imported.len(), 30);
+    let articles: usize = imported.iter().map(|(_, r)| r.articles.len()).sum();
+    assert_eq!(articles, imported_articles);
+    let mut missing = Vec::new();
+    for (name, record) in &imported {
+        assert_eq!(record.mode, "imported");
+        assert!(record.msg_data_id.is_some(), "{name}: its statistics key, from the URL");
+        for article in &record.articles {
+            assert!(article.url.is_some() && article.cover.is_some(), "{name}");
+            let html = std::fs::read_to_string(archive.join("2026").join(name).join(&article.html)).unwrap();
+            assert!(html.contains("馆藏第"), "the HTML as served: {html}");
+            for image in &article.fetched {
+                match &image.file {
+                    Some(file) => {
+                        let kept = std::fs::read(archive.join("2026").join(name).join(file)).unwrap();
+                        let served = crate::wechat::http().get(&image.url).send().unwrap().bytes().unwrap();
+                        assert_eq!(kept, served.to_vec(), "{name}: {}", image.url);
+                    }
+                    None => missing.push(image.missing.clone().unwrap()),
+                }
+            }
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    assert_eq!(missing.len(), 3, "{missing:?}");
+    assert!(missing.iter().any(|m| m.starts_with("could not be fetched")), "{missing:?}");
+    assert!(missing.iter().any(|m| m.starts_with("too large")), "{missing:?}");
+    assert!(missing.iter().any(|m| m.starts_with("not an image")), "{missing:?}");
+
+    // A second import adds nothing.
+    let (code, out, err) = wxpub(&project, &sandbox, &import);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("0 imported"), "{out}");
+
+    // verify covers them: a flipped byte in an imported image is caught.
+    let (code, out, err) = wxpub(&project, &sandbox, &["archive", "verify"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (name, record) = imported[3];
+    let image = archive.join("2026").join(name).join(&record.articles[0].images[0]);
+    let mut bytes = std::fs::read(&image).unwrap();
+    bytes[40] ^= 1;
+    std::fs::write(&image, &bytes).unwrap();
+    let (code, _, err) = wxpub(&project, &sandbox, &["archive", "verify", "--year", "2026"]);
+    assert_eq!(code, 1);
+    assert!(err.contains(name.as_str()) && err.contains(&record.articles[0].images[0]), "{err}");
+    bytes[40] ^= 1;
+    std::fs::write(&image, &bytes).unwrap();
+
+    // The index shows them as imported; the form's list of publications has every one.
+    let (code, index, _) = wxpub(&project, &sandbox, &["archive", "index", "--year", "2026"]);
+    assert_eq!(code, 0);
+    assert_eq!(index.matches("imported 2026-11-20 from freepublish/batchget").count(), articles, "{index}");
+    let mut book = annual_form(&project, &sandbox);
+    let pushes = book.worksheet_range("推送清单").unwrap();
+    let rows: Vec<Vec<String>> = pushes.rows().map(|r| r.iter().map(cell_text).collect()).collect();
+    let marked = rows.iter().filter(|r| r[4].starts_with("imported")).count();
+    assert_eq!(marked, articles, "every imported article listed and marked");
+    assert_eq!(rows.len(), 1 + 8 + articles, "wxpub's 8 and the imported ones");
+}
+
+/// `report annual --year 2026 --format xlsx`, opened.
+fn annual_form(
+    project: &TestProject,
+    sandbox: &wxpub::sandbox::SandboxHandle,
+) -> calamine::Xlsx<std::io::BufReader<std::fs::File>> {
+    let out = project.path().join("form.xlsx");
+    let (code, o, e) = wxpub(
+        project,
+        sandbox,
+        &["report", "annual", "--year", "2026", "--format", "xlsx", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{o}{e}");
+    calamine::open_workbook(&out).unwrap()
 }

@@ -702,3 +702,96 @@ fn the_annual_report_counts_the_example_content_and_scores_the_targets() {
     assert_ne!(code, 0);
     assert!(err.contains("targets.2026.visitors") && err.contains("pushes"), "{err}");
 }
+
+/// #25, the network report: museums side by side with totals and ranks, each museum's figures
+/// exactly its own annual report's, museums without figures named; table, CSV, JSON, HTML with
+/// charts (drawn in Chromium) and XLSX.
+#[test]
+fn the_network_report_puts_museums_side_by_side_and_names_those_without_figures() {
+    let (museum, sandbox, _state) = pulled_project();
+    // A second museum with the same year and a stricter target: a lower score.
+    let stricter = TestProject { dir: tempfile::tempdir().unwrap() };
+    crate::support::copy_tree(museum.path(), stricter.path());
+    stricter
+        .write("publish.toml", &stricter.read("publish.toml").replace("pushes = { value = 6", "pushes = { value = 60"));
+    let network = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "name = \"青州市文物局\"\n\
+         [museums.qingzhou]\nname = \"青州市博物馆\"\nproject = \"{}\"\n\
+         [museums.linqu]\nname = \"临朐县博物馆\"\nproject = \"{}\"\n\
+         [museums.shouguang]\nname = \"寿光市博物馆\"\ndb = \"{}\"\n\
+         [museums.changle]\nname = \"昌乐县博物馆\"\nproject = \"changle\"\n",
+        museum.path().display(),
+        stricter.path().display(),
+        museum.path().join(".wxpub/metrics.db").display(),
+    );
+    let file = network.path().join("network.toml");
+    std::fs::write(&file, toml).unwrap();
+    let report = |extra: &[&str]| {
+        let mut args = vec!["report", "network", "--museums", file.to_str().unwrap(), "--year", "2026"];
+        args.extend(extra);
+        let (code, out, err) = wxpub(&museum, &sandbox, &args);
+        assert_eq!(code, 0, "{out}{err}");
+        out
+    };
+
+    let json: serde_json::Value = serde_json::from_str(&report(&["--format", "json"])).unwrap();
+    let museums = json["museums"].as_array().unwrap();
+    let names: Vec<&str> = museums.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    // Ranked by score; the museum with only a database (no targets, no score) last.
+    assert_eq!(names, ["青州市博物馆", "临朐县博物馆", "寿光市博物馆"], "{json}");
+    assert!(museums[0]["score"].as_f64().unwrap() > museums[1]["score"].as_f64().unwrap());
+    assert!(museums[2]["score"].is_null());
+    let missing = json["missing"].as_array().unwrap();
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0]["name"], "昌乐县博物馆");
+    assert!(missing[0]["why"].as_str().unwrap().contains("no wxpub project"), "{json}");
+
+    // Each museum's figures are its own annual report's; the totals add them up.
+    let (_, own, _) = wxpub(&museum, &sandbox, &["report", "annual", "--year", "2026", "--format", "json"]);
+    let own: serde_json::Value = serde_json::from_str(&own).unwrap();
+    let own_value = |key: &str| {
+        own["output"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(own["engagement"].as_array().unwrap())
+            .find(|f| f["key"] == key)
+            .unwrap()["value"]
+            .as_f64()
+            .unwrap()
+    };
+    for key in ["pushes", "articles", "posters", "read_users", "new_followers"] {
+        assert_eq!(museums[0]["figures"][key].as_f64(), Some(own_value(key)), "{key}");
+        let sum: f64 = museums.iter().map(|m| m["figures"][key].as_f64().unwrap()).sum();
+        assert_eq!(json["totals"][key].as_f64(), Some(sum), "{key}");
+    }
+    assert!(own_value("pushes") > 0.0 && own_value("read_users") > 0.0);
+
+    // CSV: one row per museum with figures and the total; the table names the missing one.
+    let csv = report(&["--format", "csv"]);
+    assert_eq!(csv.lines().count(), 1 + 3 + 1, "{csv}");
+    let table = report(&[]);
+    assert!(table.contains("昌乐县博物馆") && table.contains("no wxpub project"), "{table}");
+
+    // XLSX and HTML files.
+    let xlsx = network.path().join("network.xlsx");
+    report(&["--out", xlsx.to_str().unwrap()]);
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    use calamine::Reader;
+    let sheet = book.worksheet_range("各馆对比").unwrap();
+    assert!(sheet.rows().any(|r| r.iter().any(|c| matches!(c, calamine::Data::String(s) if s == "临朐县博物馆"))));
+    assert!(
+        book.worksheet_range("缺少数据")
+            .unwrap()
+            .rows()
+            .any(|r| r.iter().any(|c| matches!(c, calamine::Data::String(s) if s == "昌乐县博物馆")))
+    );
+    let html = network.path().join("network.html");
+    report(&["--out", html.to_str().unwrap()]);
+    let mut browser = Browser::launch(1024, 800);
+    browser.open(&format!("file://{}", html.display()));
+    assert_eq!(browser.errors(), Vec::<String>::new());
+    let bars = browser.eval("document.querySelectorAll('#chart-network-scores rect').length");
+    assert!(bars.as_i64().unwrap_or(0) >= 2, "the score chart has bars: {bars}");
+}

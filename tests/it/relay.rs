@@ -188,12 +188,36 @@ fn the_relay_refuses_before_forwarding_and_says_why() {
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("may not use account `subscription`"), "{body}");
     assert_eq!(post("/a/nobody/cgi-bin/draft/count", Some(TOKEN)).0, 403);
-    for outside in ["/a/service/cgi-bin/stable_token", "/a/service/cgi-bin/token", "/a/service/cgi-bin/user/get"] {
+    for outside in [
+        "/a/service/cgi-bin/stable_token",
+        "/a/service/cgi-bin/token",
+        "/a/service/cgi-bin/user/get",
+        "/a/service/cgi-bin/draft/../stable_token",
+        "/a/service/cgi-bin/draft/count/../../stable_token",
+        "/a/service/cgi-bin%2Fstable_token",
+        "/a/service//cgi-bin/draft/count",
+        "/a/service/datacube/getnothing",
+    ] {
         let (status, body) = post(outside, Some(TOKEN));
         assert_eq!(status, 404, "{outside}: {body}");
     }
+    // Only POST is forwarded; a refusal says that nothing was.
+    let response = client.get(format!("{base}/a/service/cgi-bin/draft/count")).bearer_auth(TOKEN).send().unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+    assert!(response.headers().contains_key(wxpub::wechat::RELAY_NOT_FORWARDED));
     assert_eq!(post("/cgi-bin/draft/count", Some(TOKEN)).0, 404, "outside /a/ACCOUNT/");
     assert_eq!(calls(&sandbox), before, "nothing was forwarded");
+
+    // An access_token the client slips into the query is dropped: the relay's own is used.
+    let response = client
+        .post(format!("{base}/a/service/cgi-bin/draft/count?access_token=SMUGGLED"))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({}))
+        .send()
+        .unwrap();
+    let answer: serde_json::Value = response.json().unwrap();
+    assert_eq!(answer["total_count"], 0, "{answer}");
+    let before = calls(&sandbox);
 
     // An oversize body is refused from its Content-Length, before a byte of it is sent.
     let address = base.trim_start_matches("http://");
@@ -213,8 +237,19 @@ fn the_relay_refuses_before_forwarding_and_says_why() {
     assert_eq!(calls(&sandbox), before, "nothing was forwarded");
 
     // A token over its rate waits; the client is told when to come back.
-    let statuses: Vec<u16> = (0..4).map(|_| post("/a/service/cgi-bin/draft/count", Some(SLOW_TOKEN)).0).collect();
-    assert_eq!(statuses, [200, 200, 200, 429]);
+    let statuses: Vec<u16> = (0..3).map(|_| post("/a/service/cgi-bin/draft/count", Some(SLOW_TOKEN)).0).collect();
+    assert_eq!(statuses, [200, 200, 200]);
+    let forwarded = calls(&sandbox);
+    let over = client
+        .post(format!("{base}/a/service/cgi-bin/draft/count"))
+        .bearer_auth(SLOW_TOKEN)
+        .json(&serde_json::json!({}))
+        .send()
+        .unwrap();
+    assert_eq!(over.status().as_u16(), 429);
+    let wait: u64 = over.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=20).contains(&wait), "three a minute: the next in about 20 s, not {wait}");
+    assert_eq!(calls(&sandbox), forwarded, "the call over the rate was not forwarded");
 
     // A wrong token, as a wxpub run sees it: named, with what to do.
     let project = TestProject::example();
@@ -262,6 +297,9 @@ fn two_projects_publishing_through_one_relay_at_once_both_finish_without_token_f
     let token_errors: Vec<&AccessLogLine> =
         log.iter().filter(|l| matches!(l.errcode, Some(40001 | 40014 | 42001))).collect();
     assert!(token_errors.is_empty(), "token fights: {token_errors:?}");
+    // The relay healed nothing behind the log's back: one token per account, never forced.
+    let token_calls = calls(&sandbox)["/cgi-bin/stable_token"].as_u64().unwrap_or(0);
+    assert!((1..=2).contains(&token_calls), "stable_token called {token_calls} times");
     assert!(log.iter().all(|l| l.status == 200), "{}", relay.log_text());
     let state = sandbox_state(&sandbox);
     assert!(
