@@ -253,6 +253,13 @@ fn seal_entry(year_dir: &Path, name: &str, staging: &Path) -> Result<(), Archive
     std::fs::rename(&temp, &index_path).map_err(|source| ArchiveError::Write { path: index_path, source })
 }
 
+/// A year's index; empty when there is none yet (a run killed before the year's first entry was
+/// sealed leaves a year folder without one). `verify` still names any entry folder beside it.
+fn read_index(year_dir: &Path) -> Result<Index, ArchiveError> {
+    let path = year_dir.join("index.json");
+    if path.exists() { read_json(&path) } else { Ok(Index::default()) }
+}
+
 /// Files under `dir`, relative, with `/` separators, sorted.
 fn walk(dir: &Path) -> Result<Vec<String>, ArchiveError> {
     let mut files = Vec::new();
@@ -328,7 +335,7 @@ pub fn verify(archive_dir: &Path, year: &str) -> Result<(Vec<Problem>, usize), A
     let mut problem = |entry: &str, message: String| {
         problems.push(Problem { year: year.into(), entry: entry.into(), message });
     };
-    let index: Index = read_json(&year_dir.join("index.json"))?;
+    let index = read_index(&year_dir)?;
     let mut previous = String::new();
     for link in &index.entries {
         if link.previous != previous || link.hash != link_hash(&link.previous, &link.entry, &link.manifest_sha256) {
@@ -379,7 +386,7 @@ pub fn verify(archive_dir: &Path, year: &str) -> Result<(Vec<Problem>, usize), A
 /// The entries of a year with their records, in index order.
 pub fn entries(archive_dir: &Path, year: &str) -> Result<Vec<(String, Record)>, ArchiveError> {
     let year_dir = archive_dir.join(year);
-    let index: Index = read_json(&year_dir.join("index.json"))?;
+    let index = read_index(&year_dir)?;
     index
         .entries
         .iter()
@@ -402,6 +409,7 @@ pub fn index_html(archive_dir: &Path, year: &str, site_name: &str) -> Result<Str
                         Some("png") => "image/png",
                         Some("gif") => "image/gif",
                         Some("webp") => "image/webp",
+                        Some("bmp") => "image/bmp",
                         _ => "image/jpeg",
                     };
                     format!(

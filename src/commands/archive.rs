@@ -81,10 +81,25 @@ fn import(
         return Ok(ExitCode::from(crate::project_lock::EXIT_BUSY));
     };
     let lock = crate::publish::Lock::load(project)?;
-    let options = archive::import::ImportOptions { since, until, max_image_bytes, now: crate::clock::now() };
     let mut total = 0;
+    let mut deferred = 0;
     for (name, account) in config.accounts.iter().filter(|(name, _)| only.is_none_or(|o| o == name.as_str())) {
         let client = super::account_client(name, account)?;
+        // Images come from WeChat's image servers, or from the sandbox the account is pointed at.
+        let base = crate::wechat::resolve_base(&account.api_base);
+        let extra_image_hosts = url::Url::parse(&base)
+            .ok()
+            .filter(|u| u.host_str().is_some_and(|h| !h.ends_with("weixin.qq.com")))
+            .and_then(|u| u.host_str().map(|h| u.port().map_or_else(|| h.to_string(), |p| format!("{h}:{p}"))))
+            .into_iter()
+            .collect();
+        let options = archive::import::ImportOptions {
+            since,
+            until,
+            extra_image_hosts,
+            max_image_bytes,
+            now: crate::clock::now(),
+        };
         eprintln!("{name}: listing what the server has published (freepublish/batchget)…");
         let summary =
             archive::import::import_account(&client, dir, name, &account.name, &lock, &options, &mut |entry| {
@@ -109,10 +124,20 @@ fn import(
                 String::new()
             },
         );
+        for why in &summary.deferred {
+            eprintln!("  not imported yet: {why}");
+        }
+        deferred += summary.deferred.len();
         total += summary.imported.len();
     }
     if total > 0 {
         println!("`wxpub archive verify` checks them; `report annual` counts them, marked as imported");
+    }
+    if deferred > 0 {
+        eprintln!(
+            "{deferred} publication(s) not imported yet: an image could not be fetched for a reason that may pass; run `wxpub archive import` again"
+        );
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }

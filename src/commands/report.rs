@@ -48,20 +48,38 @@ fn report_year(args: &ReportArgs, config: &Config) -> Result<i32> {
 /// Publications in publish.lock that the database does not have yet (a lock older than the
 /// database, or a database lost), or has without their statistics key: recorded now, so the
 /// annual report counts them and the articles reports find their items.
-/// Publications imported into the archive (`wxpub archive import`) are recorded the same way.
 fn record_lock_publications(project: &Path, config: &Config, store: &mut Store) -> Result<usize> {
+    let publications = lock_and_archive_publications(project, config)?;
+    Ok(store.record_publications(&publications)?)
+}
+
+/// What a project published: publish.lock's publications, and the archive's imported ones
+/// unless publish.lock has the same article (imported by an older wxpub, or before its lock
+/// entry was restored): counted once, as wxpub's own.
+fn lock_and_archive_publications(project: &Path, config: &Config) -> Result<Vec<crate::metrics::store::Publication>> {
     let mut publications = Vec::new();
     if Lock::path(project).exists() {
         let lock = Lock::load(project)?;
         let items = crate::content::load_items(project).unwrap_or_default();
         publications = annual::publications_from_lock(&lock, &items, &config.metrics.live_tag);
     }
+    let known: std::collections::BTreeSet<(String, String)> = publications
+        .iter()
+        .flat_map(|p| [p.msgid.clone(), p.url.clone()].into_iter().flatten().map(|k| (p.account.clone(), k)))
+        .collect();
     let archive_dir = project.join(&config.archive.dir);
     for year in crate::archive::years(&archive_dir) {
-        let entries = crate::archive::entries(&archive_dir, &year)?;
-        publications.extend(annual::publications_from_archive(&entries));
+        // A damaged year is `archive verify`'s to report; the statistics go on without it.
+        match crate::archive::entries(&archive_dir, &year) {
+            Ok(entries) => publications.extend(annual::publications_from_archive(&entries).into_iter().filter(|p| {
+                ![p.msgid.clone(), p.url.clone()].into_iter().flatten().any(|k| known.contains(&(p.account.clone(), k)))
+            })),
+            Err(err) => {
+                eprintln!("warning: {err}; its imported publications are not counted (run `wxpub archive verify`)")
+            }
+        }
     }
-    Ok(store.record_publications(&publications)?)
+    Ok(publications)
 }
 
 pub fn run(project: &Path, args: ReportArgs) -> Result<ExitCode> {
@@ -214,8 +232,11 @@ fn museum_year(
     entry: &crate::metrics::network::MuseumEntry,
     year: i32,
 ) -> std::result::Result<crate::metrics::annual::Annual, String> {
-    let (store, targets, db) = match (&entry.project, &entry.db) {
-        (Some(project), _) => {
+    let (store, targets, db, published) = match (&entry.project, &entry.db) {
+        (Some(_), Some(_)) => {
+            return Err("network file: give the museum's `project` or its `db`, not both".to_string());
+        }
+        (Some(project), None) => {
             let project = base.join(project);
             if !project.join("publish.toml").is_file() {
                 return Err(format!("no wxpub project at {} (no publish.toml)", project.display()));
@@ -225,21 +246,22 @@ fn museum_year(
             if !db.is_file() {
                 return Err(format!("no statistics yet at {} (run `wxpub stats pull` there)", db.display()));
             }
-            let mut store = crate::metrics::Store::open(&db).map_err(|e| e.to_string())?;
+            // Read as it is: another museum's database is never written or migrated from here.
+            let store = crate::metrics::Store::open_read_only(&db).map_err(|e| e.to_string())?;
             // What it published, as its own annual report counts it (publish.lock, the archive).
-            record_lock_publications(&project, &config, &mut store).map_err(|e| format!("{e:#}"))?;
-            (store, config.targets.get(&year.to_string()).cloned(), db)
+            let published = lock_and_archive_publications(&project, &config).map_err(|e| format!("{e:#}"))?;
+            (store, config.targets.get(&year.to_string()).cloned(), db, published)
         }
         (None, Some(db)) => {
             let db = base.join(db);
             if !db.is_file() {
                 return Err(format!("no statistics database at {}", db.display()));
             }
-            (crate::metrics::Store::open(&db).map_err(|e| e.to_string())?, None, db)
+            (crate::metrics::Store::open_read_only(&db).map_err(|e| e.to_string())?, None, db, Vec::new())
         }
         (None, None) => return Err("network file: give the museum's `project` or `db`".to_string()),
     };
-    let annual = annual::annual(&store, year, None, targets.as_ref()).map_err(|e| e.to_string())?;
+    let annual = annual::annual_with(&store, year, None, targets.as_ref(), &published).map_err(|e| e.to_string())?;
     let published = annual.output.iter().any(|f| f.value > 0.0);
     if annual.days_with_data == 0 && !published {
         return Err(format!("no figures for {year} in {}", db.display()));

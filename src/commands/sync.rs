@@ -91,6 +91,7 @@ pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<Ex
                         .first()
                         .and_then(|u| crate::wechat::types::statistics_key_of_url(u))
                         .map(|(mid, _)| mid),
+                    article_id: Some(item.article_id.clone()),
                     article_urls,
                     submitted_at: chrono::DateTime::from_timestamp(item.update_time, 0)
                         .unwrap_or_default()

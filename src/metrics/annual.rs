@@ -153,7 +153,7 @@ pub fn publications_from_archive(entries: &[(String, crate::archive::Record)]) -
                 item: format!("imported/{}/{}", imported.article_id, index + 1),
                 slot: record.slot.clone(),
                 title: article.title.clone(),
-                kind: "article".into(),
+                kind: article.kind.clone(),
                 mode: "imported".into(),
                 pushed_at: record.finished_at.clone().unwrap_or_else(|| record.submitted_at.clone()),
                 url: article.url.clone(),
@@ -161,7 +161,13 @@ pub fn publications_from_archive(entries: &[(String, crate::archive::Record)]) -
                 video_seconds: 0,
                 animation_seconds: 0,
                 live: false,
-                msgid: record.msg_data_id.map(|id| format!("{id}_{}", index + 1)),
+                // The position the article's own link names, else its place in the entry.
+                msgid: article
+                    .url
+                    .as_deref()
+                    .and_then(crate::wechat::types::statistics_key_of_url)
+                    .map(|(mid, idx)| format!("{mid}_{idx}"))
+                    .or_else(|| record.msg_data_id.map(|id| format!("{id}_{}", index + 1))),
                 position: index as u32 + 1,
                 tags: Vec::new(),
             });
@@ -254,11 +260,37 @@ pub fn annual(
     account: Option<&str>,
     targets: Option<&BTreeMap<String, Target>>,
 ) -> Result<Annual, AnnualError> {
+    annual_with(store, year, account, targets, &[])
+}
+
+/// [`annual`], counting `extra` publications beside the store's (those of a project whose
+/// database is read, not written: another museum's, in the network report); an extra one
+/// replaces the stored one of the same account, item and slot.
+pub fn annual_with(
+    store: &Store,
+    year: i32,
+    account: Option<&str>,
+    targets: Option<&BTreeMap<String, Target>>,
+    extra: &[Publication],
+) -> Result<Annual, AnnualError> {
     let period = Period::new(
         NaiveDate::from_ymd_opt(year, 1, 1).expect("valid year"),
         NaiveDate::from_ymd_opt(year, 12, 31).expect("valid year"),
     );
-    let pubs = report::publications(store, account, period)?;
+    let mut pubs = report::publications(store, account, period)?;
+    let (since, until) = period.bounds();
+    for publication in extra {
+        let day: String = publication.slot.chars().take(10).collect();
+        if day < since || day > until || account.is_some_and(|a| a != publication.account) {
+            continue;
+        }
+        let same = |p: &Publication| {
+            p.account == publication.account && p.item == publication.item && p.slot == publication.slot
+        };
+        pubs.retain(|p| !same(p));
+        pubs.push(publication.clone());
+    }
+    pubs.sort_by(|a, b| (&a.slot, &a.account, &a.item).cmp(&(&b.slot, &b.account, &b.item)));
     let totals = report::totals(store, account, period)?;
     let (since, until) = period.bounds();
     let (ok_runs, all_runs) = store.run_counts(&since, &until, account)?;

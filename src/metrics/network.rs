@@ -80,8 +80,16 @@ pub fn document(network: &str, year: i32, museums: &[MuseumYear]) -> Document {
     let mut table = TableData::new(&format!("{year} 年各馆绩效 · museums side by side"), &header);
     let mut totals = vec![0.0; OUTPUT.len() + ENGAGEMENT.len()];
     let mut json_museums = Vec::new();
-    for (rank, (museum, annual)) in ranked.iter().enumerate() {
-        let mut row = vec![(rank + 1).to_string(), museum.name.clone()];
+    // Equal scores share a rank; a museum without a score (no targets) has none.
+    let ranks: Vec<Option<usize>> = ranked
+        .iter()
+        .map(|(_, a)| {
+            let score = score_of_100(a)?;
+            Some(1 + ranked.iter().filter(|(_, b)| score_of_100(b).is_some_and(|s| s > score)).count())
+        })
+        .collect();
+    for ((museum, annual), rank) in ranked.iter().zip(&ranks) {
+        let mut row = vec![rank.map_or_else(|| "–".to_string(), |r| r.to_string()), museum.name.clone()];
         let mut figures = serde_json::Map::new();
         for (i, (key, _)) in OUTPUT.iter().chain(&ENGAGEMENT).enumerate() {
             let v = value(annual, key);
@@ -95,7 +103,7 @@ pub fn document(network: &str, year: i32, museums: &[MuseumYear]) -> Document {
         row.push(annual.days_with_data.to_string());
         table.push(row);
         json_museums.push(serde_json::json!({
-            "key": museum.key, "name": museum.name, "rank": rank + 1, "figures": figures,
+            "key": museum.key, "name": museum.name, "rank": rank, "figures": figures,
             "score": score, "grade": annual.grade.as_ref().map(|g| g.0.clone()), "days_with_data": annual.days_with_data,
         }));
     }
@@ -164,8 +172,9 @@ pub fn xlsx(document: &Document) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> 
         for (r, row) in table.rows.iter().enumerate() {
             for (col, cell) in row.iter().enumerate() {
                 let at = (r as u32 + 3, col as u16);
+                // Figures as numbers; names and grades as text, whatever they look like.
                 match cell.parse::<f64>() {
-                    Ok(n) if !cell.is_empty() => sheet.write_number(at.0, at.1, n)?,
+                    Ok(n) if index == 0 && col >= 2 && n.is_finite() => sheet.write_number(at.0, at.1, n)?,
                     _ => sheet.write_string(at.0, at.1, cell)?,
                 };
             }

@@ -18,6 +18,10 @@ pub enum StoreError {
     TooNew { path: PathBuf, found: i64, known: i64 },
     #[error("cannot create the folder for {path}: {source}")]
     Folder { path: PathBuf, source: std::io::Error },
+    #[error(
+        "metrics database {path} has schema version {found} and this wxpub reads {known}; it is read as it is, never migrated here: update it with the wxpub of its own project (`wxpub stats pull` there)"
+    )]
+    OtherVersion { path: PathBuf, found: i64, known: i64 },
 }
 
 /// Schema migrations, applied in order; the database's `user_version` counts those applied.
@@ -269,6 +273,21 @@ impl Store {
     }
 
     /// Wraps a SQLite error with the database's path.
+    /// Opens someone else's database (another museum's, for the network report) read-only: nothing
+    /// written, no migration, no WAL files; its schema must be the one this wxpub reads.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let sqlite = |source| StoreError::Sqlite { path: path.to_path_buf(), source };
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(sqlite)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(sqlite)?;
+        let store = Store { conn, path: path.to_path_buf() };
+        let (found, known) = (store.schema_version()?, MIGRATIONS.len() as i64);
+        if found != known {
+            return Err(StoreError::OtherVersion { path: path.to_path_buf(), found, known });
+        }
+        Ok(store)
+    }
+
     pub fn sql_error(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite { path: self.path.clone(), source }
     }

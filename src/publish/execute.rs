@@ -385,6 +385,7 @@ fn run_push(
                     submitted_at: now_text(),
                     finished_at: None,
                     archived: None,
+                    article_id: None,
                 });
             })?;
             outcome.done.push(format!("submitted for publishing (publish_id {})", submitted.publish_id));
@@ -434,6 +435,7 @@ fn run_push(
                     submitted_at: now_text(),
                     finished_at: msg_id.is_none().then(now_text),
                     archived: None,
+                    article_id: None,
                 });
             })?;
             if let Some(id) = msg_id {
@@ -997,6 +999,7 @@ fn restore_publication(
             mode: "publish".into(),
             publish_id: None,
             msg_id: None,
+            article_id: Some(found.article_id.clone()),
             // The submit's answer was lost; the article URLs carry the statistics key.
             msg_data_id: urls.first().and_then(|u| crate::wechat::types::statistics_key_of_url(u)).map(|(mid, _)| mid),
             status: "published".into(),
@@ -1087,6 +1090,7 @@ fn poll_publication(
         server.status_checks_left -= 1;
         let status = client.publish_get(publish_id)?;
         if status.publish_status != 1 {
+            let article_id = status.article_id.clone();
             let urls: Vec<String> =
                 status.article_detail.map(|d| d.item.into_iter().map(|i| i.article_url).collect()).unwrap_or_default();
             let text = match status.publish_status {
@@ -1102,6 +1106,7 @@ fn poll_publication(
                 if let Some(p) = r.publication.as_mut() {
                     p.status = text.clone();
                     p.article_urls = urls.clone();
+                    p.article_id = article_id.clone();
                     p.finished_at = Some(now_text());
                 }
             })?;

@@ -79,6 +79,9 @@ pub struct PublicationRecord {
     /// before wxpub recorded it, or found again after a lost answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub msg_data_id: Option<u64>,
+    /// freepublish's `article_id` of the published push (what its lists key on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article_id: Option<String>,
     /// `publishing`, `published`, `sent`, or `failed: …` with WeChat's meaning.
     pub status: String,
     #[serde(default)]

@@ -138,6 +138,8 @@ struct Inner {
     /// Faults queued by a test through `POST /__sandbox/faults`, served to the next API calls
     /// (not token calls) before any random ones.
     scripted: std::collections::VecDeque<Fault>,
+    /// Files under /mmbiz/ served only after this many milliseconds (a slow image server).
+    slow_files: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -178,7 +180,14 @@ pub fn spawn(options: SandboxOptions) -> Result<SandboxHandle, SandboxError> {
     let sandbox = Arc::new(Sandbox {
         options,
         base_url: base_url.clone(),
-        inner: Mutex::new(Inner { today: None, state, store, faults, scripted: Default::default() }),
+        inner: Mutex::new(Inner {
+            today: None,
+            state,
+            store,
+            faults,
+            scripted: Default::default(),
+            slow_files: BTreeMap::new(),
+        }),
     });
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -278,6 +287,9 @@ async fn dispatch(State(sandbox): State<Arc<Sandbox>>, request: Request) -> Resp
         return answer(match file {
             Ok(file) => {
                 use base64::Engine;
+                if let Some(delay) = file.delay_ms {
+                    sandbox.lock().slow_files.insert(file.name.clone(), delay);
+                }
                 match base64::engine::general_purpose::STANDARD.decode(file.base64.as_bytes()) {
                     Ok(bytes) => sandbox
                         .lock()
@@ -292,6 +304,10 @@ async fn dispatch(State(sandbox): State<Arc<Sandbox>>, request: Request) -> Resp
         });
     }
     if let Some(name) = path.strip_prefix("/mmbiz/") {
+        let delay = sandbox.lock().slow_files.get(name).copied();
+        if let Some(ms) = delay {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
         let file = sandbox.lock().store.file(name);
         return match file {
             Some((content_type, bytes)) => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
@@ -909,6 +925,9 @@ struct SandboxFile {
     name: String,
     content_type: String,
     base64: String,
+    /// Serve it only after this long.
+    #[serde(default)]
+    delay_ms: Option<u64>,
 }
 
 /// `{"articles": [ARTICLE…], "published_at": UNIX_SECONDS?}` → a publication made in the web

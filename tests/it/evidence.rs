@@ -321,18 +321,20 @@ fn png(seed: u32) -> Vec<u8> {
 }
 
 /// Thirty publications made in the sandbox's "web backend" through 2026, two photos and a
-/// cover each; the 5th shows an image at an address that refuses connections (fetched with
-/// retries, then recorded as missing), the 7th one too large and the 8th a page, not an image.
+/// cover each. The 5th shows an image on a host that is not WeChat's (never fetched), the 6th a
+/// slow one (2 s: what the kill test kills during), the 7th one too large, the 8th a page that
+/// is not an image, the 10th one the server does not have (404).
 fn publish_in_the_web_backend(sandbox: &wxpub::sandbox::SandboxHandle) -> usize {
     use base64::Engine;
     let client = crate::wechat::client_for(sandbox, true);
-    let file = |name: &str, content_type: &str, bytes: &[u8]| -> String {
+    let file = |name: &str, content_type: &str, bytes: &[u8], delay_ms: u64| -> String {
         let answer: serde_json::Value = crate::wechat::http()
             .post(format!("{}/__sandbox/files", sandbox.base_url))
             .json(&serde_json::json!({
                 "name": name,
                 "content_type": content_type,
                 "base64": base64::engine::general_purpose::STANDARD.encode(bytes),
+                "delay_ms": delay_ms,
             }))
             .send()
             .unwrap()
@@ -359,9 +361,11 @@ fn publish_in_the_web_backend(sandbox: &wxpub::sandbox::SandboxHandle) -> usize 
             .unwrap()
             .media_id;
         let extra = match n {
-            4 => "<img src=\"http://127.0.0.1:1/unreachable.jpg\">".to_string(),
-            6 => format!("<img src=\"{}\">", file("huge.jpg", "image/jpeg", &vec![0xFFu8; 2_500_000])),
-            7 => format!("<img data-src=\"{}\">", file("page.jpg", "text/html", b"<html>login</html>")),
+            4 => "<img src=\"http://169.254.169.254/latest/meta-data/photo.jpg\">".to_string(),
+            5 => format!("<img src=\"{}\">", file("slow.png", "image/png", &png(999), 2000)),
+            6 => format!("<img src=\"{}\">", file("huge.jpg", "image/jpeg", &vec![0xFFu8; 2_500_000], 0)),
+            7 => format!("<img data-src=\"{}\">", file("page.jpg", "text/html", b"<html>login</html>", 0)),
+            9 => format!("<img src=\"{}/mmbiz/never-uploaded.jpg\">", sandbox.base_url),
             _ => String::new(),
         };
         let article = |title: String| {
@@ -411,8 +415,8 @@ fn publications_made_before_wxpub_are_imported_into_the_archive_once() {
     let (code, out, err) = wxpub(&reference, &sandbox, &import);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("30 imported"), "{out}");
-    // One missing image in each of three publications, one of which has two articles.
-    assert!(out.contains("4 image(s) could not be kept"), "{out}");
+    // One missing image in each of four publications, two of which have two articles.
+    assert!(out.contains("6 image(s) could not be kept"), "{out}");
 
     // Killed after its first entries, then run again.
     let mut child = crate::support::binary();
@@ -429,7 +433,7 @@ fn publications_made_before_wxpub_are_imported_into_the_archive_once() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let at_kill = imported_entries();
-    assert!((1..30).contains(&at_kill), "killed mid-import: {at_kill} entries");
+    assert!((1..=5).contains(&at_kill), "killed mid-import, before the slow image's entry: {at_kill} entries");
     let (code, out, err) = wxpub(&project, &sandbox, &import);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains(&format!("{} imported", 30 - at_kill)), "{out}");
@@ -447,13 +451,16 @@ fn publications_made_before_wxpub_are_imported_into_the_archive_once() {
     let articles: usize = imported.iter().map(|(_, r)| r.articles.len()).sum();
     assert_eq!(articles, imported_articles);
     let mut missing = Vec::new();
+    let client = crate::wechat::client_for(&sandbox, true);
     for (name, record) in &imported {
         assert_eq!(record.mode, "imported");
         assert!(record.msg_data_id.is_some(), "{name}: its statistics key, from the URL");
-        for article in &record.articles {
-            assert!(article.url.is_some() && article.cover.is_some(), "{name}");
+        let served = client.publish_getarticle(&record.imported.as_ref().unwrap().article_id).unwrap().news_item;
+        assert_eq!(served.len(), record.articles.len());
+        for (article, served) in record.articles.iter().zip(&served) {
+            assert!(article.url.is_some() && article.cover.is_some() && article.thumbnail.is_some(), "{name}");
             let html = std::fs::read_to_string(archive.join("2026").join(name).join(&article.html)).unwrap();
-            assert!(html.contains("馆藏第"), "the HTML as served: {html}");
+            assert_eq!(html, served.content, "{name}: the HTML as the server returns it");
             for image in &article.fetched {
                 match &image.file {
                     Some(file) => {
@@ -468,10 +475,10 @@ fn publications_made_before_wxpub_are_imported_into_the_archive_once() {
     }
     missing.sort();
     missing.dedup();
-    assert_eq!(missing.len(), 3, "{missing:?}");
-    assert!(missing.iter().any(|m| m.starts_with("could not be fetched")), "{missing:?}");
-    assert!(missing.iter().any(|m| m.starts_with("too large")), "{missing:?}");
-    assert!(missing.iter().any(|m| m.starts_with("not an image")), "{missing:?}");
+    assert_eq!(missing.len(), 4, "{missing:?}");
+    for why in ["not a WeChat image address", "too large", "not an image", "the server answered HTTP 404"] {
+        assert!(missing.iter().any(|m| m.starts_with(why)), "{why}: {missing:?}");
+    }
 
     // A second import adds nothing.
     let (code, out, err) = wxpub(&project, &sandbox, &import);

@@ -735,13 +735,19 @@ fn the_network_report_puts_museums_side_by_side_and_names_those_without_figures(
         out
     };
 
+    let db = stricter.path().join(".wxpub/metrics.db");
+    let untouched = || (std::fs::read(&db).unwrap(), std::fs::metadata(&db).unwrap().modified().unwrap());
+    let before = untouched();
     let json: serde_json::Value = serde_json::from_str(&report(&["--format", "json"])).unwrap();
+    assert!(before == untouched(), "another museum's database is read, never written");
     let museums = json["museums"].as_array().unwrap();
     let names: Vec<&str> = museums.iter().map(|m| m["name"].as_str().unwrap()).collect();
     // Ranked by score; the museum with only a database (no targets, no score) last.
     assert_eq!(names, ["青州市博物馆", "临朐县博物馆", "寿光市博物馆"], "{json}");
     assert!(museums[0]["score"].as_f64().unwrap() > museums[1]["score"].as_f64().unwrap());
     assert!(museums[2]["score"].is_null());
+    let ranks: Vec<&serde_json::Value> = museums.iter().map(|m| &m["rank"]).collect();
+    assert_eq!(ranks, [&serde_json::json!(1), &serde_json::json!(2), &serde_json::Value::Null], "no score, no rank");
     let missing = json["missing"].as_array().unwrap();
     assert_eq!(missing.len(), 1);
     assert_eq!(missing[0]["name"], "昌乐县博物馆");
