@@ -97,8 +97,7 @@ pub fn import_account(
     listed.sort_by(|a, b| (a.update_time, &a.article_id).cmp(&(b.update_time, &b.article_id)));
     listed.dedup_by(|a, b| a.article_id == b.article_id);
     summary.listed = listed.len();
-    let ours = published_by_wxpub(lock, archive_dir, account)?;
-    let mut imported_before = imported_article_ids(archive_dir)?;
+    let (ours, mut imported_before) = published_by_wxpub(lock, archive_dir, account)?;
     let http = download_client(&options.extra_image_hosts)?;
     for item in &listed {
         let published = DateTime::from_timestamp(item.update_time, 0).unwrap_or(options.now);
@@ -186,8 +185,14 @@ fn article_of_url(url: &str) -> Option<(String, u64, u32)> {
 }
 
 /// What wxpub published: from publish.lock (every account's article ids and URLs, this account's
-/// statistics keys) and from the archive's own (not imported) entries.
-fn published_by_wxpub(lock: &Lock, archive_dir: &Path, account: &str) -> Result<Ours, ArchiveError> {
+/// statistics keys) and from the archive's own (not imported) entries; and, from the same one
+/// reading of the archive, the `article_id`s already imported (in any year).
+fn published_by_wxpub(
+    lock: &Lock,
+    archive_dir: &Path,
+    account: &str,
+) -> Result<(Ours, BTreeSet<String>), ArchiveError> {
+    let mut imported = BTreeSet::new();
     let mut ours = Ours {
         article_ids: BTreeSet::new(),
         articles: BTreeSet::new(),
@@ -214,29 +219,18 @@ fn published_by_wxpub(lock: &Lock, archive_dir: &Path, account: &str) -> Result<
     }
     for year in super::years(archive_dir) {
         for (_, record) in super::entries(archive_dir, &year)? {
-            if record.imported.is_none() {
-                let urls: Vec<String> = record.articles.iter().filter_map(|a| a.url.clone()).collect();
-                add_urls(&mut ours, &mut urls.iter(), record.account == account);
-                if record.account == account {
-                    ours.msg_data_ids.extend(record.msg_data_id);
-                }
+            if let Some(entry) = record.imported {
+                imported.insert(entry.article_id);
+                continue;
+            }
+            let urls: Vec<String> = record.articles.iter().filter_map(|a| a.url.clone()).collect();
+            add_urls(&mut ours, &mut urls.iter(), record.account == account);
+            if record.account == account {
+                ours.msg_data_ids.extend(record.msg_data_id);
             }
         }
     }
-    Ok(ours)
-}
-
-/// The `article_id`s already imported, in any year.
-fn imported_article_ids(archive_dir: &Path) -> Result<BTreeSet<String>, ArchiveError> {
-    let mut ids = BTreeSet::new();
-    for year in super::years(archive_dir) {
-        for (_, record) in super::entries(archive_dir, &year)? {
-            if let Some(imported) = record.imported {
-                ids.insert(imported.article_id);
-            }
-        }
-    }
-    Ok(ids)
+    Ok((ours, imported))
 }
 
 /// WeChat's image servers: the only hosts an imported article's images are fetched from (with
@@ -298,9 +292,6 @@ fn import_one(
     let name = super::entry_name(&slot, account, &format!("imported-{id_hash}"));
     let year: String = slot.chars().take(4).collect();
     let year_dir = archive_dir.join(&year);
-    if super::entries(archive_dir, &year)?.iter().any(|(entry, _)| *entry == name) {
-        return Ok(Imported1::Sealed { entry: format!("{year}/{name}"), missing: 0 });
-    }
     let staging = year_dir.join(format!(".{name}.staging"));
     let _ = std::fs::remove_dir_all(&staging);
 

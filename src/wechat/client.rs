@@ -169,6 +169,17 @@ impl Forwarded {
     }
 }
 
+/// A request that got no answer, as a [`WechatError`].
+fn transport_error(endpoint: &str, error: reqwest::Error) -> WechatError {
+    WechatError::Transport {
+        endpoint: endpoint.to_string(),
+        // Only a connection that was never made proves the request did not arrive.
+        sent: !error.is_connect(),
+        // reqwest errors carry the URL, and with it the access token: drop it, then redact.
+        message: redact(&error_chain(&error.without_url())),
+    }
+}
+
 /// A file to upload as multipart field `media`.
 pub struct Upload<'a> {
     pub filename: &'a str,
@@ -248,7 +259,7 @@ impl Client {
     /// for this account and reaches WeChat with it, and gives back the relay token.
     pub fn access_token(&self) -> Result<Secret, WechatError> {
         match &self.route {
-            Route::Direct { .. } => self.token_with(false),
+            Route::Direct { .. } => self.token_with(),
             Route::Relay { token } => {
                 let endpoint = "relay check";
                 let check = || {
@@ -261,23 +272,9 @@ impl Client {
         }
     }
 
-    fn token_with(&self, force: bool) -> Result<Secret, WechatError> {
-        if force { self.token_refreshed(None) } else { self.token_cached_or_fetched() }
-    }
-
-    fn token_cached_or_fetched(&self) -> Result<Secret, WechatError> {
+    /// The cached token while it is fresh, else a fetched one.
+    fn token_with(&self) -> Result<Secret, WechatError> {
         self.token_fetch(|cached| cached.filter(|t| Instant::now() < t.refresh_at).map(|t| t.value.clone()), false)
-    }
-
-    /// A fresh token, unless one newer than `stale` is already cached.
-    fn token_refreshed(&self, stale: Option<&Secret>) -> Result<Secret, WechatError> {
-        self.token_fetch(
-            |cached| {
-                let stale = stale?;
-                cached.filter(|t| &t.value != stale && Instant::now() < t.refresh_at).map(|t| t.value.clone())
-            },
-            true,
-        )
     }
 
     /// Under the token lock: `reuse` picks a cached token to keep, or a token is fetched (with
@@ -347,13 +344,7 @@ impl Client {
         endpoint: &str,
         request: reqwest::blocking::RequestBuilder,
     ) -> Result<T, WechatError> {
-        let transport = |e: reqwest::Error| WechatError::Transport {
-            endpoint: endpoint.to_string(),
-            // Only a connection that was never made proves the request did not arrive.
-            sent: !e.is_connect(),
-            // reqwest errors carry the URL, and with it the access token: drop it, then redact.
-            message: redact(&error_chain(&e.without_url())),
-        };
+        let transport = |e: reqwest::Error| transport_error(endpoint, e);
         *self.usage.lock().unwrap_or_else(|p| p.into_inner()).entry(endpoint.to_string()).or_default() += 1;
         let response = request.send().map_err(transport)?;
         let status = response.status();
@@ -408,7 +399,7 @@ impl Client {
     /// Runs an authenticated call: retries per the policy and, on a token error, refreshes the
     /// token once and tries once more.
     fn authed<T>(&self, endpoint: &str, call: impl Fn(&str) -> Result<T, WechatError>) -> Result<T, WechatError> {
-        let token = self.token_with(false)?;
+        let token = self.token_with()?;
         match self.with_retries(endpoint, || call(token.expose())) {
             Err(err) if err.is_token_error() => {
                 let fresh = self.token_replacing(&token)?;
@@ -423,7 +414,10 @@ impl Client {
     /// token refresh it once, not once each (each forced refresh would invalidate the others'):
     /// the check and the fetch happen under one lock.
     fn token_replacing(&self, stale: &Secret) -> Result<Secret, WechatError> {
-        self.token_refreshed(Some(stale))
+        self.token_fetch(
+            |cached| cached.filter(|t| &t.value != stale && Instant::now() < t.refresh_at).map(|t| t.value.clone()),
+            true,
+        )
     }
 
     fn post_json<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, WechatError> {
@@ -498,11 +492,7 @@ impl Client {
                 request = request.header(reqwest::header::CONTENT_TYPE, content_type);
             }
             *self.usage.lock().unwrap_or_else(|p| p.into_inner()).entry(path.to_string()).or_default() += 1;
-            let transport = |e: reqwest::Error| WechatError::Transport {
-                endpoint: path.to_string(),
-                sent: !e.is_connect(),
-                message: redact(&error_chain(&e.without_url())),
-            };
+            let transport = |e: reqwest::Error| transport_error(path, e);
             let response = request.send().map_err(transport)?;
             let status = response.status().as_u16();
             let content_type =
@@ -510,7 +500,7 @@ impl Client {
             let body = response.bytes().map_err(transport)?.to_vec();
             Ok(Forwarded { status, content_type, body })
         };
-        let token = self.token_with(false)?;
+        let token = self.token_with()?;
         let answer = attempt(&token)?;
         if answer.errcode().is_some_and(|code| matches!(code, 40001 | 40014 | 42001)) {
             return attempt(&self.token_replacing(&token)?);
