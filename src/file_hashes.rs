@@ -5,6 +5,9 @@
 //! once); the stat data only decides whether a file must be read. A file changed within
 //! [`RACY_WINDOW`] of being hashed may share its mtime with the version that was hashed, so such
 //! an entry is never trusted: the file is read again until its mtime is safely older.
+//!
+//! Images' dimensions (read from their headers by `check`) are remembered the same way, so that
+//! checking a project of 10,000 photos reads no image that did not change.
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -59,16 +62,32 @@ struct Entry {
 
 impl Entry {
     fn trusted_for(&self, stamp: &Stamp) -> bool {
-        let changed = stamp.mtime_ns.max(stamp.ctime_ns);
-        let window = if changed % 1_000_000_000 == 0 { RACY_WINDOW_COARSE } else { RACY_WINDOW };
-        &self.stamp == stamp && changed + (window.as_nanos() as i128) < self.hashed_at_ns
+        trusted(&self.stamp, self.hashed_at_ns, stamp)
     }
+}
+
+/// Whether what was read from a file with stat data `kept`, at `read_at_ns`, still holds for
+/// the file as it is now (`now`): same stat data, and read safely after its last change.
+fn trusted(kept: &Stamp, read_at_ns: i128, now: &Stamp) -> bool {
+    let changed = now.mtime_ns.max(now.ctime_ns);
+    let window = if changed % 1_000_000_000 == 0 { RACY_WINDOW_COARSE } else { RACY_WINDOW };
+    kept == now && changed + (window.as_nanos() as i128) < read_at_ns
+}
+
+/// An image's dimensions as its header gives them (`None`: no readable header).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Header {
+    stamp: Stamp,
+    dimensions: Option<(u32, u32)>,
+    read_at_ns: i128,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Stored {
     version: u32,
     files: HashMap<PathBuf, Entry>,
+    #[serde(default)]
+    headers: HashMap<PathBuf, Header>,
 }
 
 const STORED_VERSION: u32 = 1;
@@ -78,6 +97,7 @@ const STORED_VERSION: u32 = 1;
 pub struct FileHashes {
     file: Option<PathBuf>,
     entries: Mutex<HashMap<PathBuf, Entry>>,
+    headers: Mutex<HashMap<PathBuf, Header>>,
     /// Files read and hashed in this run (0 for an unchanged project with a warm cache).
     read: AtomicUsize,
     changed: std::sync::atomic::AtomicBool,
@@ -93,7 +113,12 @@ impl FileHashes {
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .filter(|s: &Stored| s.version == STORED_VERSION)
             .unwrap_or_default();
-        FileHashes { file: Some(file), entries: Mutex::new(stored.files), ..FileHashes::default() }
+        FileHashes {
+            file: Some(file),
+            entries: Mutex::new(stored.files),
+            headers: Mutex::new(stored.headers),
+            ..FileHashes::default()
+        }
     }
 
     /// Hashes kept for this process only (tests, one-off runs).
@@ -109,7 +134,7 @@ impl FileHashes {
         {
             return Ok(entry.sha256.clone());
         }
-        let hashed_at_ns = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128);
+        let hashed_at_ns = now_ns();
         let sha256 = sha256_of_file(path)?;
         // Stat again: a file written while it was read must not be remembered as this hash.
         let after = Stamp::of(&std::fs::metadata(path)?);
@@ -119,6 +144,31 @@ impl FileHashes {
             self.changed.store(true, Ordering::Relaxed);
         }
         Ok(sha256)
+    }
+
+    /// The dimensions of the image at `path` as `read_header` gives them, read only when its
+    /// stat data changed since they were last read.
+    pub fn dimensions(
+        &self,
+        path: &Path,
+        metadata: &std::fs::Metadata,
+        read_header: impl FnOnce(&Path) -> Option<(u32, u32)>,
+    ) -> Option<(u32, u32)> {
+        let stamp = Stamp::of(metadata);
+        let headers = || self.headers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(header) = headers().get(path)
+            && trusted(&header.stamp, header.read_at_ns, &stamp)
+        {
+            return header.dimensions;
+        }
+        let read_at_ns = now_ns();
+        let dimensions = read_header(path);
+        // As for hashes: a file written while its header was read is not remembered.
+        if std::fs::metadata(path).is_ok_and(|after| Stamp::of(&after) == stamp) {
+            headers().insert(path.to_path_buf(), Header { stamp, dimensions, read_at_ns });
+            self.changed.store(true, Ordering::Relaxed);
+        }
+        dimensions
     }
 
     /// How many files were read and hashed since this was loaded.
@@ -137,7 +187,9 @@ impl FileHashes {
         let stored = {
             let mut entries = self.lock();
             entries.retain(|path, _| path.exists());
-            Stored { version: STORED_VERSION, files: entries.clone() }
+            let mut headers = self.headers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            headers.retain(|path, _| entries.contains_key(path) || path.exists());
+            Stored { version: STORED_VERSION, files: entries.clone(), headers: headers.clone() }
         };
         let json = serde_json::to_vec(&stored).map_err(std::io::Error::other)?;
         crate::fs_util::write_atomic(file, &json)
@@ -146,6 +198,10 @@ impl FileHashes {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Entry>> {
         self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+fn now_ns() -> i128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128)
 }
 
 /// The sha256 of a file's bytes, read in blocks (sources can be hundreds of MB).

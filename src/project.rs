@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{Config, ConfigError};
 use crate::content::{self, ContentError, Item};
+use crate::file_hashes::FileHashes;
 use crate::publish::lock::Lock;
 use crate::render::{ItemLinks, Layouts, RenderError};
 
@@ -52,6 +53,16 @@ impl Project {
         Ok(Project { root: root.to_path_buf(), config, items, unreadable, layouts, settings_fingerprint, links })
     }
 
+    /// The project and its remembered source hashes ([`FileHashes::load`]), read at the same
+    /// time: at three years' scale each takes tens of milliseconds.
+    pub fn load_with_hashes(root: &Path) -> (Result<Project, ProjectError>, FileHashes) {
+        std::thread::scope(|scope| {
+            let hashes = scope.spawn(|| FileHashes::load(root));
+            let project = Project::load(root);
+            (project, hashes.join().unwrap_or_else(|_| FileHashes::load(root)))
+        })
+    }
+
     /// The item with this key (`articles/2026-12-01-ding`).
     pub fn item(&self, key: &str) -> Option<&Item> {
         self.items.iter().find(|item| item.key() == key)
@@ -75,6 +86,11 @@ fn settings_fingerprint(root: &Path, config: &Config) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    // Renders and findings are kept on disk under this fingerprint: a rebuilt wxpub of the same
+    // version (a developer's, or a patched one) may render or check differently.
+    if let Some(binary) = std::env::current_exe().ok().and_then(|exe| std::fs::metadata(exe).ok()) {
+        hasher.update(format!("{} {:?}", binary.len(), binary.modified().ok()).as_bytes());
+    }
     // Debug output covers every field and is stable within one wxpub version.
     hasher.update(format!("{config:?}").as_bytes());
     let layouts = root.join("layouts");

@@ -9,11 +9,10 @@
 //! Content hashes are the cache keys throughout; [`FileHashes`] reads a source again only when
 //! its stat data changed, so an unchanged build costs a stat per file, not a read.
 mod manifest;
+mod memo;
 mod output;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -25,6 +24,7 @@ use crate::progress::Progress;
 use crate::project::Project;
 use crate::render::{Layouts, RenderError, TopicEntry};
 pub use manifest::{Manifest, ManifestImage, ManifestItem};
+pub use memo::{RENDER_CACHE_DIR, RenderMemo, folder_listing};
 pub use output::{OutputError, WriteReport};
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +64,8 @@ pub struct Rendered {
 #[derive(Debug)]
 pub struct Renders {
     results: Vec<Result<Rendered, RenderError>>,
+    /// How many items were rendered (the others were kept from an earlier render).
+    pub rendered: usize,
 }
 
 impl Renders {
@@ -73,86 +75,26 @@ impl Renders {
     }
 }
 
-/// Renders kept between the builds of one process (the preview): an item whose source, settings
-/// and images are unchanged since it was rendered is not rendered again. Topic pages, which
-/// depend on every item they gather, are always rendered.
-#[derive(Default)]
-pub struct RenderMemo {
-    entries: Mutex<HashMap<String, MemoEntry>>,
-}
-
-struct MemoEntry {
-    settings: String,
-    /// The project's items when it was rendered (see [`crate::render::ItemLinks::items_fingerprint`]).
-    items: u64,
-    source: String,
-    dir: PathBuf,
-    rendered: Rendered,
-}
-
-impl RenderMemo {
-    fn lookup(&self, project: &Project, item: &Item, hashes: &FileHashes) -> Option<Rendered> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = entries.get(&item.key())?;
-        let same_inputs = entry.settings == project.settings_fingerprint
-            && entry.items == project.links.items_fingerprint
-            && entry.source == item.source
-            && entry.dir == item.dir;
-        // Every item it links to still has the URL it had (one was published meanwhile, say).
-        let same_links = entry.rendered.linked.iter().map(|key| project.links.href(key)).eq(entry
-            .rendered
-            .link_targets
-            .iter()
-            .cloned());
-        // Every image still has the content it had (a stat each, through the remembered hashes).
-        let same_images = || {
-            entry.rendered.images.iter().chain(&entry.rendered.cover).filter(|job| job.generated.is_none()).all(|job| {
-                std::fs::metadata(&job.source_path)
-                    .and_then(|metadata| hashes.sha256(&job.source_path, &metadata))
-                    .is_ok_and(|sha256| sha256 == job.source_sha256)
-            })
-        };
-        (same_inputs && same_links && same_images()).then(|| entry.rendered.clone())
-    }
-
-    fn store(&self, project: &Project, item: &Item, rendered: &Rendered) {
-        let entry = MemoEntry {
-            settings: project.settings_fingerprint.clone(),
-            items: project.links.items_fingerprint,
-            source: item.source.clone(),
-            dir: item.dir.clone(),
-            rendered: rendered.clone(),
-        };
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).insert(item.key(), entry);
-    }
-}
-
-/// Renders every item. Topic pages gather the items that are published (and drafts too when
-/// `gather_drafts`), in the order their `gather` names them.
-pub fn render_all(project: &Project, planning: Planning<'_>, gather_drafts: bool) -> Result<Renders, BuildError> {
-    render_all_with(project, planning, gather_drafts, None)
-}
-
-fn render_all_with(
+/// Renders every item, reusing what `memo` kept of those whose inputs are unchanged. Topic
+/// pages gather the items that are published (and drafts too when `gather_drafts`), in the order
+/// their `gather` names them.
+pub fn render_all(
     project: &Project,
     planning: Planning<'_>,
     gather_drafts: bool,
     memo: Option<&RenderMemo>,
 ) -> Result<Renders, BuildError> {
     let layouts = project.layouts().map_err(|e| BuildError::Invalid(e.to_string()))?;
-    let render = |item: &Item| match (memo, planning) {
-        (Some(memo), Planning::ByContent(hashes)) => {
-            if let Some(kept) = memo.lookup(project, item, hashes) {
-                return Ok(kept);
-            }
-            let result = render_one(project, layouts, item, planning, &[]);
-            if let Ok(rendered) = &result {
-                memo.store(project, item, rendered);
-            }
-            result
-        }
-        _ => render_one(project, layouts, item, planning, &[]),
+    let rendered = std::sync::atomic::AtomicUsize::new(0);
+    let render = |item: &Item| {
+        kept_or_rendered(project, memo, item, planning, None, || {
+            rendered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            render_one(project, layouts, item, planning, &[])
+        })
     };
+    if let Some(memo) = memo {
+        memo.prune(project);
+    }
     let mut results: Vec<Option<Result<Rendered, RenderError>>> =
         project.items.par_iter().map(|item| (item.kind != Kind::Topic).then(|| render(item))).collect();
     let gatherable: Vec<(&Item, Option<&ImageJob>)> = project
@@ -173,12 +115,15 @@ fn render_all_with(
         .par_iter()
         .enumerate()
         .filter(|(_, item)| item.kind == Kind::Topic)
-        .map(|(index, topic)| (index, render_topic(project, layouts, topic, planning, &gatherable)))
+        .map(|(index, topic)| (index, render_topic(project, layouts, topic, planning, &gatherable, memo, &rendered)))
         .collect();
     for (index, result) in topics {
         results[index] = Some(result);
     }
-    Ok(Renders { results: results.into_iter().map(|r| r.expect("every item is rendered once")).collect() })
+    Ok(Renders {
+        results: results.into_iter().map(|r| r.expect("every item is rendered once")).collect(),
+        rendered: rendered.into_inner(),
+    })
 }
 
 fn planner<'p>(project: &'p Project, item: &Item, planning: Planning<'p>) -> Result<ImagePlanner<'p>, RenderError> {
@@ -195,16 +140,43 @@ fn render_one(
     render_with(project, layouts, item, planner(project, item, planning)?, entries)
 }
 
+/// `item`'s render as `memo` kept it, if its inputs (and for a topic page, the cards it
+/// gathers) are unchanged; otherwise rendered by `render` and kept.
+fn kept_or_rendered(
+    project: &Project,
+    memo: Option<&RenderMemo>,
+    item: &Item,
+    planning: Planning<'_>,
+    gathered: Option<&[TopicEntry]>,
+    render: impl FnOnce() -> Result<Rendered, RenderError>,
+) -> Result<Rendered, RenderError> {
+    let Some(memo) = memo else { return render() };
+    let inputs = match memo.lookup(project, item, planning, gathered) {
+        memo::Lookup::Hit(kept) => return Ok(kept),
+        memo::Lookup::Miss(inputs) => inputs,
+    };
+    let result = render();
+    if let (Ok(rendered), Some(inputs)) = (&result, inputs) {
+        memo.store(project, planning, inputs, rendered);
+    }
+    result
+}
+
 fn render_topic(
     project: &Project,
     layouts: &Layouts,
     topic: &Item,
     planning: Planning<'_>,
     gatherable: &[(&Item, Option<&ImageJob>)],
+    memo: Option<&RenderMemo>,
+    rendered: &std::sync::atomic::AtomicUsize,
 ) -> Result<Rendered, RenderError> {
     let mut planner = planner(project, topic, planning)?;
     let entries = topic_entries(topic, gatherable, &project.links, &mut planner)?;
-    render_with(project, layouts, topic, planner, &entries)
+    kept_or_rendered(project, memo, topic, planning, Some(&entries), || {
+        rendered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        render_with(project, layouts, topic, planner, &entries)
+    })
 }
 
 fn render_with(
@@ -330,7 +302,7 @@ pub fn render_in_theme(
     let item = &project.items[index];
     let rendered = if item.kind == Kind::Topic {
         // A topic page gathers the others: render them all.
-        let mut renders = render_all(&project, Planning::ByContent(hashes), true)?;
+        let mut renders = render_all(&project, Planning::ByContent(hashes), true, None)?;
         renders.results.swap_remove(index)?
     } else {
         let layouts = project.layouts().map_err(|e| BuildError::Invalid(e.to_string()))?;
@@ -349,7 +321,7 @@ pub struct BuildOptions<'a> {
     pub drafts: bool,
     /// The source hashes remembered from earlier builds.
     pub hashes: &'a FileHashes,
-    /// Renders kept from earlier builds of this process, if it keeps them (the preview).
+    /// Renders kept from earlier builds (in this process, or on disk), if they are kept.
     pub memo: Option<&'a RenderMemo>,
     pub progress: &'a dyn Progress,
 }
@@ -367,6 +339,8 @@ pub struct Build {
     pub image_notes: Vec<String>,
     /// Source files read to hash them (0 when nothing changed since the last build).
     pub files_hashed: usize,
+    /// Items rendered (the others' renders were kept from an earlier build).
+    pub items_rendered: usize,
     pub written: WriteReport,
     /// `content.html` of each item of the manifest, in its order.
     pub html: Vec<String>,
@@ -383,7 +357,7 @@ pub fn build(project: &Project, options: &BuildOptions<'_>) -> Result<Build, Bui
         ));
     }
     let hashes_before = options.hashes.files_read();
-    let renders = render_all_with(project, Planning::ByContent(options.hashes), options.drafts, options.memo)?;
+    let renders = render_all(project, Planning::ByContent(options.hashes), options.drafts, options.memo)?;
     let tz = project.config.timezone();
     let mut selected: Vec<(&Item, &Rendered)> = Vec::new();
     for (item, result) in items.iter().zip(&renders.results) {
@@ -452,6 +426,7 @@ pub fn build(project: &Project, options: &BuildOptions<'_>) -> Result<Build, Bui
         images_cached: report.from_cache,
         image_notes,
         files_hashed: options.hashes.files_read() - hashes_before,
+        items_rendered: renders.rendered,
         written,
         html,
         renders,

@@ -15,6 +15,7 @@ use crate::build::Renders;
 use crate::config::{Config, ConfigError};
 use crate::content;
 use crate::diagnostics::{Diagnostic, Severity, did_you_mean};
+use crate::file_hashes::FileHashes;
 use crate::images::Planning;
 use crate::project::{Project, ProjectError};
 pub use rules::Words;
@@ -53,6 +54,8 @@ pub struct CheckReport {
     /// Files rewritten by `--fix`, with the number of changes in each.
     pub fixed: Vec<(PathBuf, usize)>,
     pub items_checked: usize,
+    /// What went wrong besides the findings (a cache that could not be written).
+    pub notes: Vec<String>,
 }
 
 /// Resolved `[check]` severities.
@@ -96,12 +99,20 @@ impl Severities {
 /// are rendered without reading any image (by path): `check` stays fast on a fresh clone.
 pub fn check_project(root: &Path, options: &CheckOptions) -> Result<CheckReport, CheckError> {
     let fixed = if options.fix { fix_sources(root, &options.paths)? } else { Vec::new() };
-    let project = Project::load(root).map_err(|e| match e {
+    let (project, hashes) = Project::load_with_hashes(root);
+    let project = project.map_err(|e| match e {
         ProjectError::Config(e) => CheckError::Config(e),
         ProjectError::Content(e) => CheckError::Content(e),
     })?;
-    let renders = crate::build::render_all(&project, Planning::ByPath, false).ok();
-    let mut report = check(&project, renders.as_ref(), options, None)?;
+    let memo = crate::build::RenderMemo::persistent(&project.root);
+    let renders = crate::build::render_all(&project, Planning::ByPath, false, Some(&memo)).ok();
+    let findings = CheckMemo::persistent(&project.root);
+    let mut report = check(&project, renders.as_ref(), options, &hashes, Some(&findings))?;
+    if let Err(e) = hashes.save() {
+        report
+            .notes
+            .push(format!("the images' dimensions could not be remembered ({e}); the next check reads them again"));
+    }
     report.fixed = fixed;
     Ok(report)
 }
@@ -135,13 +146,16 @@ fn is_selected(root: &Path, paths: &[PathBuf], index: &Path) -> bool {
         })
 }
 
-/// Findings on items' content kept between the checks of one process (the preview): an item
-/// whose source and render are unchanged, in a project whose settings and set of items are
-/// unchanged, is not checked again — except for the rules on its schedule and account, which
-/// depend on the clock and publish.lock and always run.
+/// Findings on items' content kept between checks: an item whose source and render are
+/// unchanged, in a project whose settings and set of items are unchanged, is not checked again —
+/// except for the rules on its schedule and account, which depend on the clock and publish.lock
+/// and always run. Kept in memory for one process (the preview) and, when persistent, under
+/// `.wxpub/cache/checks/` too, where an entry also names the item folder's listing (a render
+/// planned by path does not show an image replaced by a larger one; the listing does).
 #[derive(Default)]
 pub struct CheckMemo {
     entries: std::sync::Mutex<std::collections::HashMap<String, MemoEntry>>,
+    dir: Option<PathBuf>,
 }
 
 struct MemoEntry {
@@ -151,14 +165,59 @@ struct MemoEntry {
     found: Vec<Diagnostic>,
 }
 
+/// A kept entry on disk: digests of what the findings were made from, and the findings.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredFindings {
+    format: u32,
+    key: String,
+    context_sha256: String,
+    source_sha256: String,
+    html_sha256: String,
+    listing: String,
+    found: Vec<Diagnostic>,
+}
+
+/// Where persistent findings live, under the project.
+pub const CHECK_CACHE_DIR: &str = ".wxpub/cache/checks";
+const STORED_FORMAT: u32 = 1;
+
 impl CheckMemo {
+    /// A memo that also keeps its entries under the project's `.wxpub/cache/checks/`.
+    pub fn persistent(project: &Path) -> CheckMemo {
+        CheckMemo { dir: Some(project.join(CHECK_CACHE_DIR)), ..CheckMemo::default() }
+    }
+
     fn lookup(&self, context: &str, item: &content::Item, html: &str) -> Option<Vec<Diagnostic>> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = entries.get(&item.key())?;
-        (entry.context == context && entry.source == item.source && entry.html == html).then(|| entry.found.clone())
+        {
+            let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(entry) = entries.get(&item.key())
+                && entry.context == context
+                && entry.source == item.source
+                && entry.html == html
+            {
+                return Some(entry.found.clone());
+            }
+        }
+        let stored = self.stored(context, item, html)?;
+        let bytes = std::fs::read(self.entry_path(&item.key())?).ok()?;
+        let kept: StoredFindings = serde_json::from_slice(&bytes).ok()?;
+        let same = kept.format == STORED_FORMAT
+            && kept.key == stored.key
+            && kept.context_sha256 == stored.context_sha256
+            && kept.source_sha256 == stored.source_sha256
+            && kept.html_sha256 == stored.html_sha256
+            && kept.listing == stored.listing;
+        same.then_some(kept.found)
     }
 
     fn store(&self, context: &str, item: &content::Item, html: &str, found: &[Diagnostic]) {
+        // A cache that cannot be written only costs the next check the rules.
+        if let (Some(mut stored), Some(path)) = (self.stored(context, item, html), self.entry_path(&item.key())) {
+            stored.found = found.to_vec();
+            if let Ok(bytes) = serde_json::to_vec(&stored) {
+                let _ = crate::fs_util::write_atomic(&path, &bytes);
+            }
+        }
         let entry = MemoEntry {
             context: context.to_string(),
             source: item.source.clone(),
@@ -166,6 +225,28 @@ impl CheckMemo {
             found: found.to_vec(),
         };
         self.entries.lock().unwrap_or_else(|p| p.into_inner()).insert(item.key(), entry);
+    }
+
+    /// What a disk entry for `item` records (without findings); `None` when not persistent or
+    /// the item's folder cannot be listed.
+    fn stored(&self, context: &str, item: &content::Item, html: &str) -> Option<StoredFindings> {
+        use sha2::{Digest, Sha256};
+        self.dir.as_ref()?;
+        let digest = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
+        Some(StoredFindings {
+            format: STORED_FORMAT,
+            key: item.key(),
+            context_sha256: digest(context.as_bytes()),
+            source_sha256: digest(item.source.as_bytes()),
+            html_sha256: digest(html.as_bytes()),
+            listing: crate::build::folder_listing(&item.dir)?,
+            found: Vec::new(),
+        })
+    }
+
+    fn entry_path(&self, key: &str) -> Option<PathBuf> {
+        use sha2::{Digest, Sha256};
+        Some(self.dir.as_ref()?.join(hex::encode(&Sha256::digest(key.as_bytes())[..16])))
     }
 }
 
@@ -188,11 +269,13 @@ fn memo_context(project: &Project) -> String {
 }
 
 /// Runs every rule over a loaded project's items, reading their renders (`None` when the layouts
-/// cannot be loaded: then only the source rules run).
+/// cannot be loaded: then only the source rules run). Images' dimensions are read through
+/// `hashes`, which remembers them (the caller saves it).
 pub fn check(
     project: &Project,
     renders: Option<&Renders>,
     options: &CheckOptions,
+    hashes: &FileHashes,
     memo: Option<&CheckMemo>,
 ) -> Result<CheckReport, CheckError> {
     let root = project.root.as_path();
@@ -230,10 +313,11 @@ pub fn check(
         }
     }
 
-    let context = rules::Context::new(project, renders, options.now);
+    let context = rules::Context::new(project, renders, hashes, options.now);
     let memo_context = memo.map(|_| memo_context(project));
     let check_item = |item: &content::Item| {
         let mut found = rules::check_meta(&context, item);
+        found.extend(rules::check_links(&context, item));
         let html = context.render_of(item).and_then(|r| r.as_ref().ok()).map(|r| r.html.as_str());
         match (memo, &memo_context, html) {
             (Some(memo), Some(memo_context), Some(html)) => match memo.lookup(memo_context, item, html) {

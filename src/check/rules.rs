@@ -12,6 +12,7 @@ use crate::build::{Rendered, Renders};
 use crate::config::Config;
 use crate::content::{self, Item, Kind};
 use crate::diagnostics::{Diagnostic, Rule, did_you_mean, line_col};
+use crate::file_hashes::FileHashes;
 use crate::images::{SourcePathProblem, check_source_path};
 use crate::project::Project;
 use crate::render::components::COMPONENT_NAMES;
@@ -59,6 +60,8 @@ pub struct Context<'a> {
     layouts: Option<&'a Layouts>,
     /// Every item's render, in `items` order (none when the layouts cannot be loaded).
     renders: Option<&'a Renders>,
+    /// Images' dimensions, remembered by their stat data.
+    hashes: &'a FileHashes,
     /// What publish.lock records (empty when there is none or it cannot be read: `publish`
     /// reports a broken lock itself).
     lock: crate::publish::Lock,
@@ -71,7 +74,12 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    pub fn new(project: &'a Project, renders: Option<&'a Renders>, now: chrono::DateTime<chrono::Utc>) -> Self {
+    pub fn new(
+        project: &'a Project,
+        renders: Option<&'a Renders>,
+        hashes: &'a FileHashes,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
         let lock = crate::publish::Lock::load(&project.root).unwrap_or_default();
         Context {
             project: &project.root,
@@ -80,6 +88,7 @@ impl<'a> Context<'a> {
             now,
             layouts: project.layouts().ok(),
             renders,
+            hashes,
             settled: lock.settled_items(),
             lock,
             links: &project.links,
@@ -88,7 +97,7 @@ impl<'a> Context<'a> {
     }
 
     pub fn render_of(&self, item: &Item) -> Option<&'a Result<Rendered, RenderError>> {
-        let index = self.items.iter().position(|i| std::ptr::eq(i, item))?;
+        let index = *self.index_of.get(&item.key())?;
         self.renders?.get(index)
     }
 
@@ -314,7 +323,7 @@ fn check_cover(item: &Item, cover: &str, ctx: &Context<'_>) -> Vec<Diagnostic> {
     let line = content::key_line(item, "cover");
     let mut out = check_image_file(item, cover, line, 1, ctx, false);
     if out.is_empty()
-        && let Some((w, h)) = image_size(&item.dir.join(cover))
+        && let Some((w, h)) = image_size(ctx, &item.dir.join(cover))
     {
         let wide_w = (w as f64).min(h as f64 * 2.35);
         let square = w.min(h);
@@ -332,7 +341,13 @@ fn check_cover(item: &Item, cover: &str, ctx: &Context<'_>) -> Vec<Diagnostic> {
     out
 }
 
-fn image_size(path: &Path) -> Option<(u32, u32)> {
+/// An image's dimensions from its header (read again only when the file changed).
+fn image_size(ctx: &Context<'_>, path: &Path) -> Option<(u32, u32)> {
+    let metadata = std::fs::metadata(path).ok()?;
+    ctx.hashes.dimensions(path, &metadata, read_dimensions)
+}
+
+fn read_dimensions(path: &Path) -> Option<(u32, u32)> {
     image::ImageReader::open(path).ok()?.with_guessed_format().ok()?.into_dimensions().ok()
 }
 
@@ -373,21 +388,24 @@ fn check_image_file(
     let relative = Path::new(src);
     let extension = relative.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
     let path = item.dir.join(relative);
-    if path.exists() && !path.is_file() {
-        return d(
-            Rule::ImageFormat,
-            format!("`{src}` is not a regular file (a folder, pipe or device)"),
-            "put the image file itself there",
-        );
-    }
-    if !path.is_file() {
-        return d(
-            Rule::ImageMissing,
-            format!("image `{src}` not found"),
-            "check the file name (it is case-sensitive) and that the file is committed",
-        );
-    }
-    let Some((w, h)) = image_size(&path) else {
+    let metadata = match std::fs::metadata(&path) {
+        Ok(metadata) if metadata.is_file() => metadata,
+        Ok(_) => {
+            return d(
+                Rule::ImageFormat,
+                format!("`{src}` is not a regular file (a folder, pipe or device)"),
+                "put the image file itself there",
+            );
+        }
+        Err(_) => {
+            return d(
+                Rule::ImageMissing,
+                format!("image `{src}` not found"),
+                "check the file name (it is case-sensitive) and that the file is committed",
+            );
+        }
+    };
+    let Some((w, h)) = ctx.hashes.dimensions(&path, &metadata, read_dimensions) else {
         return d(
             Rule::ImageFormat,
             format!("`{src}` has no readable image header"),
@@ -399,7 +417,7 @@ fn check_image_file(
         return d(Rule::ImageLimit, format!("`{src}`: {refusal}"), "scale it down before adding it");
     }
     if extension == "gif" {
-        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let size = metadata.len();
         if size > settings.material_max_bytes {
             return d(
                 Rule::ImageLimit,
@@ -812,7 +830,6 @@ fn check_rendered(ctx: &Context<'_>, item: &Item) -> Vec<Diagnostic> {
             let mut out: Vec<Diagnostic> =
                 rendered.diagnostics.iter().filter(|d| d.rule != Rule::ListDepth).cloned().collect();
             out.extend(check_contrast(ctx, item, &rendered.html));
-            out.extend(check_link_order(ctx, item, &rendered.linked));
             let size = ContentSize::of(&as_sent(&rendered.html));
             if !size.fits() {
                 out.push(diag(
@@ -843,6 +860,15 @@ fn check_rendered(ctx: &Context<'_>, item: &Item) -> Vec<Diagnostic> {
             vec![diag(item, *line, *column, Rule::FrontMatter, message.clone(), "fix this block")]
         }
         Err(_) => Vec::new(),
+    }
+}
+
+/// The rules on an item's links to others, which depend on those items' schedules and on
+/// publish.lock: never kept between checks (see [`check_meta`]).
+pub fn check_links(ctx: &Context<'_>, item: &Item) -> Vec<Diagnostic> {
+    match ctx.render_of(item) {
+        Some(Ok(rendered)) => check_link_order(ctx, item, &rendered.linked),
+        _ => Vec::new(),
     }
 }
 

@@ -21,6 +21,9 @@ pub fn run(project: &Path, args: CheckArgs) -> Result<ExitCode> {
     let now = crate::clock::now();
     let options = CheckOptions { paths: args.paths.clone(), now, fix: args.fix };
     let report = check::check_project(project, &options)?;
+    for note in &report.notes {
+        eprintln!("note: {note}");
+    }
     for (file, changes) in &report.fixed {
         eprintln!("fixed {changes} typography issue(s) in {}", file.display());
     }

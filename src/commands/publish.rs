@@ -100,8 +100,11 @@ fn build_and_check(
     what: &str,
 ) -> Result<build::Build> {
     let build = build::build(project, options)?;
-    let report =
-        check::check(project, Some(&build.renders), &CheckOptions { paths: Vec::new(), now, fix: false }, None)?;
+    let check_options = CheckOptions { paths: Vec::new(), now, fix: false };
+    let report = check::check(project, Some(&build.renders), &check_options, options.hashes, None)?;
+    if let Err(e) = options.hashes.save() {
+        eprintln!("note: the images' dimensions could not be remembered ({e}); the next run reads them again");
+    }
     let errors: Vec<_> = report.diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
     if !errors.is_empty() {
         for d in &errors {

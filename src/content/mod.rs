@@ -106,12 +106,18 @@ pub fn discover(project: &Path) -> Result<Vec<(Kind, String, PathBuf, PathBuf)>,
 /// Every item that reads and parses, and the problem of each one that does not (an encoding or
 /// front-matter error belongs to its item: `check` reports it and checks the others).
 pub fn load_all(project: &Path) -> Result<(Vec<Item>, Vec<ContentError>), ContentError> {
+    use rayon::prelude::*;
     let mut items = Vec::new();
     let mut unreadable = Vec::new();
-    for (kind, slug, dir, index) in discover(project)? {
-        let display_path = index.strip_prefix(project).unwrap_or(&index).to_path_buf();
-        let parsed =
-            read_source(&index, &display_path).and_then(|source| parse_item(kind, slug, dir, display_path, source));
+    // Read and parsed in parallel (three years are 18 MB of Markdown), kept in discovery order.
+    let parsed: Vec<Result<Item, ContentError>> = discover(project)?
+        .into_par_iter()
+        .map(|(kind, slug, dir, index)| {
+            let display_path = index.strip_prefix(project).unwrap_or(&index).to_path_buf();
+            read_source(&index, &display_path).and_then(|source| parse_item(kind, slug, dir, display_path, source))
+        })
+        .collect();
+    for parsed in parsed {
         match parsed {
             Ok(item) => items.push(item),
             Err(e @ (ContentError::Encoding { .. } | ContentError::FrontMatter { .. })) => unreadable.push(e),

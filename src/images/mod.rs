@@ -31,7 +31,7 @@ pub const PLACEHOLDER: &str = "wxpub-image:";
 use crate::wechat::limits::UPLOADIMG_MAX_BYTES as UPLOADIMG_LIMIT;
 
 /// What an image is for; each has its own size limit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", tag = "role")]
 pub enum ImageRole {
     /// Inside an article body: uploadimg, jpg/png under 1 MB.
@@ -144,7 +144,7 @@ pub fn check_source_path(src: &str) -> Result<(), SourcePathProblem> {
 }
 
 /// An image an item asks for that cannot be used, at the line that asks for it.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error, Serialize, Deserialize)]
 #[error("{file}:{line}: {message}")]
 pub struct ImageRequestError {
     pub file: PathBuf,

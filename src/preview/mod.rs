@@ -108,8 +108,12 @@ fn build_site(project: &Path, kept: &Kept) -> anyhow::Result<(String, Vec<ItemVi
         &loaded,
         Some(&outcome.renders),
         &CheckOptions { paths: Vec::new(), now: crate::clock::now(), fix: false },
+        &kept.hashes,
         Some(&kept.check_memo),
     )?;
+    // What the check read (images' dimensions) is remembered for the next start; a cache that
+    // cannot be written only costs time, and the build already reports that.
+    let _ = kept.hashes.save();
     // Each item's findings: those in its folder.
     let mut by_folder: std::collections::HashMap<&Path, Vec<(String, String)>> = std::collections::HashMap::new();
     for d in &report.diagnostics {
@@ -225,7 +229,11 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
     let project = std::fs::canonicalize(project).unwrap_or_else(|_| project.to_path_buf());
     let config = Config::load(&project)?;
     // Kept across rebuilds: a save re-reads and re-renders only what it changed.
-    let kept = Arc::new(Kept { hashes: FileHashes::load(&project), ..Kept::default() });
+    let kept = Arc::new(Kept {
+        hashes: FileHashes::load(&project),
+        memo: build::RenderMemo::persistent(&project),
+        ..Kept::default()
+    });
     let site = match build_site(&project, &kept) {
         Ok((name, items, output_dir)) => {
             Site { version: 1, root: project.clone(), name, items, output_dir, error: None }

@@ -206,3 +206,91 @@ fn a_build_killed_midway_leaves_each_item_old_or_new_and_the_next_build_repairs_
         eprintln!("note: no kill landed while items were being swapped");
     }
 }
+
+/// The number of items a build rendered (the others' renders were kept).
+fn rendered(summary: &str) -> usize {
+    let at = summary.find(" item(s) rendered").unwrap_or_else(|| panic!("{summary}"));
+    summary[..at].rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// Renders are kept under `.wxpub/cache/renders/` and reused only while everything they were
+/// made from holds; what a build makes from them equals what it makes from nothing.
+#[test]
+fn kept_renders_are_reused_only_while_their_inputs_hold_and_equal_a_fresh_build() {
+    let project = TestProject::example();
+    assert_eq!(rendered(&build(&project)), 9);
+    assert_eq!(rendered(&build(&project)), 0, "nothing changed: every render is kept, topic page included");
+
+    // Another picture under the same name: the render names images by content, so it is redone.
+    let image = project.path().join("content/articles/2026-12-01-ding-story/wood.jpg");
+    std::fs::copy(project.path().join("content/articles/2026-12-05-lecture-live/ladybird.jpg"), &image).unwrap();
+    std::thread::sleep(SETTLE);
+    let summary = build(&project);
+    assert!((1..9).contains(&rendered(&summary)), "{summary}");
+    assert_eq!(rendered(&build(&project)), 0);
+
+    // A theme change: everything is rendered again.
+    let theme = project.read("layouts/themes/museum.toml");
+    project.write("layouts/themes/museum.toml", &theme.replacen("font-size: 16px", "font-size: 17px", 1));
+    assert_eq!(rendered(&build(&project)), 9);
+
+    // A damaged cache entry is a miss, not an error.
+    let kept = project.path().join(".wxpub/cache/renders/by-content");
+    let entry = std::fs::read_dir(&kept).unwrap().next().unwrap().unwrap().path();
+    std::fs::write(&entry, b"{not json\n<p>").unwrap();
+    assert_eq!(rendered(&build(&project)), 1);
+
+    // What the kept renders built is what a build from nothing builds.
+    let incremental = snapshot_tree(&project.path().join("dist"));
+    std::fs::remove_dir_all(project.path().join(".wxpub")).unwrap();
+    std::fs::remove_dir_all(project.path().join("dist")).unwrap();
+    assert_eq!(rendered(&build(&project)), 9);
+    assert!(incremental == snapshot_tree(&project.path().join("dist")), "a build from kept renders differs");
+}
+
+/// `wxpub check` with its output (stdout and stderr).
+fn check(project: &TestProject) -> String {
+    let output = project.wxpub().args(["check", "--now", "2026-11-20 08:00"]).output().unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+}
+
+/// `check` keeps renders and findings under `.wxpub/cache/`, yet sees what they do not show: an
+/// image replaced under the same name, and a linked item rescheduled.
+#[test]
+fn check_from_kept_findings_sees_a_replaced_image_and_a_rescheduled_link_target() {
+    let item = |title: &str, when: &str, body: &str| {
+        format!(
+            "---\ntitle: {title}\ndigest: 摘要\ncover: wood.jpg\naccount: service\npublish_at: {when}\n---\n\n{body}\n"
+        )
+    };
+    let first = item("上篇", "2026-12-01 08:00", "正文。\n\n![图](photo.jpg)");
+    let project = TestProject::with_items(&[
+        ("articles/2026-12-01-part-one", &first),
+        ("articles/2026-12-05-part-two", &item("下篇", "2026-12-05 08:00", "上篇见[这里](../2026-12-01-part-one/)。")),
+    ]);
+    let wood = crate::support::repo_root().join("content/articles/2026-12-01-ding-story/wood.jpg");
+    for folder in ["articles/2026-12-01-part-one", "articles/2026-12-05-part-two"] {
+        std::fs::copy(&wood, project.path().join("content").join(folder).join("wood.jpg")).unwrap();
+    }
+    std::fs::copy(&wood, project.path().join("content/articles/2026-12-01-part-one/photo.jpg")).unwrap();
+    let clean = check(&project);
+    assert!(!clean.contains("[link-order]") && !clean.contains("photo.jpg"), "{clean}");
+    assert_eq!(check(&project), clean, "the same findings from kept ones");
+    assert!(project.path().join(".wxpub/cache/checks").read_dir().unwrap().count() >= 2);
+
+    // The photo replaced by a file that is no image: same name, same render by path.
+    project.write("content/articles/2026-12-01-part-one/photo.jpg", "not a photo");
+    let damaged = check(&project);
+    assert!(damaged.contains("`photo.jpg` has no readable image header"), "{damaged}");
+
+    // The linked article moved after the one linking to it, whose own files did not change.
+    project
+        .write("content/articles/2026-12-01-part-one/index.md", &first.replace("2026-12-01 08:00", "2026-12-09 08:00"));
+    let moved = check(&project);
+    assert!(moved.contains("[link-order]") && moved.contains("scheduled later"), "{moved}");
+    assert!(moved.contains("2026-12-05-part-two/index.md"), "{moved}");
+
+    // And all of it is what a check from nothing finds.
+    std::fs::remove_dir_all(project.path().join(".wxpub")).unwrap();
+    assert_eq!(check(&project), moved);
+}
