@@ -31,11 +31,19 @@ pub const RENDER_CACHE_DIR: &str = ".wxpub/cache/renders";
 const FORMAT: u32 = 1;
 
 /// Renders kept between builds; see the module documentation.
-#[derive(Default)]
 pub struct RenderMemo {
     entries: Mutex<HashMap<(Mode, String), (Inputs, Rendered)>>,
     /// The project's render cache folder, when entries are also kept on disk.
     dir: Option<PathBuf>,
+    /// Whether entries are also kept in memory (a process that builds again: the preview).
+    in_process: bool,
+}
+
+impl Default for RenderMemo {
+    /// Kept in memory only.
+    fn default() -> RenderMemo {
+        RenderMemo { entries: Mutex::default(), dir: None, in_process: true }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,8 +91,14 @@ pub(super) struct Inputs {
 }
 
 impl RenderMemo {
-    /// A memo that also keeps its entries under the project's `.wxpub/cache/renders/`.
-    pub fn persistent(project: &Path) -> RenderMemo {
+    /// A memo kept under the project's `.wxpub/cache/renders/`, for a command that renders
+    /// once (nothing is kept in memory).
+    pub fn on_disk(project: &Path) -> RenderMemo {
+        RenderMemo { dir: Some(project.join(RENDER_CACHE_DIR)), in_process: false, ..RenderMemo::default() }
+    }
+
+    /// A memo kept on disk and in memory, for a process that renders again and again.
+    pub fn on_disk_and_in_process(project: &Path) -> RenderMemo {
         RenderMemo { dir: Some(project.join(RENDER_CACHE_DIR)), ..RenderMemo::default() }
     }
 
@@ -115,7 +129,9 @@ impl RenderMemo {
         if let Some(rendered) = self.dir.as_ref().and_then(|dir| read_entry(&entry_path(dir, mode, &key.1), &inputs))
             && still_valid(&rendered)
         {
-            self.lock().insert(key, (inputs, rendered.clone()));
+            if self.in_process {
+                self.lock().insert(key, (inputs, rendered.clone()));
+            }
             return Lookup::Hit(rendered);
         }
         Lookup::Miss(Some(inputs))
@@ -134,7 +150,9 @@ impl RenderMemo {
         {
             let _ = crate::fs_util::write_atomic(&entry_path(dir, mode, &inputs.key), &bytes);
         }
-        self.lock().insert((mode, inputs.key.clone()), (inputs, rendered.clone()));
+        if self.in_process {
+            self.lock().insert((mode, inputs.key.clone()), (inputs, rendered.clone()));
+        }
     }
 
     /// Removes the files of items that no longer exist.

@@ -104,9 +104,9 @@ pub fn check_project(root: &Path, options: &CheckOptions) -> Result<CheckReport,
         ProjectError::Config(e) => CheckError::Config(e),
         ProjectError::Content(e) => CheckError::Content(e),
     })?;
-    let memo = crate::build::RenderMemo::persistent(&project.root);
+    let memo = crate::build::RenderMemo::on_disk(&project.root);
     let renders = crate::build::render_all(&project, Planning::ByPath, false, Some(&memo)).ok();
-    let findings = CheckMemo::persistent(&project.root);
+    let findings = CheckMemo::on_disk(&project.root);
     let mut report = check(&project, renders.as_ref(), options, &hashes, Some(&findings))?;
     if let Err(e) = hashes.save() {
         report
@@ -152,10 +152,18 @@ fn is_selected(root: &Path, paths: &[PathBuf], index: &Path) -> bool {
 /// and always run. Kept in memory for one process (the preview) and, when persistent, under
 /// `.wxpub/cache/checks/` too, where an entry also names the item folder's listing (a render
 /// planned by path does not show an image replaced by a larger one; the listing does).
-#[derive(Default)]
 pub struct CheckMemo {
     entries: std::sync::Mutex<std::collections::HashMap<String, MemoEntry>>,
     dir: Option<PathBuf>,
+    /// Whether entries are also kept in memory (a process that checks again: the preview).
+    in_process: bool,
+}
+
+impl Default for CheckMemo {
+    /// Kept in memory only.
+    fn default() -> CheckMemo {
+        CheckMemo { entries: std::sync::Mutex::default(), dir: None, in_process: true }
+    }
 }
 
 struct MemoEntry {
@@ -182,9 +190,10 @@ pub const CHECK_CACHE_DIR: &str = ".wxpub/cache/checks";
 const STORED_FORMAT: u32 = 1;
 
 impl CheckMemo {
-    /// A memo that also keeps its entries under the project's `.wxpub/cache/checks/`.
-    pub fn persistent(project: &Path) -> CheckMemo {
-        CheckMemo { dir: Some(project.join(CHECK_CACHE_DIR)), ..CheckMemo::default() }
+    /// A memo kept under the project's `.wxpub/cache/checks/`, for a command that checks once
+    /// (nothing is kept in memory).
+    pub fn on_disk(project: &Path) -> CheckMemo {
+        CheckMemo { dir: Some(project.join(CHECK_CACHE_DIR)), in_process: false, ..CheckMemo::default() }
     }
 
     fn lookup(&self, context: &str, item: &content::Item, html: &str) -> Option<Vec<Diagnostic>> {
@@ -217,6 +226,9 @@ impl CheckMemo {
             if let Ok(bytes) = serde_json::to_vec(&stored) {
                 let _ = crate::fs_util::write_atomic(&path, &bytes);
             }
+        }
+        if !self.in_process {
+            return;
         }
         let entry = MemoEntry {
             context: context.to_string(),

@@ -13,7 +13,7 @@ pub fn run(project_dir: &Path, out: Option<PathBuf>, drafts: bool, quiet: bool) 
     let project = project?;
     let bar = super::TerminalProgress::new(!quiet);
     let output_dir = out.unwrap_or_else(|| project_dir.join(&project.config.site.output_dir));
-    let memo = build::RenderMemo::persistent(&project.root);
+    let memo = build::RenderMemo::on_disk(&project.root);
     let options = BuildOptions { output_dir, drafts, hashes: &hashes, memo: Some(&memo), progress: &bar };
     let outcome = build::build(&project, &options)?;
     for diagnostic in &outcome.diagnostics {

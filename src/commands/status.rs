@@ -33,7 +33,7 @@ pub fn run(project: &Path, json: bool) -> Result<ExitCode> {
     let lock = Lock::load(project)?;
     let published = lock.settled_items();
     // What each item links to (rendered by path: no image is read), for "waits for".
-    let memo = crate::build::RenderMemo::persistent(&loaded.root);
+    let memo = crate::build::RenderMemo::on_disk(&loaded.root);
     let renders = crate::build::render_all(&loaded, crate::images::Planning::ByPath, false, Some(&memo)).ok();
     let dist = project.join(&config.site.output_dir);
     let tz = config.timezone();

@@ -231,7 +231,7 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
     // Kept across rebuilds: a save re-reads and re-renders only what it changed.
     let kept = Arc::new(Kept {
         hashes: FileHashes::load(&project),
-        memo: build::RenderMemo::persistent(&project),
+        memo: build::RenderMemo::on_disk_and_in_process(&project),
         ..Kept::default()
     });
     let site = match build_site(&project, &kept) {
