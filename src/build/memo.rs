@@ -245,7 +245,8 @@ pub fn folder_listing(dir: &Path) -> Option<String> {
     Some(hex::encode(hasher.finalize()))
 }
 
-fn entry_name(key: &str) -> String {
+/// The file name of `key`'s entry in a cache folder (renders, findings).
+pub fn entry_name(key: &str) -> String {
     hex::encode(&Sha256::digest(key.as_bytes())[..16])
 }
 

@@ -24,7 +24,7 @@ use crate::progress::Progress;
 use crate::project::Project;
 use crate::render::{Layouts, RenderError, TopicEntry};
 pub use manifest::{Manifest, ManifestImage, ManifestItem};
-pub use memo::{RENDER_CACHE_DIR, RenderMemo, folder_listing};
+pub use memo::{RENDER_CACHE_DIR, RenderMemo, entry_name as cache_entry_name, folder_listing};
 pub use output::{OutputError, WriteReport};
 
 #[derive(Debug, thiserror::Error)]

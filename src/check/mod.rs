@@ -196,11 +196,11 @@ impl CheckMemo {
         CheckMemo { dir: Some(project.join(CHECK_CACHE_DIR)), in_process: false, ..CheckMemo::default() }
     }
 
-    fn lookup(&self, context: &str, item: &content::Item, html: &str) -> Option<Vec<Diagnostic>> {
+    fn lookup(&self, context: &MemoContext, item: &content::Item, html: &str) -> Option<Vec<Diagnostic>> {
         {
             let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(entry) = entries.get(&item.key())
-                && entry.context == context
+                && entry.context == context.text
                 && entry.source == item.source
                 && entry.html == html
             {
@@ -219,7 +219,7 @@ impl CheckMemo {
         same.then_some(kept.found)
     }
 
-    fn store(&self, context: &str, item: &content::Item, html: &str, found: &[Diagnostic]) {
+    fn store(&self, context: &MemoContext, item: &content::Item, html: &str, found: &[Diagnostic]) {
         // A cache that cannot be written only costs the next check the rules.
         if let (Some(mut stored), Some(path)) = (self.stored(context, item, html), self.entry_path(&item.key())) {
             stored.found = found.to_vec();
@@ -231,7 +231,7 @@ impl CheckMemo {
             return;
         }
         let entry = MemoEntry {
-            context: context.to_string(),
+            context: context.text.clone(),
             source: item.source.clone(),
             html: html.to_string(),
             found: found.to_vec(),
@@ -241,14 +241,14 @@ impl CheckMemo {
 
     /// What a disk entry for `item` records (without findings); `None` when not persistent or
     /// the item's folder cannot be listed.
-    fn stored(&self, context: &str, item: &content::Item, html: &str) -> Option<StoredFindings> {
+    fn stored(&self, context: &MemoContext, item: &content::Item, html: &str) -> Option<StoredFindings> {
         use sha2::{Digest, Sha256};
         self.dir.as_ref()?;
         let digest = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
         Some(StoredFindings {
             format: STORED_FORMAT,
             key: item.key(),
-            context_sha256: digest(context.as_bytes()),
+            context_sha256: context.sha256.clone(),
             source_sha256: digest(item.source.as_bytes()),
             html_sha256: digest(html.as_bytes()),
             listing: crate::build::folder_listing(&item.dir)?,
@@ -257,14 +257,18 @@ impl CheckMemo {
     }
 
     fn entry_path(&self, key: &str) -> Option<PathBuf> {
-        use sha2::{Digest, Sha256};
-        Some(self.dir.as_ref()?.join(hex::encode(&Sha256::digest(key.as_bytes())[..16])))
+        Some(self.dir.as_ref()?.join(crate::build::cache_entry_name(key)))
     }
 }
 
-/// What an item's content findings depend on besides the item: the settings, the word list and
-/// which items exist (for links between them).
-fn memo_context(project: &Project) -> String {
+/// What an item's content findings depend on besides the item — the settings, the word list and
+/// which items exist (for links between them) — and its digest, computed once per check.
+struct MemoContext {
+    text: String,
+    sha256: String,
+}
+
+fn memo_context(project: &Project) -> MemoContext {
     let mut context = project.settings_fingerprint.clone();
     if let Some(path) = &project.config.check.words {
         // An unreadable list fails the check itself (Words::load); here it only has to differ.
@@ -277,7 +281,9 @@ fn memo_context(project: &Project) -> String {
         context.push('\n');
         context.push_str(&item.key());
     }
-    context
+    use sha2::{Digest, Sha256};
+    let sha256 = hex::encode(Sha256::digest(context.as_bytes()));
+    MemoContext { text: context, sha256 }
 }
 
 /// Runs every rule over a loaded project's items, reading their renders (`None` when the layouts

