@@ -81,8 +81,13 @@ pub fn is_miniprogram_appid(appid: &str) -> bool {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Metrics {
-    /// SQLite file, relative to the project folder.
+    /// SQLite file, relative to the project folder, or a PostgreSQL URL
+    /// (`postgres://user@host:5432/database`, never with a password) shared by a team or a network.
     pub db: PathBuf,
+    /// With a PostgreSQL `db`: the museum's own schema (namespace) in it.
+    pub schema: Option<String>,
+    /// With a PostgreSQL `db`: the environment variable that holds the password.
+    pub password_env: Option<String>,
     /// Datacube calls running at once.
     pub concurrency: usize,
     /// Days fetched again on every pull, because WeChat revises recent figures.
@@ -97,6 +102,8 @@ impl Default for Metrics {
     fn default() -> Self {
         Metrics {
             db: PathBuf::from(".wxpub/metrics.db"),
+            schema: None,
+            password_env: None,
             concurrency: 16,
             refetch_days: 3,
             first_pull_days: 365,

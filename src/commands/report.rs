@@ -9,7 +9,7 @@ use crate::cli::{PeriodKind, ReportArgs, ReportFormat, ReportKind};
 use crate::config::Config;
 use crate::metrics::format::{self, Document};
 use crate::metrics::report::{CalendarUnit, Period};
-use crate::metrics::{Store, annual, documents};
+use crate::metrics::{Store, StoreTarget, annual, documents};
 use crate::publish::Lock;
 
 fn resolve_period(store: &Store, args: &ReportArgs) -> Result<Period> {
@@ -185,7 +185,7 @@ fn network(args: &ReportArgs) -> Result<ExitCode> {
     use crate::metrics::network::{self, MuseumYear, NetworkFile};
     let Some(path) = args.museums.as_deref() else {
         bail!(
-            "`wxpub report network` needs --museums network.toml: [museums.KEY] with name = \"…\" and project = \"path/to/its/wxpub/project\" (or db = \"path/to/metrics.db\")"
+            "`wxpub report network` needs --museums network.toml: [museums.KEY] with name = \"…\" and project = \"path/to/its/wxpub/project\" (or db = \"path/to/metrics.db\", or db = \"postgres://user@host/database\" with schema = \"…\")"
         );
     };
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -232,39 +232,48 @@ fn museum_year(
     entry: &crate::metrics::network::MuseumEntry,
     year: i32,
 ) -> std::result::Result<crate::metrics::annual::Annual, String> {
-    let (store, targets, db, published) = match (&entry.project, &entry.db) {
+    let (store, targets, published) = match (&entry.project, &entry.db) {
         (Some(_), Some(_)) => {
             return Err("network file: give the museum's `project` or its `db`, not both".to_string());
         }
         (Some(project), None) => {
+            if entry.schema.is_some() || entry.password_env.is_some() {
+                return Err(
+                    "network file: `schema` and `password_env` go with `db`; a `project` names its store in its own publish.toml"
+                        .to_string(),
+                );
+            }
             let project = base.join(project);
             if !project.join("publish.toml").is_file() {
                 return Err(format!("no wxpub project at {} (no publish.toml)", project.display()));
             }
             let config = Config::load(&project).map_err(|e| format!("{}: {e}", project.display()))?;
-            let db = project.join(&config.metrics.db);
-            if !db.is_file() {
+            let target = StoreTarget::from_config(&project, &config.metrics).map_err(|e| e.to_string())?;
+            if let Some(db) = target.is_sqlite_file().filter(|db| !db.is_file()) {
                 return Err(format!("no statistics yet at {} (run `wxpub stats pull` there)", db.display()));
             }
-            // Read as it is: another museum's database is never written or migrated from here.
-            let store = crate::metrics::Store::open_read_only(&db).map_err(|e| e.to_string())?;
+            // Read as it is: another museum's store is never written or migrated from here.
+            let store = Store::open_read_only(&target).map_err(|e| e.to_string())?;
             // What it published, as its own annual report counts it (publish.lock, the archive).
             let published = lock_and_archive_publications(&project, &config).map_err(|e| format!("{e:#}"))?;
-            (store, config.targets.get(&year.to_string()).cloned(), db, published)
+            (store, config.targets.get(&year.to_string()).cloned(), published)
         }
         (None, Some(db)) => {
-            let db = base.join(db);
-            if !db.is_file() {
+            let place = "network file: [museums] entry";
+            let target =
+                StoreTarget::from_setting(base, db, entry.schema.as_deref(), entry.password_env.as_deref(), place)
+                    .map_err(|e| e.to_string())?;
+            if let Some(db) = target.is_sqlite_file().filter(|db| !db.is_file()) {
                 return Err(format!("no statistics database at {}", db.display()));
             }
-            (crate::metrics::Store::open_read_only(&db).map_err(|e| e.to_string())?, None, db, Vec::new())
+            (Store::open_read_only(&target).map_err(|e| e.to_string())?, None, Vec::new())
         }
         (None, None) => return Err("network file: give the museum's `project` or `db`".to_string()),
     };
     let annual = annual::annual_with(&store, year, None, targets.as_ref(), &published).map_err(|e| e.to_string())?;
     let published = annual.output.iter().any(|f| f.value > 0.0);
     if annual.days_with_data == 0 && !published {
-        return Err(format!("no figures for {year} in {}", db.display()));
+        return Err(format!("no figures for {year} in {}", store.describe()));
     }
     Ok(annual)
 }

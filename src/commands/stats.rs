@@ -7,8 +7,8 @@ use chrono::{NaiveDate, Timelike};
 
 use crate::cli::StatsPullArgs;
 use crate::config::Config;
-use crate::metrics::Store;
 use crate::metrics::pull::{self, PullOptions};
+use crate::metrics::{Store, StoreTarget};
 use crate::wechat::Client;
 use crate::wechat::types::Datacube;
 
@@ -20,16 +20,11 @@ pub fn latest_available_day(now: chrono::DateTime<chrono_tz::Tz>) -> NaiveDate {
     today - chrono::Days::new(back)
 }
 
+/// The project's statistics store (`[metrics] db`): its SQLite file or its PostgreSQL schema,
+/// created or migrated as needed.
 pub fn open_store(project: &Path, config: &Config) -> Result<Store> {
-    let text = config.metrics.db.to_string_lossy();
-    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-        // The URL is not repeated: it may carry a password.
-        bail!(
-            "publish.toml: [metrics] db is a PostgreSQL URL: a PostgreSQL store is not supported yet (issue #25); use a SQLite file path such as \".wxpub/metrics.db\""
-        );
-    }
-    let path = project.join(&config.metrics.db);
-    Store::open(&path).with_context(|| format!("cannot open the metrics database {}", path.display()))
+    let target = StoreTarget::from_config(project, &config.metrics)?;
+    Store::open(&target).with_context(|| format!("cannot open the metrics database {}", target.describe()))
 }
 
 pub fn pull(project: &Path, args: StatsPullArgs, quiet: bool) -> Result<ExitCode> {
@@ -113,7 +108,7 @@ pub fn pull(project: &Path, args: StatsPullArgs, quiet: bool) -> Result<ExitCode
             until,
             summary.calls,
             summary.rows,
-            config.metrics.db.display()
+            store.describe()
         );
         if summary.calls == 0 {
             println!("  everything up to {until} was already stored");

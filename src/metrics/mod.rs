@@ -13,4 +13,4 @@ pub mod store;
 pub mod survey;
 pub mod xlsx;
 
-pub use store::{Publication, PublishRun, Store, StoreError};
+pub use store::{Publication, PublishRun, Store, StoreError, StoreTarget};

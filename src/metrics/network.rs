@@ -20,7 +20,8 @@ pub struct NetworkFile {
     pub museums: BTreeMap<String, MuseumEntry>,
 }
 
-/// One museum: its wxpub project (figures, targets and scores), or only its statistics database.
+/// One museum: its wxpub project (figures, targets and scores), or only its statistics store: a
+/// SQLite file, or a PostgreSQL URL with the museum's schema there.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MuseumEntry {
@@ -29,6 +30,12 @@ pub struct MuseumEntry {
     pub project: Option<PathBuf>,
     #[serde(default)]
     pub db: Option<PathBuf>,
+    /// With a PostgreSQL `db`: the museum's schema in it.
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// With a PostgreSQL `db`: the environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
 }
 
 /// A museum's year, or why it has none.

@@ -150,10 +150,7 @@ pub fn plan(store: &Store, accounts: &[String], options: &PullOptions) -> Result
 }
 
 fn first_stored_day(store: &Store, account: &str) -> Result<Option<NaiveDate>, StoreError> {
-    let first: Option<String> = store
-        .connection()
-        .query_row("SELECT MIN(ref_date) FROM pulled_days WHERE account = ?1", [account], |r| r.get(0))
-        .map_err(|e| store.sql_error(e))?;
+    let first = store.first_pulled_day(account)?;
     Ok(first.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()))
 }
 

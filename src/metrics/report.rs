@@ -3,10 +3,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::store::{Publication, Store, StoreError};
+use super::store::{Publication, Store, StoreError, args};
 
 /// "All" rows of user_read / user_read_hour carry this source code.
 pub const ALL_SOURCES: i64 = 99_999_999;
@@ -101,8 +100,6 @@ pub struct FollowerDay {
 
 pub fn followers(store: &Store, account: Option<&str>, period: Period) -> Result<Vec<FollowerDay>, StoreError> {
     let (since, until) = period.bounds();
-    let conn = store.connection();
-    let err = |e| store.sql_error(e);
     let mut days: BTreeMap<String, FollowerDay> = BTreeMap::new();
     for day in period.since.iter_days().take_while(|d| *d <= period.until) {
         let date = day.format("%Y-%m-%d").to_string();
@@ -118,19 +115,13 @@ pub fn followers(store: &Store, account: Option<&str>, period: Period) -> Result
             },
         );
     }
-    let mut summary = conn
-        .prepare(
-            "SELECT ref_date, user_source, SUM(new_user), SUM(cancel_user) FROM user_summary \
-             WHERE ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3) GROUP BY ref_date, user_source",
-        )
-        .map_err(&err)?;
-    let rows = summary
-        .query_map(params![since, until, account], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
-        })
-        .map_err(&err)?;
-    for row in rows {
-        let (date, source, new, cancel) = row.map_err(&err)?;
+    let summary = store.rows(
+        "SELECT ref_date, user_source, SUM(new_user), SUM(cancel_user) FROM user_summary \
+         WHERE ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3) GROUP BY ref_date, user_source",
+        args![since, until, account],
+    )?;
+    for row in summary {
+        let (date, source, new, cancel) = (row.text(0)?, row.int(1)?, row.int(2)?, row.int(3)?);
         if let Some(day) = days.get_mut(&date) {
             day.new_user += new;
             day.cancel_user += cancel;
@@ -138,19 +129,14 @@ pub fn followers(store: &Store, account: Option<&str>, period: Period) -> Result
             *day.by_source.entry(source_name(source)).or_default() += new;
         }
     }
-    let mut cumulate = conn
-        .prepare(
-            "SELECT ref_date, SUM(cumulate_user) FROM user_cumulate \
-             WHERE ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3) GROUP BY ref_date",
-        )
-        .map_err(&err)?;
-    let rows = cumulate
-        .query_map(params![since, until, account], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))
-        .map_err(&err)?;
-    for row in rows {
-        let (date, total): (String, i64) = row.map_err(&err)?;
-        if let Some(day) = days.get_mut(&date) {
-            day.cumulate_user = Some(total);
+    let cumulate = store.rows(
+        "SELECT ref_date, SUM(cumulate_user) FROM user_cumulate \
+         WHERE ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3) GROUP BY ref_date",
+        args![since, until, account],
+    )?;
+    for row in cumulate {
+        if let Some(day) = days.get_mut(&row.text(0)?) {
+            day.cumulate_user = Some(row.int(1)?);
         }
     }
     Ok(days.into_values().collect())
@@ -207,8 +193,6 @@ fn epoch() -> String {
 pub fn articles(store: &Store, account: Option<&str>, period: Period) -> Result<Vec<ArticleFigures>, StoreError> {
     let (since, until) = period.bounds();
     let epoch = epoch();
-    let err = |e| store.sql_error(e);
-    let conn = store.connection();
     let mut found: BTreeMap<(String, String), ArticleFigures> = BTreeMap::new();
     let blank = |account: String, msgid: String| ArticleFigures {
         account,
@@ -235,64 +219,47 @@ pub fn articles(store: &Store, account: Option<&str>, period: Period) -> Result<
     };
 
     // Before the epoch: the deprecated per-article endpoints.
-    let mut old = conn
-        .prepare(
-            "SELECT s.account, s.msgid, MAX(s.title), MIN(s.ref_date), \
-               SUM(s.int_page_read_user), SUM(s.int_page_read_count), SUM(s.share_user), SUM(s.share_count), \
-               SUM(s.add_to_fav_user), SUM(s.add_to_fav_count), \
-               (SELECT MAX(t.target_user) FROM article_total t WHERE t.account = s.account AND t.msgid = s.msgid), \
-               (SELECT MIN(t.ref_date) FROM article_total t WHERE t.account = s.account AND t.msgid = s.msgid) \
-             FROM article_summary s WHERE s.ref_date BETWEEN ?1 AND ?2 AND s.ref_date < ?4 \
-               AND (?3 IS NULL OR s.account = ?3) \
-             GROUP BY s.account, s.msgid",
-        )
-        .map_err(&err)?;
-    let rows = old
-        .query_map(params![since, until, account, epoch], |r| {
-            let mut a = blank(r.get(0)?, r.get(1)?);
-            a.title = r.get(2)?;
-            let first_total: Option<String> = r.get(11)?;
-            a.published = first_total.unwrap_or(r.get(3)?);
-            a.read_user = r.get(4)?;
-            a.read_count = Some(r.get(5)?);
-            a.share_user = r.get(6)?;
-            a.share_count = Some(r.get(7)?);
-            a.fav_user = Some(r.get(8)?);
-            a.fav_count = Some(r.get(9)?);
-            a.target_user = r.get(10)?;
-            a.source = "getarticlesummary, getarticletotal".into();
-            Ok(a)
-        })
-        .map_err(&err)?;
-    for row in rows {
-        let a = row.map_err(&err)?;
+    let old = store.rows(
+        "SELECT s.account, s.msgid, MAX(s.title), MIN(s.ref_date), \
+           SUM(s.int_page_read_user), SUM(s.int_page_read_count), SUM(s.share_user), SUM(s.share_count), \
+           SUM(s.add_to_fav_user), SUM(s.add_to_fav_count), \
+           (SELECT MAX(t.target_user) FROM article_total t WHERE t.account = s.account AND t.msgid = s.msgid), \
+           (SELECT MIN(t.ref_date) FROM article_total t WHERE t.account = s.account AND t.msgid = s.msgid) \
+         FROM article_summary s WHERE s.ref_date BETWEEN ?1 AND ?2 AND s.ref_date < ?4 \
+           AND (?3 IS NULL OR s.account = ?3) \
+         GROUP BY s.account, s.msgid",
+        args![since, until, account, epoch],
+    )?;
+    for r in old {
+        let mut a = blank(r.text(0)?, r.text(1)?);
+        a.title = r.text(2)?;
+        a.published = match r.opt_text(11)? {
+            Some(first_total) => first_total,
+            None => r.text(3)?,
+        };
+        a.read_user = r.int(4)?;
+        a.read_count = Some(r.int(5)?);
+        a.share_user = r.int(6)?;
+        a.share_count = Some(r.int(7)?);
+        a.fav_user = Some(r.int(8)?);
+        a.fav_count = Some(r.int(9)?);
+        a.target_user = r.opt_int(10)?;
+        a.source = "getarticlesummary, getarticletotal".into();
         found.insert((a.account.clone(), a.msgid.clone()), a);
     }
 
     // From the epoch: readers and sharers per day, then the cumulative likes, 在看 and comments.
-    let mut new = conn
-        .prepare(
-            "SELECT r.account, r.msgid, MIN(r.ref_date), SUM(r.read_user), \
-               (SELECT COALESCE(SUM(s.share_user), 0) FROM article_share s WHERE s.account = r.account \
-                  AND s.msgid = r.msgid AND s.ref_date BETWEEN ?1 AND ?2) \
-             FROM article_read r WHERE r.ref_date BETWEEN ?1 AND ?2 AND r.ref_date >= ?4 \
-               AND (?3 IS NULL OR r.account = ?3) \
-             GROUP BY r.account, r.msgid",
-        )
-        .map_err(&err)?;
-    let rows = new
-        .query_map(params![since, until, account, epoch], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, i64>(4)?,
-            ))
-        })
-        .map_err(&err)?;
-    for row in rows {
-        let (account, msgid, first, readers, sharers) = row.map_err(&err)?;
+    let new = store.rows(
+        "SELECT r.account, r.msgid, MIN(r.ref_date), SUM(r.read_user), \
+           (SELECT COALESCE(SUM(s.share_user), 0) FROM article_share s WHERE s.account = r.account \
+              AND s.msgid = r.msgid AND s.ref_date BETWEEN ?1 AND ?2) \
+         FROM article_read r WHERE r.ref_date BETWEEN ?1 AND ?2 AND r.ref_date >= ?4 \
+           AND (?3 IS NULL OR r.account = ?3) \
+         GROUP BY r.account, r.msgid",
+        args![since, until, account, epoch],
+    )?;
+    for r in new {
+        let (account, msgid, first, readers, sharers) = (r.text(0)?, r.text(1)?, r.text(2)?, r.int(3)?, r.int(4)?);
         let a = found.entry((account.clone(), msgid.clone())).or_insert_with(|| blank(account, msgid));
         a.read_user += readers;
         a.share_user += sharers;
@@ -305,71 +272,46 @@ pub fn articles(store: &Store, account: Option<&str>, period: Period) -> Result<
             format!("{}; getarticleread, getarticleshare, getarticletotaldetail", a.source)
         };
     }
-    let mut totals = conn
-        .prepare(
+    for a in found.values_mut() {
+        if let Some(r) = store.row(
             "SELECT ref_date, like_user, zaikan_user, comment_count FROM article_total_detail \
              WHERE account = ?1 AND msgid = ?2 AND stat_date <= ?3 ORDER BY stat_date DESC LIMIT 1",
-        )
-        .map_err(&err)?;
-    let mut sources = conn
-        .prepare(
+            args![a.account, a.msgid, until],
+        )? {
+            a.published = r.text(0)?;
+            (a.like_user, a.zaikan_user, a.comment_count) = (Some(r.int(1)?), Some(r.int(2)?), Some(r.int(3)?));
+        }
+        for r in store.rows(
             "SELECT source, SUM(user_count) FROM read_source WHERE account = ?1 AND msgid = ?2 \
              AND endpoint = 'getarticleread' AND ref_date BETWEEN ?3 AND ?4 AND source <> '全部' GROUP BY source",
-        )
-        .map_err(&err)?;
-    let mut followers = conn
-        .prepare(
-            "SELECT cumulate_user FROM user_cumulate WHERE account = ?1 AND ref_date <= ?2 \
-             ORDER BY ref_date DESC LIMIT 1",
-        )
-        .map_err(&err)?;
-    let mut ours = conn
-        .prepare("SELECT item, kind, title, position, tags FROM publications WHERE account = ?1 AND msgid = ?2")
-        .map_err(&err)?;
-    for a in found.values_mut() {
-        if let Some((published, likes, zaikan, comments)) = totals
-            .query_row(params![a.account, a.msgid, until], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
-            })
-            .optional()
-            .map_err(&err)?
-        {
-            a.published = published;
-            (a.like_user, a.zaikan_user, a.comment_count) = (Some(likes), Some(zaikan), Some(comments));
-        }
-        let rows = sources
-            .query_map(params![a.account, a.msgid, since, until], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-            .map_err(&err)?;
-        for row in rows {
-            let (source, users) = row.map_err(&err)?;
-            a.readers_by_source.insert(source, users);
+            args![a.account, a.msgid, since, until],
+        )? {
+            a.readers_by_source.insert(r.text(0)?, r.int(1)?);
         }
         if a.target_user.is_none()
             && let Ok(day) = NaiveDate::parse_from_str(&a.published, "%Y-%m-%d")
         {
             let before = day.pred_opt().unwrap_or(day).format("%Y-%m-%d").to_string();
-            a.target_user = followers.query_row(params![a.account, before], |r| r.get(0)).optional().map_err(&err)?;
+            a.target_user = store
+                .row(
+                    "SELECT cumulate_user FROM user_cumulate WHERE account = ?1 AND ref_date <= ?2 \
+                     ORDER BY ref_date DESC LIMIT 1",
+                    args![a.account, before],
+                )?
+                .map(|r| r.int(0))
+                .transpose()?;
         }
-        if let Some((item, kind, title, position, tags)) = ours
-            .query_row(params![a.account, a.msgid], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get(2)?,
-                    r.get::<_, u32>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })
-            .optional()
-            .map_err(&err)?
-        {
-            a.item = Some(item);
-            a.kind = Some(kind);
-            a.title = title;
-            a.position = position;
-            a.tags = serde_json::from_str(&tags).map_err(|e| {
-                err(rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e)))
-            })?;
+        // The same msgid can be recorded under more than one item or slot: the first one counts.
+        if let Some(r) = store.row(
+            "SELECT item, kind, title, position, tags FROM publications WHERE account = ?1 AND msgid = ?2 \
+             ORDER BY slot, item LIMIT 1",
+            args![a.account, a.msgid],
+        )? {
+            a.item = Some(r.text(0)?);
+            a.kind = Some(r.text(1)?);
+            a.title = r.text(2)?;
+            a.position = r.u32(3)?;
+            a.tags = r.tags(4)?;
         }
         a.read_rate = a.target_user.filter(|t| *t > 0).map(|t| a.read_user as f64 / t as f64);
     }
@@ -463,52 +405,39 @@ pub struct ItemFigures {
 /// The articles matching `target` — an item's key or folder name (through the publications
 /// wxpub recorded), or a msgid — with their 30-day figures.
 pub fn item(store: &Store, account: Option<&str>, target: &str) -> Result<Vec<ItemFigures>, StoreError> {
-    let err = |e| store.sql_error(e);
-    let conn = store.connection();
     let target = target.trim().trim_matches('/').trim_start_matches("content/");
     let mut matches: Vec<ItemFigures> = Vec::new();
-    let mut ours = conn
-        .prepare(
-            "SELECT account, msgid, item, title, kind, tags, position FROM publications \
-             WHERE msgid IS NOT NULL AND (?2 IS NULL OR account = ?2) \
-               AND (item = ?1 OR substr(item, -length(?1) - 1) = '/' || ?1 OR msgid = ?1) ORDER BY slot, account",
-        )
-        .map_err(&err)?;
-    let rows = ours
-        .query_map(params![target, account], |r| {
-            Ok(ItemFigures {
-                account: r.get(0)?,
-                msgid: r.get(1)?,
-                item: Some(r.get(2)?),
-                title: r.get(3)?,
-                kind: Some(r.get(4)?),
-                tags: serde_json::from_str(&r.get::<_, String>(5)?).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e))
-                })?,
-                position: r.get(6)?,
-                published: None,
-                days: Vec::new(),
-                readers_by_source: BTreeMap::new(),
-            })
-        })
-        .map_err(&err)?;
-    for row in rows {
-        matches.push(row.map_err(&err)?);
+    // An item's key, or its folder name: the key ends with "/<name>".
+    for r in store.rows(
+        "SELECT account, msgid, item, title, kind, tags, position FROM publications \
+         WHERE msgid IS NOT NULL AND (?2 IS NULL OR account = ?2) \
+           AND (item = ?1 OR substr(item, length(item) - length(?1)) = '/' || ?1 OR msgid = ?1) \
+         ORDER BY slot, account, item",
+        args![target, account],
+    )? {
+        matches.push(ItemFigures {
+            account: r.text(0)?,
+            msgid: r.text(1)?,
+            item: Some(r.text(2)?),
+            title: r.text(3)?,
+            kind: Some(r.text(4)?),
+            tags: r.tags(5)?,
+            position: r.u32(6)?,
+            published: None,
+            days: Vec::new(),
+            readers_by_source: BTreeMap::new(),
+        });
     }
     if matches.is_empty() {
         // A msgid wxpub did not publish (made in the web backend).
-        let found: Vec<String> = conn
-            .prepare(
-                "SELECT DISTINCT account FROM article_total_detail WHERE msgid = ?1 AND (?2 IS NULL OR account = ?2)",
-            )
-            .map_err(&err)?
-            .query_map(params![target, account], |r| r.get(0))
-            .map_err(&err)?
-            .collect::<Result<_, _>>()
-            .map_err(&err)?;
-        for account in found {
+        let found = store.rows(
+            "SELECT DISTINCT account FROM article_total_detail WHERE msgid = ?1 AND (?2 IS NULL OR account = ?2) \
+             ORDER BY account",
+            args![target, account],
+        )?;
+        for r in found {
             matches.push(ItemFigures {
-                account,
+                account: r.text(0)?,
                 msgid: target.to_string(),
                 item: None,
                 title: target.to_string(),
@@ -521,39 +450,23 @@ pub fn item(store: &Store, account: Option<&str>, target: &str) -> Result<Vec<It
             });
         }
     }
-    let mut days = conn
-        .prepare(
+    for figures in &mut matches {
+        let days = store.rows(
             "SELECT ref_date, stat_date, read_user, share_user, like_user, zaikan_user, comment_count \
              FROM article_total_detail WHERE account = ?1 AND msgid = ?2 ORDER BY stat_date",
-        )
-        .map_err(&err)?;
-    let mut sources = conn
-        .prepare(
-            "SELECT source, user_count FROM read_source WHERE account = ?1 AND msgid = ?2 \
-             AND endpoint = 'getarticletotaldetail' AND source <> '全部' \
-             AND stat_date = (SELECT MAX(stat_date) FROM read_source WHERE account = ?1 AND msgid = ?2 \
-                              AND endpoint = 'getarticletotaldetail')",
-        )
-        .map_err(&err)?;
-    for figures in &mut matches {
-        let rows = days
-            .query_map(params![figures.account, figures.msgid], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    ItemDay {
-                        day: 0,
-                        stat_date: r.get(1)?,
-                        read_user: r.get(2)?,
-                        share_user: r.get(3)?,
-                        like_user: r.get(4)?,
-                        zaikan_user: r.get(5)?,
-                        comment_count: r.get(6)?,
-                    },
-                ))
-            })
-            .map_err(&err)?;
-        for row in rows {
-            let (published, mut day) = row.map_err(&err)?;
+            args![figures.account, figures.msgid],
+        )?;
+        for r in days {
+            let published = r.text(0)?;
+            let mut day = ItemDay {
+                day: 0,
+                stat_date: r.text(1)?,
+                read_user: r.int(2)?,
+                share_user: r.int(3)?,
+                like_user: r.int(4)?,
+                zaikan_user: r.int(5)?,
+                comment_count: r.int(6)?,
+            };
             let (Ok(from), Ok(to)) = (
                 NaiveDate::parse_from_str(&published, "%Y-%m-%d"),
                 NaiveDate::parse_from_str(&day.stat_date, "%Y-%m-%d"),
@@ -564,12 +477,14 @@ pub fn item(store: &Store, account: Option<&str>, target: &str) -> Result<Vec<It
             figures.published = Some(published);
             figures.days.push(day);
         }
-        let rows = sources
-            .query_map(params![figures.account, figures.msgid], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-            .map_err(&err)?;
-        for row in rows {
-            let (source, users) = row.map_err(&err)?;
-            figures.readers_by_source.insert(source, users);
+        for r in store.rows(
+            "SELECT source, user_count FROM read_source WHERE account = ?1 AND msgid = ?2 \
+             AND endpoint = 'getarticletotaldetail' AND source <> '全部' \
+             AND stat_date = (SELECT MAX(stat_date) FROM read_source WHERE account = ?1 AND msgid = ?2 \
+                              AND endpoint = 'getarticletotaldetail')",
+            args![figures.account, figures.msgid],
+        )? {
+            figures.readers_by_source.insert(r.text(0)?, r.int(1)?);
         }
     }
     Ok(matches)
@@ -578,22 +493,14 @@ pub fn item(store: &Store, account: Option<&str>, target: &str) -> Result<Vec<It
 /// Readers by hour of day (0–23) over the period.
 pub fn reads_by_hour(store: &Store, account: Option<&str>, period: Period) -> Result<[i64; 24], StoreError> {
     let (since, until) = period.bounds();
-    let err = |e| store.sql_error(e);
-    let mut statement = store
-        .connection()
-        .prepare(
-            "SELECT ref_hour / 100, SUM(int_page_read_user) FROM user_read_hour \
-             WHERE ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3) AND user_source = ?4 GROUP BY ref_hour",
-        )
-        .map_err(&err)?;
     let mut hours = [0i64; 24];
-    let rows = statement
-        .query_map(params![since, until, account, ALL_SOURCES], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(&err)?;
-    for row in rows {
-        let (hour, users): (i64, i64) = row.map_err(&err)?;
-        if let Some(slot) = hours.get_mut(hour as usize) {
-            *slot += users;
+    for r in store.rows(
+        "SELECT ref_hour / 100, SUM(int_page_read_user) FROM user_read_hour \
+         WHERE ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3) AND user_source = ?4 GROUP BY ref_hour",
+        args![since, until, account, ALL_SOURCES],
+    )? {
+        if let Some(slot) = hours.get_mut(r.int(0)? as usize) {
+            *slot += r.int(1)?;
         }
     }
     Ok(hours)
@@ -626,67 +533,58 @@ pub struct Totals {
 
 pub fn totals(store: &Store, account: Option<&str>, period: Period) -> Result<Totals, StoreError> {
     let (since, until) = period.bounds();
-    let conn = store.connection();
-    let err = |e| store.sql_error(e);
-    let p = params![since, until, account];
-    let (new, cancel, days): (i64, i64, i64) = conn
-        .query_row(
-            "SELECT COALESCE(SUM(new_user), 0), COALESCE(SUM(cancel_user), 0), COUNT(DISTINCT ref_date) \
-             FROM user_summary WHERE ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3)",
-            p,
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .map_err(&err)?;
-    let followers_at_end: Option<i64> = conn
-        .query_row(
-            "SELECT SUM(cumulate_user) FROM user_cumulate WHERE (?3 IS NULL OR account = ?3) AND ref_date = \
-             (SELECT MAX(ref_date) FROM user_cumulate WHERE ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3))",
-            p,
-            |r| r.get(0),
-        )
-        .map_err(&err)?;
+    let p = args![since, until, account];
+    let row = store.row(
+        "SELECT COALESCE(SUM(new_user), 0), COALESCE(SUM(cancel_user), 0), COUNT(DISTINCT ref_date) \
+         FROM user_summary WHERE ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3)",
+        p,
+    )?;
+    let one = |row: Option<super::store::Row>| {
+        row.ok_or_else(|| StoreError::Value { target: store.describe().to_string(), detail: "no totals row".into() })
+    };
+    let row = one(row)?;
+    let (new, cancel, days) = (row.int(0)?, row.int(1)?, row.int(2)?);
+    let followers_at_end = one(store.row(
+        "SELECT SUM(cumulate_user) FROM user_cumulate WHERE (?3 IS NULL OR account = ?3) AND ref_date = \
+         (SELECT MAX(ref_date) FROM user_cumulate WHERE ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3))",
+        p,
+    )?)?
+    .opt_int(0)?;
     // Each day has one source: the deprecated endpoints before the epoch, the 2026 ones from it.
     let epoch = epoch();
-    let p = params![since, until, account, epoch];
-    let (old_read_users, reads, favourites): (i64, i64, i64) = conn
-        .query_row(
-            "SELECT COALESCE(SUM(int_page_read_user), 0), COALESCE(SUM(int_page_read_count), 0), \
-             COALESCE(SUM(add_to_fav_count), 0) FROM user_read \
-             WHERE ref_date BETWEEN ?1 AND ?2 AND ref_date < ?4 AND (?3 IS NULL OR account = ?3) \
-             AND user_source = 99999999",
-            p,
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .map_err(&err)?;
-    let shares: i64 = conn
-        .query_row(
-            "SELECT COALESCE(SUM(share_count), 0) FROM user_share \
-             WHERE ref_date BETWEEN ?1 AND ?2 AND ref_date < ?4 AND (?3 IS NULL OR account = ?3)",
-            p,
-            |r| r.get(0),
-        )
-        .map_err(&err)?;
-    let (new_read_users, share_users, likes, zaikan, comments): (i64, i64, i64, i64, i64) = conn
-        .query_row(
-            "SELECT COALESCE(SUM(read_user), 0), COALESCE(SUM(share_user), 0), COALESCE(SUM(like_user), 0), \
-             COALESCE(SUM(zaikan_user), 0), COALESCE(SUM(comment_count), 0) FROM biz_summary \
-             WHERE ref_date BETWEEN ?1 AND ?2 AND ref_date >= ?4 AND (?3 IS NULL OR account = ?3)",
-            p,
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
-        .map_err(&err)?;
-    let articles: i64 = conn
-        .query_row(
-            "SELECT (SELECT COUNT(*) FROM (SELECT account, msgid FROM article_total \
-               WHERE (?3 IS NULL OR account = ?3) GROUP BY account, msgid \
-               HAVING MIN(ref_date) BETWEEN ?1 AND ?2 AND MIN(ref_date) < ?4)) \
-             + (SELECT COUNT(*) FROM (SELECT account, msgid FROM article_total_detail \
-               WHERE (?3 IS NULL OR account = ?3) GROUP BY account, msgid \
-               HAVING MIN(ref_date) BETWEEN ?1 AND ?2 AND MIN(ref_date) >= ?4))",
-            p,
-            |r| r.get(0),
-        )
-        .map_err(&err)?;
+    let p = args![since, until, account, epoch];
+    let row = one(store.row(
+        "SELECT COALESCE(SUM(int_page_read_user), 0), COALESCE(SUM(int_page_read_count), 0), \
+         COALESCE(SUM(add_to_fav_count), 0) FROM user_read \
+         WHERE ref_date BETWEEN ?1 AND ?2 AND ref_date < ?4 AND (?3 IS NULL OR account = ?3) \
+         AND user_source = 99999999",
+        p,
+    )?)?;
+    let (old_read_users, reads, favourites) = (row.int(0)?, row.int(1)?, row.int(2)?);
+    let shares = one(store.row(
+        "SELECT COALESCE(SUM(share_count), 0) FROM user_share \
+         WHERE ref_date BETWEEN ?1 AND ?2 AND ref_date < ?4 AND (?3 IS NULL OR account = ?3)",
+        p,
+    )?)?
+    .int(0)?;
+    let row = one(store.row(
+        "SELECT COALESCE(SUM(read_user), 0), COALESCE(SUM(share_user), 0), COALESCE(SUM(like_user), 0), \
+         COALESCE(SUM(zaikan_user), 0), COALESCE(SUM(comment_count), 0) FROM biz_summary \
+         WHERE ref_date BETWEEN ?1 AND ?2 AND ref_date >= ?4 AND (?3 IS NULL OR account = ?3)",
+        p,
+    )?)?;
+    let (new_read_users, share_users, likes, zaikan, comments) =
+        (row.int(0)?, row.int(1)?, row.int(2)?, row.int(3)?, row.int(4)?);
+    let articles = one(store.row(
+        "SELECT (SELECT COUNT(*) FROM (SELECT account, msgid FROM article_total \
+           WHERE (?3 IS NULL OR account = ?3) GROUP BY account, msgid \
+           HAVING MIN(ref_date) BETWEEN ?1 AND ?2 AND MIN(ref_date) < ?4) AS old_articles) \
+         + (SELECT COUNT(*) FROM (SELECT account, msgid FROM article_total_detail \
+           WHERE (?3 IS NULL OR account = ?3) GROUP BY account, msgid \
+           HAVING MIN(ref_date) BETWEEN ?1 AND ?2 AND MIN(ref_date) >= ?4) AS new_articles)",
+        p,
+    )?)?
+    .int(0)?;
     let read_users = old_read_users + new_read_users;
     Ok(Totals {
         new_followers: new,

@@ -2,8 +2,8 @@
 //! metrics database, and compute the satisfaction rate with its 95 % Wilson interval.
 use std::path::Path;
 
+use super::store::args;
 use calamine::{DataType, Reader};
-use rusqlite::params;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -140,49 +140,55 @@ pub fn import(store: &mut Store, name: &str, survey: &Survey, path: &Path) -> Re
     let mut report = ImportReport::default();
     let imported_at = crate::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let file_name = path.file_name().map_or(shown.clone(), |n| n.to_string_lossy().into_owned());
-    let conn = store.connection();
-    let tx = conn.unchecked_transaction().map_err(|e| store.sql_error(e))?;
-    {
-        let mut insert = tx
-            .prepare(
-                "INSERT INTO survey_responses (survey, response, answered_at, rating, satisfied, source_file, \
-                 source_row, imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
-            )
-            .map_err(|e| store.sql_error(e))?;
-        for (index, row) in data.iter().enumerate() {
-            let number = index + 2; // the header is row 1
-            if row.iter().all(|c| c.trim().is_empty()) {
-                continue;
-            }
-            report.rows += 1;
-            let cell = |at: usize| row.get(at).map(String::as_str).unwrap_or("");
-            let rating = match parse_rating(cell(rating_at), survey) {
-                Ok(r) => r,
-                Err(message) => {
-                    report.skipped.push((number, message));
-                    continue;
-                }
-            };
-            let Some(answered_at) = parse_time(cell(time_at)) else {
-                report.skipped.push((number, format!("time `{}` is not a date and time", cell(time_at))));
-                continue;
-            };
-            let response = match id_at.map(cell).filter(|id| !id.trim().is_empty()) {
-                Some(id) => format!("id:{}", id.trim()),
-                None => format!("row:{}", hex::encode(Sha256::digest(row.join("\u{1f}")))),
-            };
-            let satisfied = rating >= survey.satisfied_threshold();
-            let added = insert
-                .execute(params![name, response, answered_at, rating, satisfied, file_name, number as i64, imported_at])
-                .map_err(|e| store.sql_error(e))?;
-            if added == 1 {
-                report.imported += 1;
-            } else {
-                report.already_imported += 1;
-            }
-        }
+    /// One parsed response, stored below in one transaction.
+    struct Response {
+        response: String,
+        answered_at: String,
+        rating: f64,
+        satisfied: bool,
+        row: i64,
     }
-    tx.commit().map_err(|e| store.sql_error(e))?;
+    let mut responses = Vec::new();
+    for (index, row) in data.iter().enumerate() {
+        let number = index + 2; // the header is row 1
+        if row.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        report.rows += 1;
+        let cell = |at: usize| row.get(at).map(String::as_str).unwrap_or("");
+        let rating = match parse_rating(cell(rating_at), survey) {
+            Ok(r) => r,
+            Err(message) => {
+                report.skipped.push((number, message));
+                continue;
+            }
+        };
+        let Some(answered_at) = parse_time(cell(time_at)) else {
+            report.skipped.push((number, format!("time `{}` is not a date and time", cell(time_at))));
+            continue;
+        };
+        let response = match id_at.map(cell).filter(|id| !id.trim().is_empty()) {
+            Some(id) => format!("id:{}", id.trim()),
+            None => format!("row:{}", hex::encode(Sha256::digest(row.join("\u{1f}")))),
+        };
+        let satisfied = rating >= survey.satisfied_threshold();
+        responses.push(Response { response, answered_at, rating, satisfied, row: number as i64 });
+    }
+    let added: Vec<u64> = store.write(|engine| {
+        responses
+            .iter()
+            .map(|r| {
+                engine.execute(
+                    "INSERT INTO survey_responses (survey, response, answered_at, rating, satisfied, source_file, \
+                     source_row, imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                     ON CONFLICT (survey, response) DO NOTHING",
+                    args![name, r.response, r.answered_at, r.rating, r.satisfied, file_name, r.row, imported_at],
+                )
+            })
+            .collect()
+    })?;
+    report.imported = added.iter().filter(|n| **n == 1).count();
+    report.already_imported = added.len() - report.imported;
     Ok(report)
 }
 
@@ -202,29 +208,37 @@ pub struct Satisfaction {
 /// Satisfaction per survey (one survey, or all), counting responses answered in `year` if given.
 pub fn satisfaction(store: &Store, survey: Option<&str>, year: Option<i32>) -> Result<Vec<Satisfaction>, StoreError> {
     let year = year.map(|y| y.to_string());
-    let mut statement = store
-        .connection()
-        .prepare(
-            "SELECT survey, COUNT(*), SUM(satisfied), GROUP_CONCAT(DISTINCT source_file) FROM survey_responses \
-             WHERE (?1 IS NULL OR survey = ?1) AND (?2 IS NULL OR substr(answered_at, 1, 4) = ?2) \
-             GROUP BY survey ORDER BY survey",
-        )
-        .map_err(|e| store.sql_error(e))?;
-    let rows = statement
-        .query_map(params![survey, year], |r| {
-            let (responses, satisfied): (i64, i64) = (r.get(1)?, r.get(2)?);
-            let files: Option<String> = r.get(3)?;
-            Ok(Satisfaction {
-                survey: r.get(0)?,
-                responses: responses as u64,
-                satisfied: satisfied as u64,
-                rate: (responses > 0).then(|| satisfied as f64 / responses as f64),
-                interval: wilson_95(satisfied as u64, responses as u64),
-                files: files.map(|f| f.split(',').map(str::to_string).collect()).unwrap_or_default(),
-            })
-        })
-        .map_err(|e| store.sql_error(e))?;
-    rows.collect::<Result<_, _>>().map_err(|e| store.sql_error(e))
+    // Counted per file and folded here: the files come out sorted, the same from both stores.
+    let rows = store.rows(
+        "SELECT survey, source_file, COUNT(*), SUM(satisfied) FROM survey_responses \
+         WHERE (?1 IS NULL OR survey = ?1) AND (?2 IS NULL OR substr(answered_at, 1, 4) = ?2) \
+         GROUP BY survey, source_file ORDER BY survey, source_file",
+        args![survey, year],
+    )?;
+    let mut surveys: Vec<Satisfaction> = Vec::new();
+    for row in rows {
+        let (name, file, responses, satisfied) = (row.text(0)?, row.text(1)?, row.int(2)?, row.int(3)?);
+        if surveys.last().is_none_or(|s| s.survey != name) {
+            surveys.push(Satisfaction {
+                survey: name,
+                responses: 0,
+                satisfied: 0,
+                rate: None,
+                interval: None,
+                files: Vec::new(),
+            });
+        }
+        if let Some(current) = surveys.last_mut() {
+            current.responses += responses as u64;
+            current.satisfied += satisfied as u64;
+            current.files.push(file);
+        }
+    }
+    for s in &mut surveys {
+        s.rate = (s.responses > 0).then(|| s.satisfied as f64 / s.responses as f64);
+        s.interval = wilson_95(s.satisfied, s.responses);
+    }
+    Ok(surveys)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod incremental;
 mod interactive;
 mod metrics;
 mod phone;
+mod postgres;
 mod preview;
 mod publish;
 mod relay;

@@ -5,6 +5,8 @@ use std::path::Path;
 use std::process::Command;
 
 use rusqlite::Connection;
+use wxpub::metrics::Store;
+use wxpub::metrics::store::{Cell, StoreTarget};
 use wxpub::sandbox::{SandboxHandle, SandboxOptions};
 
 use crate::browser::Browser;
@@ -31,7 +33,7 @@ fn date(text: &str) -> chrono::NaiveDate {
     text.parse().unwrap()
 }
 
-fn binary(project: &TestProject) -> Command {
+pub(crate) fn binary(project: &TestProject) -> Command {
     let mut command = crate::support::binary();
     command.current_dir(project.path());
     command
@@ -46,7 +48,7 @@ pub fn wxpub(project: &TestProject, sandbox: &SandboxHandle, args: &[&str]) -> (
     )
 }
 
-fn env(mut command: Command, sandbox: &SandboxHandle) -> Command {
+pub(crate) fn env(mut command: Command, sandbox: &SandboxHandle) -> Command {
     crate::support::sandbox_env(&mut command, sandbox).env("WXPUB_QUIET_RETRIES", "1");
     command
 }
@@ -97,35 +99,45 @@ pub fn published_example() -> (TestProject, SandboxHandle, tempfile::TempDir) {
     (project, start(options("2027-01-10")), state_dir)
 }
 
-fn counts(db: &Path, account: &str) -> BTreeMap<&'static str, i64> {
-    let conn = Connection::open(db).unwrap();
+fn counts(target: &StoreTarget, account: &str) -> BTreeMap<&'static str, i64> {
+    let store = Store::open_read_only(target).unwrap();
     TABLES
         .iter()
         .map(|t| {
-            let n = conn.query_row(&format!("SELECT COUNT(*) FROM {t} WHERE account = ?1"), [account], |r| r.get(0));
-            (*t, n.unwrap())
+            let rows = store.dump_table(t).unwrap();
+            (*t, rows.iter().filter(|r| r[0] == Cell::Text(account.into())).count() as i64)
         })
         .collect()
 }
 
 /// Every stored datacube row, in a stable order: what "changes nothing" compares.
-fn dump(db: &Path) -> Vec<String> {
-    let conn = Connection::open(db).unwrap();
+fn dump(target: &StoreTarget) -> Vec<String> {
+    let store = Store::open_read_only(target).unwrap();
     let mut all = Vec::new();
     for table in TABLES {
-        let mut statement = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
-        let columns = statement.column_count();
-        let rows = statement
-            .query_map([], |r| {
-                let cells: Vec<String> =
-                    (0..columns).map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i))).collect();
-                Ok(format!("{table}|{}", cells.join("|")))
-            })
-            .unwrap();
-        all.extend(rows.map(Result::unwrap));
+        all.extend(store.dump_table(table).unwrap().iter().map(|row| format!("{table}|{row:?}")));
     }
     all.sort();
     all
+}
+
+/// The store a test pulls into: the project's SQLite file, or a fresh schema of the scratch
+/// PostgreSQL database (None when there is none: the PostgreSQL half is skipped).
+pub(crate) enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+/// Points `project` at a store of `kind`; the guard drops a PostgreSQL schema at the end.
+fn store_of(kind: Kind, project: &TestProject, label: &str) -> Option<(StoreTarget, Option<crate::postgres::Schema>)> {
+    match kind {
+        Kind::Sqlite => Some((StoreTarget::Sqlite(project.path().join(".wxpub/metrics.db")), None)),
+        Kind::Postgres => {
+            let schema = crate::postgres::Schema::new(&wxpub::metrics::store::test_support::postgres_url()?, label);
+            project.write("publish.toml", &(project.read("publish.toml") + &schema.metrics_section()));
+            Some((schema.target(), Some(schema)))
+        }
+    }
 }
 
 fn datacube_calls(sandbox: &SandboxHandle) -> u64 {
@@ -143,14 +155,23 @@ fn datacube_calls_by_path(sandbox: &SandboxHandle) -> BTreeMap<String, u64> {
         .collect()
 }
 
-const YEAR: [&str; 4] = ["--since", "2026-01-10", "--until", "2027-01-09"];
+pub(crate) const YEAR: [&str; 4] = ["--since", "2026-01-10", "--until", "2027-01-09"];
 
 #[test]
 fn a_year_for_both_accounts_is_pulled_completely_and_a_second_pull_changes_nothing() {
+    a_year_is_pulled_completely(Kind::Sqlite);
+}
+
+#[test]
+fn a_year_pulled_into_postgres_is_complete_and_a_second_pull_changes_nothing() {
+    a_year_is_pulled_completely(Kind::Postgres);
+}
+
+fn a_year_is_pulled_completely(kind: Kind) {
     let (project, sandbox, _state) = published_example();
+    let Some((db, _schema)) = store_of(kind, &project, "year") else { return };
     let (code, out, err) = wxpub(&project, &sandbox, &[&["stats", "pull"][..], &YEAR].concat());
     assert_eq!(code, 0, "{out}{err}");
-    let db = project.path().join(".wxpub/metrics.db");
     // 365 days, all after 2025-11-01: the 2026 endpoints, not the deprecated ones. The sandbox
     // serves 6 follower sources and 24 hours; 9 published (not mass-sent) articles, each read for
     // 30 days — which the deprecated article endpoints never show.
@@ -214,14 +235,23 @@ fn a_year_for_both_accounts_is_pulled_completely_and_a_second_pull_changes_nothi
 
 #[test]
 fn an_interrupted_pull_is_completed_by_the_next_one() {
+    an_interrupted_pull_is_completed(Kind::Sqlite);
+}
+
+#[test]
+fn an_interrupted_pull_into_postgres_is_completed_by_the_next_one() {
+    an_interrupted_pull_is_completed(Kind::Postgres);
+}
+
+fn an_interrupted_pull_is_completed(kind: Kind) {
     let (project, sandbox, _state) = published_example();
+    let Some((db, _schema)) = store_of(kind, &project, "interrupted") else { return };
     let args = [&["stats", "pull", "--account", "service"][..], &YEAR].concat();
     // 40 calls answered with a non-retryable error: those ranges fail, the rest is stored.
     script_faults(&sandbox, serde_json::json!(vec![61500; 40]));
     let (code, out, err) = wxpub(&project, &sandbox, &args);
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("40 range(s) could not be fetched"), "{err}");
-    let db = project.path().join(".wxpub/metrics.db");
     let partial: i64 = counts(&db, "service").values().sum();
 
     // Killed mid-pull: what was stored stays stored.
@@ -239,13 +269,11 @@ fn an_interrupted_pull_is_completed_by_the_next_one() {
     let (code, out, err) = wxpub(&project, &sandbox, &args);
     assert_eq!(code, 0, "{out}{err}");
 
-    // Same data as one clean pull into a fresh database.
-    let config = project.read("publish.toml") + "\n[metrics]\ndb = \".wxpub/clean.db\"\n";
+    // Same data as one clean pull into a fresh SQLite database.
     let fresh = example_project();
-    fresh.write("publish.toml", &config);
     let (code, out, err) = wxpub(&fresh, &sandbox, &args);
     assert_eq!(code, 0, "{out}{err}");
-    assert_eq!(dump(&db), dump(&fresh.path().join(".wxpub/clean.db")));
+    assert_eq!(dump(&db), dump(&StoreTarget::Sqlite(fresh.path().join(".wxpub/metrics.db"))));
 }
 
 fn pulled_project() -> (TestProject, SandboxHandle, tempfile::TempDir) {
