@@ -6,28 +6,17 @@ use std::process::Command;
 
 use rusqlite::Connection;
 use wxpub::metrics::Store;
-use wxpub::metrics::store::{Cell, StoreTarget};
+use wxpub::metrics::store::{Cell, Param, StoreTarget};
 use wxpub::sandbox::{SandboxHandle, SandboxOptions};
+use wxpub::wechat::types::Datacube;
 
 use crate::browser::Browser;
 use crate::support::TestProject;
 use crate::wechat::{sandbox_state, script_faults, start};
 
 use crate::support::{APPID, SECRET};
-const TABLES: [&str; 12] = [
-    "user_summary",
-    "user_cumulate",
-    "article_summary",
-    "article_total",
-    "user_read",
-    "user_read_hour",
-    "user_share",
-    "user_share_hour",
-    "article_read",
-    "article_share",
-    "biz_summary",
-    "article_total_detail",
-];
+/// The datacube tables (the store's first twelve).
+const TABLES: &[&str] = wxpub::metrics::store::TABLES.split_at(12).0;
 
 fn date(text: &str) -> chrono::NaiveDate {
     text.parse().unwrap()
@@ -529,7 +518,17 @@ fn the_item_report_draws_the_articles_thirty_day_curve() {
 /// 2026 ones from it, and the summary counts every day once.
 #[test]
 fn a_pull_across_the_first_day_of_the_new_statistics_has_no_gap_and_no_double_count() {
+    a_pull_across_the_first_day(Kind::Sqlite);
+}
+
+#[test]
+fn a_pull_into_postgres_across_the_first_day_of_the_new_statistics_has_no_gap_and_no_double_count() {
+    a_pull_across_the_first_day(Kind::Postgres);
+}
+
+fn a_pull_across_the_first_day(kind: Kind) {
     let project = example_project();
+    let Some((target, _schema)) = store_of(kind, &project, "first_day") else { return };
     // An account that publishes in the web backend too: its statistics name articles that
     // wxpub never published.
     let sandbox = start(SandboxOptions {
@@ -542,14 +541,11 @@ fn a_pull_across_the_first_day_of_the_new_statistics_has_no_gap_and_no_double_co
     let (code, out, err) =
         wxpub(&project, &sandbox, &["stats", "pull", "--since", "2025-10-20", "--until", "2025-11-20"]);
     assert_eq!(code, 0, "{out}{err}");
-    let db = Connection::open(project.path().join(".wxpub/metrics.db")).unwrap();
+    let db = Store::open_read_only(&target).unwrap();
     let span = |endpoint: &str| -> (String, String) {
-        db.query_row(
-            "SELECT MIN(ref_date), MAX(ref_date) FROM pulled_days WHERE endpoint = ?1 AND account = 'service'",
-            [endpoint],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap()
+        let sql = "SELECT MIN(ref_date), MAX(ref_date) FROM pulled_days WHERE endpoint = ?1 AND account = 'service'";
+        let row = &db.rows(sql, &[Param::Text(Some(endpoint))]).unwrap()[0];
+        (row.text(0).unwrap(), row.text(1).unwrap())
     };
     assert_eq!(span("getuserread"), ("2025-10-20".into(), "2025-10-31".into()));
     assert_eq!(span("getarticlesummary"), ("2025-10-20".into(), "2025-10-31".into()));
@@ -557,7 +553,7 @@ fn a_pull_across_the_first_day_of_the_new_statistics_has_no_gap_and_no_double_co
     assert_eq!(span("getarticleread"), ("2025-11-01".into(), "2025-11-20".into()));
     assert_eq!(span("getusersummary"), ("2025-10-20".into(), "2025-11-20".into()));
 
-    let sum = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let sum = |sql: &str| -> i64 { db.rows(sql, &[]).unwrap()[0].int(0).unwrap() };
     let old = sum("SELECT SUM(int_page_read_user) FROM user_read WHERE user_source = 99999999 AND account = 'service'");
     let new = sum("SELECT SUM(read_user) FROM biz_summary WHERE account = 'service'");
     let summary: serde_json::Value = serde_json::from_str(&report(
@@ -573,7 +569,11 @@ fn a_pull_across_the_first_day_of_the_new_statistics_has_no_gap_and_no_double_co
     assert_eq!(figure("read_users"), old + new, "each day from one source, none twice");
 
     // A row an older wxpub stored from a deprecated endpoint after the first day does not count.
-    db.execute("INSERT INTO user_read VALUES ('service', '2025-11-05', 99999999, 5000, 6000, 0, 0, 0, 0, 0, 0)", [])
+    let older = serde_json::json!({"ref_date": "2025-11-05", "user_source": 99999999, "int_page_read_user": 5000,
+        "int_page_read_count": 6000});
+    Store::open(&target)
+        .unwrap()
+        .store_range("service", Datacube::GetUserRead, &[("2025-11-05".into(), true)], &[older], "older wxpub")
         .unwrap();
     let summary: serde_json::Value = serde_json::from_str(&report(
         &project,
@@ -609,7 +609,17 @@ fn a_pull_across_the_first_day_of_the_new_statistics_has_no_gap_and_no_double_co
 /// replaced by its final figures; no final day is fetched again.
 #[test]
 fn a_delayed_day_is_fetched_again_and_replaced_and_nothing_else() {
+    a_delayed_day_is_fetched_again(Kind::Sqlite);
+}
+
+#[test]
+fn a_delayed_day_in_postgres_is_fetched_again_and_replaced_and_nothing_else() {
+    a_delayed_day_is_fetched_again(Kind::Postgres);
+}
+
+fn a_delayed_day_is_fetched_again(kind: Kind) {
     let (project, _first, state) = published_example();
+    let Some((db, _schema)) = store_of(kind, &project, "delayed") else { return };
     let options = |today: &str| SandboxOptions {
         state: Some(state.path().join("sandbox.db")),
         today: Some(date(today)),
@@ -621,22 +631,22 @@ fn a_delayed_day_is_fetched_again_and_replaced_and_nothing_else() {
     let sandbox = start(options("2026-12-09"));
     let (code, out, err) = wxpub(&project, &sandbox, &[&args[..], &["--until", "2026-12-08"]].concat());
     assert_eq!(code, 0, "{out}{err}");
-    let db = project.path().join(".wxpub/metrics.db");
     let readers_on = |day: &str| -> i64 {
-        Connection::open(&db)
-            .unwrap()
-            .query_row("SELECT SUM(read_user) FROM article_read WHERE ref_date = ?1", [day], |r| r.get(0))
+        let store = Store::open_read_only(&db).unwrap();
+        store.rows("SELECT SUM(read_user) FROM article_read WHERE ref_date = ?1", &[Param::Text(Some(day))]).unwrap()[0]
+            .int(0)
             .unwrap()
     };
     let provisional = readers_on("2026-12-08");
     let final_days = |endpoint: &str| -> Vec<(String, bool)> {
-        let conn = Connection::open(&db).unwrap();
-        let mut statement = conn
-            .prepare(
+        let store = Store::open_read_only(&db).unwrap();
+        let rows = store
+            .rows(
                 "SELECT ref_date, final FROM pulled_days WHERE endpoint = ?1 AND ref_date >= '2026-12-06' ORDER BY 1",
+                &[Param::Text(Some(endpoint))],
             )
             .unwrap();
-        statement.query_map([endpoint], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+        rows.iter().map(|r| (r.text(0).unwrap(), r.int(1).unwrap() == 1)).collect()
     };
     assert_eq!(final_days("getarticleread").last(), Some(&("2026-12-08".to_string(), false)));
     let before = datacube_calls_by_path(&sandbox);

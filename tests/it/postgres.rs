@@ -179,7 +179,11 @@ fn twenty_museums_pulling_at_once_into_one_postgres_lose_and_duplicate_nothing()
         assert!(datacube_dump(&schema.target()) == expected, "{}: not exactly one clean pull's rows", schema.name);
     }
 
-    let mut toml = String::from("name = \"二十馆\"\n");
+    // And one museum on its own SQLite file: a network mixes both kinds of store.
+    let mut toml = format!(
+        "name = \"二十馆\"\n[museums.sqlite]\nname = \"单机博物馆\"\nproject = \"{}\"\n",
+        reference.path().display()
+    );
     for (n, schema) in schemas.iter().enumerate() {
         toml += &format!("[museums.m{n:02}]\nname = \"博物馆 {n:02}\"\ndb = \"{url}\"\nschema = \"{}\"\n", schema.name);
     }
@@ -191,11 +195,12 @@ fn twenty_museums_pulling_at_once_into_one_postgres_lose_and_duplicate_nothing()
         ok(&reference, &sandbox, &args)
     };
     let table = network(&[]);
-    assert!(table.contains("博物馆 00") && table.contains("博物馆 19"), "{table}");
+    assert!(table.contains("博物馆 00") && table.contains("博物馆 19") && table.contains("单机博物馆"), "{table}");
     let json = network(&["--format", "json"]);
     let report: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(report["museums"].as_array().unwrap().len(), 20, "{report}");
+    assert_eq!(report["museums"].as_array().unwrap().len(), 21, "{report}");
     assert_eq!(report["missing"].as_array().map_or(0, Vec::len), 0, "{report}");
+    // The same sandbox and days everywhere: the same figures from every store.
     let followers: Vec<&serde_json::Value> =
         report["museums"].as_array().unwrap().iter().map(|m| &m["figures"]["new_followers"]).collect();
     assert!(followers.iter().all(|f| *f == followers[0] && f.as_f64().unwrap() > 0.0), "{followers:?}");

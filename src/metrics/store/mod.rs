@@ -227,7 +227,8 @@ impl Row {
     }
 }
 
-/// The tables `dump_table` reads (what a pull or a publish writes).
+/// The tables `dump_table` reads (what a pull or a publish writes): the twelve datacube tables
+/// first, then the bookkeeping.
 pub const TABLES: [&str; 17] = [
     "user_summary",
     "user_cumulate",
@@ -644,8 +645,9 @@ impl Store {
         })
     }
 
-    /// The rows of a read query.
-    pub(crate) fn rows(&self, sql: &str, params: &[Param]) -> Result<Vec<Row>, StoreError> {
+    /// The rows of a read query, written once for both engines: `?N` placeholders, and SQL that
+    /// SQLite and PostgreSQL read alike (what reports and tests ask beyond the methods above).
+    pub fn rows(&self, sql: &str, params: &[Param]) -> Result<Vec<Row>, StoreError> {
         let rows = self.retrying(|engine| engine.query(sql, params))?;
         Ok(rows.into_iter().map(|cells| Row { cells, origin: self.origin.clone() }).collect())
     }
