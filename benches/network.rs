@@ -4,6 +4,7 @@
 //!
 //! Run: `source .ci/postgres.sh && cargo bench --bench network` (any scratch database named by
 //! `WXPUB_TEST_PG_URL` will do; the bench creates and drops its own schemas).
+//! `WXPUB_BENCH_SQLITE=1` runs the same pulls into twenty SQLite files instead, for comparison.
 mod common;
 
 use std::process::{Command, Stdio};
@@ -27,8 +28,12 @@ fn main() {
     let sandbox = spawn(SandboxOptions { latency_ms: 50, today: Some(today), ..SandboxOptions::default() }).unwrap();
     let dirs: Vec<tempfile::TempDir> = (0..MUSEUMS).map(|_| tempfile::tempdir().unwrap()).collect();
     let schemas: Vec<String> = (0..MUSEUMS).map(|n| test_support::fresh_schema(&format!("bench{n:02}"))).collect();
+    let sqlite = std::env::var_os("WXPUB_BENCH_SQLITE").is_some();
     for (dir, schema) in dirs.iter().zip(&schemas) {
         common::project_skeleton(dir.path());
+        if sqlite {
+            continue;
+        }
         let config = std::fs::read_to_string(dir.path().join("publish.toml")).unwrap();
         let metrics = format!("\n[metrics]\ndb = \"{url}\"\nschema = \"{schema}\"\n");
         std::fs::write(dir.path().join("publish.toml"), config + &metrics).unwrap();
@@ -57,22 +62,37 @@ fn main() {
     }
     let seconds = started.elapsed().as_secs_f64();
     let mut rows = Vec::new();
-    for schema in &schemas {
-        let target = StoreTarget::Postgres { url: url.clone(), schema: schema.clone(), password_env: None };
-        let store = Store::open_read_only(&target).unwrap();
+    let targets: Vec<StoreTarget> = dirs
+        .iter()
+        .zip(&schemas)
+        .map(|(dir, schema)| match sqlite {
+            true => StoreTarget::Sqlite(dir.path().join(".wxpub/metrics.db")),
+            false => StoreTarget::Postgres { url: url.clone(), schema: schema.clone(), password_env: None },
+        })
+        .collect();
+    for target in &targets {
+        let store = Store::open_read_only(target).unwrap();
         rows.push(Datacube::ALL.iter().map(|d| store.count_rows(*d, None).unwrap()).sum::<u64>());
     }
     assert!(rows.iter().all(|r| *r == rows[0] && *r > 0), "every museum has the same rows: {rows:?}");
     println!(
-        "stats pull into PostgreSQL: {MUSEUMS} museums × 2 accounts × one year at once, 50 ms per call: {seconds:.1} s wall, {} rows in all ({} per museum)",
+        "stats pull into {}: {MUSEUMS} museums × 2 accounts × one year at once, 50 ms per call: {seconds:.1} s wall, {} rows in all ({} per museum)",
+        if sqlite { "twenty SQLite files" } else { "PostgreSQL" },
         rows.iter().sum::<u64>(),
         rows[0]
     );
 
     let network = tempfile::tempdir().unwrap();
     let mut toml = String::new();
-    for (n, schema) in schemas.iter().enumerate() {
-        toml += &format!("[museums.m{n:02}]\nname = \"博物馆 {n:02}\"\ndb = \"{url}\"\nschema = \"{schema}\"\n");
+    for (n, target) in targets.iter().enumerate() {
+        toml += &match target {
+            StoreTarget::Postgres { schema, .. } => {
+                format!("[museums.m{n:02}]\nname = \"博物馆 {n:02}\"\ndb = \"{url}\"\nschema = \"{schema}\"\n")
+            }
+            StoreTarget::Sqlite(path) => {
+                format!("[museums.m{n:02}]\nname = \"博物馆 {n:02}\"\ndb = \"{}\"\n", path.display())
+            }
+        };
     }
     std::fs::write(network.path().join("network.toml"), toml).unwrap();
     let started = Instant::now();
@@ -82,7 +102,7 @@ fn main() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    println!("report network over the {MUSEUMS} schemas: {:.2} s", started.elapsed().as_secs_f64());
+    println!("report network over the {MUSEUMS} museums: {:.2} s", started.elapsed().as_secs_f64());
     for schema in &schemas {
         test_support::drop_schema(&url, schema);
     }

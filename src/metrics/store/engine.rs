@@ -76,6 +76,14 @@ macro_rules! args {
 }
 pub(crate) use args;
 
+/// A whole column of rows, bound as one PostgreSQL array (`UNNEST`): a range of thousands of
+/// rows is stored in one statement rather than one round trip per row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Column {
+    Text(Vec<String>),
+    Int(Vec<i64>),
+}
+
 /// One value read back, the same from both engines.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
@@ -271,6 +279,38 @@ impl Engine {
                 rows.iter().map(pg_cells).collect()
             }
         }
+    }
+
+    /// Runs a statement whose parameters are whole columns (`UNNEST(?1::text[], ?2::bigint[])`):
+    /// PostgreSQL only.
+    pub fn execute_columns(&self, sql: &str, columns: &[Column]) -> Result<u64, EngineError> {
+        let Engine::Postgres(_) = self else {
+            return Err(EngineError::Value("column-wise statements are for PostgreSQL only".into()));
+        };
+        let mut pg = self.pg();
+        let statement = match pg.statements.get(sql) {
+            Some(statement) => statement.clone(),
+            None => {
+                let types: Vec<Type> = columns
+                    .iter()
+                    .map(|c| match c {
+                        Column::Text(_) => Type::TEXT_ARRAY,
+                        Column::Int(_) => Type::INT8_ARRAY,
+                    })
+                    .collect();
+                let statement = pg.client.prepare_typed(&dollar_placeholders(sql), &types)?;
+                pg.statements.insert(sql.to_string(), statement.clone());
+                statement
+            }
+        };
+        let bound: Vec<&(dyn ToSql + Sync)> = columns
+            .iter()
+            .map(|c| match c {
+                Column::Text(values) => values as &(dyn ToSql + Sync),
+                Column::Int(values) => values as &(dyn ToSql + Sync),
+            })
+            .collect();
+        Ok(pg.client.execute(&statement, &bound)?)
     }
 
     /// Whether `error` means the PostgreSQL connection is gone (the server restarted, the session

@@ -18,7 +18,7 @@ mod engine;
 
 pub(crate) use engine::args;
 pub use engine::{Cell, Param, ToParam};
-use engine::{Engine, EngineError, Pg, PgTarget};
+use engine::{Column, Engine, EngineError, Pg, PgTarget};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -798,6 +798,20 @@ impl Store {
             cols = columns.join(", "),
             keys = spec.keys.join(", "),
         );
+        let column_kinds: Vec<bool> = std::iter::once(true).chain(columns.iter().map(|c| is_text_column(c))).collect();
+        let arrays = column_kinds
+            .iter()
+            .enumerate()
+            .map(|(i, text)| format!("?{}::{}[]", i + 1, if *text { "text" } else { "bigint" }))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let insert_columns = format!(
+            "INSERT INTO {table} (account, {cols}) SELECT * FROM UNNEST({arrays}) \
+             ON CONFLICT (account, {keys}) DO UPDATE SET {updates}",
+            table = spec.table,
+            cols = columns.join(", "),
+            keys = spec.keys.join(", "),
+        );
         let delete = format!("DELETE FROM {} WHERE account = ?1 AND ref_date BETWEEN ?2 AND ?3", spec.table);
         let postgres = self.engine.is_postgres();
         self.write(|engine| {
@@ -818,24 +832,82 @@ impl Store {
                     args![account, endpoint.name(), first, last],
                 )?;
             }
+            if postgres {
+                // One statement per table for the whole range: the rows as columns (UNNEST).
+                let key_count = 1 + spec.keys.len();
+                let rows = last_per_key(&cells, key_count);
+                if !rows.is_empty() {
+                    engine.execute_columns(&insert_columns, &columns_of(&rows, &column_kinds))?;
+                }
+                let source_rows: Vec<Vec<Stored>> = sources
+                    .iter()
+                    .map(|s| {
+                        vec![
+                            Stored::Text(account.to_string()),
+                            Stored::Text(endpoint.name().to_string()),
+                            Stored::Text(s.ref_date.clone()),
+                            Stored::Text(s.msgid.clone()),
+                            Stored::Text(s.stat_date.clone()),
+                            Stored::Text(s.source.clone()),
+                            Stored::Int(s.user_count),
+                        ]
+                    })
+                    .collect();
+                let source_rows = last_per_key(&source_rows, 6);
+                // Most endpoints carry no read sources: no statement for nothing.
+                if !source_rows.is_empty() {
+                    engine.execute_columns(
+                    &format!(
+                        "INSERT INTO read_source (account, endpoint, ref_date, msgid, stat_date, source, user_count) \
+                         SELECT * FROM UNNEST(?1::text[], ?2::text[], ?3::text[], ?4::text[], ?5::text[], ?6::text[], \
+                         ?7::bigint[]) {READ_SOURCE_UPSERT}"
+                    ),
+                        &columns_of(&source_rows, &[true, true, true, true, true, true, false]),
+                    )?;
+                }
+                let day_rows: Vec<Vec<Stored>> = days
+                    .iter()
+                    .map(|(day, is_final)| {
+                        vec![
+                            Stored::Text(account.to_string()),
+                            Stored::Text(endpoint.name().to_string()),
+                            Stored::Text(day.clone()),
+                            Stored::Text(pulled_at.to_string()),
+                            Stored::Int(i64::from(*is_final)),
+                            Stored::Text(pulled_at.to_string()),
+                        ]
+                    })
+                    .collect();
+                let day_rows = last_per_key(&day_rows, 3);
+                engine.execute_columns(
+                    &format!(
+                        "INSERT INTO pulled_days (account, endpoint, ref_date, first_pulled_at, final, last_pulled_at) \
+                         SELECT * FROM UNNEST(?1::text[], ?2::text[], ?3::text[], ?4::text[], ?5::bigint[], ?6::text[]) \
+                         {PULLED_DAYS_UPSERT}"
+                    ),
+                    &columns_of(&day_rows, &[true, true, true, true, false, true]),
+                )?;
+                return Ok(());
+            }
             for values in &cells {
                 let params: Vec<Param> = values.iter().map(Stored::param).collect();
                 engine.execute(&insert, &params)?;
             }
             for s in &sources {
                 engine.execute(
-                    "INSERT INTO read_source (account, endpoint, ref_date, msgid, stat_date, source, user_count) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-                     ON CONFLICT (account, endpoint, ref_date, msgid, stat_date, source) \
-                     DO UPDATE SET user_count = excluded.user_count",
+                    &format!(
+                        "INSERT INTO read_source (account, endpoint, ref_date, msgid, stat_date, source, user_count) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) {READ_SOURCE_UPSERT}"
+                    ),
                     args![account, endpoint.name(), s.ref_date, s.msgid, s.stat_date, s.source, s.user_count],
                 )?;
             }
             for (day, is_final) in days {
                 engine.execute(
-                    "INSERT INTO pulled_days (account, endpoint, ref_date, first_pulled_at, final, last_pulled_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?4) ON CONFLICT (account, endpoint, ref_date) \
-                     DO UPDATE SET final = excluded.final, last_pulled_at = excluded.last_pulled_at",
+                    &format!(
+                        "INSERT INTO pulled_days (account, endpoint, ref_date, first_pulled_at, final, last_pulled_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?4) {PULLED_DAYS_UPSERT}"
+                    ),
                     args![account, endpoint.name(), day, pulled_at, is_final],
                 )?;
             }
@@ -998,12 +1070,53 @@ fn engine_error(origin: &str, e: EngineError) -> StoreError {
     }
 }
 
+const READ_SOURCE_UPSERT: &str = "ON CONFLICT (account, endpoint, ref_date, msgid, stat_date, source) \
+     DO UPDATE SET user_count = excluded.user_count";
+/// A day fetched again keeps when it was first fetched.
+const PULLED_DAYS_UPSERT: &str = "ON CONFLICT (account, endpoint, ref_date) \
+     DO UPDATE SET final = excluded.final, last_pulled_at = excluded.last_pulled_at";
+
+/// The rows with the last of each key (the first `key_count` values), as one upsert after another
+/// would leave them: PostgreSQL refuses to update one row twice in a statement.
+fn last_per_key(rows: &[Vec<Stored>], key_count: usize) -> Vec<&Vec<Stored>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<&Vec<Stored>> = rows.iter().rev().filter(|row| seen.insert(&row[..key_count])).collect();
+    kept.reverse();
+    kept
+}
+
+/// Rows as columns, each text (`true`) or integer.
+fn columns_of(rows: &[&Vec<Stored>], text: &[bool]) -> Vec<Column> {
+    text.iter()
+        .enumerate()
+        .map(|(i, is_text)| match is_text {
+            true => Column::Text(
+                rows.iter()
+                    .map(|r| match &r[i] {
+                        Stored::Text(t) => t.clone(),
+                        Stored::Int(n) => n.to_string(),
+                    })
+                    .collect(),
+            ),
+            false => Column::Int(
+                rows.iter()
+                    .map(|r| match &r[i] {
+                        Stored::Int(n) => *n,
+                        Stored::Text(_) => 0,
+                    })
+                    .collect(),
+            ),
+        })
+        .collect()
+}
+
 /// The columns stored as text; every other datacube column is an integer.
 fn is_text_column(column: &str) -> bool {
     matches!(column, "ref_date" | "msgid" | "title" | "stat_date")
 }
 
 /// A datacube value as the store keeps it.
+#[derive(PartialEq, Eq, Hash)]
 enum Stored {
     Text(String),
     Int(i64),
