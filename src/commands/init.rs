@@ -59,6 +59,10 @@ max_width = 1080        # body images are scaled down to this width, never up
 # Statistics (`wxpub stats pull`, `wxpub report`).
 [metrics]
 db = ".wxpub/metrics.db"
+# Shared by a team or a network of museums instead (see docs/reporting-guide.md):
+# db = "postgres://museum@stats.example.org/museums"   # never with a password
+# schema = "our_museum"                                 # this museum's namespace there
+# password_env = "WXPUB_PG_PASSWORD"                    # the variable holding the password
 
 # Yearly targets scored by `wxpub report annual` (see docs/reporting-guide.md).
 # [targets.2026]

@@ -111,13 +111,14 @@ fn dump(target: &StoreTarget) -> Vec<String> {
 }
 
 /// The store a test pulls into: the project's SQLite file, or a fresh schema of the scratch
-/// PostgreSQL database (None when there is none: the PostgreSQL half is skipped).
+/// PostgreSQL database.
 pub(crate) enum Kind {
     Sqlite,
     Postgres,
 }
 
-/// Points `project` at a store of `kind`; the guard drops a PostgreSQL schema at the end.
+/// Points `project` at a store of `kind`; the guard drops a PostgreSQL schema at the end. None
+/// when there is no scratch PostgreSQL database (outside CI): that half of the test is skipped.
 fn store_of(kind: Kind, project: &TestProject, label: &str) -> Option<(StoreTarget, Option<crate::postgres::Schema>)> {
     match kind {
         Kind::Sqlite => Some((StoreTarget::Sqlite(project.path().join(".wxpub/metrics.db")), None)),

@@ -144,6 +144,32 @@ fn a_pull_into_postgres_gives_the_same_rows_and_reports_byte_for_byte_as_sqlite(
         }
     }
     assert_eq!(compared, 24);
+    // The filled-in form: the same cells in every sheet (the files' own metadata may differ).
+    let sheets = |project: &TestProject| {
+        use calamine::Reader;
+        let out = project.path().join("annual.xlsx");
+        ok(
+            project,
+            &sandbox,
+            &["report", "annual", "--year", "2026", "--format", "xlsx", "--out", out.to_str().unwrap()],
+        );
+        let mut book: calamine::Xlsx<_> = calamine::open_workbook(&out).unwrap();
+        let names = book.sheet_names().to_vec();
+        assert!(!names.is_empty());
+        names
+            .into_iter()
+            .map(|name| {
+                let cells: Vec<String> = book
+                    .worksheet_range(&name)
+                    .unwrap()
+                    .rows()
+                    .flat_map(|r| r.iter().map(|c| format!("{c:?}")))
+                    .collect();
+                (name, cells)
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(sheets(&sqlite), sheets(&postgres));
     let survey = ["survey", "report", "--year", "2026", "--json"];
     assert_eq!(ok(&sqlite, &sandbox, &survey), ok(&postgres, &sandbox, &survey));
     assert_eq!(bookkeeping(&sqlite_target), bookkeeping(&schema.target()));
