@@ -249,7 +249,7 @@ fn museum_year(
             }
             let config = Config::load(&project).map_err(|e| format!("{}: {e}", project.display()))?;
             let target = StoreTarget::from_config(&project, &config.metrics).map_err(|e| e.to_string())?;
-            if let Some(db) = target.is_sqlite_file().filter(|db| !db.is_file()) {
+            if let Some(db) = target.sqlite_file().filter(|db| !db.is_file()) {
                 return Err(format!("no statistics yet at {} (run `wxpub stats pull` there)", db.display()));
             }
             // Read as it is: another museum's store is never written or migrated from here.
@@ -263,7 +263,7 @@ fn museum_year(
             let target =
                 StoreTarget::from_setting(base, db, entry.schema.as_deref(), entry.password_env.as_deref(), place)
                     .map_err(|e| e.to_string())?;
-            if let Some(db) = target.is_sqlite_file().filter(|db| !db.is_file()) {
+            if let Some(db) = target.sqlite_file().filter(|db| !db.is_file()) {
                 return Err(format!("no statistics database at {}", db.display()));
             }
             (Store::open_read_only(&target).map_err(|e| e.to_string())?, None, Vec::new())

@@ -151,7 +151,8 @@ impl StoreTarget {
         }
     }
 
-    pub fn is_sqlite_file(&self) -> Option<&Path> {
+    /// The SQLite file, for a store that is one.
+    pub fn sqlite_file(&self) -> Option<&Path> {
         match self {
             StoreTarget::Sqlite(path) => Some(path),
             StoreTarget::Postgres { .. } => None,
