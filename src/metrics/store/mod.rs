@@ -111,6 +111,11 @@ impl StoreTarget {
                 "{place}: `db` carries a password; take it out of the URL (the file is committed) and put it in an environment variable named by `password_env`, e.g. password_env = \"WXPUB_PG_PASSWORD\""
             )));
         }
+        if config.get_ssl_mode() == postgres::config::SslMode::Require {
+            return Err(StoreError::Target(format!(
+                "{place}: `db` asks for sslmode=require, and wxpub does not speak TLS to PostgreSQL yet; reach the server on a private network or through an SSH tunnel, and drop sslmode (or use sslmode=disable)"
+            )));
+        }
         let Some(schema) = schema else {
             return Err(StoreError::Target(format!(
                 "{place}: a PostgreSQL `db` needs `schema`, the museum's own namespace in the shared database (e.g. schema = \"qingzhou_museum\"), so that museums sharing it never mix their figures"
@@ -1491,6 +1496,8 @@ mod tests {
         assert!(message.contains("carries a password") && !message.contains("hunter2"), "{message}");
         assert!(setting("postgres://u@db/stats", None).unwrap_err().to_string().contains("needs `schema`"));
         assert!(setting("postgres://u@db/stats", Some("Bad-Name")).unwrap_err().to_string().contains("not a plain"));
+        let tls = setting("postgres://u@db/stats?sslmode=require", Some("m")).unwrap_err().to_string();
+        assert!(tls.contains("does not speak TLS"), "{tls}");
         assert_eq!(setting(".wxpub/metrics.db", None).unwrap(), StoreTarget::Sqlite(base.join(".wxpub/metrics.db")));
         assert!(setting(".wxpub/metrics.db", Some("m")).is_err(), "a schema with a SQLite file is a mistake");
         let target = setting("postgres://u@db:5433/stats", Some("qingzhou")).unwrap();
