@@ -243,21 +243,38 @@ fn a_pull_that_loses_its_postgres_connection_resumes_with_nothing_lost() {
     let expected = datacube_dump(&StoreTarget::Sqlite(reference.path().join(".wxpub/metrics.db")));
 
     let schema = Schema::new(&url, "lost");
+    // Its own name in the server's activity view, so that only this pull's sessions are cut.
+    let name = format!("wxpub_lost_{}", std::process::id());
+    let separator = if url.contains('?') { '&' } else { '?' };
     let project = copy_into(&reference, &schema);
-    // Few calls at once, so that the pull lasts long enough to be cut several times.
-    project.write("publish.toml", &(project.read("publish.toml") + "concurrency = 2\n"));
+    project.write(
+        "publish.toml",
+        &(reference.read("publish.toml")
+            + &format!(
+                "\n[metrics]\ndb = \"{url}{separator}application_name={name}\"\nschema = \"{}\"\n\
+                 # Few calls at once, so that the pull lasts long enough to be cut several times.\n\
+                 concurrency = 2\n",
+                schema.name
+            )),
+    );
     let mut child =
         env(binary(&project), &sandbox).args(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let kill = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'wxpub stats' \
-         AND datname = current_database()";
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     let mut cut = 0;
-    for _ in 0..6 {
-        std::thread::sleep(std::time::Duration::from_millis(250));
-        if child.try_wait().unwrap().is_some() {
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        if cut >= 3 || child.try_wait().unwrap().is_some() {
             break;
         }
-        test_support::run_sql(&url, kill).unwrap();
-        cut += 1;
+        let ended: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity \
+                 WHERE application_name = $1) AS cut WHERE ended",
+                &[&name],
+            )
+            .unwrap()
+            .get(0);
+        cut += ended;
     }
     let output = child.wait_with_output().unwrap();
     let (out, err) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));

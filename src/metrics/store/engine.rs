@@ -147,8 +147,19 @@ const RECONNECT_FOR: Duration = Duration::from_secs(30);
 
 impl Pg {
     pub fn connect(target: PgTarget) -> Result<Pg, EngineError> {
-        let client = Self::session(&target)?;
-        Ok(Pg { client, target, statements: HashMap::new() })
+        // A session ended by the server while it is being set up is tried again; a server that
+        // refuses or cannot be reached is reported at once.
+        let mut attempts = 0;
+        loop {
+            match Self::session(&target) {
+                Ok(client) => return Ok(Pg { client, target, statements: HashMap::new() }),
+                Err(EngineError::Postgres(e)) if attempts < 5 && ended_by_server(&e) => {
+                    attempts += 1;
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// A new session on the museum's schema: `search_path` names only it, so every unqualified
@@ -200,6 +211,18 @@ impl Pg {
             }
         }
     }
+}
+
+/// The session is gone: closed under the client, or ended by the server (an administrator's
+/// `pg_terminate_backend`, a shutdown or crash, a server still starting).
+fn ended_by_server(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    e.is_closed()
+        || matches!(
+            e.code(),
+            Some(c) if *c == SqlState::ADMIN_SHUTDOWN || *c == SqlState::CRASH_SHUTDOWN
+                || *c == SqlState::CANNOT_CONNECT_NOW
+        )
 }
 
 fn bound<'a>(params: &'a [Param<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
@@ -320,13 +343,11 @@ impl Engine {
         match (self, error) {
             (Engine::Postgres(_), EngineError::Postgres(e)) => {
                 use postgres::error::SqlState;
-                e.is_closed()
+                ended_by_server(e)
                     || self.pg().client.is_closed()
                     || matches!(
                         e.code(),
-                        Some(c) if *c == SqlState::ADMIN_SHUTDOWN || *c == SqlState::CRASH_SHUTDOWN
-                            || *c == SqlState::CANNOT_CONNECT_NOW || *c == SqlState::T_R_SERIALIZATION_FAILURE
-                            || *c == SqlState::T_R_DEADLOCK_DETECTED
+                        Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
                     )
             }
             _ => false,

@@ -410,6 +410,11 @@ const MIGRATIONS: &[&str] = &[
             SUM(zaikan) AS zaikan, SUM(comments) AS comments
           FROM account_day GROUP BY substr(day, 1, 4)) AS y;
     "#,
+    // 5: a publish run is recorded once per account, even when a lost connection makes the store
+    // repeat the write whose commit it never heard back about.
+    r#"
+    CREATE UNIQUE INDEX publish_runs_run_account ON publish_runs (run, account);
+    "#,
 ];
 
 /// The read/share/favourite counters shared by several endpoints.
@@ -587,8 +592,11 @@ impl Store {
                     })?;
                     config.password(password);
                 }
+                // Named for the server's activity view: `wxpub stats`, unless the URL names it.
+                if config.get_application_name().is_none() {
+                    config.application_name(&format!("wxpub {}", std::env::args().nth(1).unwrap_or_default()));
+                }
                 config
-                    .application_name(&format!("wxpub {}", std::env::args().nth(1).unwrap_or_default()))
                     .connect_timeout(std::time::Duration::from_secs(10))
                     .keepalives(true)
                     .keepalives_idle(std::time::Duration::from_secs(30));
@@ -709,6 +717,16 @@ impl Store {
                 Ok(())
             }
             StoreTarget::Postgres { schema, .. } => {
+                // Already current: nothing to create or write (a role with only USAGE on its
+                // schema can run every command).
+                match self.schema_version() {
+                    Ok(version) if version == known => return Ok(()),
+                    Ok(version) if version > known => {
+                        return Err(StoreError::TooNew { target: self.origin.to_string(), found: version, known });
+                    }
+                    Ok(_) | Err(StoreError::NoSchema { .. }) => {}
+                    Err(e) => return Err(e),
+                }
                 // One migrator at a time per database: twenty museums' first pulls may start at once.
                 let found = self.write(|engine| {
                     engine.execute("SELECT pg_advisory_xact_lock(hashtext('wxpub-migrate'))", &[])?;
@@ -939,7 +957,7 @@ impl Store {
         self.write(|engine| {
             engine.execute(
                 "INSERT INTO publish_runs (run, account, started_at, ended_at, items, outcome, error) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (run, account) DO NOTHING",
                 args![run.run, run.account, run.started_at, run.ended_at, run.items as i64, outcome, run.error],
             )
         })
@@ -1484,6 +1502,36 @@ mod tests {
             let message = Store::open_read_only(&fresh.target).err().unwrap().to_string();
             assert!(message.contains("never migrated here"), "{message}");
         }
+    }
+
+    /// A museum whose schema an administrator created: its role may use and write the schema but
+    /// not create anything in the database; every command must still work.
+    #[test]
+    fn a_role_without_create_on_the_database_uses_its_current_schema() {
+        let Some(url) = test_support::postgres_url() else { return };
+        let schema = test_support::fresh_schema("granted");
+        let owner = StoreTarget::Postgres { url: url.clone(), schema: schema.clone(), password_env: None };
+        drop(Store::open(&owner).unwrap());
+        let role = format!("r_{schema}");
+        test_support::run_sql(
+            &url,
+            &format!(
+                "CREATE ROLE {role} LOGIN; GRANT USAGE ON SCHEMA {schema} TO {role}; \
+                 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}; \
+                 GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {role};"
+            ),
+        )
+        .unwrap();
+        let (user, host) = url.split_once('@').unwrap();
+        let as_role = format!("{}{role}@{host}", &user[..user.rfind('/').unwrap() + 1]);
+        let target = StoreTarget::Postgres { url: as_role, schema: schema.clone(), password_env: None };
+        let mut store = Store::open(&target).unwrap();
+        let rows = vec![json!({"ref_date": "2026-11-01", "cumulate_user": 10})];
+        store.store_range("s", Datacube::GetUserCumulate, &[("2026-11-01".into(), true)], &rows, "t").unwrap();
+        assert_eq!(store.count_rows(Datacube::GetUserCumulate, None).unwrap(), 1);
+        drop(store);
+        test_support::drop_schema(&url, &schema);
+        test_support::run_sql(&url, &format!("DROP ROLE {role}")).unwrap();
     }
 
     #[test]
