@@ -534,57 +534,56 @@ pub struct Totals {
 pub fn totals(store: &Store, account: Option<&str>, period: Period) -> Result<Totals, StoreError> {
     let (since, until) = period.bounds();
     let p = args![since, until, account];
-    let row = store.row(
+    let row = store.one(
         "SELECT COALESCE(SUM(new_user), 0), COALESCE(SUM(cancel_user), 0), COUNT(DISTINCT ref_date) \
          FROM user_summary WHERE ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3)",
         p,
     )?;
-    let one = |row: Option<super::store::Row>| {
-        row.ok_or_else(|| StoreError::Value { target: store.describe().to_string(), detail: "no totals row".into() })
-    };
-    let row = one(row)?;
     let (new, cancel, days) = (row.int(0)?, row.int(1)?, row.int(2)?);
-    let followers_at_end = one(store.row(
-        "SELECT SUM(cumulate_user) FROM user_cumulate WHERE (?3 IS NULL OR account = ?3) AND ref_date = \
+    let followers_at_end = store
+        .one(
+            "SELECT SUM(cumulate_user) FROM user_cumulate WHERE (?3 IS NULL OR account = ?3) AND ref_date = \
          (SELECT MAX(ref_date) FROM user_cumulate WHERE ref_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR account = ?3))",
-        p,
-    )?)?
-    .opt_int(0)?;
+            p,
+        )?
+        .opt_int(0)?;
     // Each day has one source: the deprecated endpoints before the epoch, the 2026 ones from it.
     let epoch = epoch();
     let p = args![since, until, account, epoch];
-    let row = one(store.row(
+    let row = store.one(
         "SELECT COALESCE(SUM(int_page_read_user), 0), COALESCE(SUM(int_page_read_count), 0), \
          COALESCE(SUM(add_to_fav_count), 0) FROM user_read \
          WHERE ref_date BETWEEN ?1 AND ?2 AND ref_date < ?4 AND (?3 IS NULL OR account = ?3) \
          AND user_source = 99999999",
         p,
-    )?)?;
+    )?;
     let (old_read_users, reads, favourites) = (row.int(0)?, row.int(1)?, row.int(2)?);
-    let shares = one(store.row(
-        "SELECT COALESCE(SUM(share_count), 0) FROM user_share \
+    let shares = store
+        .one(
+            "SELECT COALESCE(SUM(share_count), 0) FROM user_share \
          WHERE ref_date BETWEEN ?1 AND ?2 AND ref_date < ?4 AND (?3 IS NULL OR account = ?3)",
-        p,
-    )?)?
-    .int(0)?;
-    let row = one(store.row(
+            p,
+        )?
+        .int(0)?;
+    let row = store.one(
         "SELECT COALESCE(SUM(read_user), 0), COALESCE(SUM(share_user), 0), COALESCE(SUM(like_user), 0), \
          COALESCE(SUM(zaikan_user), 0), COALESCE(SUM(comment_count), 0) FROM biz_summary \
          WHERE ref_date BETWEEN ?1 AND ?2 AND ref_date >= ?4 AND (?3 IS NULL OR account = ?3)",
         p,
-    )?)?;
+    )?;
     let (new_read_users, share_users, likes, zaikan, comments) =
         (row.int(0)?, row.int(1)?, row.int(2)?, row.int(3)?, row.int(4)?);
-    let articles = one(store.row(
-        "SELECT (SELECT COUNT(*) FROM (SELECT account, msgid FROM article_total \
+    let articles = store
+        .one(
+            "SELECT (SELECT COUNT(*) FROM (SELECT account, msgid FROM article_total \
            WHERE (?3 IS NULL OR account = ?3) GROUP BY account, msgid \
            HAVING MIN(ref_date) BETWEEN ?1 AND ?2 AND MIN(ref_date) < ?4) AS old_articles) \
          + (SELECT COUNT(*) FROM (SELECT account, msgid FROM article_total_detail \
            WHERE (?3 IS NULL OR account = ?3) GROUP BY account, msgid \
            HAVING MIN(ref_date) BETWEEN ?1 AND ?2 AND MIN(ref_date) >= ?4) AS new_articles)",
-        p,
-    )?)?
-    .int(0)?;
+            p,
+        )?
+        .int(0)?;
     let read_users = old_read_users + new_read_users;
     Ok(Totals {
         new_followers: new,

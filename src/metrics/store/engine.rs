@@ -174,20 +174,17 @@ impl Pg {
         Ok(client)
     }
 
-    fn statement(&mut self, sql: &str, params: &[Param]) -> Result<postgres::Statement, postgres::Error> {
+    /// The connection's prepared statement for `sql`, prepared once with the given parameter
+    /// types (the same at every call of one SQL text).
+    fn statement(
+        &mut self,
+        sql: &str,
+        types: impl FnOnce() -> Vec<Type>,
+    ) -> Result<postgres::Statement, postgres::Error> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
         }
-        // Parameter types come from what is bound, so `?3 IS NULL OR account = ?3` needs no cast.
-        let types: Vec<Type> = params
-            .iter()
-            .map(|p| match p {
-                Param::Text(_) => Type::TEXT,
-                Param::Int(_) => Type::INT8,
-                Param::Real(_) => Type::FLOAT8,
-            })
-            .collect();
-        let statement = self.client.prepare_typed(&dollar_placeholders(sql), &types)?;
+        let statement = self.client.prepare_typed(&dollar_placeholders(sql), &types())?;
         self.statements.insert(sql.to_string(), statement.clone());
         Ok(statement)
     }
@@ -223,6 +220,18 @@ fn ended_by_server(e: &postgres::Error) -> bool {
             Some(c) if *c == SqlState::ADMIN_SHUTDOWN || *c == SqlState::CRASH_SHUTDOWN
                 || *c == SqlState::CANNOT_CONNECT_NOW
         )
+}
+
+/// Parameter types from what is bound, so `?3 IS NULL OR account = ?3` needs no cast.
+fn param_types(params: &[Param]) -> Vec<Type> {
+    params
+        .iter()
+        .map(|p| match p {
+            Param::Text(_) => Type::TEXT,
+            Param::Int(_) => Type::INT8,
+            Param::Real(_) => Type::FLOAT8,
+        })
+        .collect()
 }
 
 fn bound<'a>(params: &'a [Param<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
@@ -266,7 +275,7 @@ impl Engine {
             }
             Engine::Postgres(_) => {
                 let mut pg = self.pg();
-                let statement = pg.statement(sql, params)?;
+                let statement = pg.statement(sql, || param_types(params))?;
                 Ok(pg.client.execute(&statement, &bound(params))?)
             }
         }
@@ -297,7 +306,7 @@ impl Engine {
             }
             Engine::Postgres(_) => {
                 let mut pg = self.pg();
-                let statement = pg.statement(sql, params)?;
+                let statement = pg.statement(sql, || param_types(params))?;
                 let rows = pg.client.query(&statement, &bound(params))?;
                 rows.iter().map(pg_cells).collect()
             }
@@ -311,21 +320,15 @@ impl Engine {
             return Err(EngineError::Value("column-wise statements are for PostgreSQL only".into()));
         };
         let mut pg = self.pg();
-        let statement = match pg.statements.get(sql) {
-            Some(statement) => statement.clone(),
-            None => {
-                let types: Vec<Type> = columns
-                    .iter()
-                    .map(|c| match c {
-                        Column::Text(_) => Type::TEXT_ARRAY,
-                        Column::Int(_) => Type::INT8_ARRAY,
-                    })
-                    .collect();
-                let statement = pg.client.prepare_typed(&dollar_placeholders(sql), &types)?;
-                pg.statements.insert(sql.to_string(), statement.clone());
-                statement
-            }
-        };
+        let statement = pg.statement(sql, || {
+            columns
+                .iter()
+                .map(|c| match c {
+                    Column::Text(_) => Type::TEXT_ARRAY,
+                    Column::Int(_) => Type::INT8_ARRAY,
+                })
+                .collect()
+        })?;
         let bound: Vec<&(dyn ToSql + Sync)> = columns
             .iter()
             .map(|c| match c {

@@ -671,8 +671,8 @@ impl Store {
         Ok(self.rows(sql, params)?.into_iter().next())
     }
 
-    /// The first column of the first row (a query that always returns one row).
-    fn one(&self, sql: &str, params: &[Param]) -> Result<Row, StoreError> {
+    /// The first row of a query that always returns one (an aggregate).
+    pub(crate) fn one(&self, sql: &str, params: &[Param]) -> Result<Row, StoreError> {
         self.row(sql, params)?.ok_or_else(|| StoreError::Value {
             target: self.origin.to_string(),
             detail: format!("no row from `{sql}`"),
