@@ -12,7 +12,7 @@
 //! A missing, damaged or outdated file is a miss: the item is rendered and the file rewritten.
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -30,19 +30,29 @@ pub const RENDER_CACHE_DIR: &str = ".wxpub/cache/renders";
 /// Bumped when the entry format changes (wxpub's version is in the settings fingerprint).
 const FORMAT: u32 = 1;
 
+/// Each kept render by mode and item key, with what it was rendered from.
+type Entries = HashMap<(Mode, String), (Inputs, Arc<Rendered>)>;
+
 /// Renders kept between builds; see the module documentation.
 pub struct RenderMemo {
-    entries: Mutex<HashMap<(Mode, String), (Inputs, Rendered)>>,
+    entries: Mutex<Entries>,
     /// The project's render cache folder, when entries are also kept on disk.
     dir: Option<PathBuf>,
     /// Whether entries are also kept in memory (a process that builds again: the preview).
     in_process: bool,
+    /// See [`RenderMemo::expect_changes`].
+    changed_since_last_build: std::sync::RwLock<Option<Arc<[PathBuf]>>>,
 }
 
 impl Default for RenderMemo {
     /// Kept in memory only.
     fn default() -> RenderMemo {
-        RenderMemo { entries: Mutex::default(), dir: None, in_process: true }
+        RenderMemo {
+            entries: Mutex::default(),
+            dir: None,
+            in_process: true,
+            changed_since_last_build: std::sync::RwLock::default(),
+        }
     }
 }
 
@@ -102,6 +112,14 @@ impl RenderMemo {
         RenderMemo { dir: Some(project.join(RENDER_CACHE_DIR)), ..RenderMemo::default() }
     }
 
+    /// What changed under `content/` since the last build through this memo succeeded, as a file
+    /// watcher saw it (`None`: unknown). Until the next call, an entry kept in memory is taken
+    /// without a stat of its images unless one of them lies at or under one of these paths:
+    /// at three years' scale that is 10,000 stats saved on every save in the preview.
+    pub fn expect_changes(&self, changed: Option<&[PathBuf]>) {
+        *self.changed_since_last_build.write().unwrap_or_else(|p| p.into_inner()) = changed.map(Arc::from);
+    }
+
     /// The kept render of `item`, if everything it read is unchanged.
     pub(super) fn lookup(
         &self,
@@ -112,25 +130,28 @@ impl RenderMemo {
     ) -> Lookup {
         let mode = Mode::of(project, planning);
         let Some(inputs) = inputs_of(project, item, mode, gathered) else { return Lookup::Miss(None) };
-        let still_valid = |rendered: &Rendered| {
+        let changed = self.changed_since_last_build.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let still_valid = |rendered: &Rendered, changed: Option<&[PathBuf]>| {
             links_unchanged(project, rendered)
                 && match planning {
-                    Planning::ByContent(hashes) => images_unchanged(rendered, hashes),
+                    Planning::ByContent(hashes) => images_unchanged(project, rendered, hashes, changed),
                     Planning::ByPath => true, // the folder listing is part of the inputs
                 }
         };
         let key = (mode, item.key());
-        if let Some((kept_inputs, rendered)) = self.lock().get(&key)
-            && *kept_inputs == inputs
-            && still_valid(rendered)
+        // Cloned out, so that the lock is not held while images are looked at.
+        let in_memory = self.lock().get(&key).filter(|(kept, _)| *kept == inputs).map(|(_, r)| Arc::clone(r));
+        if let Some(rendered) = in_memory
+            && still_valid(&rendered, changed.as_deref())
         {
-            return Lookup::Hit(rendered.clone());
+            return Lookup::Hit(rendered);
         }
         if let Some(rendered) = self.dir.as_ref().and_then(|dir| read_entry(&entry_path(dir, mode, &key.1), &inputs))
-            && still_valid(&rendered)
+            && still_valid(&rendered, None)
         {
+            let rendered = Arc::new(rendered);
             if self.in_process {
-                self.lock().insert(key, (inputs, rendered.clone()));
+                self.lock().insert(key, (inputs, Arc::clone(&rendered)));
             }
             return Lookup::Hit(rendered);
         }
@@ -138,7 +159,7 @@ impl RenderMemo {
     }
 
     /// Keeps `rendered` for `item`, read from `inputs` (from [`RenderMemo::lookup`]'s miss).
-    pub(super) fn store(&self, project: &Project, planning: Planning<'_>, inputs: Inputs, rendered: &Rendered) {
+    pub(super) fn store(&self, project: &Project, planning: Planning<'_>, inputs: Inputs, rendered: &Arc<Rendered>) {
         let mode = Mode::of(project, planning);
         // An image made by the build (a QR code) has no file to compare: render it each time.
         if rendered.images.iter().chain(&rendered.cover).any(|job| job.generated.is_some()) {
@@ -151,7 +172,7 @@ impl RenderMemo {
             let _ = crate::fs_util::write_atomic(&entry_path(dir, mode, &inputs.key), &bytes);
         }
         if self.in_process {
-            self.lock().insert((mode, inputs.key.clone()), (inputs, rendered.clone()));
+            self.lock().insert((mode, inputs.key.clone()), (inputs, Arc::clone(rendered)));
         }
     }
 
@@ -173,14 +194,14 @@ impl RenderMemo {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Mode, String), (Inputs, Rendered)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
         self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 /// What [`RenderMemo::lookup`] found.
 pub(super) enum Lookup {
-    Hit(Rendered),
+    Hit(Arc<Rendered>),
     /// Not kept, or outdated: render it, then store it under these inputs (`None`: it cannot
     /// be kept, as when its folder cannot be listed).
     Miss(Option<Inputs>),
@@ -195,7 +216,7 @@ fn inputs_of(project: &Project, item: &Item, mode: Mode, gathered: Option<&[Topi
         key: item.key(),
         settings: project.settings_fingerprint.clone(),
         items: project.links.items_fingerprint,
-        source_sha256: hex::encode(Sha256::digest(item.source.as_bytes())),
+        source_sha256: item.source_sha256().to_string(),
         dir: item.dir.clone(),
         listing,
         gathered: match gathered {
@@ -210,13 +231,20 @@ fn links_unchanged(project: &Project, rendered: &Rendered) -> bool {
     rendered.linked.iter().map(|key| project.links.href(key)).eq(rendered.link_targets.iter().cloned())
 }
 
-/// Every image still has the content it had (a stat each, through the remembered hashes).
-fn images_unchanged(rendered: &Rendered, hashes: &FileHashes) -> bool {
+/// Every image still has the content it had (a stat each, through the remembered hashes) —
+/// or, when `changed` names what changed since the entry was last found valid, lies in the
+/// project's `content/` (which the watcher sees) and under none of those paths.
+fn images_unchanged(project: &Project, rendered: &Rendered, hashes: &FileHashes, changed: Option<&[PathBuf]>) -> bool {
+    let content = project.root.join("content");
     rendered.images.iter().chain(&rendered.cover).all(|job| {
+        let untouched = |changed: &[PathBuf]| {
+            job.source_path.starts_with(&content) && !changed.iter().any(|path| job.source_path.starts_with(path))
+        };
         job.generated.is_none()
-            && std::fs::metadata(&job.source_path)
-                .and_then(|metadata| hashes.sha256(&job.source_path, &metadata))
-                .is_ok_and(|sha256| sha256 == job.source_sha256)
+            && (changed.is_some_and(untouched)
+                || std::fs::metadata(&job.source_path)
+                    .and_then(|metadata| hashes.sha256(&job.source_path, &metadata))
+                    .is_ok_and(|sha256| sha256 == job.source_sha256))
     })
 }
 

@@ -13,6 +13,7 @@ mod memo;
 mod output;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -38,8 +39,6 @@ pub enum BuildError {
     Image(#[from] images::ImageError),
     #[error(transparent)]
     Output(#[from] OutputError),
-    #[error("cannot write the manifest: {0}")]
-    Manifest(serde_json::Error),
 }
 
 /// One item, rendered: the HTML with image placeholders, and what the renderer noticed.
@@ -60,17 +59,19 @@ pub struct Rendered {
     pub image_problems: Vec<ImageRequestError>,
 }
 
-/// The renders of every item of a project, in the project's item order.
+/// The renders of every item of a project, in the project's item order. A render kept from an
+/// earlier build is the same shared value, so later stages can tell an unchanged item by
+/// [`Arc::ptr_eq`] without comparing its HTML.
 #[derive(Debug)]
 pub struct Renders {
-    results: Vec<Result<Rendered, RenderError>>,
+    results: Vec<Result<Arc<Rendered>, RenderError>>,
     /// How many items were rendered (the others were kept from an earlier render).
     pub rendered: usize,
 }
 
 impl Renders {
     /// The render of `project.items[index]`.
-    pub fn get(&self, index: usize) -> Option<&Result<Rendered, RenderError>> {
+    pub fn get(&self, index: usize) -> Option<&Result<Arc<Rendered>, RenderError>> {
         self.results.get(index)
     }
 }
@@ -89,13 +90,13 @@ pub fn render_all(
     let render = |item: &Item| {
         kept_or_rendered(project, memo, item, planning, None, || {
             rendered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            render_one(project, layouts, item, planning, &[])
+            render_one(project, layouts, item, planning, &[]).map(Arc::new)
         })
     };
     if let Some(memo) = memo {
         memo.prune(project);
     }
-    let mut results: Vec<Option<Result<Rendered, RenderError>>> =
+    let mut results: Vec<Option<Result<Arc<Rendered>, RenderError>>> =
         project.items.par_iter().map(|item| (item.kind != Kind::Topic).then(|| render(item))).collect();
     let gatherable: Vec<(&Item, Option<&ImageJob>)> = project
         .items
@@ -110,7 +111,7 @@ pub fn render_all(
             (item, card_image)
         })
         .collect();
-    let topics: Vec<(usize, Result<Rendered, RenderError>)> = project
+    let topics: Vec<(usize, Result<Arc<Rendered>, RenderError>)> = project
         .items
         .par_iter()
         .enumerate()
@@ -148,8 +149,8 @@ fn kept_or_rendered(
     item: &Item,
     planning: Planning<'_>,
     gathered: Option<&[TopicEntry]>,
-    render: impl FnOnce() -> Result<Rendered, RenderError>,
-) -> Result<Rendered, RenderError> {
+    render: impl FnOnce() -> Result<Arc<Rendered>, RenderError>,
+) -> Result<Arc<Rendered>, RenderError> {
     let Some(memo) = memo else { return render() };
     let inputs = match memo.lookup(project, item, planning, gathered) {
         memo::Lookup::Hit(kept) => return Ok(kept),
@@ -170,12 +171,12 @@ fn render_topic(
     gatherable: &[(&Item, Option<&ImageJob>)],
     memo: Option<&RenderMemo>,
     rendered: &std::sync::atomic::AtomicUsize,
-) -> Result<Rendered, RenderError> {
+) -> Result<Arc<Rendered>, RenderError> {
     let mut planner = planner(project, topic, planning)?;
     let entries = topic_entries(topic, gatherable, &project.links, &mut planner)?;
     kept_or_rendered(project, memo, topic, planning, Some(&entries), || {
         rendered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        render_with(project, layouts, topic, planner, &entries)
+        render_with(project, layouts, topic, planner, &entries).map(Arc::new)
     })
 }
 
@@ -306,7 +307,7 @@ pub fn render_in_theme(
         renders.results.swap_remove(index)?
     } else {
         let layouts = project.layouts().map_err(|e| BuildError::Invalid(e.to_string()))?;
-        render_one(&project, layouts, item, Planning::ByContent(hashes), &[])?
+        Arc::new(render_one(&project, layouts, item, Planning::ByContent(hashes), &[])?)
     };
     let jobs: Vec<&ImageJob> = rendered.images.iter().chain(&rendered.cover).collect();
     let cache_dir = project.root.join(".wxpub/cache/images");
@@ -335,7 +336,8 @@ pub struct Build {
     /// Images decoded in this build, and images found in the cache.
     pub images_decoded: usize,
     pub images_cached: usize,
-    /// What the image pipeline noticed (downscaled to fit, profile dropped, …).
+    /// What the image pipeline noticed (downscaled to fit, profile dropped, …), for the items
+    /// whose images were looked at (with [`build_after`], those that changed).
     pub image_notes: Vec<String>,
     /// Source files read to hash them (0 when nothing changed since the last build).
     pub files_hashed: usize,
@@ -344,12 +346,30 @@ pub struct Build {
     pub written: WriteReport,
     /// `content.html` of each item of the manifest, in its order.
     pub html: Vec<String>,
+    /// Whether each item of the manifest, in its order, is as the previous build given to
+    /// [`build_after`] left it (the same render, so the same entry, HTML and files).
+    pub unchanged: Vec<bool>,
+    /// The render of each item of the manifest, in its order.
+    item_renders: Vec<Arc<Rendered>>,
     /// Every item's render, for `check` to read.
     pub renders: Renders,
 }
 
 /// Builds the project into `options.output_dir`, writing only what changed.
 pub fn build(project: &Project, options: &BuildOptions<'_>) -> Result<Build, BuildError> {
+    build_after(project, options, None)
+}
+
+/// [`build`], after `previous` was built into the same folder by this process: an item whose
+/// render is the very one `previous` had (kept by the memo, so unchanged) keeps its manifest
+/// entry, HTML and files as they are, without looking at its images or its folder in the
+/// output again. This is what keeps a preview's rebuild after one save in proportion to the
+/// save, not to the project.
+pub fn build_after(
+    project: &Project,
+    options: &BuildOptions<'_>,
+    previous: Option<Build>,
+) -> Result<Build, BuildError> {
     let items = project.buildable_items().map_err(|e| BuildError::Invalid(e.to_string()))?;
     if items.is_empty() {
         return Err(BuildError::Invalid(
@@ -359,7 +379,7 @@ pub fn build(project: &Project, options: &BuildOptions<'_>) -> Result<Build, Bui
     let hashes_before = options.hashes.files_read();
     let renders = render_all(project, Planning::ByContent(options.hashes), options.drafts, options.memo)?;
     let tz = project.config.timezone();
-    let mut selected: Vec<(&Item, &Rendered)> = Vec::new();
+    let mut selected: Vec<(&Item, &Arc<Rendered>)> = Vec::new();
     for (item, result) in items.iter().zip(&renders.results) {
         if item.meta.draft && !options.drafts {
             continue;
@@ -372,9 +392,19 @@ pub fn build(project: &Project, options: &BuildOptions<'_>) -> Result<Build, Bui
     }
     let diagnostics: Vec<Diagnostic> = selected.iter().flat_map(|(_, r)| r.diagnostics.iter().cloned()).collect();
 
-    // Every image of every item, processed once (or found in the cache).
+    // What the previous build made of the items whose render is unchanged.
+    let mut previous = previous.map(PreviousBuild::new).unwrap_or_default();
+    let kept: Vec<Option<(ManifestItem, String)>> =
+        selected.iter().map(|(item, rendered)| previous.take(&item.key(), rendered)).collect();
+
+    // Every image of every other item, processed once (or found in the cache).
     let cache_dir = project.root.join(".wxpub/cache/images");
-    let jobs: Vec<&ImageJob> = selected.iter().flat_map(|(_, r)| r.images.iter().chain(&r.cover)).collect();
+    let jobs: Vec<&ImageJob> = selected
+        .iter()
+        .zip(&kept)
+        .filter(|(_, kept)| kept.is_none())
+        .flat_map(|((_, r), _)| r.images.iter().chain(&r.cover))
+        .collect();
     let report = images::process_all(&jobs, &project.config.images, &cache_dir, options.progress)?;
     let mut image_notes = Vec::new();
     for job in &jobs {
@@ -385,22 +415,24 @@ pub fn build(project: &Project, options: &BuildOptions<'_>) -> Result<Build, Bui
             }
         }
     }
-    let html: Vec<String> =
-        selected.par_iter().map(|(_, r)| images::resolve_placeholders(&r.html, &report.processed)).collect();
-
-    let manifest = Manifest {
-        site: project.config.site.name.clone(),
-        items: selected
-            .iter()
-            .zip(&html)
-            .map(|((item, r), html)| manifest::describe(item, html, r, tz, &report.processed))
-            .collect(),
-    };
+    let unchanged: Vec<bool> = kept.iter().map(Option::is_some).collect();
+    let (entries, html): (Vec<ManifestItem>, Vec<String>) = selected
+        .par_iter()
+        .zip(kept)
+        .map(|((item, r), kept)| {
+            kept.unwrap_or_else(|| {
+                let html = images::resolve_placeholders(&r.html, &report.processed);
+                (manifest::describe(item, &html, r, tz, &report.processed), html)
+            })
+        })
+        .unzip();
+    let manifest = Manifest { site: project.config.site.name.clone(), items: entries };
     let outputs: Vec<output::OutputItem<'_>> = manifest
         .items
         .iter()
         .zip(&html)
-        .map(|(entry, html)| {
+        .zip(&unchanged)
+        .map(|((entry, html), unchanged)| {
             let mut files: Vec<&str> =
                 entry.images.iter().chain(&entry.cover).map(|i| i.output.file.as_str()).collect();
             // The cover crop previews go beside the item, for editors to look at.
@@ -409,15 +441,22 @@ pub fn build(project: &Project, options: &BuildOptions<'_>) -> Result<Build, Bui
             }
             files.sort_unstable();
             files.dedup();
-            output::OutputItem { folder: entry.key.clone(), title: &entry.title, content_html: html, images: files }
+            output::OutputItem {
+                folder: entry.key.clone(),
+                title: &entry.title,
+                content_html: html,
+                images: files,
+                written_before: *unchanged,
+            }
         })
         .collect();
-    let json = serde_json::to_string_pretty(&manifest).map_err(BuildError::Manifest)? + "\n";
-    let written = output::write(&options.output_dir, &outputs, json.as_bytes(), &cache_dir)?;
+    let written = output::write(&options.output_dir, &outputs, &manifest, &cache_dir)?;
+    drop(outputs);
     if let Err(e) = options.hashes.save() {
         image_notes
             .push(format!("the source hashes could not be remembered ({e}); the next build reads every image again"));
     }
+    let item_renders = selected.iter().map(|(_, r)| Arc::clone(r)).collect();
     Ok(Build {
         manifest,
         diagnostics,
@@ -429,8 +468,39 @@ pub fn build(project: &Project, options: &BuildOptions<'_>) -> Result<Build, Bui
         items_rendered: renders.rendered,
         written,
         html,
+        unchanged,
+        item_renders,
         renders,
     })
+}
+
+/// A previous build's items by key: its render, manifest entry and HTML.
+#[derive(Default)]
+struct PreviousBuild {
+    items: std::collections::HashMap<String, (Arc<Rendered>, ManifestItem, String)>,
+}
+
+impl PreviousBuild {
+    fn new(build: Build) -> PreviousBuild {
+        let items = build
+            .manifest
+            .items
+            .into_iter()
+            .zip(build.html)
+            .zip(build.item_renders)
+            .map(|((entry, html), rendered)| (entry.key.clone(), (rendered, entry, html)))
+            .collect();
+        PreviousBuild { items }
+    }
+
+    /// The entry and HTML of `key`, if it was built from this very render.
+    fn take(&mut self, key: &str, rendered: &Arc<Rendered>) -> Option<(ManifestItem, String)> {
+        let (before, ..) = self.items.get(key)?;
+        if !Arc::ptr_eq(before, rendered) {
+            return None;
+        }
+        self.items.remove(key).map(|(_, entry, html)| (entry, html))
+    }
 }
 
 fn validate_item(project: &Project, item: &Item) -> Result<(), BuildError> {

@@ -31,6 +31,8 @@ pub enum OutputError {
     ReadOnly { path: PathBuf, folder: PathBuf },
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot write the manifest: {0}")]
+    Manifest(serde_json::Error),
 }
 
 fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
@@ -45,6 +47,9 @@ pub struct OutputItem<'a> {
     pub content_html: &'a str,
     /// Processed images to place in `images/`, by their file name in the image cache.
     pub images: Vec<&'a str>,
+    /// Written exactly so by an earlier build of this process, which nothing else changes: not
+    /// looked at again.
+    pub written_before: bool,
 }
 
 impl OutputItem<'_> {
@@ -77,24 +82,19 @@ pub struct WriteReport {
 pub fn write(
     output_dir: &Path,
     items: &[OutputItem<'_>],
-    manifest_json: &[u8],
+    manifest: &super::Manifest,
     cache_dir: &Path,
 ) -> Result<WriteReport, OutputError> {
     claim(output_dir)?;
     let staging_root = output_dir.join(STAGING_DIR);
     remove_if_present(&staging_root)?;
 
-    let outcomes: Vec<Result<bool, OutputError>> = items
-        .par_iter()
-        .map(|item| {
-            let fingerprint = item.fingerprint();
-            let dir = output_dir.join(&item.folder);
-            if is_current(&dir, item, &fingerprint) {
-                return Ok(false);
-            }
-            write_item(&dir, &staging_root, item, &fingerprint, cache_dir).map(|()| true)
-        })
-        .collect();
+    // The manifest is serialised while the items are looked at (much of that is waiting on
+    // the disk): at three years' scale each takes tens of milliseconds.
+    let (manifest_json, outcomes): (_, Vec<Result<bool, OutputError>>) = rayon::join(
+        || serde_json::to_string_pretty(manifest).map(|json| json + "\n").map_err(OutputError::Manifest),
+        || items.par_iter().map(|item| write_or_keep(output_dir, &staging_root, item, cache_dir)).collect(),
+    );
     let mut report = WriteReport::default();
     let mut first_error = None;
     for outcome in outcomes {
@@ -106,10 +106,14 @@ pub fn write(
             }
         }
     }
-    if let Some(error) = first_error {
-        let _ = std::fs::remove_dir_all(&staging_root);
-        return Err(error);
-    }
+    let manifest_json = match (first_error, manifest_json) {
+        (None, Ok(json)) => json,
+        (Some(error), _) | (None, Err(error)) => {
+            let _ = std::fs::remove_dir_all(&staging_root);
+            return Err(error);
+        }
+    };
+    let manifest_json = manifest_json.as_bytes();
 
     let manifest_path = output_dir.join("manifest.json");
     if std::fs::read(&manifest_path).ok().as_deref() != Some(manifest_json) {
@@ -119,6 +123,25 @@ pub fn write(
     report.items_removed = remove_stale(output_dir, items)?;
     remove_if_present(&staging_root)?;
     Ok(report)
+}
+
+/// Leaves `item`'s folder as it is when it already holds exactly this (`Ok(false)`), or
+/// writes it anew (`Ok(true)`).
+fn write_or_keep(
+    output_dir: &Path,
+    staging_root: &Path,
+    item: &OutputItem<'_>,
+    cache_dir: &Path,
+) -> Result<bool, OutputError> {
+    if item.written_before {
+        return Ok(false);
+    }
+    let fingerprint = item.fingerprint();
+    let dir = output_dir.join(&item.folder);
+    if is_current(&dir, item, &fingerprint) {
+        return Ok(false);
+    }
+    write_item(&dir, staging_root, item, &fingerprint, cache_dir).map(|()| true)
 }
 
 /// Refuses a path that is a file, or a folder wxpub did not write; marks the folder as ours.

@@ -96,7 +96,7 @@ impl<'a> Context<'a> {
         }
     }
 
-    pub fn render_of(&self, item: &Item) -> Option<&'a Result<Rendered, RenderError>> {
+    pub fn render_of(&self, item: &Item) -> Option<&'a Result<std::sync::Arc<Rendered>, RenderError>> {
         let index = *self.index_of.get(&item.key())?;
         self.renders?.get(index)
     }

@@ -49,11 +49,20 @@ pub struct Item {
     /// Byte offset of the Markdown body within `source`.
     pub body_offset: usize,
     pub meta: FrontMatter,
+    /// sha256 of `source`, computed on first use: the render and check caches key on it, and a
+    /// preview that keeps its items between rebuilds hashes each unchanged source only once.
+    source_digest: std::sync::OnceLock<String>,
 }
 
 impl Item {
     pub fn body(&self) -> &str {
         &self.source[self.body_offset..]
+    }
+
+    /// The sha256 of the item's source, in hex.
+    pub fn source_sha256(&self) -> &str {
+        use sha2::{Digest, Sha256};
+        self.source_digest.get_or_init(|| hex::encode(Sha256::digest(self.source.as_bytes())))
     }
 
     /// `articles/2024-05-18-bronze`: how other items and the manifest refer to this one.
@@ -112,10 +121,7 @@ pub fn load_all(project: &Path) -> Result<(Vec<Item>, Vec<ContentError>), Conten
     // Read and parsed in parallel (three years are 18 MB of Markdown), kept in discovery order.
     let parsed: Vec<Result<Item, ContentError>> = discover(project)?
         .into_par_iter()
-        .map(|(kind, slug, dir, index)| {
-            let display_path = index.strip_prefix(project).unwrap_or(&index).to_path_buf();
-            read_source(&index, &display_path).and_then(|source| parse_item(kind, slug, dir, display_path, source))
-        })
+        .map(|(kind, slug, dir, index)| load_item(project, kind, slug, dir, &index))
         .collect();
     for parsed in parsed {
         match parsed {
@@ -125,6 +131,12 @@ pub fn load_all(project: &Path) -> Result<(Vec<Item>, Vec<ContentError>), Conten
         }
     }
     Ok((items, unreadable))
+}
+
+/// Reads and parses the item whose source is `index` (in `dir`, under `project`).
+pub fn load_item(project: &Path, kind: Kind, slug: String, dir: PathBuf, index: &Path) -> Result<Item, ContentError> {
+    let display_path = index.strip_prefix(project).unwrap_or(index).to_path_buf();
+    read_source(index, &display_path).and_then(|source| parse_item(kind, slug, dir, display_path, source))
 }
 
 /// Finds and parses every item under `project/content`, sorted by kind then slug; the first
@@ -183,7 +195,7 @@ pub fn parse_item(
         column: e.column,
         message: e.message,
     })?;
-    Ok(Item { kind, slug, dir, source_path, source, body_offset, meta })
+    Ok(Item { kind, slug, dir, source_path, source, body_offset, meta, source_digest: std::sync::OnceLock::new() })
 }
 
 /// Reads a `publish_at` value (`YYYY-MM-DD HH:MM[:SS]`, or with `T`) as local time in `tz`.

@@ -39,7 +39,7 @@ struct Site {
     /// The project folder (the themes side by side render from it).
     root: PathBuf,
     name: String,
-    items: Vec<ItemView>,
+    items: Vec<Arc<ItemView>>,
     output_dir: PathBuf,
     error: Option<String>,
 }
@@ -64,13 +64,23 @@ impl PreviewHandle {
 }
 
 /// What the preview keeps between rebuilds, so that a save costs what it changed: the source
-/// hashes, the renders of unchanged items, and each page's dark-mode count by its HTML.
+/// hashes, the renders of unchanged items, each page's dark-mode count by its HTML, and the
+/// last successful build with the project it was built from.
 #[derive(Default)]
 struct Kept {
     hashes: FileHashes,
     memo: build::RenderMemo,
     check_memo: check::CheckMemo,
     dark_problems: std::sync::Mutex<std::collections::HashMap<String, (String, usize)>>,
+    previous: std::sync::Mutex<Option<Previous>>,
+}
+
+/// The last successful rebuild: the project (whose unchanged items are not read again), the
+/// build (whose unchanged items are not looked at again) and the pages' views.
+struct Previous {
+    project: Project,
+    build: build::Build,
+    views: std::collections::HashMap<String, Arc<ItemView>>,
 }
 
 impl Kept {
@@ -90,9 +100,28 @@ impl Kept {
     }
 }
 
-/// Builds into `project/.wxpub/preview`, checks the same renders, and gathers what the pages show.
-fn build_site(project: &Path, kept: &Kept) -> anyhow::Result<(String, Vec<ItemView>, PathBuf)> {
-    let mut loaded = Project::load(project)?;
+/// Builds into `project/.wxpub/preview`, checks the same renders, and gathers what the pages
+/// show. `changed`: the files saved since the last rebuild, when the watcher named them all
+/// (only their items are read again, if that is enough; see [`Project::with_items_reread`]).
+fn build_site(
+    project: &Path,
+    kept: &Kept,
+    changed: Option<&[PathBuf]>,
+) -> anyhow::Result<(String, Vec<Arc<ItemView>>, PathBuf)> {
+    // Taken: a rebuild that fails leaves nothing behind, and the next one starts afresh.
+    let previous = kept.previous.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let (previous_project, previous_build, mut previous_views) = match previous {
+        Some(Previous { project, build, views }) => (Some(project), Some(build), views),
+        None => (None, None, std::collections::HashMap::new()),
+    };
+    // What the watcher saw is only news since the last rebuild that succeeded.
+    let changed = changed.filter(|_| previous_build.is_some());
+    kept.memo.expect_changes(changed);
+    let reread = previous_project.zip(changed).and_then(|(before, changed)| before.with_items_reread(changed));
+    let mut loaded = match reread {
+        Some(project) => project,
+        None => Project::load(project)?,
+    };
     // Links between items open the linked item's preview page.
     loaded.links.mode = crate::render::LinkMode::Preview;
     let config = &loaded.config;
@@ -103,7 +132,7 @@ fn build_site(project: &Path, kept: &Kept) -> anyhow::Result<(String, Vec<ItemVi
         memo: Some(&kept.memo),
         progress: &crate::progress::Silent,
     };
-    let outcome = build::build(&loaded, &options)?;
+    let outcome = build::build_after(&loaded, &options, previous_build)?;
     let report = check::check(
         &loaded,
         Some(&outcome.renders),
@@ -121,10 +150,20 @@ fn build_site(project: &Path, kept: &Kept) -> anyhow::Result<(String, Vec<ItemVi
         by_folder.entry(d.file.parent().unwrap_or(Path::new(""))).or_default().push((d.severity.to_string(), text));
     }
     let mut items = Vec::new();
-    for (entry, content_html) in outcome.manifest.items.iter().zip(&outcome.html) {
+    for ((entry, content_html), unchanged) in outcome.manifest.items.iter().zip(&outcome.html).zip(&outcome.unchanged) {
         let source_dir = entry.source.parent().unwrap_or(Path::new(""));
         let diagnostics = by_folder.remove(source_dir).unwrap_or_default();
-        items.push(ItemView {
+        // An unchanged item's page is the same but for its findings (another item may now
+        // share its title, say).
+        if *unchanged && let Some(view) = previous_views.remove(&entry.key) {
+            if view.diagnostics == diagnostics {
+                items.push(view);
+            } else {
+                items.push(Arc::new(ItemView { diagnostics, ..(*view).clone() }));
+            }
+            continue;
+        }
+        items.push(Arc::new(ItemView {
             key: entry.key.clone(),
             kind: entry.kind.folder().trim_end_matches('s').to_string(),
             title: entry.title.clone(),
@@ -151,9 +190,14 @@ fn build_site(project: &Path, kept: &Kept) -> anyhow::Result<(String, Vec<ItemVi
                 (photos.map(|p| format!("images/{}", p.output.file)).collect(), entry.text.clone().unwrap_or_default())
             }),
             diagnostics,
-        });
+        }));
     }
-    Ok((config.site.name.clone(), items, outcome.output_dir))
+    let name = config.site.name.clone();
+    let output_dir = outcome.output_dir.clone();
+    let views = items.iter().map(|view| (view.key.clone(), Arc::clone(view))).collect();
+    *kept.previous.lock().unwrap_or_else(|p| p.into_inner()) =
+        Some(Previous { project: loaded, build: outcome, views });
+    Ok((name, items, output_dir))
 }
 
 /// A new version of the site, and the keys of the items whose pages changed in it (`None`:
@@ -171,12 +215,12 @@ impl Reload {
 }
 
 /// The keys whose page differs between two builds (added and removed ones included).
-fn changed_items(before: &[ItemView], after: &[ItemView]) -> Vec<String> {
-    let old: std::collections::HashMap<&str, &ItemView> = before.iter().map(|i| (i.key.as_str(), i)).collect();
-    let new: std::collections::HashMap<&str, &ItemView> = after.iter().map(|i| (i.key.as_str(), i)).collect();
+fn changed_items(before: &[Arc<ItemView>], after: &[Arc<ItemView>]) -> Vec<String> {
+    let old: std::collections::HashMap<&str, &Arc<ItemView>> = before.iter().map(|i| (i.key.as_str(), i)).collect();
+    let new: std::collections::HashMap<&str, &Arc<ItemView>> = after.iter().map(|i| (i.key.as_str(), i)).collect();
     let mut changed: Vec<String> = after
         .iter()
-        .filter(|i| old.get(i.key.as_str()) != Some(i))
+        .filter(|i| old.get(i.key.as_str()).is_none_or(|old| !Arc::ptr_eq(old, i) && old != i))
         .chain(before.iter().filter(|i| !new.contains_key(i.key.as_str())))
         .map(|i| i.key.clone())
         .collect();
@@ -186,9 +230,9 @@ fn changed_items(before: &[ItemView], after: &[ItemView]) -> Vec<String> {
 }
 
 /// Rebuilds and tells open pages to reload (also after a failed rebuild: they show its error).
-fn rebuild(project: &Path, shared: &Shared, kept: &Kept) {
+fn rebuild(project: &Path, shared: &Shared, kept: &Kept, changed: Option<&[PathBuf]>) {
     // Whatever the sources hold, the server stays up: a panic is shown like any failed build.
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build_site(project, kept))).unwrap_or_else(|panic| {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build_site(project, kept, changed))).unwrap_or_else(|panic| {
         let what = panic
             .downcast_ref::<String>()
             .map(String::as_str)
@@ -217,6 +261,38 @@ fn rebuild(project: &Path, shared: &Shared, kept: &Kept) {
     let _ = shared.reload.send(reload);
 }
 
+/// How long the watcher waits after a file event for the next one of the same save.
+// Long enough for an editor's save (a temporary file, a rename, a chmod: well under 10 ms
+// apart); a burst split in two costs only a second, small rebuild.
+const DEBOUNCE: Duration = Duration::from_millis(30);
+
+/// The files one save (a burst of file events) touched.
+#[derive(Default)]
+struct Saved {
+    /// Whether any of them is a file the preview is built from.
+    relevant: bool,
+    /// Every one of them, or `None` when the watcher could not name them all.
+    paths: Option<Vec<PathBuf>>,
+    unknown: bool,
+}
+
+impl Saved {
+    fn add(&mut self, project: &Path, event: Option<PathBuf>) {
+        match event {
+            Some(path) if watched(project, &path) => {
+                self.relevant = true;
+                if !self.unknown {
+                    self.paths.get_or_insert_with(Vec::new).push(path);
+                }
+            }
+            Some(_) => {}
+            None => {
+                (self.relevant, self.unknown, self.paths) = (true, true, None);
+            }
+        }
+    }
+}
+
 fn watched(project: &Path, path: &Path) -> bool {
     path.starts_with(project.join("content"))
         || path.starts_with(project.join("layouts"))
@@ -234,7 +310,7 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
         memo: build::RenderMemo::on_disk_and_in_process(&project),
         ..Kept::default()
     });
-    let site = match build_site(&project, &kept) {
+    let site = match build_site(&project, &kept, None) {
         Ok((name, items, output_dir)) => {
             Site { version: 1, root: project.clone(), name, items, output_dir, error: None }
         }
@@ -250,15 +326,21 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
     let (reload, _) = tokio::sync::broadcast::channel(16);
     let shared = Arc::new(Shared { site: RwLock::new(site), reload });
 
-    // File events → debounce → rebuild, on a thread of its own.
-    let (events_tx, events_rx) = std::sync::mpsc::channel::<PathBuf>();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event
-            && !matches!(event.kind, notify::EventKind::Access(_))
-        {
+    // File events → debounce → rebuild, on a thread of its own. `None`: the watcher lost track
+    // (an error, or events dropped), so which files changed is unknown.
+    let (events_tx, events_rx) = std::sync::mpsc::channel::<Option<PathBuf>>();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
+        Ok(event) if event.need_rescan() => {
+            let _ = events_tx.send(None);
+        }
+        Ok(event) if !matches!(event.kind, notify::EventKind::Access(_)) => {
             for path in event.paths {
-                let _ = events_tx.send(path);
+                let _ = events_tx.send(Some(path));
             }
+        }
+        Ok(_) => {}
+        Err(_) => {
+            let _ = events_tx.send(None);
         }
     })
     .map_err(|e| PreviewError::Watch { path: project.clone(), message: e.to_string() })?;
@@ -276,14 +358,15 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
     {
         let (project, shared, kept) = (project.clone(), shared.clone(), kept.clone());
         std::thread::spawn(move || {
-            while let Ok(path) = events_rx.recv() {
-                let mut relevant = watched(&project, &path);
+            while let Ok(first) = events_rx.recv() {
+                let mut saved = Saved::default();
+                saved.add(&project, first);
                 // Editors save in bursts (temp file, rename, chmod, a few ms apart): wait for the burst to end.
-                while let Ok(path) = events_rx.recv_timeout(Duration::from_millis(50)) {
-                    relevant |= watched(&project, &path);
+                while let Ok(event) = events_rx.recv_timeout(DEBOUNCE) {
+                    saved.add(&project, event);
                 }
-                if relevant {
-                    rebuild(&project, &shared, &kept);
+                if saved.relevant {
+                    rebuild(&project, &shared, &kept, saved.paths.as_deref());
                 }
             }
         });

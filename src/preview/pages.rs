@@ -287,7 +287,7 @@ a.dark-ok { color: #3a7d44; }
 "#;
 
 /// The list of every item: kind, account, schedule, check results and both cover crops.
-pub fn index_page(site_name: &str, items: &[ItemView], version: u64, error: Option<&str>) -> String {
+pub fn index_page(site_name: &str, items: &[std::sync::Arc<ItemView>], version: u64, error: Option<&str>) -> String {
     let mut cards = String::new();
     for item in items {
         let counts = |s: &str| item.diagnostics.iter().filter(|(severity, _)| severity == s).count();

@@ -331,3 +331,82 @@ fn the_preview_shows_an_image_post_as_photos_then_text() {
     assert!(post[4].as_str().unwrap().contains("银杏"), "{post}");
     assert_eq!(browser.errors(), Vec::<String>::new());
 }
+
+/// The `src` of every image a served page shows.
+fn image_sources(page: &str) -> std::collections::BTreeSet<String> {
+    page.split("src=\"").skip(1).filter_map(|rest| rest.split('"').next()).map(str::to_string).collect()
+}
+
+/// A save re-reads and rebuilds only the items it touched (others' files are not rewritten),
+/// and misses nothing it touched: an image replaced under the same name, a title shown on a
+/// topic page's card, an item folder added, then removed, and a save that breaks an item and
+/// the one that mends it.
+#[test]
+fn a_rebuild_after_a_save_redoes_only_what_it_touched_and_misses_nothing() {
+    let project = TestProject::example();
+    let preview = wxpub::preview::spawn(project.path(), 0).expect("preview starts");
+    let get = |path: &str| crate::support::http_get(&format!("{}{path}", preview.url));
+    let output = project.path().join(".wxpub/preview");
+    let modified = |path: &std::path::Path| std::fs::metadata(path).unwrap().modified().unwrap();
+    let untouched = output.join("articles/2026-12-12-conservation-lab/content.html");
+    let untouched_at = modified(&untouched);
+
+    // An image replaced under the same name: the page shows the new one.
+    let (_, before) = get(&format!("{ARTICLE}/"));
+    let old_images = image_sources(&before);
+    let photo = image::RgbImage::from_fn(640, 300, |x, _| image::Rgb([(x % 256) as u8, 90, 160]));
+    photo.save(project.path().join(format!("content/{ARTICLE}/flower.jpg"))).unwrap();
+    let mut new_images = Vec::new();
+    wait_until("the replaced image on the page", || {
+        let (_, page) = get(&format!("{ARTICLE}/"));
+        new_images = image_sources(&page).difference(&old_images).cloned().collect();
+        !new_images.is_empty()
+    });
+    assert_eq!(new_images.len(), 1, "only the replaced image changes: {new_images:?}");
+    // The preview serves its images from its output folder.
+    let bytes = std::fs::read(output.join(ARTICLE).join(&new_images[0])).expect("the new image is in the output");
+    let served = image::load_from_memory(&bytes).expect("the served image decodes");
+    assert_eq!((served.width(), served.height()), (640, 300));
+
+    // A title on a topic page's card.
+    let gathered = "content/articles/2026-12-01-bronze-exhibition/index.md";
+    let text = project.read(gathered);
+    project
+        .write(gathered, &text.replacen("title: 青铜时代——青州考古新发现特展开幕", "title: 青铜时代特展今日开幕", 1));
+    wait_until("the topic card's new title", || {
+        get("topics/2026-12-31-year-in-review/").1.contains("青铜时代特展今日开幕")
+    });
+
+    // An item added, then removed.
+    let added = project.path().join("content/articles/2026-12-06-added-item");
+    std::fs::create_dir_all(&added).unwrap();
+    let lecture = project.read("content/articles/2026-12-05-lecture-live/index.md");
+    std::fs::write(added.join("index.md"), lecture.replacen("title: 周六讲座", "title: 新加的一篇｜周六讲座", 1))
+        .unwrap();
+    for file in std::fs::read_dir(project.path().join("content/articles/2026-12-05-lecture-live")).unwrap() {
+        let file = file.unwrap();
+        if file.file_name() != "index.md" {
+            std::fs::copy(file.path(), added.join(file.file_name())).unwrap();
+        }
+    }
+    wait_until("the added item", || get("").1.contains("新加的一篇"));
+    assert_eq!(get("articles/2026-12-06-added-item/").0, 200);
+    std::fs::remove_dir_all(&added).unwrap();
+    wait_until("the removed item to go", || !get("").1.contains("新加的一篇"));
+    wait_until("its output to go", || !output.join("articles/2026-12-06-added-item").exists());
+
+    // A save that breaks an item shows the error; the save that mends it, and a replaced image
+    // after that, show again.
+    let own = format!("content/{ARTICLE}/index.md");
+    let text = project.read(&own);
+    project.write(&own, &text.replacen("title:", "titel:", 1));
+    wait_until("the error", || get("__preview/version").1.contains("titel"));
+    project.write(&own, &text);
+    wait_until("the mended build", || get("__preview/version").1.contains("\"error\":null"));
+    let (_, before) = get(&format!("{ARTICLE}/"));
+    let photo = image::RgbImage::from_fn(500, 500, |_, y| image::Rgb([40, (y % 256) as u8, 40]));
+    photo.save(project.path().join(format!("content/{ARTICLE}/flower.jpg"))).unwrap();
+    wait_until("the second replaced image", || image_sources(&get(&format!("{ARTICLE}/")).1) != image_sources(&before));
+
+    assert_eq!(modified(&untouched), untouched_at, "an item no save touched was written again");
+}
