@@ -14,6 +14,7 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use notify::Watcher;
+use rayon::prelude::*;
 
 pub use pages::{ItemView, Scheme};
 
@@ -85,17 +86,19 @@ struct Previous {
 
 impl Kept {
     fn dark_problems(&self, key: &str, html: &str) -> usize {
-        let mut known = self.dark_problems.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((seen, count)) = known.get(key)
-            && seen == html
-        {
-            return *count;
+        let known = |key: &str| {
+            let known = self.dark_problems.lock().unwrap_or_else(|p| p.into_inner());
+            known.get(key).filter(|(seen, _)| seen == html).map(|(_, count)| *count)
+        };
+        if let Some(count) = known(key) {
+            return count;
         }
+        // Counted without the lock held: pages are counted in parallel.
         let count = crate::render::darkmode::text_samples(html)
             .iter()
             .filter(|t| t.dark_contrast() < t.required_contrast())
             .count();
-        known.insert(key.to_string(), (html.to_string(), count));
+        self.dark_problems.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string(), (html.to_string(), count));
         count
     }
 }
@@ -149,55 +152,74 @@ fn build_site(
         let text = format!("{}:{} [{}] {}", d.line, d.column, d.rule, d.message);
         by_folder.entry(d.file.parent().unwrap_or(Path::new(""))).or_default().push((d.severity.to_string(), text));
     }
-    let mut items = Vec::new();
-    for ((entry, content_html), unchanged) in outcome.manifest.items.iter().zip(&outcome.html).zip(&outcome.unchanged) {
-        let source_dir = entry.source.parent().unwrap_or(Path::new(""));
-        let diagnostics = by_folder.remove(source_dir).unwrap_or_default();
-        // An unchanged item's page is the same but for its findings (another item may now
-        // share its title, say).
-        if *unchanged && let Some(view) = previous_views.remove(&entry.key) {
-            if view.diagnostics == diagnostics {
-                items.push(view);
-            } else {
-                items.push(Arc::new(ItemView { diagnostics, ..(*view).clone() }));
-            }
-            continue;
-        }
-        items.push(Arc::new(ItemView {
-            key: entry.key.clone(),
-            kind: entry.kind.folder().trim_end_matches('s').to_string(),
-            title: entry.title.clone(),
-            author: entry.author.clone(),
-            account_key: entry.account.clone(),
-            account_name: config.accounts.get(&entry.account).map_or_else(|| entry.account.clone(), |a| a.name.clone()),
-            // `2026-12-01T08:00:00+08:00` (site time) → `2026-12-01 08:00`.
-            publish_at: entry.publish_at.as_deref().map(|p| p.replacen('T', " ", 1).chars().take(16).collect()),
-            draft: entry.draft,
-            source_url: entry.source_url.clone(),
-            source: entry.source.display().to_string(),
-            content_chars: entry.content_chars,
-            cover_crops: entry
-                .cover
-                .as_ref()
-                .and_then(|c| c.output.crops.as_ref())
-                .map(|c| (c.preview_235_1.clone(), c.preview_1_1.clone())),
-            dark_problems: kept.dark_problems(&entry.key, content_html),
-            content_html: crate::render::links::preview_page_links(content_html),
-            image_post: (entry.format == crate::content::Format::ImagePost).then(|| {
-                let poster = entry.poster.as_ref().map(|p| &p.output.sha256);
-                let photos =
-                    entry.poster.iter().chain(entry.images.iter().filter(|i| Some(&i.output.sha256) != poster));
-                (photos.map(|p| format!("images/{}", p.output.file)).collect(), entry.text.clone().unwrap_or_default())
-            }),
-            diagnostics,
-        }));
-    }
+    // Each item's findings, and its page as the last rebuild made it if the item is unchanged.
+    let prepared: Vec<_> = outcome
+        .manifest
+        .items
+        .iter()
+        .zip(&outcome.html)
+        .zip(&outcome.unchanged)
+        .map(|((entry, content_html), unchanged)| {
+            let source_dir = entry.source.parent().unwrap_or(Path::new(""));
+            let diagnostics = by_folder.remove(source_dir).unwrap_or_default();
+            let before = if *unchanged { previous_views.remove(&entry.key) } else { None };
+            (entry, content_html, diagnostics, before)
+        })
+        .collect();
+    // Built on every core: a first build counts the dark-mode contrast of every page.
+    let items: Vec<Arc<ItemView>> = prepared
+        .into_par_iter()
+        .map(|(entry, content_html, diagnostics, before)| match before {
+            // An unchanged item's page is the same but for its findings (another item may now
+            // share its title, say).
+            Some(view) if view.diagnostics == diagnostics => view,
+            Some(view) => Arc::new(ItemView { diagnostics, ..(*view).clone() }),
+            None => Arc::new(item_view(config, entry, content_html, diagnostics, kept)),
+        })
+        .collect();
     let name = config.site.name.clone();
     let output_dir = outcome.output_dir.clone();
     let views = items.iter().map(|view| (view.key.clone(), Arc::clone(view))).collect();
     *kept.previous.lock().unwrap_or_else(|p| p.into_inner()) =
         Some(Previous { project: loaded, build: outcome, views });
     Ok((name, items, output_dir))
+}
+
+/// What the page of one built item shows.
+fn item_view(
+    config: &Config,
+    entry: &build::ManifestItem,
+    content_html: &str,
+    diagnostics: Vec<(String, String)>,
+    kept: &Kept,
+) -> ItemView {
+    ItemView {
+        key: entry.key.clone(),
+        kind: entry.kind.folder().trim_end_matches('s').to_string(),
+        title: entry.title.clone(),
+        author: entry.author.clone(),
+        account_key: entry.account.clone(),
+        account_name: config.accounts.get(&entry.account).map_or_else(|| entry.account.clone(), |a| a.name.clone()),
+        // `2026-12-01T08:00:00+08:00` (site time) → `2026-12-01 08:00`.
+        publish_at: entry.publish_at.as_deref().map(|p| p.replacen('T', " ", 1).chars().take(16).collect()),
+        draft: entry.draft,
+        source_url: entry.source_url.clone(),
+        source: entry.source.display().to_string(),
+        content_chars: entry.content_chars,
+        cover_crops: entry
+            .cover
+            .as_ref()
+            .and_then(|c| c.output.crops.as_ref())
+            .map(|c| (c.preview_235_1.clone(), c.preview_1_1.clone())),
+        dark_problems: kept.dark_problems(&entry.key, content_html),
+        content_html: crate::render::links::preview_page_links(content_html),
+        image_post: (entry.format == crate::content::Format::ImagePost).then(|| {
+            let poster = entry.poster.as_ref().map(|p| &p.output.sha256);
+            let photos = entry.poster.iter().chain(entry.images.iter().filter(|i| Some(&i.output.sha256) != poster));
+            (photos.map(|p| format!("images/{}", p.output.file)).collect(), entry.text.clone().unwrap_or_default())
+        }),
+        diagnostics,
+    }
 }
 
 /// A new version of the site, and the keys of the items whose pages changed in it (`None`:
