@@ -188,6 +188,8 @@ struct StoredFindings {
 
 /// Where persistent findings live, under the project.
 pub const CHECK_CACHE_DIR: &str = ".wxpub/cache/checks";
+/// Where the preview's findings live (it checks its own renders).
+const PREVIEW_CHECK_CACHE_DIR: &str = ".wxpub/cache/checks-preview";
 const STORED_FORMAT: u32 = 1;
 
 impl CheckMemo {
@@ -195,6 +197,13 @@ impl CheckMemo {
     /// (nothing is kept in memory).
     pub fn on_disk(project: &Path) -> CheckMemo {
         CheckMemo { dir: Some(project.join(CHECK_CACHE_DIR)), in_process: false, ..CheckMemo::default() }
+    }
+
+    /// A memo kept on disk and in memory, for the preview, which checks the renders it builds
+    /// (not `check`'s, so in a folder of its own): a start checks only what changed since the
+    /// last preview (at three years' scale, the content rules take a second).
+    pub fn for_preview(project: &Path) -> CheckMemo {
+        CheckMemo { dir: Some(project.join(PREVIEW_CHECK_CACHE_DIR)), ..CheckMemo::default() }
     }
 
     fn lookup(
@@ -223,7 +232,29 @@ impl CheckMemo {
             && kept.source_sha256 == stored.source_sha256
             && kept.html_sha256 == stored.html_sha256
             && kept.listing == stored.listing;
-        same.then_some(kept.found)
+        if !same {
+            return None;
+        }
+        if self.in_process {
+            self.remember(context, item, render, &kept.found);
+        }
+        Some(kept.found)
+    }
+
+    fn remember(
+        &self,
+        context: &MemoContext,
+        item: &content::Item,
+        render: &std::sync::Arc<crate::build::Rendered>,
+        found: &[Diagnostic],
+    ) {
+        let entry = MemoEntry {
+            context_sha256: context.sha256.clone(),
+            source_sha256: item.source_sha256().to_string(),
+            render: std::sync::Arc::clone(render),
+            found: found.to_vec(),
+        };
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).insert(item.key(), entry);
     }
 
     fn store(
@@ -241,16 +272,9 @@ impl CheckMemo {
                 let _ = crate::fs_util::write_atomic(&path, &bytes);
             }
         }
-        if !self.in_process {
-            return;
+        if self.in_process {
+            self.remember(context, item, render, found);
         }
-        let entry = MemoEntry {
-            context_sha256: context.sha256.clone(),
-            source_sha256: item.source_sha256().to_string(),
-            render: std::sync::Arc::clone(render),
-            found: found.to_vec(),
-        };
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).insert(item.key(), entry);
     }
 
     /// What a disk entry for `item` records (without findings); `None` when not persistent or

@@ -330,6 +330,7 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
     let kept = Arc::new(Kept {
         hashes: FileHashes::load(&project),
         memo: build::RenderMemo::on_disk_and_in_process(&project),
+        check_memo: check::CheckMemo::for_preview(&project),
         ..Kept::default()
     });
     let site = match build_site(&project, &kept, None) {
