@@ -293,8 +293,9 @@ const DEBOUNCE: Duration = Duration::from_millis(30);
 struct Saved {
     /// Whether any of them is a file the preview is built from.
     relevant: bool,
-    /// Every one of them, or `None` when the watcher could not name them all.
-    paths: Option<Vec<PathBuf>>,
+    /// Those that are.
+    paths: Vec<PathBuf>,
+    /// Whether the watcher lost track, so that `paths` may not name them all.
     unknown: bool,
 }
 
@@ -303,15 +304,16 @@ impl Saved {
         match event {
             Some(path) if watched(project, &path) => {
                 self.relevant = true;
-                if !self.unknown {
-                    self.paths.get_or_insert_with(Vec::new).push(path);
-                }
+                self.paths.push(path);
             }
             Some(_) => {}
-            None => {
-                (self.relevant, self.unknown, self.paths) = (true, true, None);
-            }
+            None => (self.relevant, self.unknown) = (true, true),
         }
+    }
+
+    /// Every file the save touched, when the watcher named them all.
+    fn named(&self) -> Option<&[PathBuf]> {
+        (!self.unknown).then_some(self.paths.as_slice())
     }
 }
 
@@ -389,7 +391,7 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
                     saved.add(&project, event);
                 }
                 if saved.relevant {
-                    rebuild(&project, &shared, &kept, saved.paths.as_deref());
+                    rebuild(&project, &shared, &kept, saved.named());
                 }
             }
         });
