@@ -122,6 +122,18 @@ done
 row "unchanged build (median of 3)" "$(median "${walls[@]}")" "$(median "${cpus[@]}")" "$(mib "$(max "${rsss[@]}")")" \
   "runs: ${walls[*]} s$(stderr_note unchanged-1)"
 
+# 2b. The same without the last build's record: the project is loaded, every render taken from
+#     the render cache and every output folder compared (what a build costs when the record
+#     cannot vouch for everything, e.g. right after files were touched).
+walls=() cpus=() rsss=()
+for i in 1 2 3; do
+  rm -f "$P/.wxpub/cache/last-build.json"
+  build "unrecorded-$i"
+  walls+=("$WALL") cpus+=("$CPU") rsss+=("$RSS")
+done
+row "unchanged build, no record (median of 3)" "$(median "${walls[@]}")" "$(median "${cpus[@]}")" "$(mib "$(max "${rsss[@]}")")" \
+  "runs: ${walls[*]} s$(stderr_note unrecorded-1)"
+
 # 3. Every file in content/ touched (same bytes, new mtime), then an unchanged build again.
 find "$P/content" -type f -exec touch {} +
 build touched

@@ -28,8 +28,9 @@ pub const RACY_WINDOW: Duration = Duration::from_millis(100);
 /// nanoseconds at all is taken as one of those).
 pub const RACY_WINDOW_COARSE: Duration = Duration::from_secs(2);
 
+/// A file's stat data: what says, without reading it, that a file is as it was.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Stamp {
+pub struct Stamp {
     size: u64,
     mtime_ns: i128,
     ctime_ns: i128,
@@ -37,7 +38,7 @@ struct Stamp {
 }
 
 impl Stamp {
-    fn of(metadata: &std::fs::Metadata) -> Stamp {
+    pub fn of(metadata: &std::fs::Metadata) -> Stamp {
         let nanos = |t: std::io::Result<SystemTime>| {
             t.ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as i128)
         };
@@ -68,7 +69,7 @@ impl Entry {
 
 /// Whether what was read from a file with stat data `kept`, at `read_at_ns`, still holds for
 /// the file as it is now (`now`): same stat data, and read safely after its last change.
-fn trusted(kept: &Stamp, read_at_ns: i128, now: &Stamp) -> bool {
+pub fn trusted(kept: &Stamp, read_at_ns: i128, now: &Stamp) -> bool {
     let changed = now.mtime_ns.max(now.ctime_ns);
     let window = if changed % 1_000_000_000 == 0 { RACY_WINDOW_COARSE } else { RACY_WINDOW };
     kept == now && changed + (window.as_nanos() as i128) < read_at_ns
@@ -200,7 +201,8 @@ impl FileHashes {
     }
 }
 
-fn now_ns() -> i128 {
+/// The time now, in ns since the epoch (as [`Stamp`]s and read times are kept).
+pub fn now_ns() -> i128 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128)
 }
 

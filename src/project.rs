@@ -110,7 +110,8 @@ impl Project {
     }
 }
 
-fn settings_fingerprint(root: &Path, config: &Config) -> String {
+/// See [`Project::settings_fingerprint`].
+pub(crate) fn settings_fingerprint(root: &Path, config: &Config) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());

@@ -11,6 +11,7 @@
 mod manifest;
 mod memo;
 mod output;
+pub mod record;
 
 use std::path::PathBuf;
 use std::sync::Arc;

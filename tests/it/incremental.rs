@@ -294,3 +294,133 @@ fn check_from_kept_findings_sees_a_replaced_image_and_a_rescheduled_link_target(
     std::fs::remove_dir_all(project.path().join(".wxpub")).unwrap();
     assert_eq!(check(&project), moved);
 }
+
+/// Whether `wxpub build` found nothing to do by the last build's record.
+fn up_to_date(summary: &str) -> bool {
+    summary.contains("nothing changed since the last build")
+}
+
+/// Builds until the record can be trusted (files written by a build are trusted once they are
+/// older than the racy window), and checks that the next build then finds nothing to do.
+fn settle(project: &TestProject) {
+    std::thread::sleep(SETTLE);
+    build(project);
+    let summary = build(project);
+    assert!(up_to_date(&summary), "{summary}");
+    assert_eq!(counts(&summary), (0, project_items(project), 0, 0));
+}
+
+fn project_items(project: &TestProject) -> usize {
+    let manifest: serde_json::Value = serde_json::from_str(&project.read("dist/manifest.json")).unwrap();
+    manifest["items"].as_array().unwrap().len()
+}
+
+/// An unchanged build is known by the stat data of what the last build read and wrote, without
+/// loading the project; any change to either, however small, builds again and repairs what it
+/// must.
+#[test]
+fn an_unchanged_build_is_known_by_stat_and_every_kind_of_change_builds_again() {
+    let project = TestProject::example();
+    let dist = project.path().join("dist");
+    build(&project);
+    settle(&project);
+    let before = mtimes(&dist);
+    let summary = build(&project);
+    assert!(up_to_date(&summary) && summary.contains(" 0 item(s) rendered"), "{summary}");
+    assert!(changed(&before, &mtimes(&dist)).is_empty());
+
+    // An image touched: read again, nothing written.
+    let wood = project.path().join("content/articles/2026-12-01-ding-story/wood.jpg");
+    std::fs::File::options().write(true).open(&wood).unwrap().set_modified(SystemTime::now()).unwrap();
+    let summary = build(&project);
+    let (written, unchanged, _, read) = counts(&summary);
+    assert!(!up_to_date(&summary) && (written, unchanged) == (0, 9) && read > 0, "{summary}");
+    settle(&project);
+
+    // Outputs removed or added by hand: the item is written again, the stray folder removed.
+    std::fs::remove_file(dist.join("articles/2026-12-01-ding-story/content.html")).unwrap();
+    let summary = build(&project);
+    assert_eq!((up_to_date(&summary), counts(&summary).0), (false, 1), "{summary}");
+    settle(&project);
+    let images = dist.join("articles/2026-12-05-lecture-live/images");
+    let image = std::fs::read_dir(&images).unwrap().next().unwrap().unwrap().path();
+    std::fs::remove_file(&image).unwrap();
+    std::fs::create_dir(dist.join(".wxpub-staging")).unwrap();
+    let summary = build(&project);
+    assert_eq!((up_to_date(&summary), counts(&summary).0), (false, 1), "{summary}");
+    assert!(image.is_file() && !dist.join(".wxpub-staging").exists());
+    settle(&project);
+
+    // A folder that is no item yet changes nothing; its index.md makes it one.
+    project.write("content/articles/2026-12-20-new/notes.txt", "草稿\n");
+    assert!(up_to_date(&build(&project)));
+    project.write("content/articles/2026-12-20-new/index.md", "---\ntitle: 新条目\naccount: service\n---\n正文。\n");
+    let summary = build(&project);
+    assert_eq!((up_to_date(&summary), counts(&summary).0), (false, 1), "{summary}");
+    assert!(dist.join("articles/2026-12-20-new/content.html").is_file());
+    settle(&project);
+
+    // publish.lock (links point at published articles), the configuration, another output
+    // folder, drafts: each builds again.
+    project.write("publish.lock", "# Written by wxpub publish.\n");
+    assert!(!up_to_date(&build(&project)));
+    settle(&project);
+    // A comment in the configuration changes nothing built; the site's name is in the manifest.
+    let config = project.read("publish.toml");
+    project.write("publish.toml", &format!("{config}\n# 注释\n"));
+    assert!(up_to_date(&build(&project)));
+    project.write("publish.toml", &config.replacen("name = \"青州市博物馆\"", "name = \"青州博物馆\"", 1));
+    assert!(!up_to_date(&build(&project)));
+    assert!(project.read("dist/manifest.json").contains("\"site\": \"青州博物馆\""));
+    settle(&project);
+    let other = project.wxpub().args(["build", "--out", "elsewhere"]).output().unwrap();
+    assert!(!up_to_date(&String::from_utf8_lossy(&other.stdout)));
+    assert!(project.path().join("elsewhere/manifest.json").is_file());
+    let drafts = project.wxpub().args(["build", "--drafts"]).output().unwrap();
+    assert!(!up_to_date(&String::from_utf8_lossy(&drafts.stdout)));
+}
+
+/// A source edited while a build runs was read before the edit: the build's record must not
+/// vouch for the edited file, or the edit would never be built.
+#[test]
+fn a_source_edited_while_the_build_ran_is_built_by_the_next_build() {
+    use wxpub::build::{self, BuildOptions, RenderMemo, record};
+    use wxpub::file_hashes::{FileHashes, now_ns};
+    use wxpub::project::Project;
+
+    let project = TestProject::example();
+    let root = project.path();
+    std::thread::sleep(SETTLE);
+    let run = |edit: Option<&str>| {
+        let started = now_ns();
+        let loaded = Project::load(root).unwrap();
+        let hashes = FileHashes::in_memory();
+        let options = BuildOptions {
+            output_dir: root.join("dist"),
+            drafts: false,
+            hashes: &hashes,
+            memo: Some(&RenderMemo::on_disk(root)),
+            progress: &wxpub::progress::Silent,
+        };
+        let built = build::build(&loaded, &options).unwrap();
+        if let Some(text) = edit {
+            project.write("content/articles/2026-12-05-lecture-live/index.md", text);
+            // Longer than the racy window: only the build's start can tell this edit apart.
+            std::thread::sleep(Duration::from_millis(400));
+        }
+        record::save(&loaded, &built, false, started).unwrap();
+        std::thread::sleep(SETTLE);
+    };
+    // Nothing edited: the record holds.
+    run(None);
+    run(None);
+    assert!(record::up_to_date(root, None, false).is_some());
+
+    // Edited after the build read it, before the record was taken.
+    let source = project.read("content/articles/2026-12-05-lecture-live/index.md");
+    run(Some(&format!("{source}\n\n编辑于构建之中。\n")));
+    assert!(record::up_to_date(root, None, false).is_none(), "the record vouches for an edit it never built");
+    let summary = build(&project);
+    assert!(!up_to_date(&summary) && counts(&summary).0 == 1, "{summary}");
+    assert!(project.read("dist/articles/2026-12-05-lecture-live/content.html").contains("编辑于构建之中"));
+}
