@@ -50,7 +50,12 @@ pub enum Command {
     ///
     /// Output: `dist/<kind>/<slug>/content.html` (the exact HTML sent to WeChat),
     /// `dist/<kind>/<slug>/index.html` (the same, wrapped for a browser), the item's images, and
-    /// `dist/manifest.json`. The previous output is replaced only when the whole build succeeds.
+    /// `dist/manifest.json`.
+    ///
+    /// Incremental: only items whose sources, images, layouts or settings changed are rendered
+    /// and written, each swapped in whole, so an interrupted build leaves every item old or new.
+    /// When no file the last build read or wrote has changed (same size, mtime, ctime and inode),
+    /// it says so without loading the project. `rm -rf .wxpub/cache` builds from nothing.
     ///
     /// Example: `wxpub build` or `wxpub -C path/to/project build --out /tmp/dist`
     Build {

@@ -1,5 +1,6 @@
 //! PREVIEW: a local web server showing every item as WeChat readers will see it, rebuilt when
-//! `content/`, `layouts/` or `publish.toml` change, with open pages reloading themselves.
+//! `content/`, `layouts/`, `publish.toml` or `publish.lock` change, with open pages reloading
+//! themselves.
 //!
 //! The build goes to `.wxpub/preview/` (never `dist/`), drafts included; images come from the
 //! shared cache, so a rebuild after a text edit decodes nothing.
@@ -321,6 +322,8 @@ fn watched(project: &Path, path: &Path) -> bool {
     path.starts_with(project.join("content"))
         || path.starts_with(project.join("layouts"))
         || path == project.join(crate::config::CONFIG_FILE)
+        // A publish run records publications there: schedule findings and links depend on it.
+        || path == crate::publish::lock::Lock::path(project)
 }
 
 /// Builds once, then serves and watches. Only a folder that is no project (no readable

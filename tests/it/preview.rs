@@ -410,3 +410,28 @@ fn a_rebuild_after_a_save_redoes_only_what_it_touched_and_misses_nothing() {
 
     assert_eq!(modified(&untouched), untouched_at, "an item no save touched was written again");
 }
+
+/// A publish run that records a publication while the preview is open: the item's page stops
+/// warning that its time has passed, without a save of any source.
+#[test]
+fn a_publication_recorded_in_publish_lock_refreshes_the_findings() {
+    let project = TestProject::example();
+    let key = "articles/2026-11-19-past";
+    project.write(
+        &format!("content/{key}/index.md"),
+        "---\ntitle: 昨日之文\naccount: service\npublish_at: 2026-11-19 08:00\n---\n\n正文。\n",
+    );
+    let preview = wxpub::preview::spawn(project.path(), 0).expect("preview starts");
+    let page = || crate::support::http_get(&format!("{}{key}/", preview.url)).1;
+    assert!(page().contains("publish-time-past"), "{}", page());
+    project.write(
+        "publish.lock",
+        &format!(
+            "[accounts.service.pushes.\"2026-11-19 08:00\"]\nitems = [\"{key}\"]\n\n\
+             [accounts.service.pushes.\"2026-11-19 08:00\".publication]\nmode = \"publish\"\nstatus = \"published\"\n\
+             article_urls = []\nsubmitted_at = \"2026-11-19T00:00:00Z\"\n"
+        ),
+    );
+    wait_until("the findings without the past time", || !page().contains("publish-time-past"));
+    assert!(page().contains("昨日之文"));
+}
