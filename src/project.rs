@@ -91,6 +91,11 @@ impl Project {
         Some(self)
     }
 
+    /// `publish.lock`, which links between items read (where published articles are).
+    pub fn lock_path(&self) -> PathBuf {
+        Lock::path(&self.root)
+    }
+
     /// The item with this key (`articles/2026-12-01-ding`).
     pub fn item(&self, key: &str) -> Option<&Item> {
         self.items.iter().find(|item| item.key() == key)

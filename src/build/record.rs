@@ -172,7 +172,7 @@ pub fn save(project: &Project, build: &Build, drafts: bool, started_ns: i128) ->
         }
     }
     let mut inputs: Vec<Seen> = images.into_par_iter().map(|path| stat(&project.root, path)).collect();
-    inputs.push(stat(&project.root, PathBuf::from(crate::publish::lock::LOCK_FILE)));
+    inputs.push(stat(&project.root, relative(&project.lock_path())));
 
     let output = build.output_dir.canonicalize()?;
     // The folder itself: a staging folder left by a build that was killed shows in its mtime.

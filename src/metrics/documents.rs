@@ -403,6 +403,9 @@ pub fn annual(store: &Store, annual: &Annual) -> Result<Document, StoreError> {
             ("分时阅读人数 · readers by hour of day".into(), charts::reads_by_hour(&hours)),
         ],
         notes,
-        json: serde_json::to_value(annual).unwrap_or_default(),
+        json: serde_json::to_value(annual).map_err(|e| StoreError::Value {
+            target: store.describe().to_string(),
+            detail: format!("the annual figures of {} do not serialise as JSON: {e}", annual.year),
+        })?,
     })
 }

@@ -117,7 +117,7 @@ pub type SandboxHandle = crate::http_server::ServerThread;
 pub enum SandboxError {
     #[error("cannot listen on 127.0.0.1:{port}: {source}")]
     Bind { port: u16, source: std::io::Error },
-    #[error("cannot open the sandbox state {path}: {source}")]
+    #[error("cannot open the sandbox state {path}: {source} (move the file away to start the sandbox afresh)")]
     State { path: String, source: rusqlite::Error },
     #[error("cannot start the sandbox runtime: {0}")]
     Runtime(std::io::Error),
@@ -171,11 +171,10 @@ pub fn spawn(options: SandboxOptions) -> Result<SandboxHandle, SandboxError> {
     listener.set_nonblocking(true).map_err(SandboxError::Runtime)?;
     let port = listener.local_addr().map_err(SandboxError::Runtime)?.port();
     let base_url = format!("http://127.0.0.1:{port}");
-    let store = Store::open(options.state.as_deref()).map_err(|source| SandboxError::State {
-        path: options.state.as_ref().map_or(":memory:".into(), |p| p.display().to_string()),
-        source,
-    })?;
-    let state = store.load().map_err(|source| SandboxError::State { path: "state".into(), source })?;
+    let state_path = options.state.as_ref().map_or(":memory:".into(), |p| p.display().to_string());
+    let store = Store::open(options.state.as_deref())
+        .map_err(|source| SandboxError::State { path: state_path.clone(), source })?;
+    let state = store.load().map_err(|source| SandboxError::State { path: state_path, source })?;
     let faults = fastrand::Rng::with_seed(options.fault_seed);
     let sandbox = Arc::new(Sandbox {
         options,

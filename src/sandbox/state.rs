@@ -457,11 +457,17 @@ impl Store {
                     other => Err(other),
                 }
             })?;
-        Ok(json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default())
+        // A saved state that no longer parses is refused, not replaced by an empty one: the
+        // sandbox would forget every draft and material it was given.
+        match json {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))),
+            None => Ok(AccountState::default()),
+        }
     }
 
     pub fn save(&self, state: &AccountState) -> rusqlite::Result<()> {
-        let json = serde_json::to_string(state).unwrap_or_default();
+        let json = serde_json::to_string(state).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         self.db
             .execute("INSERT INTO state (id, json) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET json = ?1", [json])?;
         Ok(())
@@ -536,6 +542,23 @@ pub fn datacube_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A state file that no longer parses is an error, not a sandbox that silently forgot
+    /// everything it was given.
+    #[test]
+    fn saved_state_comes_back_and_a_damaged_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sandbox.db");
+        let store = Store::open(Some(&path)).unwrap();
+        let mut state = AccountState::default();
+        state.calls.insert("/cgi-bin/draft/count".into(), 3);
+        store.save(&state).unwrap();
+        let reopened = Store::open(Some(&path)).unwrap();
+        assert_eq!(reopened.load().unwrap().calls, state.calls);
+        reopened.db.execute("UPDATE state SET json = '{\"calls\": 7' WHERE id = 1", []).unwrap();
+        let error = reopened.load().expect_err("a damaged state is refused").to_string();
+        assert!(error.contains("expected a map at line 1"), "{error}");
+    }
 
     #[test]
     fn content_cleaning_keeps_only_uploaded_images_and_drops_scripts() {

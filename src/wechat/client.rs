@@ -77,6 +77,9 @@ impl Default for RetryPolicy {
     }
 }
 
+/// The longest `Retry-After` honoured: a relay grant's slowest rate is one call a minute.
+const RETRY_AFTER_MAX: Duration = Duration::from_secs(60);
+
 impl RetryPolicy {
     /// Exponential backoff with full jitter: a random pause up to base·2^(attempt-1), capped.
     fn delay(&self, attempt: u32) -> Duration {
@@ -354,6 +357,12 @@ impl Client {
             // may follow a call that was carried out.
             let not_forwarded = response.headers().get(RELAY_NOT_FORWARDED).is_some();
             if self.is_relayed() && not_forwarded {
+                // Whole seconds (the relay's rate limit); an HTTP date is not sent by the relay.
+                let retry_after = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|value| value.to_str().ok()?.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
                 // The relay says why in `{"error": "…"}`.
                 let why = response
                     .json::<serde_json::Value>()
@@ -364,6 +373,7 @@ impl Client {
                     endpoint: endpoint.into(),
                     status: status.as_u16(),
                     message: redact(&why),
+                    retry_after,
                 });
             }
             return Err(WechatError::Http { endpoint: endpoint.into(), status: status.as_u16() });
@@ -385,7 +395,12 @@ impl Client {
             match attempt() {
                 Err(err) if is_create(endpoint) && err.may_have_been_processed() => return Err(err),
                 Err(err) if err.is_retryable() && tries < self.options.retry.max_attempts => {
-                    let pause = self.options.retry.delay(tries);
+                    // A relay over its rate for this token says when the next call is allowed:
+                    // retrying sooner only spends the attempts.
+                    let pause = match err.retry_after() {
+                        Some(asked) => asked.min(RETRY_AFTER_MAX),
+                        None => self.options.retry.delay(tries),
+                    };
                     if let Some(notice) = &self.options.on_retry {
                         notice(&retry_message(endpoint, &err, tries, pause));
                     }

@@ -24,7 +24,13 @@ pub enum WechatError {
     /// method, 413 size, 429 rate, 502/503 WeChat or the relay's own token out of reach):
     /// nothing reached WeChat.
     #[error("{} {endpoint} (HTTP {status}): {message}", if *.status >= 500 { "the relay could not forward" } else { "the relay refused" })]
-    Relay { endpoint: String, status: u16, message: String },
+    Relay {
+        endpoint: String,
+        status: u16,
+        message: String,
+        /// When to come back, as the relay's `Retry-After` said (its rate limit for this token).
+        retry_after: Option<std::time::Duration>,
+    },
 }
 
 impl WechatError {
@@ -46,6 +52,14 @@ impl WechatError {
             // 45066: the same clientmsgid retried too fast; wait and try again.
             WechatError::Api { code, .. } => matches!(code, -1 | 45009 | 45066),
             _ => false,
+        }
+    }
+
+    /// How long the other side asked to wait before the next try, if it said.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            WechatError::Relay { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 

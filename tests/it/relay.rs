@@ -18,6 +18,8 @@ pub const TOKEN: &str = "relay-token-for-ci-0123456789abcdef";
 const SERVICE_ONLY_TOKEN: &str = "relay-token-service-only-0123456789";
 /// A token with a tiny rate.
 const SLOW_TOKEN: &str = "relay-token-three-a-minute-0123456";
+/// A token allowed a call a second (after a burst of 60).
+const SECOND_TOKEN: &str = "relay-token-one-a-second-0123456789";
 
 /// A relay in front of a sandbox, and the access-log lines it wrote.
 pub struct Relayed {
@@ -61,6 +63,7 @@ fn start_relay(sandbox: &SandboxHandle, tls: Option<(Vec<u8>, Vec<u8>)>) -> Rela
             grant("ci", TOKEN, &["service", "subscription"], 100_000),
             grant("service-only", SERVICE_ONLY_TOKEN, &["service"], 100_000),
             grant("slow", SLOW_TOKEN, &["service"], 3),
+            grant("one-a-second", SECOND_TOKEN, &["service"], 60),
         ],
         tls,
         body_timeout: Duration::from_secs(10),
@@ -95,7 +98,7 @@ fn assert_no_secret_in(text: &str, sandbox: &SandboxHandle) {
     for token in issued_tokens(sandbox) {
         assert!(!text.contains(&token), "access token in: {text}");
     }
-    for token in [TOKEN, SERVICE_ONLY_TOKEN, SLOW_TOKEN] {
+    for token in [TOKEN, SERVICE_ONLY_TOKEN, SLOW_TOKEN, SECOND_TOKEN] {
         assert!(!text.contains(token), "relay token in: {text}");
     }
 }
@@ -397,4 +400,41 @@ fn drafts_through(client: &reqwest::blocking::Client, base: &str) -> i64 {
         .json()
         .unwrap();
     answer["total_count"].as_i64().unwrap_or_else(|| panic!("{answer}"))
+}
+
+/// A client over its token's rate waits as long as the relay's `Retry-After` says, then goes
+/// on, instead of spending its attempts within milliseconds of backoff.
+#[test]
+fn a_client_over_its_rate_waits_as_the_relay_says_and_goes_on() {
+    let sandbox = start(SandboxOptions::default());
+    let relay = in_front_of(&sandbox);
+    let notices: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = Arc::clone(&notices);
+    let options = ClientOptions {
+        stable_token: true,
+        // A backoff far shorter than the relay's second: only Retry-After can carry the run.
+        retry: RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+        },
+        timeout: Duration::from_secs(20),
+        on_retry: Some(Arc::new(move |notice: &str| sink.lock().unwrap().push(notice.to_string()))),
+    };
+    let client =
+        wxpub::wechat::Client::via_relay(&relay.handle.base_url, "service", Secret::new(SECOND_TOKEN), options)
+            .unwrap();
+    // The burst of 60 is spent, then each call waits for the next second.
+    for call in 0..200 {
+        client.draft_count().unwrap_or_else(|e| panic!("call {call}: {e}"));
+        if notices.lock().unwrap().len() >= 2 {
+            break;
+        }
+    }
+    let notices = notices.lock().unwrap();
+    assert!(notices.len() >= 2, "the rate was never reached: {notices:?}");
+    for notice in notices.iter() {
+        assert!(notice.contains("(HTTP 429)") && notice.contains("in 1000 ms"), "{notice}");
+        assert!(!notice.contains(SECOND_TOKEN), "{notice}");
+    }
 }
