@@ -56,6 +56,7 @@ pub enum Command {
     /// and written, each swapped in whole, so an interrupted build leaves every item old or new.
     /// When no file the last build read or wrote has changed (same size, mtime, ctime and inode),
     /// it says so without loading the project. `rm -rf .wxpub/cache` builds from nothing.
+    /// While another wxpub run writes the project (a publish, another build), it waits.
     ///
     /// Example: `wxpub build` or `wxpub -C path/to/project build --out /tmp/dist`
     Build {

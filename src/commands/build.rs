@@ -9,6 +9,13 @@ use crate::build::{self, BuildOptions, WriteReport};
 use crate::project::Project;
 
 pub fn run(project_dir: &Path, out: Option<PathBuf>, drafts: bool, quiet: bool) -> Result<ExitCode> {
+    // One build (or publish, which builds too) at a time: two interleaving their swaps could
+    // leave an item as the one that read the older source wrote it, under the other's record.
+    // Not in a folder that is no project: loading it says so, and nothing is created there.
+    let _lock = match project_dir.join(crate::config::CONFIG_FILE).is_file() {
+        true => super::lock_project(project_dir, "build", true)?,
+        false => None,
+    };
     // Before anything is read: a file changed after this is not trusted by the record.
     let started_ns = crate::file_hashes::now_ns();
     if let Some(fresh) = record::up_to_date(project_dir, out.as_deref(), drafts) {

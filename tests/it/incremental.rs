@@ -424,3 +424,27 @@ fn a_source_edited_while_the_build_ran_is_built_by_the_next_build() {
     assert!(!up_to_date(&summary) && counts(&summary).0 == 1, "{summary}");
     assert!(project.read("dist/articles/2026-12-05-lecture-live/content.html").contains("编辑于构建之中"));
 }
+
+/// Two runs never write `dist/` at once: a build waits while another run (here a publish, as
+/// the test holds its lock) writes the project, then builds.
+#[test]
+fn a_build_waits_while_another_run_writes_the_project() {
+    let project = TestProject::example();
+    let publish = wxpub::project_lock::acquire(project.path(), "publish", false, |_| {}).unwrap();
+    let mut child = binary()
+        .current_dir(project.path())
+        .arg("build")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert!(child.try_wait().unwrap().is_none(), "the build went ahead while the project was locked");
+    assert!(!project.path().join("dist").exists());
+    drop(publish);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("waiting: another run is writing this project (wxpub publish"), "{stderr}");
+    assert!(project.path().join("dist/manifest.json").is_file());
+}
