@@ -146,7 +146,18 @@ impl RenderMemo {
         {
             return Lookup::Hit(rendered);
         }
-        if let Some(rendered) = self.dir.as_ref().and_then(|dir| read_entry(&entry_path(dir, mode, &key.1), &inputs))
+        // The preview renders as the build does but for links (they open preview pages), so
+        // the build's entry serves an item whose links point where they do in the preview:
+        // one with no link (`still_valid` compares the targets). A preview started after a
+        // build then renders only the items with links, and the topic pages.
+        let from_disk = |dir: &PathBuf| {
+            read_entry(&entry_path(dir, mode, &key.1), &inputs).or_else(|| {
+                (mode == Mode::Preview && gathered.is_none())
+                    .then(|| read_entry(&entry_path(dir, Mode::Build, &key.1), &inputs))
+                    .flatten()
+            })
+        };
+        if let Some(rendered) = self.dir.as_ref().and_then(from_disk)
             && still_valid(&rendered, None)
         {
             let rendered = Arc::new(rendered);

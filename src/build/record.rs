@@ -210,8 +210,8 @@ pub fn save(project: &Project, build: &Build, drafts: bool, started_ns: i128) ->
     crate::fs_util::write_atomic(&project.root.join(RECORD_FILE), &json)
 }
 
-/// Forgets the last build (before one that may fail or be interrupted).
-pub fn remove(root: &Path) -> std::io::Result<()> {
+/// Forgets the last build's record.
+fn remove(root: &Path) -> std::io::Result<()> {
     match std::fs::remove_file(root.join(RECORD_FILE)) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),

@@ -435,3 +435,60 @@ fn a_publication_recorded_in_publish_lock_refreshes_the_findings() {
     wait_until("the findings without the past time", || !page().contains("publish-time-past"));
     assert!(page().contains("昨日之文"));
 }
+
+/// The preview's render of an item that links to no other item is the build's (only links
+/// differ): a preview started after a build renders only the items that link and the topic
+/// pages, and shows exactly what a preview rendering everything shows.
+#[test]
+fn a_preview_after_a_build_renders_only_what_links_and_shows_the_same() {
+    let linking = |project: TestProject| {
+        project.write(
+            "content/articles/2026-12-20-links/index.md",
+            "---\ntitle: 延伸阅读\naccount: service\npublish_at: 2026-12-20 08:00\n---\n\n先读[鼎的故事](../2026-12-01-ding-story/)。\n",
+        );
+        project
+    };
+    let built = linking(TestProject::example());
+    // In this process: the settings fingerprint covers the running binary, which here is the
+    // test's, as the preview below is.
+    {
+        use wxpub::build::{BuildOptions, RenderMemo};
+        let project = wxpub::project::Project::load(built.path()).unwrap();
+        let hashes = wxpub::file_hashes::FileHashes::load(built.path());
+        let options = BuildOptions {
+            output_dir: built.path().join("dist"),
+            drafts: false,
+            hashes: &hashes,
+            memo: Some(&RenderMemo::on_disk(built.path())),
+            progress: &wxpub::progress::Silent,
+        };
+        wxpub::build::build(&project, &options).unwrap();
+    }
+    let fresh = linking(TestProject::example());
+    let pages = |project: &TestProject| {
+        let preview = wxpub::preview::spawn(project.path(), 0).expect("preview starts");
+        let root = project.path().join(".wxpub/preview");
+        let mut pages = std::collections::BTreeMap::new();
+        for entry in walkdir::WalkDir::new(&root).into_iter().map(Result::unwrap) {
+            if entry.file_name() == "content.html" {
+                let key = entry.path().parent().unwrap().strip_prefix(&root).unwrap().to_path_buf();
+                let (status, page) = crate::support::http_get(&format!("{}{}/", preview.url, key.display()));
+                assert_eq!(status, 200, "{}", key.display());
+                pages.insert(key, (std::fs::read_to_string(entry.path()).unwrap(), page.contains("js_content")));
+            }
+        }
+        drop(preview);
+        pages
+    };
+    let (after_build, from_nothing) = (pages(&built), pages(&fresh));
+    assert_eq!(after_build.len(), 10);
+    assert!(after_build == from_nothing, "a preview after a build shows other pages than one from nothing");
+    let linked = &after_build[std::path::Path::new("articles/2026-12-20-links")].0;
+    assert!(linked.contains("/articles/2026-12-01-ding-story/"), "the link opens the preview's page: {linked}");
+    let rendered = |project: &TestProject| {
+        std::fs::read_dir(project.path().join(".wxpub/cache/renders/by-content-preview")).map_or(0, |d| d.count())
+    };
+    // Rendered (and kept) by the preview: the topic page and the article with a link.
+    assert_eq!(rendered(&fresh), 10);
+    assert_eq!(rendered(&built), 2);
+}

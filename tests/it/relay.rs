@@ -67,19 +67,24 @@ fn start_relay(sandbox: &SandboxHandle, tls: Option<(Vec<u8>, Vec<u8>)>) -> Rela
         ],
         tls,
         body_timeout: Duration::from_secs(10),
-        client: ClientOptions {
-            stable_token: true,
-            retry: RetryPolicy {
-                max_attempts: 3,
-                base_delay: Duration::from_millis(5),
-                max_delay: Duration::from_millis(20),
-            },
-            timeout: Duration::from_secs(20),
-            on_retry: None,
-        },
+        client: quick_client(None),
         log: Arc::new(move |line: &AccessLogLine| sink.lock().unwrap().push(line.clone())),
     };
     Relayed { handle: wxpub::relay::start(options).expect("relay starts"), log }
+}
+
+/// Client options for tests: three attempts, a few milliseconds apart.
+fn quick_client(on_retry: Option<wxpub::wechat::RetryNotice>) -> ClientOptions {
+    ClientOptions {
+        stable_token: true,
+        retry: RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+        },
+        timeout: Duration::from_secs(20),
+        on_retry,
+    }
 }
 
 fn run(project: &TestProject, route: &Route, args: &[&str]) -> (i32, String) {
@@ -410,17 +415,8 @@ fn a_client_over_its_rate_waits_as_the_relay_says_and_goes_on() {
     let relay = in_front_of(&sandbox);
     let notices: Arc<Mutex<Vec<String>>> = Arc::default();
     let sink = Arc::clone(&notices);
-    let options = ClientOptions {
-        stable_token: true,
-        // A backoff far shorter than the relay's second: only Retry-After can carry the run.
-        retry: RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(20),
-        },
-        timeout: Duration::from_secs(20),
-        on_retry: Some(Arc::new(move |notice: &str| sink.lock().unwrap().push(notice.to_string()))),
-    };
+    // Its backoff is far shorter than the relay's second: only Retry-After can carry the run.
+    let options = quick_client(Some(Arc::new(move |notice: &str| sink.lock().unwrap().push(notice.to_string()))));
     let client =
         wxpub::wechat::Client::via_relay(&relay.handle.base_url, "service", Secret::new(SECOND_TOKEN), options)
             .unwrap();
