@@ -4,7 +4,7 @@
     year.py generate ROOT BENCH_DIR SCALE   # photos (once) + the project BENCH_DIR/project (once per SCALE)
     year.py edit-body BENCH_DIR ITEM_KEY    # back up ITEM_KEY's index.md, then change its first paragraph
     year.py restore BENCH_DIR               # put back every file backed up under BENCH_DIR/backup
-    year.py preview WXPUB BENCH_DIR         # preview start and one-edit refresh times (prints `name value…` lines)
+    year.py preview WXPUB BENCH_DIR [N]     # preview start and N (5) one-edit refresh times (prints `name value…` lines)
 
 The generated project is a museum's year (or three years) of content: long Chinese articles
 with eight photographs each (real, distinct copies in each item's folder), posters and topic
@@ -631,8 +631,8 @@ def peak_rss_kb(pid):
     return 0
 
 
-def cmd_preview(wxpub, bench, refreshes=5, poll=0.010):
-    bench = Path(bench)
+def cmd_preview(wxpub, bench, refreshes="5", poll=0.010):
+    bench, refreshes = Path(bench), int(refreshes)
     project = bench / "project"
     logs = bench / "logs"
     logs.mkdir(exist_ok=True)
@@ -715,8 +715,9 @@ def cmd_preview(wxpub, bench, refreshes=5, poll=0.010):
         (bench / "preview.pid").unlink(missing_ok=True)
         cmd_restore(bench)
     print(f"preview_start {results['start']:.3f} {results['rss_kb']}")
-    print(f"preview_refresh {statistics.median(results['refreshes']):.3f} {max(results['refreshes']):.3f} "
-          + " ".join(f"{t:.2f}" for t in results["refreshes"]))
+    if results["refreshes"]:
+        print(f"preview_refresh {statistics.median(results['refreshes']):.3f} {max(results['refreshes']):.3f} "
+              + " ".join(f"{t:.2f}" for t in results["refreshes"]))
 
 
 def main(argv):
@@ -726,7 +727,7 @@ def main(argv):
         cmd_edit_body(*argv[2:])
     elif len(argv) >= 2 and argv[1] == "restore" and len(argv) == 3:
         cmd_restore(argv[2])
-    elif len(argv) >= 2 and argv[1] == "preview" and len(argv) == 4:
+    elif len(argv) >= 2 and argv[1] == "preview" and len(argv) in (4, 5):
         cmd_preview(*argv[2:])
     else:
         sys.exit(__doc__)

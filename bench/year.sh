@@ -16,7 +16,7 @@
 # the article's folder. Photos: 1600×1200 JPEGs of 300–600 KB drawn by ImageMagick (plasma
 # fractals and gradients with grain). About 8 pushes a week (订阅号 daily, 服务号 weekly with
 # 2–3 articles), tags such that each topic page gathers 55–80 items. Disk: the year scale is
-# 1.4 GB in content/, 1.1 GB in dist/ and 1.2 GB in .wxpub/ (cache and preview output); 3y
+# 1.4 GB in content/, 1.1 GB in dist/ and 1.2 GB in .wxpub/ (the image cache); 3y
 # three times that.
 #
 # Prints a table of wall time, CPU time (user + system) and peak RSS (also written to
@@ -174,8 +174,15 @@ summary=$(cat "$LOG/check-1.out" "$LOG/check-1.err" | grep -E -o 'checked [0-9]+
 row "check (median of 3)" "$(median "${walls[@]}")" "$(median "${cpus[@]}")" "$(mib "$(max "${rsss[@]}")")" \
   "exit $RC, ${summary:-no summary line}"
 
-# 6. Preview: start (spawn → GET / answers 200), then 5 title edits on different articles, each
-#    timed until the article's page shows the new title (polled every 10 ms).
+# 6. Preview: a first start, with nothing the preview keeps (its renders and findings) on disk,
+#    after the builds above (whose renders it takes for the items without links); then a start
+#    with them, and 5 title edits on different articles, each timed until the article's page
+#    shows the new title (polled every 10 ms).
+echo "  preview, first start…"
+rm -rf "$P/.wxpub/cache/renders/by-content-preview" "$P/.wxpub/cache/checks-preview"
+python3 "$ROOT/bench/year.py" preview "$WXPUB" "$BENCH_DIR" 0 | tee "$LOG/preview-first.result"
+read -r _ first_start first_rss < <(grep '^preview_start ' "$LOG/preview-first.result")
+row "preview first start (nothing kept)" "$first_start" "-" "$(mib "$first_rss")" "spawn -> GET / 200, the preview's kept renders and findings removed"
 echo "  preview (start, then 5 one-edit refreshes)…"
 python3 "$ROOT/bench/year.py" preview "$WXPUB" "$BENCH_DIR" | tee "$LOG/preview.result"
 read -r _ start preview_rss < <(grep '^preview_start ' "$LOG/preview.result")

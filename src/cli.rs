@@ -200,8 +200,10 @@ pub enum Command {
     ///
     /// The index lists each item with its kind, account, schedule, check results and both cover
     /// crops; each item opens in a 375 px phone frame drawn like a WeChat article page (account,
-    /// title, author, date, 阅读原文). Changes to content/, layouts/ or publish.toml rebuild
-    /// (images come from the cache) and open pages reload themselves. Drafts are included.
+    /// title, author, date, 阅读原文). Changes to content/, layouts/, publish.toml or
+    /// publish.lock rebuild what they touch (images come from the cache), and the open pages
+    /// that changed reload themselves. Drafts are included. Nothing is written for it: `dist/`
+    /// stays as the last `wxpub build` left it.
     ///
     /// Examples: `wxpub preview`, `wxpub preview --port 8000 --open`
     Preview {

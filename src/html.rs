@@ -121,7 +121,7 @@ pub fn display_columns(html: &str) -> usize {
             }
             ';' if in_entity => in_entity = false,
             _ if in_entity => {}
-            _ => columns += if crate::render::markdown::is_cjk(c) { 2 } else { 1 },
+            _ => columns += if is_cjk(c) { 2 } else { 1 },
         }
     }
     columns
@@ -196,6 +196,12 @@ pub fn image_sources(html: &str) -> Vec<String> {
         }
     }
     found
+}
+
+/// Whether `c` is a Chinese (CJK) character or punctuation mark, full-width forms included:
+/// such text is set two columns wide and joins across line breaks without a space.
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3000..=0x303F | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xFF00..=0xFFEF)
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub mod progress;
 pub mod project;
 pub mod project_lock;
 pub mod publish;
+pub mod publish_lock;
 pub mod redact;
 pub mod relay;
 pub mod render;

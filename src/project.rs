@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::config::{Config, ConfigError};
 use crate::content::{self, ContentError, Item};
 use crate::file_hashes::FileHashes;
-use crate::publish::lock::Lock;
+use crate::publish_lock::Lock;
 use crate::render::{ItemLinks, Layouts, RenderError};
 
 #[derive(Debug, thiserror::Error)]

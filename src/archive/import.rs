@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{ArchiveError, ArchivedArticle, Record};
-use crate::publish::Lock;
+use crate::publish_lock::Lock;
 use crate::wechat::types::{PublishedItem, statistics_key_of_url};
 use crate::wechat::{Client, WechatError};
 

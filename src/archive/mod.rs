@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::build::{Manifest, ManifestItem};
-use crate::publish::Lock;
-use crate::publish::lock::{MediaRecord, PushRecord};
+use crate::publish_lock::Lock;
+use crate::publish_lock::{MediaRecord, PushRecord};
 
 pub mod import;
 

@@ -62,6 +62,20 @@ pub struct ManifestItem {
     pub videos: Vec<Video>,
 }
 
+impl ManifestItem {
+    /// The processed files under the item's `images/`, by their name in the image cache: its
+    /// images, its cover and the cover's crop previews (for editors to look at), sorted.
+    pub fn image_files(&self) -> Vec<&str> {
+        let mut files: Vec<&str> = self.images.iter().chain(&self.cover).map(|i| i.output.file.as_str()).collect();
+        if let Some(crops) = self.cover.as_ref().and_then(|c| c.output.crops.as_ref()) {
+            files.extend([crops.preview_235_1.as_str(), crops.preview_1_1.as_str()]);
+        }
+        files.sort_unstable();
+        files.dedup();
+        files
+    }
+}
+
 /// What the manifest says about one built item.
 pub(super) fn describe(
     item: &content::Item,

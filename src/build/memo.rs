@@ -91,7 +91,9 @@ impl Mode {
 pub(super) struct Inputs {
     key: String,
     settings: String,
-    items: u64,
+    /// The set of items (`ItemLinks::items_fingerprint`); kept as `None` for a render that
+    /// looked no link up among them, which holds whatever items are added or removed.
+    items: Option<u64>,
     source_sha256: String,
     dir: PathBuf,
     /// The item folder's listing, when planned by path (see [`folder_listing`]).
@@ -140,7 +142,7 @@ impl RenderMemo {
         };
         let key = (mode, item.key());
         // Cloned out, so that the lock is not held while images are looked at.
-        let in_memory = self.lock().get(&key).filter(|(kept, _)| *kept == inputs).map(|(_, r)| Arc::clone(r));
+        let in_memory = self.lock().get(&key).filter(|(kept, _)| kept.hold_for(&inputs)).map(|(_, r)| Arc::clone(r));
         if let Some(rendered) = in_memory
             && still_valid(&rendered, changed.as_deref())
         {
@@ -170,8 +172,17 @@ impl RenderMemo {
     }
 
     /// Keeps `rendered` for `item`, read from `inputs` (from [`RenderMemo::lookup`]'s miss).
-    pub(super) fn store(&self, project: &Project, planning: Planning<'_>, inputs: Inputs, rendered: &Arc<Rendered>) {
+    pub(super) fn store(
+        &self,
+        project: &Project,
+        planning: Planning<'_>,
+        mut inputs: Inputs,
+        rendered: &Arc<Rendered>,
+    ) {
         let mode = Mode::of(project, planning);
+        if !rendered.looked_up_items {
+            inputs.items = None;
+        }
         // An image made by the build (a QR code) has no file to compare: render it each time.
         if rendered.images.iter().chain(&rendered.cover).any(|job| job.generated.is_some()) {
             return;
@@ -218,6 +229,21 @@ pub(super) enum Lookup {
     Miss(Option<Inputs>),
 }
 
+impl Inputs {
+    /// Whether a render kept with these inputs is the render of `current` ones.
+    fn hold_for(&self, current: &Inputs) -> bool {
+        // Destructured: a field added later cannot be forgotten here.
+        let Inputs { key, settings, items, source_sha256, dir, listing, gathered } = self;
+        *key == current.key
+            && *settings == current.settings
+            && items.is_none_or(|items| Some(items) == current.items)
+            && *source_sha256 == current.source_sha256
+            && *dir == current.dir
+            && *listing == current.listing
+            && *gathered == current.gathered
+    }
+}
+
 fn inputs_of(project: &Project, item: &Item, mode: Mode, gathered: Option<&[TopicEntry]>) -> Option<Inputs> {
     let listing = match mode {
         Mode::Build | Mode::Preview => None,
@@ -226,7 +252,7 @@ fn inputs_of(project: &Project, item: &Item, mode: Mode, gathered: Option<&[Topi
     Some(Inputs {
         key: item.key(),
         settings: project.settings_fingerprint.clone(),
-        items: project.links.items_fingerprint,
+        items: Some(project.links.items_fingerprint),
         source_sha256: item.source_sha256().to_string(),
         dir: item.dir.clone(),
         listing,
@@ -371,7 +397,7 @@ fn read_entry(path: &Path, inputs: &Inputs) -> Option<Rendered> {
     let bytes = std::fs::read(path).ok()?;
     let newline = memchr::memchr(b'\n', &bytes)?;
     let header: Header = serde_json::from_slice(&bytes[..newline]).ok()?;
-    if header.format != FORMAT || header.inputs != *inputs {
+    if header.format != FORMAT || !header.inputs.hold_for(inputs) {
         return None;
     }
     let html = std::str::from_utf8(&bytes[newline + 1..]).ok()?.to_string();
@@ -381,6 +407,7 @@ fn read_entry(path: &Path, inputs: &Inputs) -> Option<Rendered> {
         text: header.text,
         linked: header.linked,
         link_targets: header.link_targets,
+        looked_up_items: header.inputs.items.is_some(),
         diagnostics: header.diagnostics,
         cover: header.cover.map(StoredJob::into_job),
         images: header.images.into_iter().map(StoredJob::into_job).collect(),

@@ -52,6 +52,9 @@ pub struct Rendered {
     /// Keys of the items it links to, and where each link pointed when rendered.
     pub linked: Vec<String>,
     pub link_targets: Vec<Option<String>>,
+    /// Whether the HTML depends on which items the project has (a relative link was looked
+    /// up): a kept render without one holds when items are added or removed.
+    pub looked_up_items: bool,
     pub diagnostics: Vec<Diagnostic>,
     pub cover: Option<ImageJob>,
     /// Every other image the item uses (a poster's image among them).
@@ -221,6 +224,7 @@ fn render_with(
         text: image_post.then(|| crate::render::markdown::plain_text(item.body())),
         link_targets: rendered.linked.iter().map(|key| project.links.href(key)).collect(),
         linked: rendered.linked,
+        looked_up_items: rendered.looked_up_items,
         diagnostics: rendered.diagnostics,
         cover,
         images,
@@ -311,14 +315,16 @@ pub fn render_in_theme(
         Arc::new(render_one(&project, layouts, item, Planning::ByContent(hashes), &[])?)
     };
     let jobs: Vec<&ImageJob> = rendered.images.iter().chain(&rendered.cover).collect();
-    let cache_dir = project.root.join(".wxpub/cache/images");
+    let cache_dir = images::cache_dir(&project.root);
     let report = images::process_all(&jobs, &project.config.images, &cache_dir, &crate::progress::Silent)?;
     Ok(images::resolve_placeholders(&rendered.html, &report.processed))
 }
 
 /// Where and what to build.
 pub struct BuildOptions<'a> {
-    pub output_dir: PathBuf,
+    /// Where the build is written (`dist/`); `None`: nowhere — the preview serves its pages from
+    /// memory and their images from the image cache, so it writes no item folder at all.
+    pub output_dir: Option<PathBuf>,
     /// Drafts too (the preview), not only what may be published.
     pub drafts: bool,
     /// The source hashes remembered from earlier builds.
@@ -333,7 +339,6 @@ pub struct Build {
     pub manifest: Manifest,
     /// What the renderer noticed in the items written.
     pub diagnostics: Vec<Diagnostic>,
-    pub output_dir: PathBuf,
     /// Images decoded in this build, and images found in the cache.
     pub images_decoded: usize,
     pub images_cached: usize,
@@ -356,7 +361,7 @@ pub struct Build {
     pub renders: Renders,
 }
 
-/// Builds the project into `options.output_dir`, writing only what changed.
+/// Builds the project into `options.output_dir` (if any), writing only what changed.
 pub fn build(project: &Project, options: &BuildOptions<'_>) -> Result<Build, BuildError> {
     build_after(project, options, None)
 }
@@ -399,7 +404,7 @@ pub fn build_after(
         selected.iter().map(|(item, rendered)| previous.take(&item.key(), rendered)).collect();
 
     // Every image of every other item, processed once (or found in the cache).
-    let cache_dir = project.root.join(".wxpub/cache/images");
+    let cache_dir = images::cache_dir(&project.root);
     let jobs: Vec<&ImageJob> = selected
         .iter()
         .zip(&kept)
@@ -428,31 +433,25 @@ pub fn build_after(
         })
         .unzip();
     let manifest = Manifest { site: project.config.site.name.clone(), items: entries };
-    let outputs: Vec<output::OutputItem<'_>> = manifest
-        .items
-        .iter()
-        .zip(&html)
-        .zip(&unchanged)
-        .map(|((entry, html), unchanged)| {
-            let mut files: Vec<&str> =
-                entry.images.iter().chain(&entry.cover).map(|i| i.output.file.as_str()).collect();
-            // The cover crop previews go beside the item, for editors to look at.
-            if let Some(crops) = entry.cover.as_ref().and_then(|c| c.output.crops.as_ref()) {
-                files.extend([crops.preview_235_1.as_str(), crops.preview_1_1.as_str()]);
-            }
-            files.sort_unstable();
-            files.dedup();
-            output::OutputItem {
-                folder: entry.key.clone(),
-                title: &entry.title,
-                content_html: html,
-                images: files,
-                written_before: *unchanged,
-            }
-        })
-        .collect();
-    let written = output::write(&options.output_dir, &outputs, &manifest, &cache_dir)?;
-    drop(outputs);
+    let written = match &options.output_dir {
+        Some(output_dir) => {
+            let outputs: Vec<output::OutputItem<'_>> = manifest
+                .items
+                .iter()
+                .zip(&html)
+                .zip(&unchanged)
+                .map(|((entry, html), unchanged)| output::OutputItem {
+                    folder: entry.key.clone(),
+                    title: &entry.title,
+                    content_html: html,
+                    images: entry.image_files(),
+                    written_before: *unchanged,
+                })
+                .collect();
+            output::write(output_dir, &outputs, &manifest, &cache_dir)?
+        }
+        None => WriteReport::default(),
+    };
     if let Err(e) = options.hashes.save() {
         image_notes
             .push(format!("the source hashes could not be remembered ({e}); the next build reads every image again"));
@@ -461,7 +460,6 @@ pub fn build_after(
     Ok(Build {
         manifest,
         diagnostics,
-        output_dir: options.output_dir.clone(),
         images_decoded: report.decoded,
         images_cached: report.from_cache,
         image_notes,

@@ -153,8 +153,14 @@ pub fn up_to_date(project_dir: &Path, out: Option<&Path>, drafts: bool) -> Optio
 }
 
 /// Records `build` of `project`, which began reading at `started_ns` ([`now_ns`] before the
-/// project was loaded), for [`up_to_date`] to compare with later.
-pub fn save(project: &Project, build: &Build, drafts: bool, started_ns: i128) -> std::io::Result<()> {
+/// project was loaded) and was written to `output_dir`, for [`up_to_date`] to compare with later.
+pub fn save(
+    project: &Project,
+    build: &Build,
+    output_dir: &Path,
+    drafts: bool,
+    started_ns: i128,
+) -> std::io::Result<()> {
     let finished_ns = now_ns();
     let stat = |base: &Path, path: PathBuf| -> Seen {
         let stamp = std::fs::metadata(base.join(&path)).ok().map(|m| Stamp::of(&m));
@@ -174,7 +180,7 @@ pub fn save(project: &Project, build: &Build, drafts: bool, started_ns: i128) ->
     let mut inputs: Vec<Seen> = images.into_par_iter().map(|path| stat(&project.root, path)).collect();
     inputs.push(stat(&project.root, relative(&project.lock_path())));
 
-    let output = build.output_dir.canonicalize()?;
+    let output = output_dir.canonicalize()?;
     // The folder itself: a staging folder left by a build that was killed shows in its mtime.
     // A kind's folder may be absent (no item of that kind); everything else must be there.
     let mut watched: Vec<PathBuf> = Kind::ALL.iter().map(|kind| PathBuf::from(kind.folder())).collect();

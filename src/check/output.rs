@@ -85,7 +85,7 @@ pub fn write(
                         .map(|c| {
                             if c == '\t' {
                                 '\t'
-                            } else if crate::render::markdown::is_cjk(c) {
+                            } else if crate::html::is_cjk(c) {
                                 '　'
                             } else {
                                 ' '

@@ -64,12 +64,12 @@ pub struct Context<'a> {
     hashes: &'a FileHashes,
     /// What publish.lock records (empty when there is none or it cannot be read: `publish`
     /// reports a broken lock itself).
-    lock: crate::publish::Lock,
+    lock: crate::publish_lock::Lock,
     /// How links name other items (the renderer's own resolution).
     links: &'a crate::render::ItemLinks,
     /// Item key → its index in `items` (links and topic cards name items by key).
     index_of: std::collections::HashMap<String, usize>,
-    /// Items whose publication is settled in publish.lock (see [`crate::publish::Lock::settled_items`]).
+    /// Items whose publication is settled in publish.lock (see [`crate::publish_lock::Lock::settled_items`]).
     settled: std::collections::BTreeSet<String>,
 }
 
@@ -80,7 +80,7 @@ impl<'a> Context<'a> {
         hashes: &'a FileHashes,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Self {
-        let lock = crate::publish::Lock::load(&project.root).unwrap_or_default();
+        let lock = crate::publish_lock::Lock::load(&project.root).unwrap_or_default();
         Context {
             project: &project.root,
             config: &project.config,

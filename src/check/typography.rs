@@ -5,7 +5,7 @@
 //! Works on one run of prose text at a time (never code, URLs or front matter): `find` reports,
 //! `fix` rewrites, and `fix(fix(t)) == fix(t)`.
 use crate::diagnostics::Rule;
-use crate::render::markdown::is_cjk;
+use crate::html::is_cjk;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {

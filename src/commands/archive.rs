@@ -80,7 +80,7 @@ fn import(
     let Some(_lock) = super::lock_project(project, "archive import", true)? else {
         return Ok(ExitCode::from(crate::project_lock::EXIT_BUSY));
     };
-    let lock = crate::publish::Lock::load(project)?;
+    let lock = crate::publish_lock::Lock::load(project)?;
     let mut total = 0;
     let mut deferred = 0;
     for (name, account) in config.accounts.iter().filter(|(name, _)| only.is_none_or(|o| o == name.as_str())) {

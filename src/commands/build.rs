@@ -32,7 +32,13 @@ pub fn run(project_dir: &Path, out: Option<PathBuf>, drafts: bool, quiet: bool) 
     let bar = super::TerminalProgress::new(!quiet);
     let output_dir = record::output_dir(project_dir, out.as_deref(), &project.config.site.output_dir);
     let memo = build::RenderMemo::on_disk(&project.root);
-    let options = BuildOptions { output_dir, drafts, hashes: &hashes, memo: Some(&memo), progress: &bar };
+    let options = BuildOptions {
+        output_dir: Some(output_dir.clone()),
+        drafts,
+        hashes: &hashes,
+        memo: Some(&memo),
+        progress: &bar,
+    };
     let outcome = build::build(&project, &options)?;
     let counts = Counts {
         decoded: outcome.images_decoded,
@@ -41,8 +47,8 @@ pub fn run(project_dir: &Path, out: Option<PathBuf>, drafts: bool, quiet: bool) 
         hashed: outcome.files_hashed,
         rendered: outcome.items_rendered,
     };
-    report(&BuildSummary::of(&outcome), quiet, &outcome.output_dir, &counts, "");
-    if let Err(e) = record::save(&project, &outcome, drafts, started_ns) {
+    report(&BuildSummary::of(&outcome), quiet, &output_dir, &counts, "");
+    if let Err(e) = record::save(&project, &outcome, &output_dir, drafts, started_ns) {
         eprintln!("note: this build could not be recorded ({e}); the next one looks at every item again");
     }
     // The renders and HTML of every item are freed by the process's exit: at three years'

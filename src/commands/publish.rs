@@ -13,7 +13,8 @@ use crate::config::Config;
 use crate::diagnostics::Severity;
 use crate::file_hashes::FileHashes;
 use crate::project::Project;
-use crate::publish::{self, ExecuteOptions, Lock};
+use crate::publish::{self, ExecuteOptions};
+use crate::publish_lock::Lock;
 use crate::wechat::Client;
 use crate::wechat::types::Reviewer;
 
@@ -166,8 +167,13 @@ pub fn send_preview(project: &Path, args: SendPreviewArgs) -> Result<ExitCode> {
     let now = crate::clock::now();
     let hashes = FileHashes::load(project);
     let output_dir = project.join(&config.site.output_dir);
-    let build_options =
-        BuildOptions { output_dir, drafts: false, hashes: &hashes, memo: None, progress: &crate::progress::Silent };
+    let build_options = BuildOptions {
+        output_dir: Some(output_dir.clone()),
+        drafts: false,
+        hashes: &hashes,
+        memo: None,
+        progress: &crate::progress::Silent,
+    };
     let build = build_and_check(&loaded, &build_options, now, "sent")?;
     let mut pushes = publish::plan(&build.manifest, config, &[], None, now)?;
     pushes.retain(|push| push.items.iter().any(|key| wanted.contains(key)));
@@ -177,7 +183,7 @@ pub fn send_preview(project: &Path, args: SendPreviewArgs) -> Result<ExitCode> {
     let upload_progress = super::TerminalProgress::new(!args.json);
     let options = ExecuteOptions {
         project,
-        dist_dir: &build.output_dir,
+        dist_dir: &output_dir,
         // Drafts only: a preview publishes nothing, whatever is due.
         publish_due: false,
         poll_timeout: Duration::from_secs(300),
@@ -292,8 +298,13 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     // 1. Build (incremental: images come from the cache) and check the same renders; errors block.
     let hashes = FileHashes::load(project);
     let output_dir = project.join(&loaded.config.site.output_dir);
-    let build_options =
-        BuildOptions { output_dir, drafts: false, hashes: &hashes, memo: None, progress: &crate::progress::Silent };
+    let build_options = BuildOptions {
+        output_dir: Some(output_dir.clone()),
+        drafts: false,
+        hashes: &hashes,
+        memo: None,
+        progress: &crate::progress::Silent,
+    };
     let mut build = build_and_check(&loaded, &build_options, now, "published")?;
 
     // 2. Plan: pushes in time order, each after the items it links to.
@@ -329,10 +340,9 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     // 3. Execute against the lock.
     let clients = clients_for(config, &pushes)?;
     let upload_progress = super::TerminalProgress::new(!args.json);
-    let dist_dir = build.output_dir.clone();
     let options = ExecuteOptions {
         project,
-        dist_dir: &dist_dir,
+        dist_dir: &output_dir,
         publish_due: args.due,
         poll_timeout: Duration::from_secs(300),
         upload_concurrency: config.publish.upload_concurrency,
@@ -391,7 +401,7 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     // archives what is missing.
     let archive_dir = project.join(&config.archive.dir);
     let archived =
-        crate::archive::archive_pending(project, &archive_dir, config, &mut lock, &build.manifest, &build.output_dir);
+        crate::archive::archive_pending(project, &archive_dir, config, &mut lock, &build.manifest, &output_dir);
     let archive_error = archived.as_ref().err().map(|e| e.to_string());
 
     let failed = outcomes.iter().filter(|o| o.error.is_some()).count();

@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::metrics::format::{self, Document};
 use crate::metrics::report::{CalendarUnit, Period};
 use crate::metrics::{Store, StoreTarget, annual, documents};
-use crate::publish::Lock;
+use crate::publish_lock::Lock;
 
 fn resolve_period(store: &Store, args: &ReportArgs) -> Result<Period> {
     let latest = store

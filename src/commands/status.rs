@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::config::PublishMode;
 use crate::content;
-use crate::publish::Lock;
+use crate::publish_lock::Lock;
 
 #[derive(Debug, Serialize)]
 struct ItemStatus {

@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::publish::lock::{PublicationRecord, PushRecord};
-use crate::publish::{self, Lock};
+use crate::publish;
+use crate::publish_lock::Lock;
+use crate::publish_lock::{PublicationRecord, PushRecord};
 
 pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<ExitCode> {
     // Even --check waits: a publish run in progress would make the comparison meaningless.
@@ -19,7 +20,7 @@ pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<Ex
     let build = crate::build::build(
         &loaded,
         &crate::build::BuildOptions {
-            output_dir: project.join(&config.site.output_dir),
+            output_dir: Some(project.join(&config.site.output_dir)),
             drafts: false,
             hashes: &hashes,
             memo: None,

@@ -464,6 +464,12 @@ pub fn process_all(
     Ok(report)
 }
 
+/// The image cache of the project at `root`: processed images named by their content, shared by
+/// every build and the preview.
+pub fn cache_dir(root: &Path) -> PathBuf {
+    root.join(".wxpub/cache/images")
+}
+
 /// The path of a processed file in the cache.
 pub fn cached_file(cache_dir: &Path, file: &str) -> PathBuf {
     cache_dir.join(file)

@@ -11,7 +11,7 @@ use super::score::{self, Scored};
 use super::store::{Publication, Store, StoreError};
 use crate::config::{Direction, Target};
 use crate::content::{Item, VideoKind};
-use crate::publish::Lock;
+use crate::publish_lock::Lock;
 
 /// Measured indicators that may have nothing recorded in a year (then they score 0).
 const MEASURED_LATER: [&str; 2] = ["service_stability", "satisfaction"];

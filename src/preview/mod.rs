@@ -2,8 +2,9 @@
 //! `content/`, `layouts/`, `publish.toml` or `publish.lock` change, with open pages reloading
 //! themselves.
 //!
-//! The build goes to `.wxpub/preview/` (never `dist/`), drafts included; images come from the
-//! shared cache, so a rebuild after a text edit decodes nothing.
+//! The build (drafts included) is written nowhere: the pages are served from memory and their
+//! images straight from the shared image cache, so a start writes no item folder and a rebuild
+//! after a text edit decodes nothing.
 mod pages;
 
 use std::path::{Path, PathBuf};
@@ -42,7 +43,6 @@ struct Site {
     root: PathBuf,
     name: String,
     items: Vec<Arc<ItemView>>,
-    output_dir: PathBuf,
     error: Option<String>,
 }
 
@@ -104,14 +104,13 @@ impl Kept {
     }
 }
 
-/// Builds into `project/.wxpub/preview`, checks the same renders, and gathers what the pages
-/// show. `changed`: the files saved since the last rebuild, when the watcher named them all
+/// Builds (in memory), checks the same renders, and gathers what the pages show. `changed`: the files saved since the last rebuild, when the watcher named them all
 /// (only their items are read again, if that is enough; see [`Project::with_items_reread`]).
 fn build_site(
     project: &Path,
     kept: &Kept,
     changed: Option<&[PathBuf]>,
-) -> anyhow::Result<(String, Vec<Arc<ItemView>>, PathBuf)> {
+) -> anyhow::Result<(String, Vec<Arc<ItemView>>)> {
     // Taken: a rebuild that fails leaves nothing behind, and the next one starts afresh.
     let previous = kept.previous.lock().unwrap_or_else(|p| p.into_inner()).take();
     let (previous_project, previous_build, mut previous_views) = match previous {
@@ -130,7 +129,7 @@ fn build_site(
     loaded.links.mode = crate::render::LinkMode::Preview;
     let config = &loaded.config;
     let options = BuildOptions {
-        output_dir: project.join(".wxpub/preview"),
+        output_dir: None,
         drafts: true,
         hashes: &kept.hashes,
         memo: Some(&kept.memo),
@@ -179,11 +178,10 @@ fn build_site(
         })
         .collect();
     let name = config.site.name.clone();
-    let output_dir = outcome.output_dir.clone();
     let views = items.iter().map(|view| (view.key.clone(), Arc::clone(view))).collect();
     *kept.previous.lock().unwrap_or_else(|p| p.into_inner()) =
         Some(Previous { project: loaded, build: outcome, views });
-    Ok((name, items, output_dir))
+    Ok((name, items))
 }
 
 /// What the page of one built item shows.
@@ -214,6 +212,7 @@ fn item_view(
             .map(|c| (c.preview_235_1.clone(), c.preview_1_1.clone())),
         dark_problems: kept.dark_problems(&entry.key, content_html),
         content_html: crate::render::links::preview_page_links(content_html),
+        image_files: entry.image_files().into_iter().map(str::to_string).collect(),
         image_post: (entry.format == crate::content::Format::ImagePost).then(|| {
             let poster = entry.poster.as_ref().map(|p| &p.output.sha256);
             let photos = entry.poster.iter().chain(entry.images.iter().filter(|i| Some(&i.output.sha256) != poster));
@@ -266,11 +265,10 @@ fn rebuild(project: &Path, shared: &Shared, kept: &Kept, changed: Option<&[PathB
     let reload = {
         let mut site = shared.site.write().unwrap_or_else(|p| p.into_inner());
         let changed = match result {
-            Ok((name, items, output_dir)) => {
+            Ok((name, items)) => {
                 let same_frame = site.error.is_none() && site.name == name;
                 let changed = changed_items(&site.items, &items);
-                *site =
-                    Site { version: site.version, root: project.to_path_buf(), name, items, output_dir, error: None };
+                *site = Site { version: site.version, root: project.to_path_buf(), name, items, error: None };
                 same_frame.then_some(changed)
             }
             Err(e) => {
@@ -323,7 +321,7 @@ fn watched(project: &Path, path: &Path) -> bool {
         || path.starts_with(project.join("layouts"))
         || path == project.join(crate::config::CONFIG_FILE)
         // A publish run records publications there: schedule findings and links depend on it.
-        || path == crate::publish::lock::Lock::path(project)
+        || path == crate::publish_lock::Lock::path(project)
 }
 
 /// Builds once, then serves and watches. Only a folder that is no project (no readable
@@ -338,16 +336,20 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
         check_memo: check::CheckMemo::for_preview(&project),
         ..Kept::default()
     });
+    // Earlier versions wrote the preview's build to a folder of its own; nothing reads it now.
+    let old_output = project.join(".wxpub/preview");
+    if old_output.is_dir() {
+        std::thread::spawn(move || {
+            let _ = std::fs::remove_dir_all(&old_output);
+        });
+    }
     let site = match build_site(&project, &kept, None) {
-        Ok((name, items, output_dir)) => {
-            Site { version: 1, root: project.clone(), name, items, output_dir, error: None }
-        }
+        Ok((name, items)) => Site { version: 1, root: project.clone(), name, items, error: None },
         Err(e) => Site {
             version: 1,
             root: project.clone(),
             name: config.site.name.clone(),
             items: Vec::new(),
-            output_dir: project.join(".wxpub/preview"),
             error: Some(crate::redact::redact(&format!("{e:#}"))),
         },
     };
@@ -459,8 +461,6 @@ fn content_type(path: &Path) -> &'static str {
         Some("png") => "image/png",
         Some("gif") => "image/gif",
         Some("webp") => "image/webp",
-        Some("html") => "text/html; charset=utf-8",
-        Some("json") => "application/json",
         _ => "application/octet-stream",
     }
 }
@@ -516,30 +516,48 @@ async fn page(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
         }
     }
     let path = uri.path().trim_start_matches('/');
-    let site = shared.site.read().unwrap_or_else(|p| p.into_inner());
-    let error = site.error.as_deref();
-    if path.is_empty() {
-        return Html(pages::index_page(&site.name, &site.items, site.version, error)).into_response();
-    }
-    let key = path.trim_end_matches('/');
-    if let Some(item) = site.items.iter().find(|i| i.key == key) {
-        if !path.ends_with('/') {
-            // The article's images are relative to its folder.
-            return axum::response::Redirect::permanent(&format!("/{key}/")).into_response();
+    let image = {
+        let site = shared.site.read().unwrap_or_else(|p| p.into_inner());
+        let error = site.error.as_deref();
+        if path.is_empty() {
+            return Html(pages::index_page(&site.name, &site.items, site.version, error)).into_response();
         }
-        let scheme = match uri.query().unwrap_or("") {
-            q if q.contains("mode=dark") => Scheme::Dark,
-            q if q.contains("mode=both") => Scheme::Both,
-            q if q.contains("mode=print") => Scheme::Print,
-            _ => Scheme::Light,
-        };
-        return Html(pages::item_page(item, site.version, error, scheme, &[])).into_response();
-    }
-    // Files of the build (images): only plain relative paths inside the output folder.
-    let relative = Path::new(path);
-    let plain = relative.components().all(|c| matches!(c, std::path::Component::Normal(_)));
-    if plain && let Ok(bytes) = std::fs::read(site.output_dir.join(relative)) {
-        return ([(header::CONTENT_TYPE, content_type(relative))], bytes).into_response();
+        let key = path.trim_end_matches('/');
+        if let Some(item) = site.items.iter().find(|i| i.key == key) {
+            if !path.ends_with('/') {
+                // The article's images are relative to its folder.
+                return axum::response::Redirect::permanent(&format!("/{key}/")).into_response();
+            }
+            let scheme = match uri.query().unwrap_or("") {
+                q if q.contains("mode=dark") => Scheme::Dark,
+                q if q.contains("mode=both") => Scheme::Both,
+                q if q.contains("mode=print") => Scheme::Print,
+                _ => Scheme::Light,
+            };
+            return Html(pages::item_page(item, site.version, error, scheme, &[])).into_response();
+        }
+        // An image of an item (`{key}/images/{file}`): from the image cache, and only one the
+        // item's page shows — never any other path.
+        path.rsplit_once("/images/").and_then(|(key, file)| {
+            let item = site.items.iter().find(|i| i.key == key)?;
+            item.image_files
+                .iter()
+                .any(|f| f == file)
+                .then(|| crate::images::cached_file(&crate::images::cache_dir(&site.root), file))
+        })
+    };
+    if let Some(image) = image
+        && let Ok(Ok(bytes)) = tokio::task::spawn_blocking({
+            let image = image.clone();
+            move || std::fs::read(image)
+        })
+        .await
+    {
+        // Named by its content, so never different under the same name: a reload need not
+        // fetch it again.
+        let headers =
+            [(header::CONTENT_TYPE, content_type(&image)), (header::CACHE_CONTROL, "max-age=31536000, immutable")];
+        return (headers, bytes).into_response();
     }
     (
         StatusCode::NOT_FOUND,

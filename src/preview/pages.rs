@@ -21,6 +21,9 @@ pub struct ItemView {
     pub content_chars: usize,
     /// File names under the item's `images/`: the 2.35:1 and 1:1 crop previews.
     pub cover_crops: Option<(String, String)>,
+    /// Every file under the item's `images/` (its images, cover and crop previews), by its name
+    /// in the image cache: what the preview serves there.
+    pub image_files: Vec<String>,
     /// (severity, "line:col [rule] message").
     pub diagnostics: Vec<(String, String)>,
     /// Text runs below WCAG AA after WeChat's dark-mode conversion.

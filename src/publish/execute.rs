@@ -9,10 +9,10 @@ use chrono::{Datelike, Utc};
 use sha2::{Digest, Sha256};
 
 use super::Push;
-use super::lock::{Lock, MediaRecord, PublicationRecord, PushRecord};
 use crate::build::{Manifest, ManifestImage, ManifestItem};
 use crate::config::{AccountKind, Config, PublishMode};
 use crate::content::{Comments, Format};
+use crate::publish_lock::{Lock, MediaRecord, PublicationRecord, PushRecord};
 use crate::wechat::types::{Article, DraftItem, ImageInfo, ImageListItem, MaterialType, PublishedItem};
 use crate::wechat::{Client, Upload, WechatError};
 
@@ -65,7 +65,7 @@ enum StepError {
     #[error("WeChat's daily quota of {0} is used up (45009); {QUOTA_LEFT}")]
     Quota(String),
     #[error(transparent)]
-    Lock(#[from] super::lock::LockError),
+    Lock(#[from] crate::publish_lock::LockError),
     #[error("{0}")]
     Other(String),
 }

@@ -2,7 +2,6 @@
 //! upload images, create or update drafts, publish what is due — recording every write as soon
 //! as it succeeds, so that a re-run never writes twice.
 mod execute;
-pub mod lock;
 pub mod usage;
 
 use std::collections::BTreeMap;
@@ -14,7 +13,6 @@ use crate::config::Config;
 pub use execute::{
     CANNOT_PUBLISH, EXIT_CANNOT_PUBLISH, ExecuteOptions, PushOutcome, QUOTA_LEFT, article_as_sent, execute,
 };
-pub use lock::Lock;
 
 /// WeChat's limit of articles in one push.
 pub use crate::wechat::limits::PUSH_MAX_ARTICLES as PUSH_MAX;

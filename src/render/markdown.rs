@@ -12,7 +12,7 @@ use super::sanitize::{self, is_wechat_article_url};
 use super::{ImageSink, RenderContext, RenderError, highlight};
 use crate::config::LineBreaks;
 use crate::diagnostics::{Diagnostic, Rule, Severity};
-use crate::html::{self, push_escaped};
+use crate::html::{self, is_cjk, push_escaped};
 
 /// How much of a raw link's text its reference keeps.
 const REFERENCE_TEXT_MAX: usize = 300;
@@ -31,6 +31,9 @@ pub struct MarkdownOutput {
     pub references: Vec<Reference>,
     /// Keys of the items linked to, each once, in order.
     pub linked: Vec<String>,
+    /// Whether a link was looked up among the project's items (a relative link, whether it
+    /// named one or not): only then does the HTML depend on which items exist.
+    pub looked_up_items: bool,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -112,6 +115,7 @@ struct Emitter<'a> {
     image: Option<ImageState>,
     references: Vec<Reference>,
     linked: Vec<String>,
+    looked_up_items: bool,
     reference_numbers: HashMap<String, usize>,
     footnote_numbers: HashMap<String, usize>,
     footnotes: Vec<(usize, String)>,
@@ -141,6 +145,7 @@ impl<'a> Emitter<'a> {
             image: None,
             references: Vec::new(),
             linked: Vec::new(),
+            looked_up_items: false,
             reference_numbers: HashMap::new(),
             footnote_numbers: HashMap::new(),
             footnotes: Vec::new(),
@@ -378,22 +383,26 @@ impl<'a> Emitter<'a> {
                     LinkState::WeChat
                 } else if url.starts_with("http://") || url.starts_with("https://") || *link_type == LinkType::Email {
                     LinkState::Reference { url, text: String::new() }
-                } else if let Some(key) = self.ctx.links.target(self.ctx.dir, &url) {
-                    // Another item: its published URL once it has one, text until then.
-                    let href = self.ctx.links.href(&key);
-                    if !self.linked.contains(&key) {
-                        self.linked.push(key);
-                    }
-                    match href {
-                        Some(href) => {
-                            let attr = self.style("a");
-                            self.out.push_str(&format!("<a href=\"{}\"{attr}>", html::escape(&href)));
-                            LinkState::WeChat
+                } else {
+                    self.looked_up_items = true;
+                    match self.ctx.links.target(self.ctx.dir, &url) {
+                        // Another item: its published URL once it has one, text until then.
+                        Some(key) => {
+                            let href = self.ctx.links.href(&key);
+                            if !self.linked.contains(&key) {
+                                self.linked.push(key);
+                            }
+                            match href {
+                                Some(href) => {
+                                    let attr = self.style("a");
+                                    self.out.push_str(&format!("<a href=\"{}\"{attr}>", html::escape(&href)));
+                                    LinkState::WeChat
+                                }
+                                None => LinkState::TextOnly,
+                            }
                         }
                         None => LinkState::TextOnly,
                     }
-                } else {
-                    LinkState::TextOnly
                 };
                 self.links.push(state);
             }
@@ -729,6 +738,7 @@ impl<'a> Emitter<'a> {
             html: self.out,
             references: self.references,
             linked: self.linked,
+            looked_up_items: self.looked_up_items,
             diagnostics: self.diagnostics,
         }
     }
@@ -849,8 +859,4 @@ fn label_line(events: &[(Event<'_>, Range<usize>)], index: usize) -> Option<Stri
         return None;
     }
     (is_label && after_strong).then_some(label)
-}
-
-pub fn is_cjk(c: char) -> bool {
-    matches!(c as u32, 0x3000..=0x303F | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xFF00..=0xFFEF)
 }

@@ -88,6 +88,9 @@ pub struct RenderedItem {
     pub references: Vec<Reference>,
     /// Keys of the items it links to (topic pages: the items on their cards), each once.
     pub linked: Vec<String>,
+    /// Whether its HTML depends on which items the project has (see
+    /// [`markdown::MarkdownOutput::looked_up_items`]; a topic page's cards are its own input).
+    pub looked_up_items: bool,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -218,6 +221,7 @@ impl Layouts {
             html: sanitize::sanitize(&html),
             references: body.references,
             linked,
+            looked_up_items: body.looked_up_items,
             diagnostics: body.diagnostics,
         })
     }

@@ -248,6 +248,46 @@ fn kept_renders_are_reused_only_while_their_inputs_hold_and_equal_a_fresh_build(
     assert!(incremental == snapshot_tree(&project.path().join("dist")), "a build from kept renders differs");
 }
 
+/// An item added or removed renders again only the items whose links were looked up among the
+/// items (a relative link may name the new one) and the topic pages that gather it; what they
+/// make equals a build from nothing.
+#[test]
+fn adding_an_item_renders_again_only_what_links_by_folder() {
+    let project = TestProject::example();
+    let later = "content/articles/2026-12-30-later";
+    project.write(
+        "content/articles/2026-12-20-reading/index.md",
+        "---\ntitle: 延伸阅读\naccount: service\npublish_at: 2026-12-20 08:00\n---\n\n年终再读[后一篇](../2026-12-30-later/)。\n",
+    );
+    assert_eq!(rendered(&build(&project)), 10);
+    let manifest = || -> serde_json::Value { serde_json::from_str(&project.read("dist/manifest.json")).unwrap() };
+    let links_of = |manifest: &serde_json::Value, key: &str| -> Vec<String> {
+        let item = manifest["items"].as_array().unwrap().iter().find(|i| i["key"] == key).unwrap();
+        item["links"].as_array().map_or_else(Vec::new, |l| l.iter().map(|k| k.as_str().unwrap().to_string()).collect())
+    };
+    assert!(links_of(&manifest(), "articles/2026-12-20-reading").is_empty(), "the link names nothing yet");
+
+    // The item it names appears (no tag: no topic page gathers it): the new item and the
+    // linking one are rendered, no other.
+    project.write(
+        &format!("{later}/index.md"),
+        "---\ntitle: 后一篇\naccount: service\npublish_at: 2026-12-30 08:00\n---\n\n正文。\n",
+    );
+    assert_eq!(rendered(&build(&project)), 2);
+    assert_eq!(links_of(&manifest(), "articles/2026-12-20-reading"), ["articles/2026-12-30-later"]);
+
+    // Gone again: only the linking item is rendered, and it links to nothing.
+    std::fs::remove_dir_all(project.path().join(later)).unwrap();
+    assert_eq!(rendered(&build(&project)), 1);
+    assert!(links_of(&manifest(), "articles/2026-12-20-reading").is_empty());
+
+    let incremental = snapshot_tree(&project.path().join("dist"));
+    std::fs::remove_dir_all(project.path().join(".wxpub")).unwrap();
+    std::fs::remove_dir_all(project.path().join("dist")).unwrap();
+    build(&project);
+    assert!(incremental == snapshot_tree(&project.path().join("dist")), "a build from kept renders differs");
+}
+
 /// `wxpub check` with its output (stdout and stderr).
 fn check(project: &TestProject) -> String {
     let output = project.wxpub().args(["check", "--now", "2026-11-20 08:00"]).output().unwrap();
@@ -396,7 +436,7 @@ fn a_source_edited_while_the_build_ran_is_built_by_the_next_build() {
         let loaded = Project::load(root).unwrap();
         let hashes = FileHashes::in_memory();
         let options = BuildOptions {
-            output_dir: root.join("dist"),
+            output_dir: Some(root.join("dist")),
             drafts: false,
             hashes: &hashes,
             memo: Some(&RenderMemo::on_disk(root)),
@@ -408,7 +448,7 @@ fn a_source_edited_while_the_build_ran_is_built_by_the_next_build() {
             // Longer than the racy window: only the build's start can tell this edit apart.
             std::thread::sleep(Duration::from_millis(400));
         }
-        record::save(&loaded, &built, false, started).unwrap();
+        record::save(&loaded, &built, &root.join("dist"), false, started).unwrap();
         std::thread::sleep(SETTLE);
     };
     // Nothing edited: the record holds.

@@ -1,5 +1,6 @@
 //! One integration-test binary; one module per feature. Tests run the real `wxpub` binary on
 //! copies of real projects in temporary folders.
+mod architecture;
 mod browser;
 mod build;
 mod check;

@@ -337,8 +337,8 @@ fn image_sources(page: &str) -> std::collections::BTreeSet<String> {
     page.split("src=\"").skip(1).filter_map(|rest| rest.split('"').next()).map(str::to_string).collect()
 }
 
-/// A save re-reads and rebuilds only the items it touched (others' files are not rewritten),
-/// and misses nothing it touched: an image replaced under the same name, a title shown on a
+/// A save re-reads and rebuilds only the items it touched (others are not rendered again), and
+/// misses nothing it touched: an image replaced under the same name, a title shown on a
 /// topic page's card, an item folder added, then removed, and a save that breaks an item and
 /// the one that mends it.
 #[test]
@@ -346,9 +346,12 @@ fn a_rebuild_after_a_save_redoes_only_what_it_touched_and_misses_nothing() {
     let project = TestProject::example();
     let preview = wxpub::preview::spawn(project.path(), 0).expect("preview starts");
     let get = |path: &str| crate::support::http_get(&format!("{}{path}", preview.url));
-    let output = project.path().join(".wxpub/preview");
     let modified = |path: &std::path::Path| std::fs::metadata(path).unwrap().modified().unwrap();
-    let untouched = output.join("articles/2026-12-12-conservation-lab/content.html");
+    // Each render is kept on disk as it is made: an item rendered again writes its entry again.
+    let untouched = project
+        .path()
+        .join(".wxpub/cache/renders/by-content-preview")
+        .join(wxpub::build::cache_entry_name("articles/2026-12-12-conservation-lab"));
     let untouched_at = modified(&untouched);
 
     // An image replaced under the same name: the page shows the new one.
@@ -363,10 +366,15 @@ fn a_rebuild_after_a_save_redoes_only_what_it_touched_and_misses_nothing() {
         !new_images.is_empty()
     });
     assert_eq!(new_images.len(), 1, "only the replaced image changes: {new_images:?}");
-    // The preview serves its images from its output folder.
-    let bytes = std::fs::read(output.join(ARTICLE).join(&new_images[0])).expect("the new image is in the output");
+    let (status, bytes) = crate::support::http_get_bytes(&format!("{}{ARTICLE}/{}", preview.url, new_images[0]));
+    assert_eq!(status, 200);
     let served = image::load_from_memory(&bytes).expect("the served image decodes");
     assert_eq!((served.width(), served.height()), (640, 300));
+    // Only the images of an item are served, and only under it.
+    let file = new_images[0].trim_start_matches("images/");
+    let elsewhere = format!("articles/2026-12-12-conservation-lab/images/{file}");
+    assert_eq!(get(&elsewhere).0, 404, "another item's image");
+    assert_eq!(get("articles/2026-12-12-conservation-lab/images/../../../publish.toml").0, 404);
 
     // A title on a topic page's card.
     let gathered = "content/articles/2026-12-01-bronze-exhibition/index.md";
@@ -390,10 +398,19 @@ fn a_rebuild_after_a_save_redoes_only_what_it_touched_and_misses_nothing() {
         }
     }
     wait_until("the added item", || get("").1.contains("新加的一篇"));
-    assert_eq!(get("articles/2026-12-06-added-item/").0, 200);
+    let (status, page) = get("articles/2026-12-06-added-item/");
+    assert_eq!(status, 200);
+    let added_images = image_sources(&page);
+    assert!(!added_images.is_empty());
+    for src in &added_images {
+        assert_eq!(get(&format!("articles/2026-12-06-added-item/{src}")).0, 200, "{src}");
+    }
     std::fs::remove_dir_all(&added).unwrap();
     wait_until("the removed item to go", || !get("").1.contains("新加的一篇"));
-    wait_until("its output to go", || !output.join("articles/2026-12-06-added-item").exists());
+    assert_eq!(get("articles/2026-12-06-added-item/").0, 404);
+    for src in &added_images {
+        assert_eq!(get(&format!("articles/2026-12-06-added-item/{src}")).0, 404, "{src}");
+    }
 
     // A save that breaks an item shows the error; the save that mends it, and a replaced image
     // after that, show again.
@@ -408,7 +425,8 @@ fn a_rebuild_after_a_save_redoes_only_what_it_touched_and_misses_nothing() {
     photo.save(project.path().join(format!("content/{ARTICLE}/flower.jpg"))).unwrap();
     wait_until("the second replaced image", || image_sources(&get(&format!("{ARTICLE}/")).1) != image_sources(&before));
 
-    assert_eq!(modified(&untouched), untouched_at, "an item no save touched was written again");
+    assert_eq!(modified(&untouched), untouched_at, "an item no save touched was rendered again");
+    assert!(!project.path().join(".wxpub/preview").exists(), "the preview writes no build");
 }
 
 /// A publish run that records a publication while the preview is open: the item's page stops
@@ -456,7 +474,7 @@ fn a_preview_after_a_build_renders_only_what_links_and_shows_the_same() {
         let project = wxpub::project::Project::load(built.path()).unwrap();
         let hashes = wxpub::file_hashes::FileHashes::load(built.path());
         let options = BuildOptions {
-            output_dir: built.path().join("dist"),
+            output_dir: Some(built.path().join("dist")),
             drafts: false,
             hashes: &hashes,
             memo: Some(&RenderMemo::on_disk(built.path())),
@@ -465,26 +483,29 @@ fn a_preview_after_a_build_renders_only_what_links_and_shows_the_same() {
         wxpub::build::build(&project, &options).unwrap();
     }
     let fresh = linking(TestProject::example());
+    // Every item's page, as served (the project's own folder, which differs, left out).
     let pages = |project: &TestProject| {
         let preview = wxpub::preview::spawn(project.path(), 0).expect("preview starts");
-        let root = project.path().join(".wxpub/preview");
+        let (_, index) = crate::support::http_get(&preview.url);
+        let folder = std::fs::canonicalize(project.path()).unwrap();
         let mut pages = std::collections::BTreeMap::new();
-        for entry in walkdir::WalkDir::new(&root).into_iter().map(Result::unwrap) {
-            if entry.file_name() == "content.html" {
-                let key = entry.path().parent().unwrap().strip_prefix(&root).unwrap().to_path_buf();
-                let (status, page) = crate::support::http_get(&format!("{}{}/", preview.url, key.display()));
-                assert_eq!(status, 200, "{}", key.display());
-                pages.insert(key, (std::fs::read_to_string(entry.path()).unwrap(), page.contains("js_content")));
-            }
+        for key in index.split("<h2><a href=\"/").skip(1).filter_map(|rest| rest.split("/\"").next()) {
+            let (status, page) = crate::support::http_get(&format!("{}{key}/", preview.url));
+            assert_eq!(status, 200, "{key}");
+            pages.insert(key.to_string(), page.replace(folder.to_str().unwrap(), "<project>"));
         }
         drop(preview);
         pages
     };
     let (after_build, from_nothing) = (pages(&built), pages(&fresh));
     assert_eq!(after_build.len(), 10);
-    assert!(after_build == from_nothing, "a preview after a build shows other pages than one from nothing");
-    let linked = &after_build[std::path::Path::new("articles/2026-12-20-links")].0;
-    assert!(linked.contains("/articles/2026-12-01-ding-story/"), "the link opens the preview's page: {linked}");
+    for (key, page) in &after_build {
+        assert!(page.contains("js_content"), "{key}");
+        assert_eq!(Some(page), from_nothing.get(key), "a preview after a build shows another page of {key}");
+    }
+    assert_eq!(after_build.len(), from_nothing.len());
+    let linked = &after_build["articles/2026-12-20-links"];
+    assert!(linked.contains("href=\"/articles/2026-12-01-ding-story/"), "the link opens the preview's page: {linked}");
     let rendered = |project: &TestProject| {
         std::fs::read_dir(project.path().join(".wxpub/cache/renders/by-content-preview")).map_or(0, |d| d.count())
     };
