@@ -19,3 +19,38 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     result
 }
+
+/// Cache files whose writing may wait until the answer is out. A process that answers first and
+/// writes after (the preview, whose first start at three years' scale would otherwise spend
+/// half its time creating 2,800 cache files) holds them here until [`LaterWrites::write_pending`];
+/// any other process writes each at once. A cache entry validates itself when read, so the
+/// order in which pending writes land does not matter.
+#[derive(Default)]
+pub struct LaterWrites {
+    defer: bool,
+    pending: std::sync::Mutex<Vec<Box<dyn FnOnce() + Send>>>,
+}
+
+impl LaterWrites {
+    /// Writes held until [`LaterWrites::write_pending`].
+    pub fn deferred() -> LaterWrites {
+        LaterWrites { defer: true, ..LaterWrites::default() }
+    }
+
+    /// Runs `write` now, or keeps it for later.
+    pub fn now_or_later(&self, write: impl FnOnce() + Send + 'static) {
+        if self.defer {
+            self.pending.lock().unwrap_or_else(|p| p.into_inner()).push(Box::new(write));
+        } else {
+            write();
+        }
+    }
+
+    /// Runs every write held so far, in the order they came.
+    pub fn write_pending(&self) {
+        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        for write in pending {
+            write();
+        }
+    }
+}

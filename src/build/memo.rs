@@ -42,6 +42,8 @@ pub struct RenderMemo {
     in_process: bool,
     /// See [`RenderMemo::expect_changes`].
     changed_since_last_build: std::sync::RwLock<Option<Arc<[PathBuf]>>>,
+    /// The entries' files, written at once or, for the preview, after it answers.
+    writes: crate::fs_util::LaterWrites,
 }
 
 impl Default for RenderMemo {
@@ -52,6 +54,7 @@ impl Default for RenderMemo {
             dir: None,
             in_process: true,
             changed_since_last_build: std::sync::RwLock::default(),
+            writes: crate::fs_util::LaterWrites::default(),
         }
     }
 }
@@ -109,9 +112,19 @@ impl RenderMemo {
         RenderMemo { dir: Some(project.join(RENDER_CACHE_DIR)), in_process: false, ..RenderMemo::default() }
     }
 
-    /// A memo kept on disk and in memory, for a process that renders again and again.
-    pub fn on_disk_and_in_process(project: &Path) -> RenderMemo {
-        RenderMemo { dir: Some(project.join(RENDER_CACHE_DIR)), ..RenderMemo::default() }
+    /// A memo kept in memory, and on disk once [`RenderMemo::write_pending`] is called: for a
+    /// process that renders again and again, and answers before it writes (the preview).
+    pub fn on_disk_later_and_in_process(project: &Path) -> RenderMemo {
+        RenderMemo {
+            dir: Some(project.join(RENDER_CACHE_DIR)),
+            writes: crate::fs_util::LaterWrites::deferred(),
+            ..RenderMemo::default()
+        }
+    }
+
+    /// Writes the entries kept since the last call to disk.
+    pub fn write_pending(&self) {
+        self.writes.write_pending();
     }
 
     /// What changed under `content/` since the last build through this memo succeeded, as a file
@@ -188,10 +201,13 @@ impl RenderMemo {
             return;
         }
         // A cache that cannot be written (or a path that is not UTF-8) only costs a render.
-        if let Some(dir) = &self.dir
-            && let Some(bytes) = entry_bytes(&inputs, rendered)
-        {
-            let _ = crate::fs_util::write_atomic(&entry_path(dir, mode, &inputs.key), &bytes);
+        if let Some(dir) = &self.dir {
+            let (path, inputs, rendered) = (entry_path(dir, mode, &inputs.key), inputs.clone(), Arc::clone(rendered));
+            self.writes.now_or_later(move || {
+                if let Some(bytes) = entry_bytes(&inputs, &rendered) {
+                    let _ = crate::fs_util::write_atomic(&path, &bytes);
+                }
+            });
         }
         if self.in_process {
             self.lock().insert((mode, inputs.key.clone()), (inputs, Arc::clone(rendered)));

@@ -157,12 +157,19 @@ pub struct CheckMemo {
     dir: Option<PathBuf>,
     /// Whether entries are also kept in memory (a process that checks again: the preview).
     in_process: bool,
+    /// The entries' files, written at once or, for the preview, after it answers.
+    writes: crate::fs_util::LaterWrites,
 }
 
 impl Default for CheckMemo {
     /// Kept in memory only.
     fn default() -> CheckMemo {
-        CheckMemo { entries: std::sync::Mutex::default(), dir: None, in_process: true }
+        CheckMemo {
+            entries: std::sync::Mutex::default(),
+            dir: None,
+            in_process: true,
+            writes: crate::fs_util::LaterWrites::default(),
+        }
     }
 }
 
@@ -201,9 +208,19 @@ impl CheckMemo {
 
     /// A memo kept on disk and in memory, for the preview, which checks the renders it builds
     /// (not `check`'s, so in a folder of its own): a start checks only what changed since the
-    /// last preview (at three years' scale, the content rules take a second).
+    /// last preview (at three years' scale, the content rules take a second). Its files are
+    /// written by [`CheckMemo::write_pending`], after the preview answers.
     pub fn for_preview(project: &Path) -> CheckMemo {
-        CheckMemo { dir: Some(project.join(PREVIEW_CHECK_CACHE_DIR)), ..CheckMemo::default() }
+        CheckMemo {
+            dir: Some(project.join(PREVIEW_CHECK_CACHE_DIR)),
+            writes: crate::fs_util::LaterWrites::deferred(),
+            ..CheckMemo::default()
+        }
+    }
+
+    /// Writes the entries kept since the last call to disk.
+    pub fn write_pending(&self) {
+        self.writes.write_pending();
     }
 
     fn lookup(
@@ -269,7 +286,9 @@ impl CheckMemo {
         if let (Some(mut stored), Some(path)) = (self.stored(context, item, html), self.entry_path(&item.key())) {
             stored.found = found.to_vec();
             if let Ok(bytes) = serde_json::to_vec(&stored) {
-                let _ = crate::fs_util::write_atomic(&path, &bytes);
+                self.writes.now_or_later(move || {
+                    let _ = crate::fs_util::write_atomic(&path, &bytes);
+                });
             }
         }
         if self.in_process {

@@ -54,14 +54,33 @@ struct Shared {
 /// A running preview; stops when dropped.
 pub struct PreviewHandle {
     pub url: String,
-    server: crate::http_server::ServerThread,
+    server: Option<crate::http_server::ServerThread>,
     _watcher: notify::RecommendedWatcher,
+    /// Writing the first build's cache files, while the pages are already served.
+    first_writes: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl PreviewHandle {
     /// Blocks until the server stops (Ctrl-C ends the process).
-    pub fn wait(self) {
-        self.server.wait();
+    pub fn wait(mut self) {
+        if let Some(server) = self.server.take() {
+            server.wait();
+        }
+    }
+
+    /// Blocks until the first build's renders and findings are on disk (for the next start);
+    /// the preview answers before they are.
+    pub fn wait_for_cache_files(&self) {
+        let writing = self.first_writes.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(writing) = writing {
+            let _ = writing.join();
+        }
+    }
+}
+
+impl Drop for PreviewHandle {
+    fn drop(&mut self) {
+        self.wait_for_cache_files();
     }
 }
 
@@ -86,6 +105,12 @@ struct Previous {
 }
 
 impl Kept {
+    /// Writes what the memos kept since the last call (held so that pages are served first).
+    fn write_pending(&self) {
+        self.memo.write_pending();
+        self.check_memo.write_pending();
+    }
+
     fn dark_problems(&self, key: &str, html: &str) -> usize {
         let known = |key: &str| {
             let known = self.dark_problems.lock().unwrap_or_else(|p| p.into_inner());
@@ -332,7 +357,7 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
     // Kept across rebuilds: a save re-reads and re-renders only what it changed.
     let kept = Arc::new(Kept {
         hashes: FileHashes::load(&project),
-        memo: build::RenderMemo::on_disk_and_in_process(&project),
+        memo: build::RenderMemo::on_disk_later_and_in_process(&project),
         check_memo: check::CheckMemo::for_preview(&project),
         ..Kept::default()
     });
@@ -352,6 +377,11 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
             items: Vec::new(),
             error: Some(crate::redact::redact(&format!("{e:#}"))),
         },
+    };
+    // The first build's cache files are written while the index already answers.
+    let first_writes = {
+        let kept = Arc::clone(&kept);
+        std::thread::spawn(move || kept.write_pending())
     };
     let (reload, _) = tokio::sync::broadcast::channel(16);
     let shared = Arc::new(Shared { site: RwLock::new(site), reload });
@@ -397,6 +427,7 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
                 }
                 if saved.relevant {
                     rebuild(&project, &shared, &kept, saved.named());
+                    kept.write_pending();
                 }
             }
         });
@@ -426,7 +457,12 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
         })
         .await;
     });
-    Ok(PreviewHandle { url, server, _watcher: watcher })
+    Ok(PreviewHandle {
+        url,
+        server: Some(server),
+        _watcher: watcher,
+        first_writes: std::sync::Mutex::new(Some(first_writes)),
+    })
 }
 
 async fn version(State(shared): State<Arc<Shared>>) -> Response {

@@ -347,7 +347,9 @@ fn a_rebuild_after_a_save_redoes_only_what_it_touched_and_misses_nothing() {
     let preview = wxpub::preview::spawn(project.path(), 0).expect("preview starts");
     let get = |path: &str| crate::support::http_get(&format!("{}{path}", preview.url));
     let modified = |path: &std::path::Path| std::fs::metadata(path).unwrap().modified().unwrap();
-    // Each render is kept on disk as it is made: an item rendered again writes its entry again.
+    // Each render is kept on disk (the first build's once the preview answers; a rebuild's
+    // after it): an item rendered again writes its entry again.
+    preview.wait_for_cache_files();
     let untouched = project
         .path()
         .join(".wxpub/cache/renders/by-content-preview")
