@@ -677,6 +677,10 @@ def cmd_preview(wxpub, bench, refreshes="5", poll=0.010):
                 pass
             time.sleep(poll)
         results["start"] = time.monotonic() - started
+        if not picks:
+            # The preview writes its kept renders and findings after it answers: an editor's
+            # session outlasts that, a run stopped at once would lose them for the next start.
+            time.sleep(5)
         times = []
         run = time.strftime("%H%M%S")
         for i, folder in enumerate(picks, 1):

@@ -416,6 +416,15 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
         }
     }
     {
+        // A rebuild's cache files are written on a thread of their own, so that the next save
+        // never waits for them (nor for the first build's, which may still be being written).
+        let (written_tx, written_rx) = std::sync::mpsc::channel::<()>();
+        let writer = kept.clone();
+        std::thread::spawn(move || {
+            while written_rx.recv().is_ok() {
+                writer.write_pending();
+            }
+        });
         let (project, shared, kept) = (project.clone(), shared.clone(), kept.clone());
         std::thread::spawn(move || {
             while let Ok(first) = events_rx.recv() {
@@ -427,7 +436,7 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
                 }
                 if saved.relevant {
                     rebuild(&project, &shared, &kept, saved.named());
-                    kept.write_pending();
+                    let _ = written_tx.send(());
                 }
             }
         });
