@@ -94,6 +94,18 @@ fn record_usage(project: &Path, clients: &BTreeMap<String, Client>, quota_ran_ou
 }
 
 /// Builds (incrementally) and checks the same renders; an error blocks the run.
+/// The build of what goes to WeChat: into `dist/`, without drafts, every item rendered from
+/// its source (no kept render stands between the sources and what is sent).
+fn sent_build<'a>(output_dir: &Path, hashes: &'a FileHashes) -> BuildOptions<'a> {
+    BuildOptions {
+        output_dir: Some(output_dir.to_path_buf()),
+        drafts: false,
+        hashes,
+        memo: None,
+        progress: &crate::progress::Silent,
+    }
+}
+
 fn build_and_check(
     project: &Project,
     options: &BuildOptions<'_>,
@@ -167,14 +179,7 @@ pub fn send_preview(project: &Path, args: SendPreviewArgs) -> Result<ExitCode> {
     let now = crate::clock::now();
     let hashes = FileHashes::load(project);
     let output_dir = project.join(&config.site.output_dir);
-    let build_options = BuildOptions {
-        output_dir: Some(output_dir.clone()),
-        drafts: false,
-        hashes: &hashes,
-        memo: None,
-        progress: &crate::progress::Silent,
-    };
-    let build = build_and_check(&loaded, &build_options, now, "sent")?;
+    let build = build_and_check(&loaded, &sent_build(&output_dir, &hashes), now, "sent")?;
     let mut pushes = publish::plan(&build.manifest, config, &[], None, now)?;
     pushes.retain(|push| push.items.iter().any(|key| wanted.contains(key)));
 
@@ -298,13 +303,7 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     // 1. Build (incremental: images come from the cache) and check the same renders; errors block.
     let hashes = FileHashes::load(project);
     let output_dir = project.join(&loaded.config.site.output_dir);
-    let build_options = BuildOptions {
-        output_dir: Some(output_dir.clone()),
-        drafts: false,
-        hashes: &hashes,
-        memo: None,
-        progress: &crate::progress::Silent,
-    };
+    let build_options = sent_build(&output_dir, &hashes);
     let mut build = build_and_check(&loaded, &build_options, now, "published")?;
 
     // 2. Plan: pushes in time order, each after the items it links to.
