@@ -12,8 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::build::{Manifest, ManifestItem};
-use crate::publish_lock::Lock;
-use crate::publish_lock::{MediaRecord, PushRecord};
+use crate::publish_lock::{Lock, MediaRecord, PushRecord};
 
 pub mod import;
 

@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::publish;
-use crate::publish_lock::Lock;
-use crate::publish_lock::{PublicationRecord, PushRecord};
+use crate::publish_lock::{Lock, PublicationRecord, PushRecord};
 
 pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<ExitCode> {
     // Even --check waits: a publish run in progress would make the comparison meaningless.

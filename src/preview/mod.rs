@@ -129,7 +129,8 @@ impl Kept {
     }
 }
 
-/// Builds (in memory), checks the same renders, and gathers what the pages show. `changed`: the files saved since the last rebuild, when the watcher named them all
+/// Builds (in memory), checks the same renders, and gathers what the pages show. `changed`:
+/// the files saved since the last rebuild, when the watcher named them all
 /// (only their items are read again, if that is enough; see [`Project::with_items_reread`]).
 fn build_site(
     project: &Path,
