@@ -163,11 +163,29 @@ pub enum Command {
     /// account and publish_at, ordered by position, at most 8) and runs them against
     /// publish.lock, which records every write to WeChat as soon as it succeeds: a re-run with
     /// nothing changed writes nothing, and an interrupted run is finished by the next one.
-    /// Without --due nothing is published, only drafted. Exit code 1 when a push failed (the
-    /// summary says what was done and what is left).
+    /// Without --due nothing is published, only drafted.
+    ///
+    /// WeChat keeps its own pace: every due push is submitted first, then all are settled
+    /// together (one listing settles many); a publication still under review when the run stops
+    /// waiting (`[publish] wait`, default 30 s; `--wait` to wait until done) is reported as
+    /// `publishing` and confirmed by the next run — not a failure.
+    ///
+    /// Drafts are shared with the web backend (草稿箱), where editors insert videos: a draft edited
+    /// there is never overwritten unasked. The push is reported as a conflict (what changed) and
+    /// waits for `--keep-server ITEM` (publish the web backend's version) or `--overwrite-server
+    /// ITEM` (send the build). A draft with a `video` placeholder is published once the video
+    /// replaced it there.
+    ///
+    /// Exit codes: 0 everything done, or still publishing at WeChat (the next run confirms it) ·
+    /// 1 a push failed, was rejected by review, or is in conflict with the web backend (the
+    /// summary says what was done and what is left) · 2 the run could not start (configuration,
+    /// check errors, credentials) · 3 --no-wait and another run holds the project · 4 the only
+    /// failures are pushes the account may not publish through the API (drafts ready).
     ///
     /// Examples: `wxpub publish --dry-run`, `wxpub publish --due` (CI, on a schedule),
-    /// `wxpub publish articles/2026-12-01-ding-story --account service`
+    /// `wxpub publish --due --wait` (at a terminal: until WeChat has settled everything),
+    /// `wxpub publish articles/2026-12-01-ding-story --account service`,
+    /// `wxpub publish --due --keep-server articles/2026-12-12-conservation-lab`
     Publish(PublishArgs),
     /// Send pushes to editors' phones to proof them, before they go out. Publishes nothing.
     ///
@@ -518,8 +536,9 @@ pub struct SandboxArgs {
     /// Lifetime of access tokens in seconds.
     #[arg(long, default_value_t = 7200)]
     pub token_ttl: u64,
-    /// How long freepublish stays "publishing" (status 1) before it succeeds.
-    #[arg(long, default_value_t = 1500)]
+    /// How long freepublish stays "publishing" (status 1) before it succeeds. WeChat takes
+    /// seconds to minutes (review, originality checks); the default plays an ordinary day.
+    #[arg(long, default_value_t = 8000)]
     pub publish_delay_ms: u64,
     /// The sandbox's today (YYYY-MM-DD): datacube answers up to the day before.
     #[arg(long)]
@@ -591,6 +610,19 @@ pub struct PublishArgs {
     /// waiting for it to finish.
     #[arg(long)]
     pub no_wait: bool,
+    /// Wait for WeChat to settle what this run submitted: until it is all done (no value; at
+    /// most an hour), or at most DURATION (`90s`, `5m`). Default: `[publish] wait` (30 s).
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "until-done")]
+    pub wait: Option<String>,
+    /// Publish the web backend's draft of this item's push as it is there (an editor changed it
+    /// there, e.g. inserted a video); later changes in git to it are reported, not sent.
+    /// Repeatable.
+    #[arg(long, value_name = "ITEM")]
+    pub keep_server: Vec<String>,
+    /// Send the build over the web backend's draft of this item's push, losing what was changed
+    /// there (printed first). Repeatable.
+    #[arg(long, value_name = "ITEM")]
+    pub overwrite_server: Vec<String>,
     /// Print the plan and stop: nothing is uploaded or written.
     #[arg(long)]
     pub dry_run: bool,

@@ -209,11 +209,35 @@ pub struct Publish {
     /// WeChat IDs that `wxpub send-preview` sends to when no --to/--openid is given (each must
     /// follow the account).
     pub reviewers: Vec<String>,
+    /// How long a run waits for its publications to finish (WeChat reviews them for seconds to
+    /// minutes); what is still publishing then is confirmed by the next run. `publish --wait`
+    /// overrides it.
+    pub wait: String,
+    /// How long after submitting the first look at a publication (then at doubling intervals).
+    pub first_look: String,
 }
 
 impl Default for Publish {
     fn default() -> Self {
-        Publish { upload_concurrency: 4, status_checks_per_run: 10, reviewers: Vec::new() }
+        Publish {
+            upload_concurrency: 4,
+            status_checks_per_run: 10,
+            reviewers: Vec::new(),
+            wait: "30s".into(),
+            first_look: "4s".into(),
+        }
+    }
+}
+
+impl Publish {
+    /// `wait` as a duration (validated when the configuration is loaded).
+    pub fn wait(&self) -> std::time::Duration {
+        parse_duration(&self.wait).unwrap_or(std::time::Duration::from_secs(30))
+    }
+
+    /// `first_look` as a duration (validated when the configuration is loaded).
+    pub fn first_look(&self) -> std::time::Duration {
+        parse_duration(&self.first_look).unwrap_or(std::time::Duration::from_secs(4))
     }
 }
 
@@ -450,6 +474,14 @@ impl Config {
                 }
             }
         }
+        for (key, value) in [("publish.wait", &self.publish.wait), ("publish.first_look", &self.publish.first_look)] {
+            if parse_duration(value).is_none() {
+                return Err(err(key, format!("`{value}` is not a duration (e.g. \"30s\", \"2m\", \"500ms\")")));
+            }
+        }
+        if parse_duration(&self.publish.first_look).is_some_and(|d| d.is_zero()) {
+            return Err(err("publish.first_look", "must be more than 0 (WeChat takes at least a moment)".into()));
+        }
         if !(1..=64).contains(&self.metrics.concurrency) {
             return Err(err("metrics.concurrency", "must be between 1 and 64".into()));
         }
@@ -578,5 +610,55 @@ secret_env = "S"
         assert!(message.contains("accounts.service.kind"), "{message}");
         let text = MINIMAL.replace("name = \"Museum\"\n\n", "name = \"Museum\"\ntimezone = \"Mars/Base\"\n\n");
         assert!(parse(&text).unwrap_err().to_string().contains("site.timezone"));
+    }
+}
+
+/// Reads a duration written by a person: a number with a unit, `500ms`, `30s`, `2m`, `1h`, or
+/// a combination (`1m30s`); decimals allowed (`0.5s`). A bare number is seconds.
+pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if let Ok(seconds) = text.parse::<f64>() {
+        return std::time::Duration::try_from_secs_f64(seconds).ok();
+    }
+    let mut total = 0.0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let number: f64 = rest[..number_len].parse().ok()?;
+        rest = &rest[number_len..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let scale = match rest[..unit_len].trim() {
+            "ms" => 0.001,
+            "s" | "sec" => 1.0,
+            "m" | "min" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        total += number * scale;
+        rest = &rest[unit_len..];
+    }
+    std::time::Duration::try_from_secs_f64(total).ok()
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("0.2s"), Some(Duration::from_millis(200)));
+        assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("45"), Some(Duration::from_secs(45)));
+        assert_eq!(parse_duration("soon"), None);
+        assert_eq!(parse_duration("3 days"), None);
+        assert_eq!(parse_duration("-1s"), None);
+        assert_eq!(parse_duration(""), None);
     }
 }

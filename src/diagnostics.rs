@@ -65,6 +65,8 @@ rules! {
     PublishTime = "publish-time", Error, "`publish_at` must be `YYYY-MM-DD HH:MM` in the site time zone";
     PublishTimePast = "publish-time-past", Warning, "`publish_at` of an unpublished item passed in the last 72 hours (it goes out at the next run)";
     PublishTimeOld = "publish-time-old", Info, "`publish_at` of an item publish.lock does not record passed more than 72 hours ago";
+    DraftConflict = "draft-conflict", Warning, "the item's draft was edited in the web backend and the source changed too: `publish` holds it until `--keep-server` or `--overwrite-server` decides";
+    VideoPlaceholder = "video-placeholder", Warning, "an unpublished item due within 24 hours (or past due) still has a `video` block: its video is to be inserted in the web backend (草稿箱)";
     TitleLength = "title-length", Error, "title at most 32 characters (WeChat limit)";
     AuthorLength = "author-length", Error, "author at most 16 characters (WeChat limit)";
     DigestLength = "digest-length", Error, "digest at most 120 characters (WeChat limit since 2026)";

@@ -156,6 +156,64 @@ pub fn visible_chars(html: &str) -> usize {
     }
 }
 
+/// The visible text of each block of an HTML fragment (paragraphs, headings, list items,
+/// captions, table cells…), entities decoded, whitespace collapsed, empty blocks left out: what
+/// a reader sees paragraph by paragraph, for telling two versions of an article apart.
+pub fn text_blocks(html: &str) -> Vec<String> {
+    const BLOCKS: &[&str] = &[
+        "p",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "li",
+        "figcaption",
+        "blockquote",
+        "section",
+        "td",
+        "th",
+        "pre",
+        "br",
+        "div",
+        "tr",
+        "hr",
+    ];
+    let mut blocks = Vec::new();
+    let mut current = String::new();
+    let mut flush = |current: &mut String| {
+        let text = decode_entities(current).split_whitespace().collect::<Vec<_>>().join(" ");
+        if !text.is_empty() {
+            blocks.push(text);
+        }
+        current.clear();
+    };
+    let mut rest = html;
+    while let Some(at) = rest.find('<') {
+        current.push_str(&rest[..at]);
+        let tag = &rest[at + 1..];
+        if let Some(comment) = tag.strip_prefix("!--") {
+            rest = comment.find("-->").map_or("", |end| &comment[end + 3..]);
+            continue;
+        }
+        let name = tag.trim_start_matches('/');
+        let name = &name[..tag_name_len(name)];
+        if name.is_empty() {
+            current.push('<');
+            rest = tag;
+            continue;
+        }
+        if BLOCKS.iter().any(|b| name.eq_ignore_ascii_case(b)) {
+            flush(&mut current);
+        }
+        rest = skip_tag(&rest[at..]);
+    }
+    current.push_str(rest);
+    flush(&mut current);
+    blocks
+}
+
 /// The text after a tag that starts `text`, reading quoted attribute values whole.
 pub fn skip_tag(text: &str) -> &str {
     let mut quote = None;

@@ -64,6 +64,40 @@ pub struct PushRecord {
     /// next run reconciles with the server before writing again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<String>,
+    /// What WeChat stored after wxpub's last write to the draft (read back once): its
+    /// `update_time` and a digest of the stored articles. A draft that differs from this was
+    /// edited in the web backend, and is never overwritten without being asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_draft: Option<ServerDraft>,
+    /// The editor chose the server's draft (`publish --keep-server ITEM`, or a video placeholder
+    /// replaced in the web backend): it is published as it is there; changes in git are reported,
+    /// not sent, until `--overwrite-server`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_server: bool,
+    /// The draft was edited in the web backend and the build differs: nothing is written or
+    /// published until the editor decides (`--keep-server` or `--overwrite-server`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<DraftConflict>,
+}
+
+/// A draft as WeChat stored it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerDraft {
+    /// `update_time` from draft/get (Unix seconds); 0 when WeChat did not give one.
+    pub update_time: i64,
+    /// sha256 of the stored articles (see `publish::draft_guard::stored_digest`).
+    pub digest: String,
+}
+
+/// A draft edited in the web backend that the build would overwrite.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DraftConflict {
+    /// When wxpub noticed it.
+    pub detected_at: String,
+    /// The server draft's `update_time` then (Unix seconds).
+    pub server_update_time: i64,
+    /// What differs between the server's draft and the build, in a few lines.
+    pub changes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -92,6 +126,18 @@ pub struct PublicationRecord {
     /// The archive entry (`YEAR/NAME`) holding what was published; None until archived.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archived: Option<String>,
+    /// When it was submitted by this machine's clock (Unix milliseconds; not the pinned `--now`):
+    /// how long WeChat has been at it, and the earliest `update_time` its listing can show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_ms: Option<i64>,
+    /// freepublish/get calls spent on it so far (each counts against WeChat's 100 a day): the
+    /// next one is due later the more were spent.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub status_checks: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -59,6 +59,8 @@ pub struct ManifestItem {
     pub poster: Option<ManifestImage>,
     pub images: Vec<ManifestImage>,
     pub illustrations: Vec<String>,
+    /// Its videos and animations ([`content::Item::videos`]: front matter `videos:` and its
+    /// `video` blocks, each video once).
     pub videos: Vec<Video>,
 }
 
@@ -116,6 +118,6 @@ pub(super) fn describe(
         poster: images.iter().find(|j| j.role == ImageRole::Poster).map(describe),
         images: images.iter().map(describe).collect(),
         illustrations: meta.illustrations.clone(),
-        videos: meta.videos.clone(),
+        videos: item.videos(),
     }
 }

@@ -108,7 +108,22 @@ impl<'a> Context<'a> {
             push.items.contains(&key) && push.publication.as_ref().is_some_and(|p| !p.status.starts_with("failed"))
         })
     }
+
+    /// Whether publish.lock records that `item`'s push publishes the server's draft as it is
+    /// (`keep_server`): what the source says is no longer what goes out.
+    fn keeps_server_draft(&self, item: &Item) -> bool {
+        let key = item.key();
+        self.lock
+            .accounts
+            .values()
+            .flat_map(|a| a.pushes.values())
+            .any(|push| push.keep_server && push.items.contains(&key))
+    }
 }
+
+/// How long before its `publish_at` an item with a `video` block is reminded that its video is
+/// still to be inserted: a working day.
+const VIDEO_REMINDER: chrono::Duration = chrono::Duration::hours(24);
 
 /// How long after its `publish_at` an unpublished item still counts as "about to go out"
 /// (a warning) rather than as an old schedule (a note): a weekend without CI runs.
@@ -236,7 +251,77 @@ pub fn check_meta(ctx: &Context<'_>, item: &Item) -> Vec<Diagnostic> {
             Some(_) => {}
         }
     }
+    out.extend(check_video_placeholders(ctx, item));
+    out.extend(check_draft_conflict(ctx, item));
     out
+}
+
+/// An item whose draft publish.lock records as in conflict with the web backend: an editor
+/// changed the draft there and the source changed too, so `publish` holds it until told which
+/// wins. At the front matter's first line, with what differs.
+fn check_draft_conflict(ctx: &Context<'_>, item: &Item) -> Option<Diagnostic> {
+    let key = item.key();
+    let push = ctx.lock.accounts.values().flat_map(|a| a.pushes.values()).find(|push| push.items.contains(&key))?;
+    let conflict = push.conflict.as_ref()?;
+    if push.publication.is_some() {
+        return None;
+    }
+    Some(diag(
+        item,
+        1,
+        1,
+        Rule::DraftConflict,
+        format!(
+            "its draft {} was edited in the web backend and the source changed too: {}",
+            push.draft_media_id.as_deref().unwrap_or(""),
+            conflict.changes.join("; ")
+        ),
+        &format!(
+            "`wxpub publish --keep-server {key}` publishes the web backend's version; `wxpub publish --overwrite-server {key}` sends the source (the changes there are lost)"
+        ),
+    ))
+}
+
+/// An item due within [`VIDEO_REMINDER`] (or past due) and not published whose body still has a
+/// `video` block: its draft waits for an editor to insert the video in the web backend, and
+/// wxpub holds it back until then. One finding per block, at its fence. None once publish.lock
+/// records that the push publishes the server's draft as it is (`keep_server`).
+fn check_video_placeholders(ctx: &Context<'_>, item: &Item) -> Vec<Diagnostic> {
+    let blocks = item.video_blocks();
+    if blocks.is_empty() || item.meta.draft {
+        return Vec::new();
+    }
+    let tz = ctx.config.timezone();
+    let Some(time) = item.meta.publish_at.as_deref().and_then(|t| content::parse_publish_at(t, tz)) else {
+        return Vec::new();
+    };
+    if time.with_timezone(&chrono::Utc) > ctx.now + VIDEO_REMINDER
+        || ctx.is_published(item)
+        || ctx.keeps_server_draft(item)
+    {
+        return Vec::new();
+    }
+    blocks
+        .iter()
+        .map(|block| {
+            diag(
+                item,
+                block.line,
+                1,
+                Rule::VideoPlaceholder,
+                format!(
+                    "still waits for a video: insert `{}` ({}) in the web backend (草稿箱) — wxpub publishes it once the placeholder is replaced",
+                    block.title, block.duration
+                ),
+                &format!(
+                    "in the item's draft, replace the box {}{}（{}） with the video and save; until then `publish` leaves it drafted",
+                    crate::render::VIDEO_PLACEHOLDER_MARKER,
+                    block.title,
+                    crate::render::format_duration(block.seconds)
+                ),
+            )
+        })
+        .collect()
 }
 
 /// The rules on the item's text, images, links and render: a function of its source, its

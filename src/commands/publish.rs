@@ -191,11 +191,13 @@ pub fn send_preview(project: &Path, args: SendPreviewArgs) -> Result<ExitCode> {
         dist_dir: &output_dir,
         // Drafts only: a preview publishes nothing, whatever is due.
         publish_due: false,
-        poll_timeout: Duration::from_secs(300),
+        pace: publish::Pace { first_look: first_look(config), wait: Duration::ZERO },
         upload_concurrency: config.publish.upload_concurrency,
         progress: &upload_progress,
         retry_refused: false,
-        status_check_budget: config.publish.status_checks_per_run,
+        status_budget: &publish::StatusBudget::new(config.publish.status_checks_per_run),
+        keep_server: &[],
+        overwrite_server: &[],
     };
     let outcomes = publish::execute(&pushes, &build.manifest, config, &mut lock, &clients, &options);
     let mut failures = Vec::new();
@@ -273,6 +275,36 @@ pub fn send_preview(project: &Path, args: SendPreviewArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--wait` without a duration: until WeChat has settled everything, but not for ever (a
+/// publication stuck in review for an hour is the next run's).
+const UNTIL_DONE: Duration = Duration::from_secs(3600);
+
+/// When to look first at a submission: `[publish] first_look`, or `WXPUB_FIRST_LOOK` (what the
+/// test suite sets against a sandbox that publishes in milliseconds).
+fn first_look(config: &Config) -> Duration {
+    std::env::var("WXPUB_FIRST_LOOK")
+        .ok()
+        .and_then(|text| crate::config::parse_duration(&text))
+        .filter(|d| !d.is_zero())
+        .unwrap_or_else(|| config.publish.first_look())
+}
+
+/// Item keys named on the command line (keys, folders or content/ paths), each checked.
+fn item_keys(project: &Project, names: &[String], flag: &str) -> Result<Vec<String>> {
+    names
+        .iter()
+        .map(|name| {
+            let key = name.trim_end_matches('/').trim_end_matches("/index.md").trim_start_matches("content/");
+            match project.item(key) {
+                Some(_) => Ok(key.to_string()),
+                None => bail!(
+                    "{flag} {name}: no such item (give item keys like articles/2026-12-01-ding-story, or their folders)"
+                ),
+            }
+        })
+        .collect()
+}
+
 /// Adds a later round's outcomes to the first round's: the steps done in both, the state of
 /// the last.
 fn merge_rounds(outcomes: &mut Vec<publish::PushOutcome>, round: Vec<publish::PushOutcome>) {
@@ -283,6 +315,9 @@ fn merge_rounds(outcomes: &mut Vec<publish::PushOutcome>, round: Vec<publish::Pu
                 first.error = later.error;
                 first.waiting_for = later.waiting_for;
                 first.warnings.extend(later.warnings);
+                first.in_progress = later.in_progress;
+                first.waiting_for_video = later.waiting_for_video;
+                first.conflict = later.conflict;
                 if !later.article_urls.is_empty() {
                     first.article_urls = later.article_urls;
                 }
@@ -305,6 +340,20 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     let output_dir = project.join(&loaded.config.site.output_dir);
     let build_options = sent_build(&output_dir, &hashes);
     let mut build = build_and_check(&loaded, &build_options, now, "published")?;
+
+    // The editor's decisions about drafts edited in the web backend, by item key.
+    let keep_server = item_keys(&loaded, &args.keep_server, "--keep-server")?;
+    let overwrite_server = item_keys(&loaded, &args.overwrite_server, "--overwrite-server")?;
+    if let Some(both) = keep_server.iter().find(|k| overwrite_server.contains(k)) {
+        bail!("{both} is named with both --keep-server and --overwrite-server; choose one");
+    }
+    let wait = match args.wait.as_deref() {
+        None => loaded.config.publish.wait(),
+        Some("until-done") => UNTIL_DONE,
+        Some(text) => crate::config::parse_duration(text).ok_or_else(|| {
+            anyhow::anyhow!("--wait {text}: not a duration (e.g. 90s, 5m; or --wait alone to wait until done)")
+        })?,
+    };
 
     // 2. Plan: pushes in time order, each after the items it links to.
     let mut lock = Lock::load(project)?;
@@ -339,15 +388,18 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     // 3. Execute against the lock.
     let clients = clients_for(config, &pushes)?;
     let upload_progress = super::TerminalProgress::new(!args.json);
+    let status_budget = publish::StatusBudget::new(config.publish.status_checks_per_run);
     let options = ExecuteOptions {
         project,
         dist_dir: &output_dir,
         publish_due: args.due,
-        poll_timeout: Duration::from_secs(300),
+        pace: publish::Pace { first_look: first_look(config), wait },
         upload_concurrency: config.publish.upload_concurrency,
         progress: &upload_progress,
         retry_refused: !args.items.is_empty(),
-        status_check_budget: config.publish.status_checks_per_run,
+        status_budget: &status_budget,
+        keep_server: &keep_server,
+        overwrite_server: &overwrite_server,
     };
     let started_at = crate::clock::now();
     let mut outcomes = publish::execute(&pushes, &build.manifest, config, &mut lock, &clients, &options);
@@ -389,7 +441,10 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     let quota_note = record_usage(
         project,
         &clients,
-        outcomes.iter().any(|o| o.error.as_deref().is_some_and(|e| e.contains(publish::QUOTA_LEFT))),
+        outcomes.iter().any(|o| {
+            o.error.as_deref().is_some_and(|e| e.contains(publish::QUOTA_LEFT))
+                || o.warnings.iter().any(|w| w.contains(publish::QUOTA_LEFT))
+        }),
     );
     if let Err(e) = record_run(project, config, &loaded.items, &lock, &outcomes, started_at) {
         // The pushes themselves are recorded in publish.lock; only the statistics record is lost.
@@ -413,16 +468,22 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
         );
     } else {
         for outcome in &outcomes {
-            let state = if outcome.error.is_some() {
+            let state = if outcome.conflict {
+                "CONFLICT with the web backend"
+            } else if outcome.error.is_some() {
                 "FAILED"
+            } else if let Some(running) = &outcome.in_progress {
+                running.as_str()
             } else if !outcome.waiting_for.is_empty() {
                 "drafted, waiting"
+            } else if outcome.waiting_for_video {
+                "drafted, waiting for its video"
             } else if outcome.done.is_empty() {
                 "up to date"
             } else {
                 "done"
             };
-            if quiet && outcome.error.is_none() {
+            if quiet && outcome.error.is_none() && !outcome.warnings.iter().any(|w| w.contains("web backend")) {
                 continue;
             }
             println!("{} at {}: {state}", outcome.account, outcome.slot);
@@ -468,11 +529,28 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(publish::EXIT_CANNOT_PUBLISH));
     }
-    if failed > 0 {
+    let conflicts: Vec<String> = outcomes.iter().filter(|o| o.conflict).map(|o| o.items.join(", ")).collect();
+    if !conflicts.is_empty() {
         eprintln!(
-            "{failed} push(es) failed; run wxpub publish again to finish them (what is done is recorded in publish.lock)"
+            "{} push(es) not published: their drafts were edited in the web backend ({}); decide with --keep-server or --overwrite-server (see above)",
+            conflicts.len(),
+            conflicts.join("; ")
         );
+    }
+    if failed > conflicts.len() {
+        eprintln!(
+            "{} push(es) failed; run wxpub publish again to finish them (what is done is recorded in publish.lock)",
+            failed - conflicts.len()
+        );
+    }
+    if failed > 0 {
         return Ok(ExitCode::from(1));
+    }
+    let running = outcomes.iter().filter(|o| o.in_progress.is_some()).count();
+    if running > 0 && !quiet {
+        eprintln!(
+            "{running} push(es) still publishing at WeChat; the next run confirms them (nothing is submitted twice)"
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -27,6 +27,13 @@ fn same_push(item: &content::Item, other: Option<&content::Item>, tz: chrono_tz:
     other.is_some_and(|o| o.meta.account == item.meta.account && when(o) == when(item))
 }
 
+/// An RFC 3339 time as Beijing time, `YYYY-MM-DD HH:MM`.
+fn beijing(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| (t.with_timezone(&chrono::Utc) + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|_| rfc3339.to_string())
+}
+
 pub fn run(project: &Path, json: bool) -> Result<ExitCode> {
     let loaded = crate::project::Project::load(project)?;
     let (config, items) = (&loaded.config, &loaded.items);
@@ -50,7 +57,28 @@ pub fn run(project: &Path, json: bool) -> Result<ExitCode> {
             (_, Some(publication), Some(r)) => {
                 // Article URLs are in push order; show this item's own.
                 let own = r.items.iter().position(|k| *k == key).and_then(|i| publication.article_urls.get(i));
-                (publication.status.clone(), own.cloned().into_iter().collect())
+                let state = match publication.status.as_str() {
+                    "publishing" => format!(
+                        "publishing since {} (WeChat is reviewing it; the next publish run confirms it)",
+                        beijing(&publication.submitted_at)
+                    ),
+                    "sending" => format!(
+                        "sending since {} (waiting for an administrator to confirm the mass send)",
+                        beijing(&publication.submitted_at)
+                    ),
+                    other => other.to_string(),
+                };
+                (state, own.cloned().into_iter().collect())
+            }
+            (_, None, Some(r)) if r.conflict.is_some() => {
+                let conflict = r.conflict.as_ref().map(|c| c.changes.join("; ")).unwrap_or_default();
+                (
+                    format!(
+                        "CONFLICT: draft {} was edited in the web backend ({conflict}); run `wxpub publish --keep-server {key}` or `--overwrite-server {key}`",
+                        r.draft_media_id.as_deref().unwrap_or("")
+                    ),
+                    Vec::new(),
+                )
             }
             (_, None, Some(r)) if r.draft_media_id.is_some() && r.refused.is_some() => (
                 format!(
@@ -62,8 +90,9 @@ pub fn run(project: &Path, json: bool) -> Result<ExitCode> {
             ),
             (_, None, Some(r)) if r.draft_media_id.is_some() => (
                 format!(
-                    "drafted ({}){}",
+                    "drafted ({}{}){}",
                     r.draft_media_id.as_deref().unwrap_or(""),
+                    if r.keep_server { "; the web backend's version is kept" } else { "" },
                     scheduled.map(|s| format!("; {s}")).unwrap_or_default()
                 ),
                 Vec::new(),

@@ -51,14 +51,20 @@ impl Video {
     /// Duration in seconds, or None when `duration` is not `mm:ss` / `h:mm:ss` of at most
     /// [`VIDEO_MAX_SECONDS`].
     pub fn seconds(&self) -> Option<u32> {
-        let parts: Vec<u64> = self.duration.split(':').map(|p| p.trim().parse().ok()).collect::<Option<_>>()?;
-        let seconds = match parts.as_slice() {
-            [m, s] if *s < 60 => m.checked_mul(60)?.checked_add(*s)?,
-            [h, m, s] if *m < 60 && *s < 60 => h.checked_mul(3600)?.checked_add(m * 60 + s)?,
-            _ => return None,
-        };
-        u32::try_from(seconds).ok().filter(|s| *s <= VIDEO_MAX_SECONDS)
+        parse_duration(&self.duration)
     }
+}
+
+/// A duration written `mm:ss` or `h:mm:ss`, in seconds; None when it is neither, or longer than
+/// [`VIDEO_MAX_SECONDS`]. Front matter `videos:` and `video` blocks read durations alike.
+pub fn parse_duration(text: &str) -> Option<u32> {
+    let parts: Vec<u64> = text.split(':').map(|p| p.trim().parse().ok()).collect::<Option<_>>()?;
+    let seconds = match parts.as_slice() {
+        [m, s] if *s < 60 => m.checked_mul(60)?.checked_add(*s)?,
+        [h, m, s] if *m < 60 && *s < 60 => h.checked_mul(3600)?.checked_add(m * 60 + s)?,
+        _ => return None,
+    };
+    u32::try_from(seconds).ok().filter(|s| *s <= VIDEO_MAX_SECONDS)
 }
 
 /// What a topic page gathers: items by key (`articles/2024-05-18-bronze`) and/or by tag.

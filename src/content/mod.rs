@@ -3,13 +3,15 @@
 //! One folder per item (`content/articles/2024-05-18-bronze/index.md`), so images live beside
 //! their text. Front matter is YAML between `---` lines; unknown keys are errors.
 mod front_matter;
+mod video_block;
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use thiserror::Error;
 
-pub use front_matter::{Comments, Format, FrontMatter, Gather, Video, VideoKind};
+pub use front_matter::{Comments, Format, FrontMatter, Gather, VIDEO_MAX_SECONDS, Video, VideoKind, parse_duration};
+pub use video_block::{VIDEO_BLOCK_NAME, VideoBlock, VideoBlockError, parse_video_block, video_blocks};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -52,6 +54,8 @@ pub struct Item {
     /// sha256 of `source`, computed on first use: the render and check caches key on it, and a
     /// preview that keeps its items between rebuilds hashes each unchanged source only once.
     source_digest: std::sync::OnceLock<String>,
+    /// The body's `video` blocks, read on first use.
+    video_blocks: std::sync::OnceLock<Vec<VideoBlock>>,
 }
 
 impl Item {
@@ -63,6 +67,30 @@ impl Item {
     pub fn source_sha256(&self) -> &str {
         use sha2::{Digest, Sha256};
         self.source_digest.get_or_init(|| hex::encode(Sha256::digest(self.source.as_bytes())))
+    }
+
+    /// The body's well-formed `video` blocks: videos an editor inserts in the web backend
+    /// (a malformed block is the renderer's to report).
+    pub fn video_blocks(&self) -> &[VideoBlock] {
+        self.video_blocks.get_or_init(|| video_blocks(&self.source, self.body_offset))
+    }
+
+    /// Every video and animation the item includes, for the manifest and the yearly figures:
+    /// the front matter's `videos:`, then each `video` block as a video of its duration. A video
+    /// is known by its title within the item: a block whose title a `videos:` entry (or an
+    /// earlier block) already has is that same video, counted once, as that entry says.
+    pub fn videos(&self) -> Vec<Video> {
+        let mut videos = self.meta.videos.clone();
+        for block in self.video_blocks() {
+            if !videos.iter().any(|v| v.title.trim() == block.title) {
+                videos.push(Video {
+                    title: block.title.clone(),
+                    duration: block.duration.clone(),
+                    kind: VideoKind::Video,
+                });
+            }
+        }
+        videos
     }
 
     /// `articles/2024-05-18-bronze`: how other items and the manifest refer to this one.
@@ -195,7 +223,17 @@ pub fn parse_item(
         column: e.column,
         message: e.message,
     })?;
-    Ok(Item { kind, slug, dir, source_path, source, body_offset, meta, source_digest: std::sync::OnceLock::new() })
+    Ok(Item {
+        kind,
+        slug,
+        dir,
+        source_path,
+        source,
+        body_offset,
+        meta,
+        source_digest: std::sync::OnceLock::new(),
+        video_blocks: std::sync::OnceLock::new(),
+    })
 }
 
 /// Reads a `publish_at` value (`YYYY-MM-DD HH:MM[:SS]`, or with `T`) as local time in `tz`.
@@ -214,4 +252,34 @@ pub fn key_line(item: &Item, key: &str) -> usize {
         .lines()
         .position(|line| line.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':')))
         .map_or(1, |i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(source: &str) -> Item {
+        parse_item(Kind::Article, "a".into(), PathBuf::from("a"), PathBuf::from("a/index.md"), source.into()).unwrap()
+    }
+
+    #[test]
+    fn an_items_videos_are_its_front_matters_and_its_blocks_each_once() {
+        let item = item(
+            "---\ntitle: t\naccount: service\nvideos:\n  - { title: 修复过程, duration: \"3:00\", kind: video }\n  - { title: 铸造, duration: \"0:40\", kind: animation }\n---\n\
+             ```video\ntitle: 修复过程\nduration: 3:20\n```\n\n```video\ntitle: 开箱\nduration: 1:05\n```\n\n```video\ntitle: 开箱\nduration: 1:05\nnote: 又一处\n```\n",
+        );
+        assert_eq!(item.video_blocks().len(), 3);
+        assert_eq!(item.video_blocks()[0].line, 8);
+        let videos: Vec<(String, Option<u32>, VideoKind)> =
+            item.videos().into_iter().map(|v| (v.title.clone(), v.seconds(), v.kind)).collect();
+        assert_eq!(
+            videos,
+            [
+                ("修复过程".to_string(), Some(180), VideoKind::Video),
+                ("铸造".to_string(), Some(40), VideoKind::Animation),
+                ("开箱".to_string(), Some(65), VideoKind::Video),
+            ],
+            "the front matter's entry is the block's video; a title twice is one video"
+        );
+    }
 }

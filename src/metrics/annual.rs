@@ -91,15 +91,10 @@ pub fn publications_from_lock(lock: &Lock, items: &[Item], live_tag: &str) -> Ve
             }
             for (index, key) in push.items.iter().enumerate() {
                 let item = by_key.get(key);
+                // Front matter `videos:` and `video` blocks, each video once (Item::videos).
+                let videos = item.map(|i| i.videos()).unwrap_or_default();
                 let seconds = |kind: VideoKind| {
-                    item.map(|i| {
-                        i.meta
-                            .videos
-                            .iter()
-                            .filter(|v| v.kind == kind)
-                            .filter_map(|v| v.seconds())
-                            .fold(0u32, u32::saturating_add)
-                    })
+                    videos.iter().filter(|v| v.kind == kind).filter_map(|v| v.seconds()).fold(0u32, u32::saturating_add)
                 };
                 out.push(Publication {
                     account: account.clone(),
@@ -121,8 +116,8 @@ pub fn publications_from_lock(lock: &Lock, items: &[Item], live_tag: &str) -> Ve
                     pushed_at: publication.finished_at.clone().unwrap_or_else(|| publication.submitted_at.clone()),
                     url: publication.article_urls.get(index).cloned(),
                     illustrations: item.map_or(0, |i| i.meta.illustrations.len() as u32),
-                    video_seconds: seconds(VideoKind::Video).unwrap_or(0),
-                    animation_seconds: seconds(VideoKind::Animation).unwrap_or(0),
+                    video_seconds: seconds(VideoKind::Video),
+                    animation_seconds: seconds(VideoKind::Animation),
                     live: item.is_some_and(|i| i.meta.tags.iter().any(|t| t == live_tag)),
                     // WeChat's statistics key: the push's msg_data_id and the 1-based position;
                     // for a publication recorded without it, the one its article URL carries.
@@ -201,7 +196,7 @@ fn measured(pubs: &[Publication], totals: &Totals, stability: &Stability) -> (Ve
             "短视频",
             "分钟",
             score::round2(pubs.iter().map(|p| f64::from(p.video_seconds)).sum::<f64>() / 60.0),
-            "front matter `videos` (kind video) of published items",
+            "front matter `videos` (kind video) and `video` blocks of published items",
         ),
         figure(
             "animation_seconds",
@@ -402,4 +397,32 @@ pub fn annual_with(
         evidence: pubs,
         days_with_data: totals.days_with_data,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_video_blocks_duration_counts_as_video_once() {
+        let source = "---\ntitle: 修复室\naccount: service\npublish_at: 2026-12-12 09:00\nvideos:\n  - { title: 铸造, duration: \"0:40\", kind: animation }\n---\n\
+                      正文。\n\n```video\ntitle: 修复过程\nduration: 3:20\n```\n\n```video\ntitle: 修复过程\nduration: 3:20\n```\n";
+        let item = crate::content::parse_item(
+            crate::content::Kind::Article,
+            "2026-12-12-lab".into(),
+            "lab".into(),
+            "lab/index.md".into(),
+            source.into(),
+        )
+        .unwrap();
+        let lock: Lock = toml::from_str(
+            "[accounts.service.pushes.\"2026-12-12 09:00\"]\nitems = [\"articles/2026-12-12-lab\"]\n\
+             [accounts.service.pushes.\"2026-12-12 09:00\".publication]\nmode = \"publish\"\nstatus = \"published\"\n\
+             submitted_at = \"2026-12-12T01:00:00Z\"\n",
+        )
+        .unwrap();
+        let publications = publications_from_lock(&lock, &[item], "直播");
+        assert_eq!(publications.len(), 1);
+        assert_eq!((publications[0].video_seconds, publications[0].animation_seconds), (200, 40));
+    }
 }

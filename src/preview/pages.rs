@@ -55,9 +55,27 @@ fn image_post_html(photos: &[String], text: &str) -> String {
     )
 }
 
+/// The colours of a drawn mini-program card: its box (background, border), the name line, the
+/// title and the page line. The WeChat client draws its native card in its own colours, dark in
+/// dark mode (WeChat's dark card on the #191919 page), not converted like the article's styles.
+struct CardColours {
+    background: &'static str,
+    border: &'static str,
+    name: &'static str,
+    title: &'static str,
+    path: &'static str,
+}
+
+const LIGHT_CARD: CardColours =
+    CardColours { background: "#ffffff", border: "#e5e5e5", name: "#888888", title: "#191919", path: "#576b95" };
+const DARK_CARD: CardColours =
+    CardColours { background: "#2c2c2c", border: "#3a3a3a", name: "#a3a3a3", title: "#d1d1d1", path: "#7d90a9" };
+
 /// A mini-program card as the WeChat client draws it (a browser shows `<mp-miniprogram>` as
-/// nothing): the mini program's name line, the title, the picture, and the page it opens.
-pub fn draw_miniprogram_cards(html: &str) -> String {
+/// nothing): the mini program's name line, the title, the picture, and the page it opens; dark
+/// when the page shows dark mode.
+pub fn draw_miniprogram_cards(html: &str, dark: bool) -> String {
+    let colours = if dark { &DARK_CARD } else { &LIGHT_CARD };
     const OPEN: &str = "<mp-miniprogram";
     const CLOSE: &str = "</mp-miniprogram>";
     if !html.contains(OPEN) {
@@ -77,11 +95,16 @@ pub fn draw_miniprogram_cards(html: &str) -> String {
                 .unwrap_or_default()
         };
         out.push_str(&format!(
-            r#"<section class="wx-mp-card" data-appid="{appid}" style="margin: 12px 0; padding: 12px; border: 1px solid #e5e5e5; border-radius: 8px; background-color: #ffffff; text-align: left;"><p style="margin: 0 0 8px 0; font-size: 13px; color: #888888;">小程序</p><p style="margin: 0 0 8px 0; font-size: 15px; color: #191919;">{title}</p><img src="{image}" alt="" style="display: block; width: 100%; height: auto; border-radius: 4px;"><p style="margin: 8px 0 0 0; font-size: 12px; color: #576b95;">{path}</p></section>"#,
+            r#"<section class="wx-mp-card" data-appid="{appid}" style="margin: 12px 0; padding: 12px; border: 1px solid {border}; border-radius: 8px; background-color: {background}; text-align: left;"><p style="margin: 0 0 8px 0; font-size: 13px; color: {name};">小程序</p><p style="margin: 0 0 8px 0; font-size: 15px; color: {title_colour};">{title}</p><img src="{image}" alt="" style="display: block; width: 100%; height: auto; border-radius: 4px;"><p style="margin: 8px 0 0 0; font-size: 12px; color: {path_colour};">{path}</p></section>"#,
             appid = escape(&attribute("data-miniprogram-appid")),
             title = escape(&attribute("data-miniprogram-title")),
             image = escape(&attribute("data-miniprogram-imageurl")),
             path = escape(&attribute("data-miniprogram-path")),
+            border = colours.border,
+            background = colours.background,
+            name = colours.name,
+            title_colour = colours.title,
+            path_colour = colours.path,
         ));
         rest = after_tag.strip_prefix(CLOSE).unwrap_or(after_tag);
     }
@@ -169,7 +192,7 @@ fn frame(item: &ItemView, dark: bool, print: bool) -> String {
     let content = match &item.image_post {
         // As the WeChat client shows an image post: the photos to swipe through, the text below.
         Some((photos, text)) => image_post_html(photos, text),
-        None => draw_miniprogram_cards(&content),
+        None => draw_miniprogram_cards(&content, dark),
     };
     format!(
         r#"<div class="wx-phone{scheme}" style="width: 375px; max-width: 100%; margin: 0 auto; min-height: 100vh; {page}">
@@ -354,4 +377,31 @@ pub fn index_page(site_name: &str, items: &[std::sync::Arc<ItemView>], version: 
         banner = banner(error),
         reload = reload_script(version, ""),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CARD: &str = r#"<section><mp-miniprogram data-miniprogram-appid="wx5f1a2b3c4d5e6f70" data-miniprogram-path="pages/booking/index" data-miniprogram-title="预约参观" data-miniprogram-imageurl="https://mmbiz.qpic.cn/a.jpg"></mp-miniprogram></section>"#;
+
+    #[test]
+    fn a_mini_program_card_is_drawn_dark_in_dark_mode_as_the_wechat_client_draws_it() {
+        let light = draw_miniprogram_cards(CARD, false);
+        assert!(light.contains("background-color: #ffffff") && light.contains("color: #191919"), "{light}");
+        let dark = draw_miniprogram_cards(CARD, true);
+        assert!(dark.contains("background-color: #2c2c2c") && dark.contains("color: #d1d1d1"), "{dark}");
+        assert!(!dark.contains("#ffffff") && !dark.contains("color: #191919"), "nothing light is left: {dark}");
+        assert!(dark.contains(">预约参观</p>") && dark.contains("pages/booking/index"), "{dark}");
+    }
+
+    #[test]
+    fn the_dark_frame_draws_the_card_dark_and_the_light_frame_light() {
+        let item = ItemView { key: "articles/a".into(), content_html: CARD.into(), ..ItemView::default() };
+        let both = item_page(&item, 1, None, Scheme::Both, &[]);
+        let cards: Vec<&str> = both.split("class=\"wx-mp-card\"").skip(1).collect();
+        assert_eq!(cards.len(), 2, "{both}");
+        assert!(cards[0].contains("background-color: #ffffff"), "light first: {}", cards[0]);
+        assert!(cards[1].contains("background-color: #2c2c2c"), "then dark: {}", cards[1]);
+    }
 }

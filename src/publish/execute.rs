@@ -3,17 +3,18 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 use chrono::{Datelike, Utc};
 use sha2::{Digest, Sha256};
 
 use super::Push;
+use super::draft_guard::{describe_changes, stored_digest, waits_for_video};
+use super::settle::{self, Pace, StatusBudget};
 use crate::build::{Manifest, ManifestImage, ManifestItem};
 use crate::config::{AccountKind, Config, PublishMode};
 use crate::content::{Comments, Format};
-use crate::publish_lock::{Lock, MediaRecord, PublicationRecord, PushRecord};
-use crate::wechat::types::{Article, DraftItem, ImageInfo, ImageListItem, MaterialType, PublishedItem};
+use crate::publish_lock::{DraftConflict, Lock, MediaRecord, PublicationRecord, PushRecord, ServerDraft};
+use crate::wechat::types::{Article, DraftItem, ImageInfo, ImageListItem, MaterialType, PublishedItem, StoredDraft};
 use crate::wechat::{Client, Upload, WechatError};
 
 pub struct ExecuteOptions<'a> {
@@ -22,8 +23,8 @@ pub struct ExecuteOptions<'a> {
     pub dist_dir: &'a Path,
     /// Publish (or mass-send) the pushes that are due; otherwise stop at drafts.
     pub publish_due: bool,
-    /// How long to wait for an asynchronous publish to finish.
-    pub poll_timeout: Duration,
+    /// When to look at what WeChat is still doing, and until when this run waits for it.
+    pub pace: Pace,
     /// Uploads running at once.
     pub upload_concurrency: usize,
     /// Told about each upload.
@@ -32,7 +33,12 @@ pub struct ExecuteOptions<'a> {
     pub retry_refused: bool,
     /// freepublish/get calls one run may make per account: they count against WeChat's 100 a
     /// day, and a run every 15 minutes must not spend them all on one slow review.
-    pub status_check_budget: usize,
+    pub status_budget: &'a StatusBudget,
+    /// Items whose pushes publish the web backend's draft as it is (`--keep-server`).
+    pub keep_server: &'a [String],
+    /// Items whose pushes send the build over a draft edited in the web backend
+    /// (`--overwrite-server`).
+    pub overwrite_server: &'a [String],
 }
 
 /// What happened to one push.
@@ -52,10 +58,22 @@ pub struct PushOutcome {
     /// What WeChat changed without refusing (a mini-program card it dropped).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Still running at WeChat when the run stopped waiting (a publication under review, a mass
+    /// send awaiting confirmation): not a failure, the next run settles it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_progress: Option<String>,
+    /// Drafted, not published: the draft still shows a video placeholder, to be replaced in
+    /// the web backend.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub waiting_for_video: bool,
+    /// The draft was edited in the web backend and the build differs: nothing was written or
+    /// published (the error says what differs and what to run).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub conflict: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
-enum StepError {
+pub(super) enum StepError {
     #[error(transparent)]
     Wechat(#[from] WechatError),
     /// 48001 from freepublish/submit: the account may not publish through the API.
@@ -66,6 +84,9 @@ enum StepError {
     Quota(String),
     #[error(transparent)]
     Lock(#[from] crate::publish_lock::LockError),
+    /// The draft was edited in the web backend; what differs, and how to decide.
+    #[error("{0}")]
+    Conflict(String),
     #[error("{0}")]
     Other(String),
 }
@@ -82,7 +103,7 @@ pub const EXIT_CANNOT_PUBLISH: u8 = 4;
 pub const QUOTA_LEFT: &str =
     "left as it is for the next run after the quotas reset at 00:00 Beijing time (nothing is sent twice)";
 
-fn now_text() -> String {
+pub(super) fn now_text() -> String {
     crate::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
@@ -99,7 +120,7 @@ pub fn execute(
     uploaded.extend(upload_all(pushes, manifest, lock, clients, options));
     let mut first_push_of_account = std::collections::BTreeSet::new();
     let mut servers: BTreeMap<String, ServerView> = BTreeMap::new();
-    pushes
+    let outcomes = pushes
         .iter()
         .map(|push| {
             let mut outcome = PushOutcome {
@@ -111,6 +132,9 @@ pub fn execute(
                 article_urls: Vec::new(),
                 waiting_for: Vec::new(),
                 warnings: Vec::new(),
+                in_progress: None,
+                waiting_for_video: false,
+                conflict: false,
             };
             // The parallel uploads are reported with the account's first push.
             if first_push_of_account.insert(push.account.clone()) {
@@ -118,9 +142,7 @@ pub fn execute(
             }
             let result = match clients.get(&push.account) {
                 Some(client) => {
-                    let server = servers
-                        .entry(push.account.clone())
-                        .or_insert_with(|| ServerView::new(options.status_check_budget));
+                    let server = servers.entry(push.account.clone()).or_insert_with(ServerView::new);
                     run_push(push, manifest, config, lock, client, server, options, &mut outcome).map_err(|err| {
                         // A quota that ran out is not asked again in this run.
                         match err {
@@ -136,11 +158,16 @@ pub fn execute(
                 None => Err(StepError::Other(format!("no client for account {}", push.account))),
             };
             if let Err(err) = result {
+                outcome.conflict = matches!(err, StepError::Conflict(_));
                 outcome.error = Some(crate::redact::redact(&err.to_string()));
             }
             outcome
         })
-        .collect()
+        .collect::<Vec<_>>();
+    // Every push is submitted; now settle them together, at WeChat's pace.
+    let mut outcomes = outcomes;
+    settle::settle(lock, clients, &mut outcomes, options.pace, options.status_budget, options.project);
+    outcomes
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -182,6 +209,8 @@ fn run_push(
     // picture of this push is the server's (never create blindly).
     let mut record = lock.account(&push.account).pushes.entry(push.slot.clone()).or_default().clone();
     let titles: Vec<&str> = articles.iter().map(|a| a.title.as_str()).collect();
+    // The server's copy of the draft, when this run read it.
+    let mut stored: Option<StoredDraft> = None;
     if record.publication.is_none() && record.pending.is_none() {
         match &record.draft_media_id {
             // No entry at all (a new push, or a stale lock): it may be drafted or published already.
@@ -201,52 +230,127 @@ fn run_push(
                     record.items = push.items.clone();
                 }
             }
-            // A draft about to be written to or published: is it still there?
+            // A draft about to be written to or published: is it still there, and as wxpub left it?
             Some(id)
                 if record.content_hash.as_deref() != Some(hash.as_str())
                     || wants_publication(push, account, options) =>
             {
-                if !draft_exists(client, id)? {
-                    // Gone without us: deleted in the web backend, or published there by hand.
-                    if let Some(found) = server.published_by_titles(client, lock, push, &titles)? {
-                        restore_publication(lock, push, &found, options, outcome)?;
-                        return Ok(());
+                match fetch_draft(client, id)? {
+                    Some(found) => stored = Some(found),
+                    None => {
+                        // Gone without us: deleted in the web backend, or published there by hand.
+                        if let Some(found) = server.published_by_titles(client, lock, push, &titles)? {
+                            restore_publication(lock, push, &found, options, outcome)?;
+                            return Ok(());
+                        }
+                        outcome.done.push(format!(
+                            "draft {id} is gone from the server (deleted in the web backend?); making it again"
+                        ));
+                        save_push(lock, options.project, &push.account, &push.slot, |r| {
+                            r.draft_media_id = None;
+                            r.content_hash = None;
+                            r.drafted_at = None;
+                            r.server_draft = None;
+                            r.keep_server = false;
+                            r.conflict = None;
+                        })?;
+                        record.draft_media_id = None;
+                        record.content_hash = None;
+                        record.keep_server = false;
                     }
-                    outcome.done.push(format!(
-                        "draft {id} is gone from the server (deleted in the web backend?); making it again"
-                    ));
-                    save_push(lock, options.project, &push.account, &push.slot, |r| {
-                        r.draft_media_id = None;
-                        r.content_hash = None;
-                        r.drafted_at = None;
-                    })?;
-                    record.draft_media_id = None;
-                    record.content_hash = None;
                 }
             }
             Some(_) => {}
         }
     }
     if let Some(publication) = &record.publication {
-        if record.content_hash.as_deref() != Some(hash.as_str()) && publication.status != "publishing" {
+        let running = publication.status == "publishing" || publication.status == "sending";
+        if record.content_hash.as_deref() != Some(hash.as_str()) && !running {
             outcome.done.push("already published; later changes to its items are not sent".into());
         }
         outcome.article_urls = publication.article_urls.clone();
-        if publication.status == "publishing"
-            && let Some(publish_id) = publication.publish_id.clone()
-        {
-            poll_publication(lock, push, client, server, &publish_id, options, outcome)?;
-        } else if publication.status == "sending"
-            && let Some(msg_id) = publication.msg_id
-        {
-            poll_mass_send(lock, push, client, msg_id, options, outcome)?;
-        } else if let Some(reason) = publication.status.strip_prefix("failed") {
+        if let Some(reason) = publication.status.strip_prefix("failed") {
             return Err(StepError::Other(format!(
                 "WeChat did not publish it earlier{reason}; not resubmitted — fix it in the admin console or publish it by hand"
             )));
         }
+        // Still running: settled with the others after every push is submitted.
         return Ok(());
     }
+
+    // 3b. The web backend shares the draft: an edit made there is never overwritten unasked.
+    if let (Some(id), Some(found)) = (record.draft_media_id.clone(), stored.as_ref()) {
+        let decision = web_backend_decision(push, &record, found, &articles, &hash, options);
+        let changes = || describe_changes(&found.news_item, &articles);
+        let current = ServerDraft { update_time: found.update_time, digest: stored_digest(&found.news_item) };
+        match decision {
+            WebBackend::Untouched => {}
+            WebBackend::Overwrite { edited } => {
+                if edited {
+                    outcome.warnings.push(format!(
+                        "draft {id} was edited in the web backend ({}); --overwrite-server sends the build over it, and this is lost: {}",
+                        beijing(found.update_time),
+                        changes().join("; ")
+                    ));
+                    // Written below even when the build did not change since wxpub's last write.
+                    record.content_hash = None;
+                }
+                record.keep_server = false;
+                save_push(lock, options.project, &push.account, &push.slot, |r| {
+                    r.keep_server = false;
+                    r.conflict = None;
+                })?;
+            }
+            WebBackend::Keep { why } => {
+                if !record.keep_server {
+                    outcome.done.push(format!(
+                        "keeping draft {id} as the web backend has it ({why}, {}): it is published as it is there; later changes in git are reported, not sent (`--overwrite-server` sends them)",
+                        beijing(found.update_time)
+                    ));
+                }
+                record.keep_server = true;
+                save_push(lock, options.project, &push.account, &push.slot, |r| {
+                    r.keep_server = true;
+                    r.conflict = None;
+                    r.server_draft = Some(current);
+                })?;
+            }
+            WebBackend::EditedBuildUnchanged => {
+                outcome.done.push(format!(
+                    "draft {id} was edited in the web backend ({}); nothing in git changed, so it stays as it is there",
+                    beijing(found.update_time)
+                ));
+                if record.conflict.is_some() {
+                    // The source went back to what was sent: nothing left to decide.
+                    save_push(lock, options.project, &push.account, &push.slot, |r| r.conflict = None)?;
+                }
+            }
+            WebBackend::Conflict => {
+                let changes = changes();
+                let items = push.items.join(" ");
+                save_push(lock, options.project, &push.account, &push.slot, |r| {
+                    r.conflict = Some(DraftConflict {
+                        detected_at: now_text(),
+                        server_update_time: found.update_time,
+                        changes: changes.clone(),
+                    });
+                })?;
+                return Err(StepError::Conflict(format!(
+                    "draft {id} was edited in the web backend ({}) and the build differs — not overwritten, not published this run:\n    - {}\n  decide: `wxpub publish --keep-server {items}` publishes the web backend's version; `wxpub publish --overwrite-server {items}` sends the build (the changes above are lost)",
+                    beijing(found.update_time),
+                    changes.join("\n    - ")
+                )));
+            }
+        }
+    }
+    if record.keep_server && record.content_hash.as_deref() != Some(hash.as_str()) {
+        outcome.warnings.push(format!(
+            "changes in git to {} are not sent: the web backend's draft is kept (`wxpub publish --overwrite-server {}` sends them)",
+            push.items.join(", "),
+            push.items.join(" ")
+        ));
+    }
+
     let send_pending = matches!(record.pending.as_deref(), Some("submit" | "masssend"));
     let draft_id = match (&record.draft_media_id, &record.content_hash) {
         // A submit or send whose outcome is unknown: settle it (step 4) before anything touches
@@ -257,6 +361,7 @@ fn run_push(
             }
             id.clone()
         }
+        (Some(id), _) if record.keep_server => id.clone(),
         (Some(id), Some(old)) if *old == hash => id.clone(),
         (Some(id), _) if record.items.len() == articles.len() => {
             for (index, article) in articles.iter().enumerate() {
@@ -269,6 +374,7 @@ fn run_push(
                 r.drafted_at = Some(now_text());
             })?;
             outcome.done.push(format!("updated draft {id}"));
+            stored = read_back(lock, push, client, id, &articles, options, outcome)?;
             id.clone()
         }
         (old, _) => {
@@ -317,18 +423,14 @@ fn run_push(
                 r.items = push.items.clone();
                 r.titles = articles.iter().map(|a| a.title.clone()).collect();
                 r.drafted_at = Some(now_text());
+                r.keep_server = false;
+                r.conflict = None;
             })?;
             outcome.done.push(format!("created draft {id}"));
+            stored = read_back(lock, push, client, &id, &articles, options, outcome)?;
             id
         }
     };
-
-    let written_now = outcome.done.last().is_some_and(|step| {
-        (step.starts_with("created draft") || step.starts_with("updated draft")) && step.ends_with(draft_id.as_str())
-    });
-    if written_now {
-        report_dropped_cards(client, &draft_id, &articles, outcome);
-    }
 
     // 4. Publish what is due, by the account's mode — after the items it links to.
     if !(options.publish_due && push.due) {
@@ -339,24 +441,52 @@ fn run_push(
         outcome.done.push(format!("not published yet: waiting for {} (it links to them)", push.waits_for.join(", ")));
         return Ok(());
     }
+    if account.mode == PublishMode::Draft {
+        return Ok(());
+    }
+    // A video placeholder still in WeChat's copy: the editor has not inserted the video yet.
+    if waits_for_video(&articles) || record.keep_server {
+        let server_copy = match stored.take() {
+            Some(found) => Some(found),
+            None if send_pending => None,
+            None => fetch_draft(client, &draft_id)?,
+        };
+        if server_copy.as_ref().is_some_and(|found| waits_for_video(&found.news_item)) {
+            outcome.waiting_for_video = true;
+            outcome.done.push(format!(
+                "not published yet: draft {draft_id} still shows a video placeholder — insert the video in the web backend (草稿箱); the next run after that publishes it"
+            ));
+            return Ok(());
+        }
+    }
     match account.mode {
         PublishMode::Draft => {}
         PublishMode::Publish => {
             if record.refused.is_some() && !options.retry_refused {
                 return Err(StepError::CannotPublish);
             }
-            if record.pending.as_deref() == Some("submit") && !draft_exists(client, &draft_id)? {
-                return recover_publication(lock, push, client, server, &titles, options, outcome);
+            if record.pending.as_deref() == Some("submit") && fetch_draft(client, &draft_id)?.is_none() {
+                return recover_publication(lock, push, client, server, &titles, None, options, outcome);
             }
             server.quota_left("/cgi-bin/freepublish/submit")?;
             save_push(lock, options.project, &push.account, &push.slot, |r| r.pending = Some("submit".into()))?;
+            let submitted_ms = chrono::Utc::now().timestamp_millis();
             let submitted = match client.publish_submit(&draft_id) {
                 Ok(submitted) => submitted,
                 // The answer was lost: a submitted draft leaves the draft box.
                 Err(err) if err.may_have_been_processed() => {
-                    if !draft_exists(client, &draft_id)? {
+                    if fetch_draft(client, &draft_id)?.is_none() {
                         outcome.done.push("freepublish/submit's answer was lost; looking for the publication".into());
-                        return recover_publication(lock, push, client, server, &titles, options, outcome);
+                        return recover_publication(
+                            lock,
+                            push,
+                            client,
+                            server,
+                            &titles,
+                            Some(submitted_ms),
+                            options,
+                            outcome,
+                        );
                     }
                     return Err(StepError::Other(format!(
                         "{err}; the draft is still in the draft box, so it was not submitted — the next run submits it"
@@ -378,18 +508,14 @@ fn run_push(
                 r.publication = Some(PublicationRecord {
                     mode: "publish".into(),
                     publish_id: Some(submitted.publish_id.clone()),
-                    msg_id: None,
                     msg_data_id: (submitted.msg_data_id != 0).then_some(submitted.msg_data_id),
                     status: "publishing".into(),
-                    article_urls: Vec::new(),
                     submitted_at: now_text(),
-                    finished_at: None,
-                    archived: None,
-                    article_id: None,
+                    submitted_ms: Some(submitted_ms),
+                    ..PublicationRecord::default()
                 });
             })?;
             outcome.done.push(format!("submitted for publishing (publish_id {})", submitted.publish_id));
-            poll_publication(lock, push, client, server, &submitted.publish_id, options, outcome)?;
         }
         PublishMode::Masssend => {
             if !mass_send_allowed(lock, &push.account, account.kind) {
@@ -408,7 +534,7 @@ fn run_push(
             );
             // An interrupted send whose draft left the box went out more than 24 hours ago
             // (WeChat no longer knows its clientmsgid): record it, never send twice.
-            let sent = if record.pending.as_deref() == Some("masssend") && !draft_exists(client, &draft_id)? {
+            let sent = if record.pending.as_deref() == Some("masssend") && fetch_draft(client, &draft_id)?.is_none() {
                 match client.mass_send_all(&draft_id, &clientmsgid) {
                     Ok(sent) => Some(sent),
                     Err(_) => {
@@ -426,25 +552,110 @@ fn run_push(
                 r.pending = None;
                 r.publication = Some(PublicationRecord {
                     mode: "masssend".into(),
-                    publish_id: None,
                     msg_id,
                     msg_data_id,
-                    // Confirmed by mass/get below (send protection may hold it for an administrator).
+                    // Confirmed by mass/get when settling (send protection may hold it for an
+                    // administrator).
                     status: if msg_id.is_some() { "sending" } else { "sent" }.into(),
-                    article_urls: Vec::new(),
                     submitted_at: now_text(),
                     finished_at: msg_id.is_none().then(now_text),
-                    archived: None,
-                    article_id: None,
+                    submitted_ms: Some(chrono::Utc::now().timestamp_millis()),
+                    ..PublicationRecord::default()
                 });
             })?;
             if let Some(id) = msg_id {
                 outcome.done.push(format!("mass send accepted by WeChat (msg_id {id})"));
-                poll_mass_send(lock, push, client, id, options, outcome)?;
             }
         }
     }
     Ok(())
+}
+
+/// What to do about a draft whose server copy was read before writing to or publishing it.
+enum WebBackend {
+    /// As wxpub left it (or not known otherwise: a lock from before wxpub recorded it).
+    Untouched,
+    /// `--overwrite-server`: the build goes over it; `edited` when something is lost.
+    Overwrite { edited: bool },
+    /// The server's version is the one published: asked for, or a video placeholder replaced.
+    Keep { why: &'static str },
+    /// Edited there, and the build is what wxpub sent before: nothing is written.
+    EditedBuildUnchanged,
+    /// Edited there, and the build changed too: the editor decides.
+    Conflict,
+}
+
+fn web_backend_decision(
+    push: &Push,
+    record: &PushRecord,
+    found: &StoredDraft,
+    articles: &[Article],
+    hash: &str,
+    options: &ExecuteOptions<'_>,
+) -> WebBackend {
+    let named = |list: &[String]| push.items.iter().any(|key| list.contains(key));
+    let edited = record
+        .server_draft
+        .as_ref()
+        .is_some_and(|known| known.update_time != found.update_time || known.digest != stored_digest(&found.news_item));
+    if named(options.overwrite_server) {
+        return WebBackend::Overwrite { edited: edited || record.keep_server };
+    }
+    if named(options.keep_server) {
+        return WebBackend::Keep { why: "--keep-server" };
+    }
+    if record.keep_server {
+        return WebBackend::Keep { why: "kept earlier" };
+    }
+    if !edited {
+        return WebBackend::Untouched;
+    }
+    if waits_for_video(articles) && !waits_for_video(&found.news_item) {
+        return WebBackend::Keep { why: "its video placeholder was replaced there" };
+    }
+    if record.content_hash.as_deref() == Some(hash) {
+        return WebBackend::EditedBuildUnchanged;
+    }
+    WebBackend::Conflict
+}
+
+/// A Unix time as Beijing time, `YYYY-MM-DD HH:MM`.
+fn beijing(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0).map_or_else(
+        || "at an unknown time".to_string(),
+        |t| format!("changed {} Beijing time", (t + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M")),
+    )
+}
+
+/// Reads a draft wxpub just wrote back from WeChat, once: what WeChat stored is what a later
+/// run compares with (an edit in the web backend shows as a difference), and a mini-program
+/// card WeChat dropped is reported. A failed read costs only the comparison: the write stands.
+#[allow(clippy::too_many_arguments)]
+fn read_back(
+    lock: &mut Lock,
+    push: &Push,
+    client: &Client,
+    draft_id: &str,
+    articles: &[Article],
+    options: &ExecuteOptions<'_>,
+    outcome: &mut PushOutcome,
+) -> Result<Option<StoredDraft>, StepError> {
+    match client.draft_get(draft_id) {
+        Ok(found) => {
+            report_dropped_cards(draft_id, articles, &found, outcome);
+            let known = ServerDraft { update_time: found.update_time, digest: stored_digest(&found.news_item) };
+            save_push(lock, options.project, &push.account, &push.slot, |r| r.server_draft = Some(known))?;
+            Ok(Some(found))
+        }
+        Err(e) => {
+            outcome.warnings.push(format!(
+                "could not read draft {draft_id} back, so an edit made to it in the web backend before the next write may go unnoticed: {}",
+                crate::redact::redact(&e.to_string())
+            ));
+            save_push(lock, options.project, &push.account, &push.slot, |r| r.server_draft = None)?;
+            Ok(None)
+        }
+    }
 }
 
 /// Uploads one image unless publish.lock already has it; returns what was done. The lock is
@@ -690,18 +901,11 @@ struct ServerView {
     published: Option<Vec<PublishedItem>>,
     /// Endpoints whose daily quota ran out during this run.
     quota_spent: std::collections::BTreeSet<String>,
-    /// freepublish/get calls this run may still make.
-    status_checks_left: usize,
 }
 
 impl ServerView {
-    fn new(status_check_budget: usize) -> ServerView {
-        ServerView {
-            drafts: None,
-            published: None,
-            quota_spent: Default::default(),
-            status_checks_left: status_check_budget,
-        }
+    fn new() -> ServerView {
+        ServerView { drafts: None, published: None, quota_spent: Default::default() }
     }
 
     /// Refuses a call to `endpoint` when its quota ran out earlier in this run.
@@ -789,28 +993,17 @@ impl ServerView {
 }
 
 /// WeChat keeps a mini-program card only when the mini program is linked to the account, and
-/// drops it silently otherwise: read the stored draft back and say so.
+/// drops it silently otherwise: the stored draft says so.
 /// Only a warning either way: the draft itself was written and recorded.
-fn report_dropped_cards(client: &Client, draft_id: &str, articles: &[Article], outcome: &mut PushOutcome) {
+fn report_dropped_cards(draft_id: &str, articles: &[Article], stored: &StoredDraft, outcome: &mut PushOutcome) {
     const CARD: &str = "<mp-miniprogram";
     let sent: usize = articles.iter().map(|a| a.content.matches(CARD).count()).sum();
-    if sent == 0 {
-        return;
-    }
-    match client.draft_get(draft_id) {
-        Ok(stored) => {
-            let kept: usize = stored.news_item.iter().map(|a| a.content.matches(CARD).count()).sum();
-            if kept < sent {
-                outcome.warnings.push(format!(
-                    "WeChat removed {} of {sent} mini-program card(s) from draft {draft_id}: link the mini program to the account (web backend → 小程序管理), or readers get no booking card",
-                    sent - kept
-                ));
-            }
-        }
-        Err(e) => outcome.warnings.push(format!(
-            "could not read draft {draft_id} back to see whether WeChat kept its mini-program card(s): {}",
-            crate::redact::redact(&e.to_string())
-        )),
+    let kept: usize = stored.news_item.iter().map(|a| a.content.matches(CARD).count()).sum();
+    if kept < sent {
+        outcome.warnings.push(format!(
+            "WeChat removed {} of {sent} mini-program card(s) from draft {draft_id}: link the mini program to the account (web backend → 小程序管理), or readers get no booking card",
+            sent - kept
+        ));
     }
 }
 
@@ -819,11 +1012,12 @@ fn wants_publication(push: &Push, account: &crate::config::Account, options: &Ex
     options.publish_due && push.due && push.waits_for.is_empty() && account.mode != PublishMode::Draft
 }
 
-/// Whether a draft is still in the draft box (it leaves it once published or mass-sent).
-fn draft_exists(client: &Client, media_id: &str) -> Result<bool, StepError> {
+/// The draft as WeChat holds it, or None when it left the draft box (published, mass-sent, or
+/// deleted in the web backend).
+fn fetch_draft(client: &Client, media_id: &str) -> Result<Option<StoredDraft>, StepError> {
     match client.draft_get(media_id) {
-        Ok(_) => Ok(true),
-        Err(err) if err.code() == Some(40007) => Ok(false),
+        Ok(found) => Ok(Some(found)),
+        Err(err) if err.code() == Some(40007) => Ok(None),
         Err(err) => Err(err.into()),
     }
 }
@@ -930,8 +1124,10 @@ fn save_push(
     Ok(())
 }
 
-/// An earlier run (or this one, whose answer was lost) submitted the draft: find the
-/// publication among the published articles by its titles, waiting a little for it to finish.
+/// An earlier run (or this one, whose answer was lost) submitted the draft: it left the draft
+/// box. Found among the published articles by its titles, it is recorded; otherwise it is
+/// recorded as publishing (without a publish_id) and settled with the others by the listing —
+/// never submitted again.
 #[allow(clippy::too_many_arguments)]
 fn recover_publication(
     lock: &mut Lock,
@@ -939,45 +1135,29 @@ fn recover_publication(
     client: &Client,
     server: &mut ServerView,
     titles: &[&str],
+    submitted_ms: Option<i64>,
     options: &ExecuteOptions<'_>,
     outcome: &mut PushOutcome,
 ) -> Result<(), StepError> {
-    let mut backoff = Backoff::new(options.poll_timeout.min(Duration::from_secs(30)));
-    loop {
-        server.forget_published();
-        if let Some(found) = server.published_by_titles(client, lock, push, titles)? {
-            return restore_publication(lock, push, &found, options, outcome);
-        }
-        if !backoff.wait() {
-            return Err(StepError::Other(
-                "it was submitted (its draft left the draft box) and is not in the published list yet; the next run looks again — it is not resubmitted".into(),
-            ));
-        }
+    server.forget_published();
+    if let Some(found) = server.published_by_titles(client, lock, push, titles)? {
+        return restore_publication(lock, push, &found, options, outcome);
     }
-}
-
-/// The waits between looks at something WeChat settles later (a lost publication, a mass send
-/// awaiting confirmation): 200 ms, doubling up to 5 s, for at most a given time.
-struct Backoff {
-    started: Instant,
-    pause: Duration,
-    limit: Duration,
-}
-
-impl Backoff {
-    fn new(limit: Duration) -> Backoff {
-        Backoff { started: Instant::now(), pause: Duration::from_millis(200), limit }
-    }
-
-    /// Sleeps until the next look; false (without sleeping) when that look would pass the limit.
-    fn wait(&mut self) -> bool {
-        if self.started.elapsed() + self.pause > self.limit {
-            return false;
-        }
-        std::thread::sleep(self.pause);
-        self.pause = (self.pause * 2).min(Duration::from_secs(5));
-        true
-    }
+    save_push(lock, options.project, &push.account, &push.slot, |r| {
+        r.pending = None;
+        r.items = push.items.clone();
+        r.publication = Some(PublicationRecord {
+            mode: "publish".into(),
+            status: "publishing".into(),
+            submitted_at: now_text(),
+            submitted_ms,
+            ..PublicationRecord::default()
+        });
+    })?;
+    outcome.done.push(
+        "it was submitted (its draft left the draft box) and is not in the published list yet; it is settled with the others and not resubmitted".into(),
+    );
+    Ok(())
 }
 
 /// Records a publication found on the server that publish.lock did not have.
@@ -1006,7 +1186,7 @@ fn restore_publication(
             article_urls: urls.clone(),
             submitted_at: published_at.clone(),
             finished_at: Some(published_at.clone()),
-            archived: None,
+            ..PublicationRecord::default()
         });
     })?;
     outcome.article_urls = urls;
@@ -1015,117 +1195,6 @@ fn restore_publication(
         found.article_id
     ));
     Ok(())
-}
-
-/// How long one run waits for a mass send to be confirmed. Send protection gives the
-/// administrator 30 minutes; a run does not wait that long, the next one looks again.
-const MASS_SEND_WAIT: Duration = Duration::from_secs(20);
-
-/// Asks message/mass/get (with backoff, for at most [`MASS_SEND_WAIT`]) whether mass send
-/// `msg_id` went out, and records the answer: `sent`, `failed: …` (the draft is kept), or still
-/// `sending` for the next run.
-fn poll_mass_send(
-    lock: &mut Lock,
-    push: &Push,
-    client: &Client,
-    msg_id: u64,
-    options: &ExecuteOptions<'_>,
-    outcome: &mut PushOutcome,
-) -> Result<(), StepError> {
-    let mut backoff = Backoff::new(MASS_SEND_WAIT.min(options.poll_timeout));
-    loop {
-        let status = client.mass_get(msg_id)?;
-        let finished = match status.msg_status.as_str() {
-            "SEND_SUCCESS" => Some("sent".to_string()),
-            "SEND_FAIL" => Some(
-                "failed: WeChat did not send it — with send protection on, an administrator refused it or did not confirm it within 30 minutes".to_string(),
-            ),
-            "DELETE" => Some("sent, then deleted by the account".to_string()),
-            _ => None,
-        };
-        if let Some(text) = finished {
-            save_push(lock, options.project, &push.account, &push.slot, |r| {
-                if let Some(p) = r.publication.as_mut() {
-                    p.status = text.clone();
-                    p.finished_at = Some(now_text());
-                }
-            })?;
-            if text.starts_with("failed") {
-                return Err(StepError::Other(format!(
-                    "mass send {msg_id} {text}; not resent — its draft is kept: send it from the web backend, or give the items a new publish_at"
-                )));
-            }
-            outcome.done.push(format!("mass-sent to all followers (msg_id {msg_id})"));
-            return Ok(());
-        }
-        if !backoff.wait() {
-            return Err(StepError::Other(format!(
-                "mass send {msg_id} is waiting for an administrator to confirm it on their phone (send protection is on); the next run checks again — it is not sent twice"
-            )));
-        }
-    }
-}
-
-/// Polls freepublish/get with backoff until a final status, and records it.
-#[allow(clippy::too_many_arguments)]
-fn poll_publication(
-    lock: &mut Lock,
-    push: &Push,
-    client: &Client,
-    server: &mut ServerView,
-    publish_id: &str,
-    options: &ExecuteOptions<'_>,
-    outcome: &mut PushOutcome,
-) -> Result<(), StepError> {
-    let started = Instant::now();
-    let mut pause = Duration::from_millis(200);
-    loop {
-        server.quota_left("/cgi-bin/freepublish/get")?;
-        if server.status_checks_left == 0 {
-            return Err(StepError::Other(format!(
-                "publish_id {publish_id} is still publishing and this run's {} status checks are spent (each counts against WeChat's 100 a day); the next run checks again",
-                options.status_check_budget
-            )));
-        }
-        server.status_checks_left -= 1;
-        let status = client.publish_get(publish_id)?;
-        if status.publish_status != 1 {
-            let article_id = status.article_id.clone();
-            let urls: Vec<String> =
-                status.article_detail.map(|d| d.item.into_iter().map(|i| i.article_url).collect()).unwrap_or_default();
-            let text = match status.publish_status {
-                0 => "published".to_string(),
-                5 => "published, then deleted by the account".to_string(),
-                6 => "published, then banned by the platform".to_string(),
-                2 => "failed: originality check failed".to_string(),
-                3 => "failed: WeChat reported an ordinary failure".to_string(),
-                4 => "failed: rejected by platform review".to_string(),
-                other => format!("failed: unknown status {other}"),
-            };
-            save_push(lock, options.project, &push.account, &push.slot, |r| {
-                if let Some(p) = r.publication.as_mut() {
-                    p.status = text.clone();
-                    p.article_urls = urls.clone();
-                    p.article_id = article_id.clone();
-                    p.finished_at = Some(now_text());
-                }
-            })?;
-            outcome.article_urls = urls;
-            if text.starts_with("failed") {
-                return Err(StepError::Other(format!("publish_id {publish_id}: {text}; not resubmitted")));
-            }
-            outcome.done.push(text);
-            return Ok(());
-        }
-        if started.elapsed() > options.poll_timeout {
-            return Err(StepError::Other(format!(
-                "publish_id {publish_id} still publishing after {} s; the next run checks it again",
-                options.poll_timeout.as_secs()
-            )));
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 3 / 2).min(Duration::from_secs(10));
-    }
 }
 
 /// Subscription accounts: one mass send a day; service accounts: four a month (Beijing dates),

@@ -1,7 +1,9 @@
 //! PUBLISH: plan pushes from the build manifest, then execute them against `publish.lock`:
 //! upload images, create or update drafts, publish what is due — recording every write as soon
 //! as it succeeds, so that a re-run never writes twice.
+mod draft_guard;
 mod execute;
+mod settle;
 pub mod usage;
 
 use std::collections::BTreeMap;
@@ -13,6 +15,7 @@ use crate::config::Config;
 pub use execute::{
     CANNOT_PUBLISH, EXIT_CANNOT_PUBLISH, ExecuteOptions, PushOutcome, QUOTA_LEFT, article_as_sent, execute,
 };
+pub use settle::{Pace, StatusBudget};
 
 /// WeChat's limit of articles in one push.
 pub use crate::wechat::limits::PUSH_MAX_ARTICLES as PUSH_MAX;

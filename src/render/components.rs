@@ -19,7 +19,7 @@ use super::{ImageSink, RenderContext, RenderError};
 use crate::html::{escape as escape_attr, push_escaped};
 
 pub const COMPONENT_NAMES: &[&str] =
-    &["artifact", "exhibition", "gallery", "note", "qr", "reveal", "compare", "fold", "booking"];
+    &["artifact", "exhibition", "gallery", "note", "qr", "reveal", "compare", "fold", "booking", "video"];
 
 /// The bullet drawn before unordered list items (WeChat resets list markers).
 pub const BULLET: &str = "•";
@@ -649,6 +649,17 @@ pub fn render(
             let booking: Booking = parse_yaml(ctx, body, first_line)?;
             booking_card(ctx, &booking, offset, first_line, sink)
         }
+        "video" => {
+            // The same reading as the item's list of videos (`Item::video_blocks`), which the
+            // yearly figures count.
+            let block = crate::content::parse_video_block(body, first_line).map_err(|e| RenderError::Source {
+                file: ctx.file.to_path_buf(),
+                line: first_line + e.line - 1,
+                column: e.column,
+                message: format!("in this video block: {}", e.message),
+            })?;
+            Ok(video_placeholder(theme, &block))
+        }
         "note" => {
             let mut html = format!("<section{}><p{}>编者按</p>", theme.attr("note"), theme.attr("note_title"));
             for paragraph in body.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
@@ -745,6 +756,114 @@ fn booking_card(
     }
 }
 
+/// The text that opens a video placeholder: the publisher knows a draft still waits for its
+/// video by finding it in the draft's visible text.
+pub const VIDEO_PLACEHOLDER_MARKER: &str = "在此插入视频：";
+
+/// A box's look when the theme leaves `video` unstyled: it must stand out in any theme.
+const VIDEO_BOX_STYLE: &str = "margin: 0 0 20px 0; padding: 16px 14px; border: 2px dashed #999999; border-radius: 6px; text-align: center; color: #444444";
+const VIDEO_TEXT_STYLE: &str = "margin: 0; font-size: 16px; font-weight: bold";
+const VIDEO_NOTE_STYLE: &str = "margin: 6px 0 0 0; font-size: 14px";
+
+/// A duration as readers say it: `3 分 20 秒`, `1 小时 2 分`, `45 秒`, `1 小时 5 秒`.
+pub fn format_duration(seconds: u32) -> String {
+    let (hours, minutes, seconds) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    let mut parts = Vec::new();
+    if hours > 0 {
+        parts.push(format!("{hours} 小时"));
+    }
+    if minutes > 0 {
+        parts.push(format!("{minutes} 分"));
+    }
+    if seconds > 0 || parts.is_empty() {
+        parts.push(format!("{seconds} 秒"));
+    }
+    parts.join(" ")
+}
+
+/// The placeholder box of a `video` block, which an editor replaces by the video in the web
+/// backend: `在此插入视频：修复过程（3 分 20 秒）`, and the note on a line of its own. Plain
+/// sections and paragraphs with inline styles, which WeChat's editor keeps as they are.
+fn video_placeholder(theme: &Theme, block: &crate::content::VideoBlock) -> String {
+    let attr = |key: &str, fallback: &str| {
+        if theme.style(key).trim().is_empty() {
+            super::theme::style_attr(fallback)
+        } else {
+            theme.attr(key).to_string()
+        }
+    };
+    let mut html = format!("<section{}><p{}>", attr("video", VIDEO_BOX_STYLE), attr("video_text", VIDEO_TEXT_STYLE));
+    push_escaped(
+        &mut html,
+        &format!("{VIDEO_PLACEHOLDER_MARKER}{}（{}）", block.title, format_duration(block.seconds)),
+    );
+    html.push_str("</p>");
+    if let Some(note) = &block.note {
+        html.push_str(&format!("<p{}>", attr("video_note", VIDEO_NOTE_STYLE)));
+        push_escaped(&mut html, note);
+        html.push_str("</p>");
+    }
+    html.push_str("</section>");
+    html
+}
+
+/// Whether `html` still shows a video placeholder: its visible text (tags left out, entities
+/// decoded) holds [`VIDEO_PLACEHOLDER_MARKER`]. Reads WeChat's stored copy of a draft as well
+/// as wxpub's own HTML, whatever markup the editor wrapped around the text.
+pub fn has_video_placeholder(html: &str) -> bool {
+    // Not a search of the markup: the marker may be split by tags or written as character
+    // references, and an attribute or comment holding it is not a placeholder.
+    let mut text = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find('<') {
+        text.push_str(&rest[..at]);
+        rest = &rest[at..];
+        rest = match rest.strip_prefix("<!--") {
+            Some(comment) => comment.find("-->").map_or("", |end| &comment[end + 3..]),
+            None if rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!') => {
+                crate::html::skip_tag(rest)
+            }
+            None => {
+                text.push('<');
+                &rest[1..]
+            }
+        };
+    }
+    text.push_str(rest);
+    decode_character_references(&crate::html::decode_entities(&text)).contains(VIDEO_PLACEHOLDER_MARKER)
+}
+
+/// `text` with its numeric character references (`&#22312;`, `&#xFF1A;`) decoded.
+fn decode_character_references(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("&#") {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let digits = &rest[2..];
+        let (radix, digits) = match digits.strip_prefix(['x', 'X']) {
+            Some(hex) => (16, hex),
+            None => (10, digits),
+        };
+        let decoded = digits.find(';').filter(|end| (1..=8).contains(end)).and_then(|end| {
+            let c = u32::from_str_radix(&digits[..end], radix).ok().and_then(char::from_u32)?;
+            Some((c, &digits[end + 1..]))
+        });
+        match decoded {
+            Some((c, after)) => {
+                out.push(c);
+                rest = after;
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// An image with an optional caption.
 pub fn figure(theme: &Theme, src: &str, alt: &str, caption: &str) -> String {
     let mut html = format!(
@@ -824,4 +943,58 @@ fn parse_yaml<T: serde::de::DeserializeOwned>(
         column: e.column,
         message: format!("in this component block: {}", e.message),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_readers_say_them() {
+        assert_eq!(format_duration(200), "3 分 20 秒");
+        assert_eq!(format_duration(3720), "1 小时 2 分");
+        assert_eq!(format_duration(45), "45 秒");
+        assert_eq!(format_duration(180), "3 分");
+        assert_eq!(format_duration(3605), "1 小时 5 秒");
+    }
+
+    fn block(note: Option<&str>) -> crate::content::VideoBlock {
+        crate::content::VideoBlock {
+            title: "修复过程 <1>".into(),
+            duration: "3:20".into(),
+            seconds: 200,
+            note: note.map(str::to_string),
+            line: 1,
+        }
+    }
+
+    #[test]
+    fn the_placeholder_box_says_what_to_insert_and_survives_the_sanitizer() {
+        let theme = Theme::parse(
+            "t",
+            "[styles]\nvideo = \"border: 2px dashed #b8860b; padding: 16px\"\nvideo_text = \"color: #5b3a1e\"\n",
+        )
+        .unwrap();
+        let html = video_placeholder(&theme, &block(Some("放在第二段之后")));
+        assert_eq!(super::super::sanitize::audit(&html), [], "WeChat's rules remove nothing: {html}");
+        let html = super::super::sanitize::sanitize(&html);
+        assert!(html.contains("在此插入视频：修复过程 &lt;1&gt;（3 分 20 秒）</p>"), "{html}");
+        assert!(html.contains("border:2px dashed #b8860b"), "{html}");
+        assert!(html.contains(">放在第二段之后</p></section>"), "the note on a line of its own: {html}");
+        assert!(has_video_placeholder(&html));
+        // A theme without the keys still draws a box that stands out; no note, no second line.
+        let html = video_placeholder(&Theme::parse("bare", "[styles]\n").unwrap(), &block(None));
+        assert!(html.contains("dashed") && html.matches("<p").count() == 1, "{html}");
+    }
+
+    #[test]
+    fn a_placeholder_is_found_in_the_visible_text_only() {
+        assert!(has_video_placeholder("<p>在此插入视频：修复过程（3 分 20 秒）</p>"));
+        // As WeChat's editor may store it: split by markup, or as character references.
+        assert!(has_video_placeholder("<p><span>在此插入</span><strong>视频</strong>：修复过程</p>"));
+        assert!(has_video_placeholder("<p>&#22312;&#27492;插入视频&#xFF1A;修复过程</p>"));
+        assert!(!has_video_placeholder("<p>视频：修复过程</p><mpvideo data-title=\"修复过程\"></mpvideo>"));
+        assert!(!has_video_placeholder("<p title=\"在此插入视频：\">已插入</p><!-- 在此插入视频： -->"));
+        assert!(!has_video_placeholder("<p>在此插入<!-- x -->图片：a</p>"));
+    }
 }

@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::content::{Item, Kind};
 use crate::diagnostics::{Diagnostic, line_col};
 pub use crate::images::{ImageRequestError, ImageRole, ImageSink};
+pub use components::{VIDEO_PLACEHOLDER_MARKER, format_duration, has_video_placeholder};
 pub use links::{ItemLinks, LinkMode};
 pub use markdown::Reference;
 pub use theme::Theme;

@@ -278,6 +278,12 @@ async fn dispatch(State(sandbox): State<Arc<Sandbox>>, request: Request) -> Resp
         let body = axum::body::to_bytes(request.into_body(), 32 * 1024 * 1024).await.unwrap_or_default();
         return answer(backend_publish(&sandbox, &body));
     }
+    if path == "/__sandbox/backend_edit" {
+        // An editor changing a draft in the web backend (草稿箱): what the API cannot do (a video,
+        // a Channels card) is kept, and the draft's update_time moves on.
+        let body = axum::body::to_bytes(request.into_body(), 32 * 1024 * 1024).await.unwrap_or_default();
+        return answer(backend_edit(&sandbox, &body));
+    }
     if path == "/__sandbox/files" {
         // `{"name", "content_type", "base64"}`: anything served at /mmbiz/NAME, so that a test
         // can put an oversize or non-image file where an article's image should be.
@@ -656,7 +662,8 @@ fn handle(
         "/cgi-bin/draft/get" => {
             let request: MediaId = parse(body)?;
             let index = state.draft_index(&request.media_id)?;
-            Ok(to_value(&NewsItems { news_item: with_preview_urls(sandbox, &state.drafts[index]) }))
+            let draft = &state.drafts[index];
+            Ok(to_value(&StoredDraft { news_item: with_preview_urls(sandbox, draft), update_time: draft.update_time }))
         }
         "/cgi-bin/draft/delete" => {
             let request: MediaId = parse(body)?;
@@ -728,8 +735,11 @@ fn handle(
         "/cgi-bin/freepublish/batchget" => {
             let request: BatchGetRequest = parse(body)?;
             check_count(request.count)?;
-            let done: Vec<&Publication> =
-                state.publications.iter().filter(|p| !p.deleted && is_published(p)).rev().collect();
+            // Only successful publications, newest first by when they were published.
+            let failing = sandbox.options.publish_fail_status.is_some();
+            let mut done: Vec<&Publication> =
+                state.publications.iter().filter(|p| !p.deleted && !failing && is_published(p)).collect();
+            done.sort_by_key(|p| std::cmp::Reverse(p.ready_ms));
             let items: Vec<PublishedItem> = done
                 .iter()
                 .skip(request.offset as usize)
@@ -742,7 +752,7 @@ fn handle(
                     PublishedItem {
                         article_id: p.article_id.clone(),
                         content: NewsItems { news_item },
-                        update_time: p.submitted_ms / 1000,
+                        update_time: p.ready_ms / 1000,
                     }
                 })
                 .collect();
@@ -966,6 +976,51 @@ fn backend_publish(sandbox: &Sandbox, body: &[u8]) -> Result<Value, Refusal> {
     });
     store.save(state).map_err(|e| refuse(-1, format!("sandbox state could not be saved: {e}")))?;
     Ok(json!({ "errcode": 0, "article_id": article_id, "msg_data_id": msg_data_id }))
+}
+
+/// `{"media_id", "index"?, "replace"?: ["old", "new"], "append"?: "html", "title"?: "…"}`: what an
+/// editor does to a draft in the web backend. `replace` changes the first occurrence of a piece
+/// of the article's HTML (refused when absent), `append` adds HTML at its end. Nothing is
+/// cleaned: the web backend is where videos and Channels cards are put in.
+#[derive(Deserialize)]
+struct BackendEdit {
+    media_id: String,
+    #[serde(default)]
+    index: usize,
+    #[serde(default)]
+    replace: Option<(String, String)>,
+    #[serde(default)]
+    append: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+}
+
+fn backend_edit(sandbox: &Sandbox, body: &[u8]) -> Result<Value, Refusal> {
+    let edit: BackendEdit = serde_json::from_slice(body)
+        .map_err(|e| refuse(47001, format!("expected {{\"media_id\", \"replace\"|\"append\"|\"title\"}}: {e}")))?;
+    let mut inner = sandbox.lock();
+    let Inner { state, store, .. } = &mut *inner;
+    let index = state.draft_index(&edit.media_id)?;
+    let draft = &mut state.drafts[index];
+    let article =
+        draft.articles.get_mut(edit.index).ok_or_else(|| refuse(47001, "index is past the draft's last article"))?;
+    if let Some((old, new)) = &edit.replace {
+        if !article.content.contains(old.as_str()) {
+            return Err(refuse(47001, format!("the article does not contain `{old}`")));
+        }
+        article.content = article.content.replacen(old.as_str(), new, 1);
+    }
+    if let Some(html) = &edit.append {
+        article.content.push_str(html);
+    }
+    if let Some(title) = &edit.title {
+        article.title = title.clone();
+    }
+    // A save in the web backend is a new version, even within the second of the last one.
+    draft.update_time = (now_ms() / 1000).max(draft.update_time + 1);
+    let update_time = draft.update_time;
+    store.save(state).map_err(|e| refuse(-1, format!("sandbox state could not be saved: {e}")))?;
+    Ok(json!({ "errcode": 0, "update_time": update_time }))
 }
 
 fn is_published(publication: &Publication) -> bool {

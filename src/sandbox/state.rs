@@ -305,17 +305,34 @@ pub fn clean_content(content: &str, uploaded: &[String]) -> (String, Vec<String>
     }
     out.push_str(rest);
 
+    // What the draft API cannot carry (only the web backend can insert it): videos, Channels
+    // (视频号) cards, audio and polls — removed with their content.
     // SVG the editor does not keep: foreignObject and <use> (with their content).
-    for element in ["foreignobject", "use"] {
+    for element in [
+        "mp-common-videosnap",
+        "mpvideosnap",
+        "mpvideo",
+        "mp-common-mpaudio",
+        "mpvoice",
+        "mpvote",
+        "foreignobject",
+        "use",
+    ] {
         let mut kept = String::with_capacity(out.len());
         let mut rest = out.as_str();
         while let Some(start) = find_ci(rest, &format!("<{element}")) {
             kept.push_str(&rest[..start]);
-            notes.push(format!("removed an SVG <{element}> from draft content"));
+            notes.push(if matches!(element, "foreignobject" | "use") {
+                format!("removed an SVG <{element}> from draft content")
+            } else {
+                format!("removed a <{element}> from draft content: the API cannot insert it (the web backend can)")
+            });
             let closing = format!("</{element}>");
+            let tag_end = rest[start..].find('>').map(|e| start + e + 1);
+            let self_closing = tag_end.is_some_and(|end| rest[..end].ends_with("/>"));
             rest = match find_ci(&rest[start..], &closing) {
-                Some(end) => &rest[start + end + closing.len()..],
-                None => rest[start..].find('>').map_or("", |e| &rest[start + e + 1..]),
+                Some(end) if !self_closing => &rest[start + end + closing.len()..],
+                _ => tag_end.map_or("", |end| &rest[end..]),
             };
         }
         kept.push_str(rest);

@@ -574,7 +574,7 @@ impl Client {
         self.post_json::<_, ErrorBody>("/cgi-bin/draft/update", &body).map(drop)
     }
 
-    pub fn draft_get(&self, media_id: &str) -> Result<NewsItems, WechatError> {
+    pub fn draft_get(&self, media_id: &str) -> Result<StoredDraft, WechatError> {
         self.post_json("/cgi-bin/draft/get", &MediaId { media_id: media_id.into() })
     }
 

@@ -167,6 +167,16 @@ pub struct NewsItems {
     pub news_item: Vec<Article>,
 }
 
+/// draft/get's answer: the stored articles and when the draft was last changed (by the API or
+/// in the web backend).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredDraft {
+    pub news_item: Vec<Article>,
+    /// Unix seconds; 0 when WeChat does not say.
+    #[serde(default)]
+    pub update_time: i64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TotalCount {
     pub total_count: u32,

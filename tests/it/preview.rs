@@ -311,6 +311,35 @@ fn the_preview_draws_a_booking_card() {
     assert_eq!(browser.errors(), Vec::<String>::new());
 }
 
+/// In dark mode the card is drawn dark, as the WeChat client draws its native card (not white on
+/// the dark page); light mode keeps the white card, and side by side each frame has its own.
+#[test]
+fn the_preview_draws_a_booking_card_dark_in_dark_mode() {
+    let project = TestProject::example();
+    let preview = wxpub::preview::spawn(project.path(), 0).expect("preview starts");
+    let cards = |mode: &str| {
+        let (status, page) =
+            crate::support::http_get(&format!("{}articles/2026-12-01-bronze-exhibition/?mode={mode}", preview.url));
+        assert_eq!(status, 200);
+        // Each card's own style: its box's background and its title's colour.
+        page.split("<section class=\"wx-mp-card\"")
+            .skip(1)
+            .map(|card| {
+                let style = |from: &str| from.split("style=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+                let title = card.split("<p ").nth(2).unwrap();
+                (style(card), style(title))
+            })
+            .collect::<Vec<_>>()
+    };
+    let light = cards("light");
+    assert_eq!(light.len(), 1);
+    assert!(light[0].0.contains("background-color: #ffffff") && light[0].1.contains("color: #191919"), "{light:?}");
+    let dark = cards("dark");
+    assert_eq!(dark.len(), 1);
+    assert!(dark[0].0.contains("background-color: #2c2c2c") && dark[0].1.contains("color: #d1d1d1"), "{dark:?}");
+    assert_eq!(cards("both"), [light[0].clone(), dark[0].clone()]);
+}
+
 /// An image post in the preview: its photos first, to swipe through, its text below.
 #[test]
 fn the_preview_shows_an_image_post_as_photos_then_text() {

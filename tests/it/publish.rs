@@ -209,7 +209,8 @@ fn runs_killed_through_the_relay_are_finished_by_the_next_without_duplicates() {
 }
 
 fn killed_runs_scenario(through_relay: bool) {
-    let sandbox = start(SandboxOptions { latency_ms: 40, publish_delay_ms: 200, ..SandboxOptions::default() });
+    // Publications take 900 ms: later kills land while the run settles them.
+    let sandbox = start(SandboxOptions { latency_ms: 40, publish_delay_ms: 900, ..SandboxOptions::default() });
     let relay = through_relay.then(|| crate::relay::in_front_of(&sandbox));
     let route = Route::of(&sandbox, relay.as_ref());
     let publish = |project: &TestProject, _: &SandboxHandle, args: &[&str]| publish_via(project, &route, args);
@@ -222,7 +223,7 @@ fn killed_runs_scenario(through_relay: bool) {
     let started = std::time::Instant::now();
     assert_eq!(publish(&project, &sandbox, &dry_run).0, 0);
     let ramp = started.elapsed();
-    for step in 0..8u64 {
+    for step in 0..12u64 {
         let mut child = route
             .apply(crate::support::binary().current_dir(project.path()))
             .arg("publish")
