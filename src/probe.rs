@@ -1,4 +1,4 @@
-//! PROBE: `wxpub doctor --probe` — checks the rules of shared/wechat-api.md that wxpub relies on
+//! PROBE: `wxpub doctor --probe` — checks the rules of docs/wechat-contract.md that wxpub relies on
 //! against a live account, without publishing anything.
 //!
 //! Each check makes the smallest call that shows the rule (a throwaway draft just inside and just

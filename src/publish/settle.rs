@@ -17,16 +17,28 @@ use crate::publish_lock::Lock;
 use crate::wechat::Client;
 use crate::wechat::types::{PublishStatus, PublishedItem};
 
-/// freepublish/get calls the run may still make, per account, shared by every round of the run
-/// (a push released late must not find the budget spent by the first round).
+/// What every round of a run shares: the freepublish/get calls it may still make per account (a
+/// push released late must not find the budget spent by the first round), and how long WeChat
+/// is taking today (a later round looks first when the earlier ones found nothing yet).
 pub struct StatusBudget {
     per_account: usize,
     spent: Mutex<BTreeMap<String, usize>>,
+    /// The greatest age at which a look found the run's newest submission still running.
+    still_running_at: Mutex<Duration>,
 }
 
 impl StatusBudget {
     pub fn new(per_account: usize) -> StatusBudget {
-        StatusBudget { per_account, spent: Mutex::new(BTreeMap::new()) }
+        StatusBudget { per_account, spent: Mutex::new(BTreeMap::new()), still_running_at: Mutex::new(Duration::ZERO) }
+    }
+
+    fn learned_pace(&self) -> Duration {
+        *self.still_running_at.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn learn(&self, still_running_at: Duration) {
+        let mut known = self.still_running_at.lock().unwrap_or_else(|p| p.into_inner());
+        *known = (*known).max(still_running_at);
     }
 
     fn take(&self, account: &str) -> bool {
@@ -54,8 +66,8 @@ impl StatusBudget {
 /// How a run paces its looks at WeChat.
 #[derive(Debug, Clone, Copy)]
 pub struct Pace {
-    /// The first look at a submission this long after it (then at doubling intervals, at most
-    /// 15 times this apart). Its get schedule scales with it too.
+    /// The first look at a submission this long after it (then when it is 2.5 times as old,
+    /// and so on, at most 15 times this apart). Its get schedule scales with it too.
     pub first_look: Duration,
     /// How long the run waits, after its last submission, for what it submitted (and what
     /// earlier runs left running); what is still running then is left for the next run.
@@ -122,14 +134,18 @@ pub(super) fn settle(
         .map(|t| Duration::from_millis((now_ms - t).max(0) as u64))
         .min()
         .unwrap_or(Duration::MAX);
-    let mut next_look = started + pace.first_look.saturating_sub(newest_age);
-    let mut pause = pace.first_look;
+    let newest = running.iter().filter_map(|r| r.submitted_ms).max();
+    // The looks come when the newest submission is first_look old, then 2.5 times as old each
+    // time — or, when an earlier round of the run found its newest still running at some age,
+    // first at that age: a look sooner would find nothing.
+    let mut look_age = pace.first_look.max(budget.learned_pace().min(pace.longest_pause()));
+    let mut next_look = started + look_age.saturating_sub(newest_age);
     let mut last_look: Option<Instant> = None;
     loop {
         if next_look > until {
             // One look at the end rather than none, unless one was just made: it may settle
             // everything at once.
-            let recent = last_look.is_some_and(|at| until.saturating_duration_since(at) < pause / 2);
+            let recent = last_look.is_some_and(|at| until.saturating_duration_since(at) < pace.first_look);
             if recent || pace.wait.is_zero() && newest_age < pace.first_look {
                 break;
             }
@@ -139,13 +155,17 @@ pub(super) fn settle(
         if !wait.is_zero() {
             std::thread::sleep(wait);
         }
+        let age_at_look = newest_age.saturating_add(started.elapsed());
         look(lock, clients, outcomes, &mut running, pace, budget, project);
         last_look = Some(Instant::now());
+        if newest.is_some() && running.iter().any(|r| r.submitted_ms == newest) {
+            budget.learn(age_at_look);
+        }
         if running.is_empty() || next_look >= until {
             break;
         }
-        next_look = Instant::now() + pause;
-        pause = (pause * 2).min(pace.longest_pause());
+        look_age = (look_age * 5 / 2).min(look_age + pace.longest_pause());
+        next_look = (started + look_age.saturating_sub(newest_age)).max(Instant::now());
     }
     for still in &running {
         let Some(outcome) = outcome_of(outcomes, &still.account, &still.slot) else { continue };
@@ -208,7 +228,7 @@ fn running_of(lock: &Lock, outcomes: &[PushOutcome]) -> Vec<Running> {
 
 /// One look: a listing per account with running publications, a freepublish/get for those the
 /// listing does not show whose next get is due (fewest spent first, within the budget), a
-/// mass/get per running mass send.
+/// mass/get per running mass send. What settled leaves `running`.
 fn look(
     lock: &mut Lock,
     clients: &BTreeMap<String, Client>,
@@ -247,70 +267,100 @@ fn look(
                 }
             }
         }
-        // The rest: a get for each whose turn has come, fewest gets first (none starves).
-        let now_ms = chrono::Utc::now().timestamp_millis();
-        let mut unseen: Vec<usize> = mine.into_iter().filter(|i| !settled.contains(i)).collect();
-        unseen.sort_by_key(|&i| (running[i].status_checks, running[i].submitted_ms));
-        for i in unseen {
-            let RunningKind::Publication { publish_id: Some(publish_id), .. } = &running[i].kind else { continue };
-            let age = running[i].submitted_ms.map_or(u64::MAX, |t| (now_ms - t).max(0) as u64);
-            if Duration::from_millis(age) < pace.get_due_at_age(running[i].status_checks) {
-                continue;
+        let unseen: Vec<usize> = mine.into_iter().filter(|i| !settled.contains(i)).collect();
+        let context = Asking { lock: &mut *lock, client, account: account.as_str(), pace, budget, project };
+        settled.extend(ask_unseen(context, outcomes, running, unseen));
+    }
+    settled.extend(ask_mass_sends(lock, clients, outcomes, running, project));
+    settled.sort_unstable();
+    settled.dedup();
+    for i in settled.into_iter().rev() {
+        running.remove(i);
+    }
+}
+
+/// What asking one account needs.
+struct Asking<'a> {
+    lock: &'a mut Lock,
+    client: &'a Client,
+    account: &'a str,
+    pace: Pace,
+    budget: &'a StatusBudget,
+    project: &'a std::path::Path,
+}
+
+/// A freepublish/get for each publication the listing did not show whose turn has come, fewest
+/// gets first (none starves); returns the indices of those it settled.
+fn ask_unseen(
+    ask: Asking<'_>,
+    outcomes: &mut [PushOutcome],
+    running: &mut [Running],
+    mut unseen: Vec<usize>,
+) -> Vec<usize> {
+    let Asking { lock, client, account, pace, budget, project } = ask;
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let mut settled = Vec::new();
+    unseen.sort_by_key(|&i| (running[i].status_checks, running[i].submitted_ms));
+    for i in unseen {
+        let RunningKind::Publication { publish_id: Some(publish_id), .. } = &running[i].kind else { continue };
+        let age = running[i].submitted_ms.map_or(u64::MAX, |t| (now_ms - t).max(0) as u64);
+        if Duration::from_millis(age) < pace.get_due_at_age(running[i].status_checks) {
+            continue;
+        }
+        if !budget.take(account) {
+            let note = format!(
+                "this run's {} status checks for {account} are spent (each counts against WeChat's 100 a day); the next run checks again",
+                budget.per_account()
+            );
+            warn_once(outcomes, &running[i], note);
+            continue;
+        }
+        let publish_id = publish_id.clone();
+        running[i].status_checks += 1;
+        let checks = running[i].status_checks;
+        let result = match client.publish_get(&publish_id) {
+            Ok(status) if status.publish_status == 1 => save_checks(lock, project, &running[i], checks).map(|()| None),
+            Ok(status) => record_status(lock, project, &running[i], &publish_id, status, checks).map(Some),
+            // A status check that could not be made says nothing about the publication: it
+            // stays publishing, for the next look or run.
+            Err(err) => {
+                let note = if err.code() == Some(45009) {
+                    budget.exhaust(account);
+                    StepError::Quota("/cgi-bin/freepublish/get".into()).to_string()
+                } else {
+                    format!(
+                        "a status check failed ({}); the next look or run asks again",
+                        crate::redact::redact(&err.to_string())
+                    )
+                };
+                warn_once(outcomes, &running[i], note);
+                Ok(None)
             }
-            if !budget.take(account) {
-                if let Some(outcome) = outcome_of(outcomes, account, &running[i].slot) {
-                    let note = format!(
-                        "this run's {} status checks for {account} are spent (each counts against WeChat's 100 a day); the next run checks again",
-                        budget.per_account()
-                    );
-                    if !outcome.warnings.contains(&note) {
-                        outcome.warnings.push(note);
-                    }
-                }
-                continue;
+        };
+        match result {
+            Ok(None) => {}
+            Ok(Some(step)) => {
+                finish(outcomes, &running[i], step);
+                settled.push(i);
             }
-            let publish_id = publish_id.clone();
-            running[i].status_checks += 1;
-            let answer = client.publish_get(&publish_id);
-            let checks = running[i].status_checks;
-            let result = match answer {
-                Ok(status) if status.publish_status == 1 => {
-                    save_checks(lock, project, &running[i], checks).map(|()| None)
-                }
-                Ok(status) => record_status(lock, project, &running[i], &publish_id, status, checks).map(Some),
-                // A status check that could not be made says nothing about the publication: it
-                // stays publishing, for the next look or run.
-                Err(err) => {
-                    let note = if err.code() == Some(45009) {
-                        budget.exhaust(account);
-                        StepError::Quota("/cgi-bin/freepublish/get".into()).to_string()
-                    } else {
-                        format!(
-                            "a status check failed ({}); the next look or run asks again",
-                            crate::redact::redact(&err.to_string())
-                        )
-                    };
-                    if let Some(outcome) = outcome_of(outcomes, account, &running[i].slot)
-                        && !outcome.warnings.contains(&note)
-                    {
-                        outcome.warnings.push(note);
-                    }
-                    Ok(None)
-                }
-            };
-            match result {
-                Ok(None) => {}
-                Ok(Some(step)) => {
-                    finish(outcomes, &running[i], step);
-                    settled.push(i);
-                }
-                Err(err) => {
-                    finish(outcomes, &running[i], Err(err));
-                    settled.push(i);
-                }
+            Err(err) => {
+                finish(outcomes, &running[i], Err(err));
+                settled.push(i);
             }
         }
     }
+    settled
+}
+
+/// message/mass/get for each running mass send (no quota); returns the indices of those settled.
+fn ask_mass_sends(
+    lock: &mut Lock,
+    clients: &BTreeMap<String, Client>,
+    outcomes: &mut [PushOutcome],
+    running: &[Running],
+    project: &std::path::Path,
+) -> Vec<usize> {
+    let mut settled = Vec::new();
     for (i, send) in running.iter().enumerate() {
         let RunningKind::MassSend { msg_id } = send.kind else { continue };
         let Some(client) = clients.get(&send.account) else { continue };
@@ -318,12 +368,11 @@ fn look(
             Ok(status) => record_mass_status(lock, project, send, msg_id, &status.msg_status),
             // A question that got no answer says nothing about the send: asked again later.
             Err(err) => {
-                if let Some(outcome) = outcome_of(outcomes, &send.account, &send.slot) {
-                    outcome.warnings.push(format!(
-                        "could not ask how mass send {msg_id} stands ({}); the next look or run asks again",
-                        crate::redact::redact(&err.to_string())
-                    ));
-                }
+                let note = format!(
+                    "could not ask how mass send {msg_id} stands ({}); the next look or run asks again",
+                    crate::redact::redact(&err.to_string())
+                );
+                warn_once(outcomes, send, note);
                 Ok(None)
             }
         };
@@ -339,10 +388,14 @@ fn look(
             }
         }
     }
-    settled.sort_unstable();
-    settled.dedup();
-    for i in settled.into_iter().rev() {
-        running.remove(i);
+    settled
+}
+
+fn warn_once(outcomes: &mut [PushOutcome], running: &Running, note: String) {
+    if let Some(outcome) = outcome_of(outcomes, &running.account, &running.slot)
+        && !outcome.warnings.contains(&note)
+    {
+        outcome.warnings.push(note);
     }
 }
 

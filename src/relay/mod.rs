@@ -32,7 +32,7 @@ pub mod config;
 
 pub use config::{RelayConfig, RelayConfigError};
 
-/// The API endpoints the relay forwards: those of shared/wechat-api.md that wxpub calls. The
+/// The API endpoints the relay forwards: those of docs/wechat-contract.md that wxpub calls. The
 /// token endpoints are not among them (clients never see a token), nor is anything else.
 pub const FORWARDED_ENDPOINTS: &[&str] = &[
     "/cgi-bin/media/uploadimg",

@@ -1,5 +1,6 @@
 //! WeChat's dark-mode colour conversion, as the client applies it to an article's inline styles
-//! (wechatjs/mp-darkmode, `doc/cn/principle.md`; summarised in shared/wechat-editor.md).
+//! (wechatjs/mp-darkmode, `doc/cn/principle.md`; summarised in docs/wechat-editor-rules.md,
+//! "Dark mode").
 //!
 //! Pure functions: rendered HTML in, the HTML a dark-mode reader sees out; and the text/background
 //! colour pairs of both modes, for the contrast check.

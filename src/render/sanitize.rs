@@ -1,7 +1,7 @@
 //! The final pass over every rendered fragment: an allow-list of what the WeChat editor keeps.
 //!
 //! Why an allow-list (and why these entries): the draft API stores our HTML, then WeChat's editor
-//! rewrites it (see shared/wechat-editor.md). What it does not keep, we remove here so that the
+//! rewrites it (see docs/wechat-editor-rules.md). What it does not keep, we remove here so that the
 //! local preview looks like the published article:
 //! - no `<style>`, `<link>`, `<script>`, `<iframe>`, forms or event handlers: stripped by WeChat
 //!   (and scripts would be a hazard in our own preview);
@@ -75,7 +75,7 @@ pub const REMOVED_WITH_CONTENT: &[&str] = &[
 ];
 
 /// Inline SVG for tap-to-reveal layouts, limited to what is reported to survive the WeChat
-/// editor (shared/wechat-editor.md, "SVG"): SMIL `<animate>`, `<set>` and `<animateTransform>`
+/// editor (docs/wechat-editor-rules.md, "SVG"): SMIL `<animate>`, `<set>` and `<animateTransform>`
 /// started by a tap, `<image>` of our uploaded files, and explicit closing tags. Not kept:
 /// `foreignObject`, `<use>` and anything that refers to an id (`href="#…"`, `url(#…)`,
 /// `begin="id.click"`) — they render blank — and CSS animation (no `<style>` at all, and
@@ -778,7 +778,7 @@ pub fn filter_style(style: &str) -> String {
             kept.push(format!("{property}:{value}"));
         }
     }
-    // Compact form: the 20,000-character content limit counts markup too.
+    // Compact form: the HTML as sent must stay under 1 MB (docs/wechat-contract.md, "Drafts").
     kept.join(";")
 }
 

@@ -1,4 +1,4 @@
-//! `wxpub sandbox`: a local emulator of the WeChat API contract (shared/wechat-api.md) that
+//! `wxpub sandbox`: a local emulator of the WeChat API contract (docs/wechat-contract.md) that
 //! enforces the same limits and error codes, keeps its state in SQLite, serves uploaded images
 //! back, answers datacube calls with deterministic plausible figures, and injects seeded faults.
 //!

@@ -16,7 +16,7 @@ pub fn refuse(code: i64, message: impl Into<String>) -> Refusal {
     (code, message.into())
 }
 
-/// Limits from shared/wechat-api.md.
+/// Limits of the contract (docs/wechat-contract.md).
 pub use crate::wechat::limits::{
     AUTHOR_MAX_CHARS, DIGEST_MAX_CHARS, SOURCE_URL_MAX_BYTES, THUMB_MAX_BYTES, TITLE_MAX_CHARS, UPLOADIMG_MAX_BYTES,
     VIDEO_MAX_BYTES, VOICE_MAX_BYTES,

@@ -1,4 +1,4 @@
-//! A blocking HTTP client for the contract in shared/wechat-api.md: token management, retries
+//! A blocking HTTP client for the contract in docs/wechat-contract.md: token management, retries
 //! with backoff, typed requests and answers, and secrets kept out of every message.
 use std::fmt;
 use std::sync::{Mutex, Once};

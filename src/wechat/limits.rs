@@ -1,4 +1,4 @@
-//! Every limit of the contract (shared/wechat-api.md) in one place: `check` measures drafts with
+//! Every limit of the contract (docs/wechat-contract.md) in one place: `check` measures drafts with
 //! them, `images` encodes under them, `publish` plans and reports with them, and the sandbox
 //! enforces them, so that all four agree.
 

@@ -1,4 +1,4 @@
-//! WECHAT: the HTTP client for the contract in shared/wechat-api.md — typed requests and
+//! WECHAT: the HTTP client for the contract in docs/wechat-contract.md — typed requests and
 //! answers, typed errors that say what to do, token management, retries, redaction.
 mod client;
 mod error;

@@ -1,4 +1,4 @@
-//! Wire types of the WeChat Official Account API (shared/wechat-api.md), shared by the client
+//! Wire types of the WeChat Official Account API (docs/wechat-contract.md), shared by the client
 //! and the sandbox so both speak exactly the same JSON.
 use serde::{Deserialize, Serialize};
 

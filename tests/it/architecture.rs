@@ -62,3 +62,34 @@ fn modules_depend_one_way_and_only_the_cli_reaches_commands() {
         graph.keys().filter_map(|module| cycle_through(&graph, module)).map(|cycle| cycle.join(" → ")).collect();
     assert!(cycles.is_empty(), "import cycles between modules:\n{}", cycles.join("\n"));
 }
+
+/// The project owns its platform knowledge: code and guides cite docs/wechat-contract.md and
+/// docs/wechat-editor-rules.md, never a document a user who clones wxpub does not have.
+#[test]
+fn sources_and_guides_cite_no_document_outside_the_repository() {
+    const OUTSIDE: &[&str] = &["shared/wechat", "../shared/"];
+    let root = crate::support::repo_root();
+    let mut files: Vec<std::path::PathBuf> = ["README.md", "ARCHITECTURE.md"].iter().map(|f| root.join(f)).collect();
+    for folder in ["src", "docs"] {
+        let walk = walkdir::WalkDir::new(root.join(folder)).into_iter().filter_entry(|e| e.file_name() != "target");
+        files.extend(walk.map(Result::unwrap).filter(|e| e.file_type().is_file()).map(|e| e.into_path()));
+    }
+    assert!(files.iter().any(|f| f.ends_with("docs/wechat-contract.md")), "docs/wechat-contract.md is missing");
+    assert!(files.iter().any(|f| f.ends_with("docs/wechat-editor-rules.md")), "docs/wechat-editor-rules.md is missing");
+    let mut found = Vec::new();
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let text = String::from_utf8_lossy(&bytes);
+        for (number, line) in text.lines().enumerate() {
+            if OUTSIDE.iter().any(|needle| line.contains(needle)) {
+                let shown = file.strip_prefix(&root).unwrap_or(file).display();
+                found.push(format!("{shown}:{}: {}", number + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "references to documents outside the repository (cite docs/wechat-contract.md or docs/wechat-editor-rules.md):\n{}",
+        found.join("\n")
+    );
+}
