@@ -34,7 +34,17 @@ pub fn parse(text: &str, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
     } else {
         text
     };
-    crate::content::parse_publish_at(text, tz).map(|t| t.with_timezone(&Utc))
+    parse_local(text, tz).map(|t| t.with_timezone(&Utc))
+}
+
+/// A local time as editors write it (`YYYY-MM-DD HH:MM`, seconds and a `T` allowed) in `tz`.
+pub fn parse_local(text: &str, tz: chrono_tz::Tz) -> Option<chrono::DateTime<chrono_tz::Tz>> {
+    use chrono::{NaiveDateTime, TimeZone};
+    let text = text.trim();
+    ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+        .and_then(|naive| tz.from_local_datetime(&naive).earliest())
 }
 
 #[cfg(test)]

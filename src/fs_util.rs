@@ -54,3 +54,19 @@ impl LaterWrites {
         }
     }
 }
+
+/// The media type of a file by its name's extension (any case): the one table for uploads to
+/// WeChat, the sandbox's stored files, the preview's images and the archive's thumbnails.
+pub fn media_type_of(file_name: &str) -> &'static str {
+    let extension = file_name.rsplit_once('.').map_or("", |(_, ext)| ext).to_ascii_lowercase();
+    match extension.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "bmp" => "image/bmp",
+        "mp4" => "video/mp4",
+        "mp3" => "audio/mpeg",
+        _ => "application/octet-stream",
+    }
+}

@@ -16,6 +16,7 @@ pub mod fs_util;
 pub mod html;
 pub mod http_server;
 pub mod images;
+pub mod memo;
 pub mod metrics;
 pub mod preview;
 pub mod probe;

@@ -37,7 +37,33 @@ pub struct MediaRecord {
     /// An upload was started and its answer not recorded (the run was interrupted): the next
     /// run looks for it on the server before uploading again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pending: Option<String>,
+    pub pending: Option<PendingUpload>,
+}
+
+/// An upload started and not yet recorded as done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PendingUpload {
+    /// material/add_material (a cover, a poster, a GIF): found again by its content-hash name.
+    Material,
+}
+
+/// A write to a push started and not yet recorded as done: the next run asks the server
+/// whether it happened before writing again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PendingWrite {
+    /// draft/add: the draft is looked for by its titles.
+    DraftAdd,
+    /// draft/update: the server's draft may hold this run's write (all of it, or the first
+    /// articles of the push) without publish.lock saying so — a change there is not an edit
+    /// made in the web backend, and the update is made again.
+    DraftUpdate,
+    /// freepublish/submit: a submitted draft leaves the draft box.
+    Submit,
+    /// message/mass/sendall: repeated with the same clientmsgid, which WeChat answers with the
+    /// first send.
+    Masssend,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -60,10 +86,10 @@ pub struct PushRecord {
     /// not publish through the API). Runs leave it alone; naming the item retries it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
-    /// A write was started and its answer not recorded (`draft-add`, `submit`, `masssend`): the
-    /// next run reconciles with the server before writing again.
+    /// A write was started and its answer not recorded: the next run reconciles with the server
+    /// before writing again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pending: Option<String>,
+    pub pending: Option<PendingWrite>,
     /// What WeChat stored after wxpub's last write to the draft (read back once): its
     /// `update_time` and a digest of the stored articles. A draft that differs from this was
     /// edited in the web backend, and is never overwritten without being asked.
@@ -102,8 +128,7 @@ pub struct DraftConflict {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PublicationRecord {
-    /// `publish` (freepublish) or `masssend`.
-    pub mode: String,
+    pub mode: PublicationMode,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publish_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,8 +141,7 @@ pub struct PublicationRecord {
     /// freepublish's `article_id` of the published push (what its lists key on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub article_id: Option<String>,
-    /// `publishing`, `published`, `sent`, or `failed: …` with WeChat's meaning.
-    pub status: String,
+    pub status: PublicationStatus,
     #[serde(default)]
     pub article_urls: Vec<String>,
     pub submitted_at: String,
@@ -134,6 +158,111 @@ pub struct PublicationRecord {
     /// next one is due later the more were spent.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub status_checks: u32,
+}
+
+/// How a push went out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PublicationMode {
+    /// freepublish/submit: published to the account's page, no push to followers.
+    #[default]
+    Publish,
+    /// message/mass/sendall: sent to every follower.
+    Masssend,
+}
+
+impl PublicationMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PublicationMode::Publish => "publish",
+            PublicationMode::Masssend => "masssend",
+        }
+    }
+}
+
+/// Where a publication stands. publish.lock holds it as text (`published`, `failed: …`), the
+/// text every released wxpub has written, so that a lock stays readable across versions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum PublicationStatus {
+    /// Submitted to freepublish; WeChat is still at it (review, originality check).
+    #[default]
+    Publishing,
+    Published,
+    /// freepublish status 5.
+    PublishedThenDeleted,
+    /// freepublish status 6.
+    PublishedThenBanned,
+    /// Mass send accepted; with send protection on, an administrator still has to confirm it.
+    Sending,
+    Sent,
+    /// mass/get's `DELETE`.
+    SentThenDeleted,
+    /// WeChat did not publish or send it; why, in a sentence.
+    Failed(String),
+}
+
+impl PublicationStatus {
+    const TEXTS: [(&'static str, PublicationStatus); 7] = [
+        ("publishing", PublicationStatus::Publishing),
+        ("published", PublicationStatus::Published),
+        ("published, then deleted by the account", PublicationStatus::PublishedThenDeleted),
+        ("published, then banned by the platform", PublicationStatus::PublishedThenBanned),
+        ("sending", PublicationStatus::Sending),
+        ("sent", PublicationStatus::Sent),
+        ("sent, then deleted by the account", PublicationStatus::SentThenDeleted),
+    ];
+
+    /// Still running at WeChat: settled by a later look.
+    pub fn is_running(&self) -> bool {
+        matches!(self, PublicationStatus::Publishing | PublicationStatus::Sending)
+    }
+
+    pub fn is_failed(&self) -> bool {
+        matches!(self, PublicationStatus::Failed(_))
+    }
+
+    /// Published or sent and still standing (not deleted or banned since): what readers can
+    /// open, and what the yearly figures and the archive count.
+    pub fn is_standing(&self) -> bool {
+        matches!(self, PublicationStatus::Published | PublicationStatus::Sent)
+    }
+
+    fn parse(text: &str) -> Option<PublicationStatus> {
+        if let Some(reason) = text.strip_prefix("failed") {
+            return Some(PublicationStatus::Failed(reason.trim_start_matches(':').trim().to_string()));
+        }
+        Self::TEXTS.iter().find(|(known, _)| *known == text).map(|(_, status)| status.clone())
+    }
+}
+
+impl std::fmt::Display for PublicationStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PublicationStatus::Failed(reason) if reason.is_empty() => f.write_str("failed"),
+            PublicationStatus::Failed(reason) => write!(f, "failed: {reason}"),
+            known => {
+                let text = Self::TEXTS.iter().find(|(_, status)| status == known).map_or("", |(text, _)| text);
+                f.write_str(text)
+            }
+        }
+    }
+}
+
+impl Serialize for PublicationStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PublicationStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        PublicationStatus::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown publication status {text:?}: expected publishing, published, sending, sent, or failed: <why>"
+            ))
+        })
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -178,11 +307,10 @@ impl Lock {
     /// since), or failed: nothing that links to them waits any longer (their links carry a URL
     /// if WeChat gave one, else stay text).
     pub fn settled_items(&self) -> std::collections::BTreeSet<String> {
-        let finished = |status: &str| status != "publishing" && status != "sending";
         self.accounts
             .values()
             .flat_map(|account| account.pushes.values())
-            .filter(|push| push.publication.as_ref().is_some_and(|p| finished(&p.status)))
+            .filter(|push| push.publication.as_ref().is_some_and(|p| !p.status.is_running()))
             .flat_map(|push| push.items.iter().cloned())
             .collect()
     }
@@ -192,7 +320,7 @@ impl Lock {
         let mut urls = BTreeMap::new();
         for push in self.accounts.values().flat_map(|account| account.pushes.values()) {
             let Some(publication) = &push.publication else { continue };
-            if publication.status == "published" || publication.status == "sent" {
+            if publication.status.is_standing() {
                 for (key, url) in push.items.iter().zip(&publication.article_urls) {
                     urls.insert(key.clone(), url.clone());
                 }
@@ -203,5 +331,117 @@ impl Lock {
 
     pub fn account(&mut self, name: &str) -> &mut AccountLock {
         self.accounts.entry(name.to_string()).or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A publish.lock as wxpub 0.1 (before these fields were types) writes it, with every
+    /// status, mode and pending write it can hold: read, and written back byte for byte.
+    const WRITTEN_BY_0_1: &str = r#"[accounts.service.media.aa]
+file = "aa.jpg"
+media_id = "m1"
+pending = "material"
+
+[accounts.service.pushes."2026-12-01T01:00:00Z"]
+items = ["articles/a"]
+pending = "submit"
+
+[accounts.service.pushes."2026-12-01T01:00:00Z".publication]
+mode = "publish"
+publish_id = "p1"
+status = "publishing"
+article_urls = []
+submitted_at = "2026-12-01T01:00:03Z"
+
+[accounts.service.pushes."2026-12-02T01:00:00Z"]
+items = ["articles/b"]
+pending = "draft-add"
+
+[accounts.service.pushes."2026-12-02T01:00:00Z".publication]
+mode = "publish"
+status = "failed: rejected by platform review"
+article_urls = []
+submitted_at = "2026-12-02T01:00:03Z"
+
+[accounts.service.pushes."2026-12-03T01:00:00Z"]
+items = ["articles/c"]
+
+[accounts.service.pushes."2026-12-03T01:00:00Z".publication]
+mode = "publish"
+status = "published, then deleted by the account"
+article_urls = ["https://mp.weixin.qq.com/s?__biz=x&mid=1&idx=1"]
+submitted_at = "2026-12-03T01:00:03Z"
+
+[accounts.subscription.media]
+
+[accounts.subscription.pushes."2026-12-04T01:00:00Z"]
+items = ["articles/d"]
+pending = "masssend"
+
+[accounts.subscription.pushes."2026-12-04T01:00:00Z".publication]
+mode = "masssend"
+msg_id = 7
+status = "sending"
+article_urls = []
+submitted_at = "2026-12-04T01:00:03Z"
+
+[accounts.subscription.pushes."2026-12-05T01:00:00Z"]
+items = ["articles/e"]
+
+[accounts.subscription.pushes."2026-12-05T01:00:00Z".publication]
+mode = "masssend"
+status = "sent, then deleted by the account"
+article_urls = []
+submitted_at = "2026-12-05T01:00:03Z"
+"#;
+
+    #[test]
+    fn a_lock_written_before_the_types_reads_and_writes_back_unchanged() {
+        let lock: Lock = toml::from_str(WRITTEN_BY_0_1).unwrap();
+        let service = &lock.accounts["service"];
+        assert_eq!(service.media["aa"].pending, Some(PendingUpload::Material));
+        let push = |account: &str, slot: &str| lock.accounts[account].pushes[slot].clone();
+        let first = push("service", "2026-12-01T01:00:00Z");
+        assert_eq!(first.pending, Some(PendingWrite::Submit));
+        assert_eq!(first.publication.as_ref().unwrap().status, PublicationStatus::Publishing);
+        let failed = push("service", "2026-12-02T01:00:00Z");
+        assert_eq!(failed.pending, Some(PendingWrite::DraftAdd));
+        assert_eq!(failed.publication.unwrap().status, PublicationStatus::Failed("rejected by platform review".into()));
+        assert_eq!(
+            push("service", "2026-12-03T01:00:00Z").publication.unwrap().status,
+            PublicationStatus::PublishedThenDeleted
+        );
+        let sending = push("subscription", "2026-12-04T01:00:00Z");
+        assert_eq!(sending.pending, Some(PendingWrite::Masssend));
+        let sending = sending.publication.unwrap();
+        assert_eq!((sending.mode, sending.status), (PublicationMode::Masssend, PublicationStatus::Sending));
+        assert_eq!(toml::to_string(&lock).unwrap(), WRITTEN_BY_0_1);
+    }
+
+    #[test]
+    fn every_status_reads_back_as_written() {
+        for status in [
+            PublicationStatus::Publishing,
+            PublicationStatus::Published,
+            PublicationStatus::PublishedThenDeleted,
+            PublicationStatus::PublishedThenBanned,
+            PublicationStatus::Sending,
+            PublicationStatus::Sent,
+            PublicationStatus::SentThenDeleted,
+            PublicationStatus::Failed("originality check failed".into()),
+            PublicationStatus::Failed(String::new()),
+        ] {
+            assert_eq!(PublicationStatus::parse(&status.to_string()), Some(status));
+        }
+    }
+
+    #[test]
+    fn an_unknown_status_names_the_field_and_what_is_expected() {
+        let text = WRITTEN_BY_0_1.replacen("status = \"sending\"", "status = \"queued\"", 1);
+        let error = toml::from_str::<Lock>(&text).unwrap_err().to_string();
+        assert!(error.contains("unknown publication status \"queued\"") && error.contains("status"), "{error}");
     }
 }

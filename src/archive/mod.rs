@@ -207,7 +207,7 @@ pub fn archive_push(
         account: account.into(),
         account_name: account_name.into(),
         slot: slot.into(),
-        mode: publication.mode.clone(),
+        mode: publication.mode.as_str().to_string(),
         publish_id: publication.publish_id.clone(),
         msg_id: publication.msg_id,
         submitted_at: publication.submitted_at.clone(),
@@ -288,7 +288,7 @@ pub fn archive_pending(
         let state = lock.accounts[&account].clone();
         for (slot, push) in &state.pushes {
             let Some(publication) = &push.publication else { continue };
-            let done = publication.status == "published" || publication.status == "sent";
+            let done = publication.status.is_standing();
             if !done || publication.archived.is_some() {
                 continue;
             }
@@ -404,13 +404,7 @@ pub fn index_html(archive_dir: &Path, year: &str, site_name: &str) -> Result<Str
                 Some(file) => {
                     let path = archive_dir.join(year).join(&entry).join(file);
                     let bytes = std::fs::read(&path).map_err(|source| ArchiveError::Read { path, source })?;
-                    let mime = match file.rsplit('.').next() {
-                        Some("png") => "image/png",
-                        Some("gif") => "image/gif",
-                        Some("webp") => "image/webp",
-                        Some("bmp") => "image/bmp",
-                        _ => "image/jpeg",
-                    };
+                    let mime = crate::fs_util::media_type_of(file);
                     format!(
                         "<img src=\"data:{mime};base64,{}\" alt=\"\">",
                         base64::engine::general_purpose::STANDARD.encode(bytes)

@@ -10,9 +10,9 @@
 //! `.wxpub/cache/renders/` too: one file per item and planning, a JSON line (everything but the
 //! HTML) and then the HTML, so that a project's renders load without parsing 50 MB of JSON.
 //! A missing, damaged or outdated file is a miss: the item is rendered and the file rewritten.
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -22,6 +22,7 @@ use crate::content::Item;
 use crate::diagnostics::Diagnostic;
 use crate::file_hashes::FileHashes;
 use crate::images::{ImageJob, ImageRequestError, ImageRole, Planning};
+use crate::memo::Memo;
 use crate::project::Project;
 use crate::render::{LinkMode, TopicEntry};
 
@@ -30,33 +31,12 @@ pub const RENDER_CACHE_DIR: &str = ".wxpub/cache/renders";
 /// Bumped when the entry format changes (wxpub's version is in the settings fingerprint).
 const FORMAT: u32 = 1;
 
-/// Each kept render by mode and item key, with what it was rendered from.
-type Entries = HashMap<(Mode, String), (Inputs, Arc<Rendered>)>;
-
-/// Renders kept between builds; see the module documentation.
+/// Renders kept between builds; see the module documentation. `Default`: in memory only.
+#[derive(Default)]
 pub struct RenderMemo {
-    entries: Mutex<Entries>,
-    /// The project's render cache folder, when entries are also kept on disk.
-    dir: Option<PathBuf>,
-    /// Whether entries are also kept in memory (a process that builds again: the preview).
-    in_process: bool,
+    memo: Memo<(Mode, String), (Inputs, Arc<Rendered>)>,
     /// See [`RenderMemo::expect_changes`].
     changed_since_last_build: std::sync::RwLock<Option<Arc<[PathBuf]>>>,
-    /// The entries' files, written at once or, for the preview, after it answers.
-    writes: crate::fs_util::LaterWrites,
-}
-
-impl Default for RenderMemo {
-    /// Kept in memory only.
-    fn default() -> RenderMemo {
-        RenderMemo {
-            entries: Mutex::default(),
-            dir: None,
-            in_process: true,
-            changed_since_last_build: std::sync::RwLock::default(),
-            writes: crate::fs_util::LaterWrites::default(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -109,22 +89,18 @@ impl RenderMemo {
     /// A memo kept under the project's `.wxpub/cache/renders/`, for a command that renders
     /// once (nothing is kept in memory).
     pub fn on_disk(project: &Path) -> RenderMemo {
-        RenderMemo { dir: Some(project.join(RENDER_CACHE_DIR)), in_process: false, ..RenderMemo::default() }
+        RenderMemo { memo: Memo::on_disk(project.join(RENDER_CACHE_DIR)), ..RenderMemo::default() }
     }
 
     /// A memo kept in memory, and on disk once [`RenderMemo::write_pending`] is called: for a
     /// process that renders again and again, and answers before it writes (the preview).
     pub fn on_disk_later_and_in_process(project: &Path) -> RenderMemo {
-        RenderMemo {
-            dir: Some(project.join(RENDER_CACHE_DIR)),
-            writes: crate::fs_util::LaterWrites::deferred(),
-            ..RenderMemo::default()
-        }
+        RenderMemo { memo: Memo::on_disk_later_and_in_process(project.join(RENDER_CACHE_DIR)), ..RenderMemo::default() }
     }
 
     /// Writes the entries kept since the last call to disk.
     pub fn write_pending(&self) {
-        self.writes.write_pending();
+        self.memo.write_pending();
     }
 
     /// What changed under `content/` since the last build through this memo succeeded, as a file
@@ -155,7 +131,7 @@ impl RenderMemo {
         };
         let key = (mode, item.key());
         // Cloned out, so that the lock is not held while images are looked at.
-        let in_memory = self.lock().get(&key).filter(|(kept, _)| kept.hold_for(&inputs)).map(|(_, r)| Arc::clone(r));
+        let in_memory = self.memo.in_memory(&key, |(kept, r)| kept.hold_for(&inputs).then(|| Arc::clone(r)));
         if let Some(rendered) = in_memory
             && still_valid(&rendered, changed.as_deref())
         {
@@ -165,20 +141,18 @@ impl RenderMemo {
         // the build's entry serves an item whose links point where they do in the preview:
         // one with no link (`still_valid` compares the targets). A preview started after a
         // build then renders only the items with links, and the topic pages.
-        let from_disk = |dir: &PathBuf| {
+        let from_disk = |dir: &Path| {
             read_entry(&entry_path(dir, mode, &key.1), &inputs).or_else(|| {
                 (mode == Mode::Preview && gathered.is_none())
                     .then(|| read_entry(&entry_path(dir, Mode::Build, &key.1), &inputs))
                     .flatten()
             })
         };
-        if let Some(rendered) = self.dir.as_ref().and_then(from_disk)
+        if let Some(rendered) = self.memo.dir().and_then(from_disk)
             && still_valid(&rendered, None)
         {
             let rendered = Arc::new(rendered);
-            if self.in_process {
-                self.lock().insert(key, (inputs, Arc::clone(&rendered)));
-            }
+            self.memo.remember(key, (inputs, Arc::clone(&rendered)));
             return Lookup::Hit(rendered);
         }
         Lookup::Miss(Some(inputs))
@@ -201,22 +175,16 @@ impl RenderMemo {
             return;
         }
         // A cache that cannot be written (or a path that is not UTF-8) only costs a render.
-        if let Some(dir) = &self.dir {
+        if let Some(dir) = self.memo.dir() {
             let (path, inputs, rendered) = (entry_path(dir, mode, &inputs.key), inputs.clone(), Arc::clone(rendered));
-            self.writes.now_or_later(move || {
-                if let Some(bytes) = entry_bytes(&inputs, &rendered) {
-                    let _ = crate::fs_util::write_atomic(&path, &bytes);
-                }
-            });
+            self.memo.write_file(path, move || entry_bytes(&inputs, &rendered));
         }
-        if self.in_process {
-            self.lock().insert((mode, inputs.key.clone()), (inputs, Arc::clone(rendered)));
-        }
+        self.memo.remember((mode, inputs.key.clone()), (inputs, Arc::clone(rendered)));
     }
 
     /// Removes the files of items that no longer exist.
     pub(super) fn prune(&self, project: &Project) {
-        let Some(dir) = &self.dir else { return };
+        let Some(dir) = self.memo.dir() else { return };
         for mode in Mode::ALL {
             let folder = dir.join(mode.folder());
             let Ok(listing) = std::fs::read_dir(&folder) else { continue };
@@ -230,10 +198,6 @@ impl RenderMemo {
                 let _ = std::fs::remove_file(folder.join(name));
             }
         }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -152,25 +152,10 @@ fn is_selected(root: &Path, paths: &[PathBuf], index: &Path) -> bool {
 /// and always run. Kept in memory for one process (the preview) and, when persistent, under
 /// `.wxpub/cache/checks/` too, where an entry also names the item folder's listing (a render
 /// planned by path does not show an image replaced by a larger one; the listing does).
+#[derive(Default)]
 pub struct CheckMemo {
-    entries: std::sync::Mutex<std::collections::HashMap<String, MemoEntry>>,
-    dir: Option<PathBuf>,
-    /// Whether entries are also kept in memory (a process that checks again: the preview).
-    in_process: bool,
-    /// The entries' files, written at once or, for the preview, after it answers.
-    writes: crate::fs_util::LaterWrites,
-}
-
-impl Default for CheckMemo {
-    /// Kept in memory only.
-    fn default() -> CheckMemo {
-        CheckMemo {
-            entries: std::sync::Mutex::default(),
-            dir: None,
-            in_process: true,
-            writes: crate::fs_util::LaterWrites::default(),
-        }
-    }
+    /// Findings by item key.
+    memo: crate::memo::Memo<String, MemoEntry>,
 }
 
 struct MemoEntry {
@@ -203,7 +188,7 @@ impl CheckMemo {
     /// A memo kept under the project's `.wxpub/cache/checks/`, for a command that checks once
     /// (nothing is kept in memory).
     pub fn on_disk(project: &Path) -> CheckMemo {
-        CheckMemo { dir: Some(project.join(CHECK_CACHE_DIR)), in_process: false, ..CheckMemo::default() }
+        CheckMemo { memo: crate::memo::Memo::on_disk(project.join(CHECK_CACHE_DIR)) }
     }
 
     /// A memo kept on disk and in memory, for the preview, which checks the renders it builds
@@ -211,16 +196,12 @@ impl CheckMemo {
     /// last preview (at three years' scale, the content rules take a second). Its files are
     /// written by [`CheckMemo::write_pending`], after the preview answers.
     pub fn for_preview(project: &Path) -> CheckMemo {
-        CheckMemo {
-            dir: Some(project.join(PREVIEW_CHECK_CACHE_DIR)),
-            writes: crate::fs_util::LaterWrites::deferred(),
-            ..CheckMemo::default()
-        }
+        CheckMemo { memo: crate::memo::Memo::on_disk_later_and_in_process(project.join(PREVIEW_CHECK_CACHE_DIR)) }
     }
 
     /// Writes the entries kept since the last call to disk.
     pub fn write_pending(&self) {
-        self.writes.write_pending();
+        self.memo.write_pending();
     }
 
     fn lookup(
@@ -230,7 +211,7 @@ impl CheckMemo {
         render: &std::sync::Arc<crate::build::Rendered>,
     ) -> Option<Vec<Diagnostic>> {
         let html = render.html.as_str();
-        let in_memory = self.entries.lock().unwrap_or_else(|p| p.into_inner()).get(&item.key()).and_then(|entry| {
+        let in_memory = self.memo.in_memory(&item.key(), |entry| {
             (entry.context_sha256 == context.sha256 && entry.source_sha256 == item.source_sha256())
                 .then(|| (std::sync::Arc::clone(&entry.render), entry.found.clone()))
         });
@@ -252,9 +233,7 @@ impl CheckMemo {
         if !same {
             return None;
         }
-        if self.in_process {
-            self.remember(context, item, render, &kept.found);
-        }
+        self.remember(context, item, render, &kept.found);
         Some(kept.found)
     }
 
@@ -271,7 +250,7 @@ impl CheckMemo {
             render: std::sync::Arc::clone(render),
             found: found.to_vec(),
         };
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).insert(item.key(), entry);
+        self.memo.remember(item.key(), entry);
     }
 
     fn store(
@@ -285,22 +264,16 @@ impl CheckMemo {
         // A cache that cannot be written only costs the next check the rules.
         if let (Some(mut stored), Some(path)) = (self.stored(context, item, html), self.entry_path(&item.key())) {
             stored.found = found.to_vec();
-            if let Ok(bytes) = serde_json::to_vec(&stored) {
-                self.writes.now_or_later(move || {
-                    let _ = crate::fs_util::write_atomic(&path, &bytes);
-                });
-            }
+            self.memo.write_file(path, move || serde_json::to_vec(&stored).ok());
         }
-        if self.in_process {
-            self.remember(context, item, render, found);
-        }
+        self.remember(context, item, render, found);
     }
 
     /// What a disk entry for `item` records (without findings); `None` when not persistent or
     /// the item's folder cannot be listed.
     fn stored(&self, context: &MemoContext, item: &content::Item, html: &str) -> Option<StoredFindings> {
         use sha2::{Digest, Sha256};
-        self.dir.as_ref()?;
+        self.memo.dir()?;
         let digest = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
         Some(StoredFindings {
             format: STORED_FORMAT,
@@ -314,7 +287,7 @@ impl CheckMemo {
     }
 
     fn entry_path(&self, key: &str) -> Option<PathBuf> {
-        Some(self.dir.as_ref()?.join(crate::build::cache_entry_name(key)))
+        Some(self.memo.dir()?.join(crate::build::cache_entry_name(key)))
     }
 }
 

@@ -104,9 +104,11 @@ impl<'a> Context<'a> {
     /// Whether publish.lock records `item` as published or being published (not failed).
     fn is_published(&self, item: &Item) -> bool {
         let key = item.key();
-        self.lock.accounts.values().flat_map(|a| a.pushes.values()).any(|push| {
-            push.items.contains(&key) && push.publication.as_ref().is_some_and(|p| !p.status.starts_with("failed"))
-        })
+        self.lock
+            .accounts
+            .values()
+            .flat_map(|a| a.pushes.values())
+            .any(|push| push.items.contains(&key) && push.publication.as_ref().is_some_and(|p| !p.status.is_failed()))
     }
 
     /// Whether publish.lock records that `item`'s push publishes the server's draft as it is

@@ -37,7 +37,7 @@ fn record_run(
         by_account.entry(outcome.account.as_str()).or_default().push(outcome);
     }
     for (account, outcomes) in by_account {
-        let errors: Vec<&str> = outcomes.iter().filter_map(|o| o.error.as_deref()).collect();
+        let errors: Vec<&str> = outcomes.iter().filter_map(|o| o.error.as_ref()).map(|e| e.message.as_str()).collect();
         store.record_run(&crate::metrics::PublishRun {
             run: run.clone(),
             account: account.to_string(),
@@ -214,7 +214,7 @@ pub fn send_preview(project: &Path, args: SendPreviewArgs) -> Result<ExitCode> {
                 "{} at {}: already {} ({}); there is no draft left to preview — open the published article instead",
                 push.account,
                 push.slot,
-                if publication.mode == "masssend" { "sent" } else { "published" },
+                if publication.mode == crate::publish_lock::PublicationMode::Masssend { "sent" } else { "published" },
                 publication.status
             ));
             continue;
@@ -317,7 +317,6 @@ fn merge_rounds(outcomes: &mut Vec<publish::PushOutcome>, round: Vec<publish::Pu
                 first.warnings.extend(later.warnings);
                 first.in_progress = later.in_progress;
                 first.waiting_for_video = later.waiting_for_video;
-                first.conflict = later.conflict;
                 if !later.article_urls.is_empty() {
                     first.article_urls = later.article_urls;
                 }
@@ -442,8 +441,7 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
         project,
         &clients,
         outcomes.iter().any(|o| {
-            o.error.as_deref().is_some_and(|e| e.contains(publish::QUOTA_LEFT))
-                || o.warnings.iter().any(|w| w.contains(publish::QUOTA_LEFT))
+            o.failed_with(publish::FailureKind::Quota) || o.warnings.iter().any(|w| w.contains(publish::QUOTA_LEFT))
         }),
     );
     if let Err(e) = record_run(project, config, &loaded.items, &lock, &outcomes, started_at) {
@@ -468,7 +466,7 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
         );
     } else {
         for outcome in &outcomes {
-            let state = if outcome.conflict {
+            let state = if outcome.failed_with(publish::FailureKind::Conflict) {
                 "CONFLICT with the web backend"
             } else if outcome.error.is_some() {
                 "FAILED"
@@ -522,14 +520,15 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     if let Some(note) = quota_note {
         eprintln!("{note}");
     }
-    let cannot_publish = outcomes.iter().filter(|o| o.error.as_deref() == Some(publish::CANNOT_PUBLISH)).count();
+    let cannot_publish = outcomes.iter().filter(|o| o.failed_with(publish::FailureKind::CannotPublish)).count();
     if failed > 0 && failed == cannot_publish {
         eprintln!(
             "{failed} push(es) drafted and waiting: the account cannot publish through the API; publish them in the web backend, or verify the account and run `wxpub publish --due ITEM…` to try again"
         );
         return Ok(ExitCode::from(publish::EXIT_CANNOT_PUBLISH));
     }
-    let conflicts: Vec<String> = outcomes.iter().filter(|o| o.conflict).map(|o| o.items.join(", ")).collect();
+    let conflicts: Vec<String> =
+        outcomes.iter().filter(|o| o.failed_with(publish::FailureKind::Conflict)).map(|o| o.items.join(", ")).collect();
     if !conflicts.is_empty() {
         eprintln!(
             "{} push(es) not published: their drafts were edited in the web backend ({}); decide with --keep-server or --overwrite-server (see above)",

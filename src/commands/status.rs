@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::config::PublishMode;
 use crate::content;
-use crate::publish_lock::Lock;
+use crate::publish_lock::{Lock, PublicationStatus};
 
 #[derive(Debug, Serialize)]
 struct ItemStatus {
@@ -57,12 +57,12 @@ pub fn run(project: &Path, json: bool) -> Result<ExitCode> {
             (_, Some(publication), Some(r)) => {
                 // Article URLs are in push order; show this item's own.
                 let own = r.items.iter().position(|k| *k == key).and_then(|i| publication.article_urls.get(i));
-                let state = match publication.status.as_str() {
-                    "publishing" => format!(
+                let state = match &publication.status {
+                    PublicationStatus::Publishing => format!(
                         "publishing since {} (WeChat is reviewing it; the next publish run confirms it)",
                         beijing(&publication.submitted_at)
                     ),
-                    "sending" => format!(
+                    PublicationStatus::Sending => format!(
                         "sending since {} (waiting for an administrator to confirm the mass send)",
                         beijing(&publication.submitted_at)
                     ),

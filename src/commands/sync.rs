@@ -83,8 +83,8 @@ pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<Ex
             {
                 let article_urls: Vec<String> = item.content.news_item.iter().filter_map(|a| a.url.clone()).collect();
                 record.publication = Some(PublicationRecord {
-                    mode: "publish".into(),
-                    status: "published".into(),
+                    mode: crate::publish_lock::PublicationMode::Publish,
+                    status: crate::publish_lock::PublicationStatus::Published,
                     // The statistics key, from the article URLs (`mid=`): what joins the 2026
                     // statistics to a publication made before publish.lock.
                     msg_data_id: article_urls

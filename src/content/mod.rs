@@ -238,12 +238,7 @@ pub fn parse_item(
 
 /// Reads a `publish_at` value (`YYYY-MM-DD HH:MM[:SS]`, or with `T`) as local time in `tz`.
 pub fn parse_publish_at(text: &str, tz: chrono_tz::Tz) -> Option<chrono::DateTime<chrono_tz::Tz>> {
-    use chrono::{NaiveDateTime, TimeZone};
-    let text = text.trim();
-    ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
-        .iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-        .and_then(|naive| tz.from_local_datetime(&naive).earliest())
+    crate::clock::parse_local(text, tz)
 }
 
 /// The 1-based line of front-matter key `key` in `item`'s source (1 when absent).

@@ -86,7 +86,7 @@ pub fn publications_from_lock(lock: &Lock, items: &[Item], live_tag: &str) -> Ve
     for (account, state) in &lock.accounts {
         for (slot, push) in &state.pushes {
             let Some(publication) = &push.publication else { continue };
-            if !(publication.status == "published" || publication.status == "sent") {
+            if !publication.status.is_standing() {
                 continue;
             }
             for (index, key) in push.items.iter().enumerate() {
@@ -112,7 +112,7 @@ pub fn publications_from_lock(lock: &Lock, items: &[Item], live_tag: &str) -> Ve
                     } else {
                         key.split('/').next().unwrap_or("articles").trim_end_matches('s').to_string()
                     },
-                    mode: publication.mode.clone(),
+                    mode: publication.mode.as_str().to_string(),
                     pushed_at: publication.finished_at.clone().unwrap_or_else(|| publication.submitted_at.clone()),
                     url: publication.article_urls.get(index).cloned(),
                     illustrations: item.map_or(0, |i| i.meta.illustrations.len() as u32),

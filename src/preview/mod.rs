@@ -501,16 +501,6 @@ async fn events(State(shared): State<Arc<Shared>>) -> Response {
     Sse::new(futures_util::StreamExt::chain(first, rest)).keep_alive(KeepAlive::default()).into_response()
 }
 
-fn content_type(path: &Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("png") => "image/png",
-        Some("gif") => "image/gif",
-        Some("webp") => "image/webp",
-        _ => "application/octet-stream",
-    }
-}
-
 /// The item in each theme under `layouts/themes/`: the configured one as built, the others
 /// rendered for this page.
 fn in_every_theme(root: &Path, item: &ItemView) -> Vec<(String, Result<String, String>)> {
@@ -601,8 +591,10 @@ async fn page(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
     {
         // Named by its content, so never different under the same name: a reload need not
         // fetch it again.
-        let headers =
-            [(header::CONTENT_TYPE, content_type(&image)), (header::CACHE_CONTROL, "max-age=31536000, immutable")];
+        let headers = [
+            (header::CONTENT_TYPE, crate::fs_util::media_type_of(&image.to_string_lossy())),
+            (header::CACHE_CONTROL, "max-age=31536000, immutable"),
+        ];
         return (headers, bytes).into_response();
     }
     (

@@ -1,9 +1,14 @@
 //! PUBLISH: plan pushes from the build manifest, then execute them against `publish.lock`:
 //! upload images, create or update drafts, publish what is due — recording every write as soon
 //! as it succeeds, so that a re-run never writes twice.
+mod articles;
 mod draft_guard;
 mod execute;
+mod outcome;
+mod push;
+mod server_view;
 mod settle;
+mod uploads;
 pub mod usage;
 
 use std::collections::BTreeMap;
@@ -12,9 +17,10 @@ use serde::Serialize;
 
 use crate::build::{Manifest, ManifestItem};
 use crate::config::Config;
-pub use execute::{
-    CANNOT_PUBLISH, EXIT_CANNOT_PUBLISH, ExecuteOptions, PushOutcome, QUOTA_LEFT, article_as_sent, execute,
-};
+pub use articles::article_as_sent;
+pub use execute::execute;
+use outcome::StepError;
+pub use outcome::{EXIT_CANNOT_PUBLISH, FailureKind, PushFailure, PushOutcome, QUOTA_LEFT};
 pub use settle::{Pace, StatusBudget};
 
 /// WeChat's limit of articles in one push.
@@ -34,6 +40,31 @@ pub struct Push {
     /// published only after them, with their URLs in its links. Set by [`wait_for_links`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub waits_for: Vec<String>,
+}
+
+/// How a run goes about its pushes (see [`execute`]).
+pub struct ExecuteOptions<'a> {
+    pub project: &'a std::path::Path,
+    /// The build output holding `content.html` and the processed images.
+    pub dist_dir: &'a std::path::Path,
+    /// Publish (or mass-send) the pushes that are due; otherwise stop at drafts.
+    pub publish_due: bool,
+    /// When to look at what WeChat is still doing, and until when this run waits for it.
+    pub pace: Pace,
+    /// Uploads running at once.
+    pub upload_concurrency: usize,
+    /// Told about each upload.
+    pub progress: &'a dyn crate::progress::Progress,
+    /// The items were named on the command line: retry pushes WeChat refused before (48001).
+    pub retry_refused: bool,
+    /// freepublish/get calls one run may make per account: they count against WeChat's 100 a
+    /// day, and a run every 15 minutes must not spend them all on one slow review.
+    pub status_budget: &'a StatusBudget,
+    /// Items whose pushes publish the web backend's draft as it is (`--keep-server`).
+    pub keep_server: &'a [String],
+    /// Items whose pushes send the build over a draft edited in the web backend
+    /// (`--overwrite-server`).
+    pub overwrite_server: &'a [String],
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -12,8 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::execute::{PushOutcome, StepError, now_text};
-use crate::publish_lock::Lock;
+use super::outcome::now_text;
+use super::{PushOutcome, StepError};
+use crate::publish_lock::{Lock, PublicationStatus};
 use crate::wechat::Client;
 use crate::wechat::types::{PublishStatus, PublishedItem};
 
@@ -204,12 +205,12 @@ fn running_of(lock: &Lock, outcomes: &[PushOutcome]) -> Vec<Running> {
             continue;
         };
         let Some(publication) = &record.publication else { continue };
-        let kind = match (publication.status.as_str(), publication.msg_id) {
-            ("publishing", _) => RunningKind::Publication {
+        let kind = match (&publication.status, publication.msg_id) {
+            (PublicationStatus::Publishing, _) => RunningKind::Publication {
                 publish_id: publication.publish_id.clone(),
                 msg_data_id: publication.msg_data_id,
             },
-            ("sending", Some(msg_id)) => RunningKind::MassSend { msg_id },
+            (PublicationStatus::Sending, Some(msg_id)) => RunningKind::MassSend { msg_id },
             _ => continue,
         };
         let push_when = chrono::DateTime::parse_from_rfc3339(&outcome.slot).map_or(0, |t| t.timestamp());
@@ -403,7 +404,7 @@ fn finish(outcomes: &mut [PushOutcome], running: &Running, result: Result<String
     let Some(outcome) = outcome_of(outcomes, &running.account, &running.slot) else { return };
     match result {
         Ok(step) => outcome.done.push(step),
-        Err(err) => outcome.error = Some(crate::redact::redact(&err.to_string())),
+        Err(err) => outcome.error = Some(err.into()),
     }
 }
 
@@ -499,7 +500,7 @@ fn record_listed(
     let urls: Vec<String> = item.content.news_item.iter().filter_map(|a| a.url.clone()).collect();
     let finished_at = stamp(item.update_time);
     edit_publication(lock, project, running, |p| {
-        p.status = "published".into();
+        p.status = PublicationStatus::Published;
         p.article_id = Some(item.article_id.clone());
         if p.msg_data_id.is_none() {
             p.msg_data_id =
@@ -526,26 +527,27 @@ fn record_status(
     let article_id = status.article_id.clone();
     let urls: Vec<String> =
         status.article_detail.map(|d| d.item.into_iter().map(|i| i.article_url).collect()).unwrap_or_default();
-    let text = match status.publish_status {
-        0 => "published".to_string(),
-        5 => "published, then deleted by the account".to_string(),
-        6 => "published, then banned by the platform".to_string(),
-        2 => "failed: originality check failed".to_string(),
-        3 => "failed: WeChat reported an ordinary failure".to_string(),
-        4 => "failed: rejected by platform review".to_string(),
-        other => format!("failed: unknown status {other}"),
+    let failed = |why: &str| PublicationStatus::Failed(why.to_string());
+    let settled = match status.publish_status {
+        0 => PublicationStatus::Published,
+        5 => PublicationStatus::PublishedThenDeleted,
+        6 => PublicationStatus::PublishedThenBanned,
+        2 => failed("originality check failed"),
+        3 => failed("WeChat reported an ordinary failure"),
+        4 => failed("rejected by platform review"),
+        other => failed(&format!("unknown status {other}")),
     };
     edit_publication(lock, project, running, |p| {
-        p.status = text.clone();
+        p.status = settled.clone();
         p.article_urls = urls.clone();
         p.article_id = article_id.clone();
         p.finished_at = Some(now_text());
         p.status_checks = checks;
     })?;
-    if text.starts_with("failed") {
-        return Ok(Err(StepError::Other(format!("publish_id {publish_id}: {text}; not resubmitted"))));
+    if settled.is_failed() {
+        return Ok(Err(StepError::Other(format!("publish_id {publish_id}: {settled}; not resubmitted"))));
     }
-    Ok(Ok(text))
+    Ok(Ok(settled.to_string()))
 }
 
 /// Records a mass send's final status; None while it is still sending.
@@ -556,21 +558,21 @@ fn record_mass_status(
     msg_id: u64,
     status: &str,
 ) -> Result<Option<String>, StepError> {
-    let text = match status {
-        "SEND_SUCCESS" => "sent",
-        "SEND_FAIL" => {
-            "failed: WeChat did not send it — with send protection on, an administrator refused it or did not confirm it within 30 minutes"
-        }
-        "DELETE" => "sent, then deleted by the account",
+    let settled = match status {
+        "SEND_SUCCESS" => PublicationStatus::Sent,
+        "SEND_FAIL" => PublicationStatus::Failed(
+            "WeChat did not send it — with send protection on, an administrator refused it or did not confirm it within 30 minutes".into(),
+        ),
+        "DELETE" => PublicationStatus::SentThenDeleted,
         _ => return Ok(None),
     };
     edit_publication(lock, project, running, |p| {
-        p.status = text.to_string();
+        p.status = settled.clone();
         p.finished_at = Some(now_text());
     })?;
-    if text.starts_with("failed") {
+    if settled.is_failed() {
         return Err(StepError::Other(format!(
-            "mass send {msg_id} {text}; not resent — its draft is kept: send it from the web backend, or give the items a new publish_at"
+            "mass send {msg_id} {settled}; not resent — its draft is kept: send it from the web backend, or give the items a new publish_at"
         )));
     }
     Ok(Some(format!("mass-sent to all followers (msg_id {msg_id})")))

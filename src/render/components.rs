@@ -667,7 +667,7 @@ pub fn render(
                 push_escaped(&mut html, &paragraph.replace('\n', ""));
                 html.push_str("</p>");
             }
-            super::markdown::drop_last_paragraph_margin(&mut html, 0, theme);
+            theme.drop_last_paragraph_margin(&mut html, 0);
             html.push_str("</section>");
             Ok(html)
         }

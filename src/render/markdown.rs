@@ -433,7 +433,7 @@ impl<'a> Emitter<'a> {
             TagEnd::Heading(level) => self.close(heading(level).0),
             TagEnd::BlockQuote(_) => {
                 let start = self.quotes.pop().unwrap_or(0);
-                drop_last_paragraph_margin(&mut self.out, start, self.ctx.theme);
+                self.ctx.theme.drop_last_paragraph_margin(&mut self.out, start);
                 self.close("blockquote");
             }
             TagEnd::CodeBlock => {
@@ -797,23 +797,6 @@ pub fn plain_text(markdown: &str) -> String {
         }
     }
     out.trim_end().to_string()
-}
-
-/// Boxes are padded evenly: when the box written from `from` on ends with a paragraph (a quote,
-/// a note), that paragraph loses its bottom margin, which would otherwise add to the box's own
-/// padding.
-pub fn drop_last_paragraph_margin(html: &mut String, from: usize, theme: &super::Theme) {
-    if !html.ends_with("</p>") {
-        return;
-    }
-    let open = format!("<p{}>", theme.attr("p"));
-    if let Some(at) = html[from..].rfind(&open) {
-        let at = from + at;
-        let style = theme.style("p").trim().trim_end_matches(';');
-        let style =
-            if style.is_empty() { "margin-bottom: 0".to_string() } else { format!("{style}; margin-bottom: 0") };
-        html.replace_range(at..at + open.len(), &format!("<p{}>", super::theme::style_attr(&style)));
-    }
 }
 
 /// A line that names who said or wrote what precedes it: `——策展人 王立`, `—— 王立`.

@@ -106,6 +106,23 @@ pub struct Theme {
 }
 
 impl Theme {
+    /// Boxes are padded evenly: when the box written from `from` on ends with a paragraph (a
+    /// quote, a note), that paragraph loses its bottom margin, which would otherwise add to the
+    /// box's own padding.
+    pub fn drop_last_paragraph_margin(&self, html: &mut String, from: usize) {
+        if !html.ends_with("</p>") {
+            return;
+        }
+        let open = format!("<p{}>", self.attr("p"));
+        if let Some(at) = html[from..].rfind(&open) {
+            let at = from + at;
+            let style = self.style("p").trim().trim_end_matches(';');
+            let style =
+                if style.is_empty() { "margin-bottom: 0".to_string() } else { format!("{style}; margin-bottom: 0") };
+            html.replace_range(at..at + open.len(), &format!("<p{}>", style_attr(&style)));
+        }
+    }
+
     pub fn load(layouts: &Path, name: &str) -> Result<Theme, ThemeError> {
         let path = layouts.join("themes").join(format!("{name}.toml"));
         let text = std::fs::read_to_string(&path).map_err(|source| ThemeError::Read { path: path.clone(), source })?;

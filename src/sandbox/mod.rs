@@ -490,7 +490,10 @@ fn handle_upload(
         }
         let id = inner.state.new_id("img");
         let name = format!("{id}.{ext}");
-        inner.store.put_file(&name, content_type(ext), &media.bytes).map_err(|e| refuse(-1, e.to_string()))?;
+        inner
+            .store
+            .put_file(&name, crate::fs_util::media_type_of(&name), &media.bytes)
+            .map_err(|e| refuse(-1, e.to_string()))?;
         let url = format!("{}/mmbiz/{name}", sandbox.base_url);
         inner.state.uploaded_urls.push(url.clone());
         return Ok(json!({ "url": url }));
@@ -533,7 +536,10 @@ fn handle_upload(
     }
     let media_id = inner.state.new_id("media");
     let name = format!("{media_id}.{ext}");
-    inner.store.put_file(&name, content_type(ext), &media.bytes).map_err(|e| refuse(-1, e.to_string()))?;
+    inner
+        .store
+        .put_file(&name, crate::fs_util::media_type_of(&name), &media.bytes)
+        .map_err(|e| refuse(-1, e.to_string()))?;
     let url = (material_type == MaterialType::Image).then(|| format!("{}/mmbiz/{name}", sandbox.base_url));
     inner.state.materials.push(Material {
         media_id: media_id.clone(),
@@ -544,17 +550,6 @@ fn handle_upload(
         bytes: size,
     });
     Ok(serde_json::to_value(AddMaterialResponse { media_id, url }).unwrap_or(Value::Null))
-}
-
-fn content_type(ext: &str) -> &'static str {
-    match ext {
-        "jpg" => "image/jpeg",
-        "png" => "image/png",
-        "gif" => "image/gif",
-        "bmp" => "image/bmp",
-        "mp4" => "video/mp4",
-        _ => "application/octet-stream",
-    }
 }
 
 fn handle(

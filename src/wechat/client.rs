@@ -467,7 +467,7 @@ impl Client {
         upload: &Upload<'_>,
         extra: &[(&str, String)],
     ) -> Result<T, WechatError> {
-        let mime = mime_for(upload.filename);
+        let mime = crate::fs_util::media_type_of(upload.filename);
         self.authed(path, |token| {
             // A form is consumed by sending, so each attempt builds its own.
             let part = reqwest::blocking::multipart::Part::bytes(upload.bytes.to_vec())
@@ -761,19 +761,6 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 
 fn retry_message(endpoint: &str, err: &WechatError, attempt: u32, pause: Duration) -> String {
     format!("retrying {endpoint} (attempt {attempt} failed: {}) in {} ms", redact(&err.to_string()), pause.as_millis())
-}
-
-fn mime_for(filename: &str) -> &'static str {
-    let lower = filename.to_ascii_lowercase();
-    match lower.rsplit('.').next().unwrap_or("") {
-        "jpg" | "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "gif" => "image/gif",
-        "bmp" => "image/bmp",
-        "mp4" => "video/mp4",
-        "mp3" => "audio/mpeg",
-        _ => "application/octet-stream",
-    }
 }
 
 #[cfg(test)]

@@ -63,6 +63,77 @@ fn modules_depend_one_way_and_only_the_cli_reaches_commands() {
     assert!(cycles.is_empty(), "import cycles between modules:\n{}", cycles.join("\n"));
 }
 
+/// Inside `stage` (a folder of src/), each of its files and subfolders → the siblings it names
+/// (`super::name` from where that reaches the stage, or `crate::stage::name`). The stage's
+/// `mod.rs`, its face, is left out: its children use what it declares.
+fn sibling_dependencies(stage: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let dir = crate::support::repo_root().join("src").join(stage);
+    let children: BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().trim_end_matches(".rs").to_string())
+        .filter(|name| name != "mod")
+        .collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for entry in walkdir::WalkDir::new(&dir).into_iter().map(Result::unwrap) {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let module: Vec<String> = path
+            .strip_prefix(&dir)
+            .unwrap()
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().trim_end_matches(".rs").to_string())
+            .filter(|name| name != "mod")
+            .collect();
+        let Some(child) = module.first().cloned() else { continue };
+        let text = std::fs::read_to_string(path).unwrap();
+        let named = graph.entry(child.clone()).or_default();
+        for prefix in ["super::".repeat(module.len()), format!("crate::{stage}::")] {
+            for rest in text.split(prefix.as_str()).skip(1) {
+                // `super::name` or `super::{name, other::thing, Type}`.
+                let parts: Vec<&str> = match rest.strip_prefix('{') {
+                    Some(inner) => inner.split('}').next().unwrap_or("").split(',').collect(),
+                    None => vec![rest],
+                };
+                for part in parts {
+                    let name: String = part
+                        .trim()
+                        .chars()
+                        .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                        .collect();
+                    if children.contains(&name) && name != child {
+                        named.insert(name);
+                    }
+                }
+            }
+        }
+    }
+    graph
+}
+
+#[test]
+fn inside_each_stage_files_depend_one_way() {
+    let src = crate::support::repo_root().join("src");
+    let mut cycles = Vec::new();
+    let mut stages = 0;
+    for entry in std::fs::read_dir(&src).unwrap().map(Result::unwrap) {
+        if !entry.file_type().unwrap().is_dir() {
+            continue;
+        }
+        stages += 1;
+        let stage = entry.file_name().to_string_lossy().to_string();
+        let graph = sibling_dependencies(&stage);
+        cycles.extend(
+            graph.keys().filter_map(|m| cycle_through(&graph, m)).map(|c| format!("{stage}: {}", c.join(" → "))),
+        );
+    }
+    assert!(stages >= 8, "only {stages} stage folders under src/");
+    // The test sees the edges it is about: render's markdown uses its components.
+    assert!(sibling_dependencies("render")["markdown"].contains("components"));
+    assert!(cycles.is_empty(), "import cycles inside a stage:\n{}", cycles.join("\n"));
+}
+
 /// The project owns its platform knowledge: code and guides cite docs/wechat-contract.md and
 /// docs/wechat-editor-rules.md, never a document a user who clones wxpub does not have.
 #[test]

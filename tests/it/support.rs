@@ -91,8 +91,20 @@ pub fn repo_root() -> PathBuf {
 }
 
 impl TestProject {
-    /// A copy of the bundled example project (publish.toml, content/, layouts/).
+    /// A copy of the bundled example project (publish.toml, content/, layouts/), its image
+    /// cache holding the example's images as the suite's first build processed them: a build
+    /// then renders, checks and writes everything as usual but decodes no photo again (ten
+    /// seconds of a debug build each; see [`example_image_cache`]). Tests of image processing
+    /// itself, or that need a build to take its full time, use [`TestProject::example_cold`].
     pub fn example() -> TestProject {
+        let project = TestProject::example_cold();
+        copy_tree(example_image_cache(), &wxpub::images::cache_dir(project.path()));
+        project
+    }
+
+    /// A copy of the bundled example project with an empty cache: its first build processes
+    /// every image.
+    pub fn example_cold() -> TestProject {
         pin_clock();
         let dir = tempfile::tempdir().expect("temp dir");
         let root = repo_root();
@@ -104,7 +116,7 @@ impl TestProject {
 
     /// The example's configuration and layouts with only the given items as content.
     pub fn with_items(items: &[(&str, &str)]) -> TestProject {
-        let project = TestProject::example();
+        let project = TestProject::example_cold();
         std::fs::remove_dir_all(project.path().join("content")).unwrap();
         for (folder, text) in items {
             project.write(&format!("content/{folder}/index.md"), text);
@@ -132,6 +144,32 @@ impl TestProject {
         cmd.current_dir(self.path()).env("WXPUB_NOW", NOW).env("WXPUB_FIRST_LOOK", FAST_FIRST_LOOK);
         cmd
     }
+}
+
+/// The image cache of a cold build of the example, made once per test process (the first test
+/// to ask builds it; the others wait) and copied into every [`TestProject::example`]. The cache
+/// is keyed by each source's hash and every setting that changes the output, so a test that
+/// edits an image or the image settings processes that image again, as a user's build would.
+/// The cold path itself stays covered: this build, `images.rs`, and
+/// `build_is_byte_for_byte_deterministic`, which compares a cold build with a warm one.
+pub fn example_image_cache() -> &'static Path {
+    static CACHE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    CACHE
+        .get_or_init(|| {
+            let project = TestProject::example_cold();
+            let output = binary().current_dir(project.path()).args(["build", "--out", "dist"]).output().unwrap();
+            assert!(
+                output.status.success(),
+                "the example's cold build failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let summary = String::from_utf8_lossy(&output.stdout);
+            assert!(summary.contains(" 0 from cache"), "the first build of the example was not cold: {summary}");
+            let cache = tempfile::tempdir().expect("temp dir");
+            copy_tree(&wxpub::images::cache_dir(project.path()), cache.path());
+            cache
+        })
+        .path()
 }
 
 pub fn copy_tree(from: &Path, to: &Path) {
