@@ -8,7 +8,7 @@
 //! - no `class` or `id`: WeChat removes them, and anything referring to an id renders blank;
 //! - `<section>` rather than `<div>` for blocks: styles on `div` have been seen to break;
 //! - links only to `mp.weixin.qq.com`; images only from our processed files or WeChat's CDN;
-//! - in `style`, only the CSS properties below, filtered one by one, because one unknown
+//! - in `style`, only the [`ALLOWED_CSS_PROPERTIES`], filtered one by one, because one unknown
 //!   declaration can make the editor drop the whole attribute. No `position` (dropped), no
 //!   `url(…)` (outside resources are refused), no `!important` (defeats dark mode).
 use crate::html::{decode_entities, parse_attributes, tag_name_len};
@@ -16,123 +16,13 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// Tags the WeChat editor keeps (text and structure). Raw-HTML `div`s are written as `section`.
-pub const ALLOWED_TAGS: &[&str] = &[
-    "section",
-    "p",
-    "span",
-    "br",
-    "hr",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "strong",
-    "b",
-    "em",
-    "i",
-    "u",
-    "del",
-    "s",
-    "sup",
-    "sub",
-    "blockquote",
-    "code",
-    "pre",
-    "ul",
-    "ol",
-    "li",
-    "table",
-    "thead",
-    "tbody",
-    "tr",
-    "th",
-    "td",
-    "figure",
-    "figcaption",
-    "img",
-    "a",
-    // *(2026)* A mini-program card; WeChat keeps it when the mini program is linked to the account.
-    "mp-miniprogram",
-];
+mod policy;
 
-/// Tags removed together with everything inside them.
-pub const REMOVED_WITH_CONTENT: &[&str] = &[
-    "script",
-    "style",
-    "iframe",
-    "object",
-    "embed",
-    "noscript",
-    "template",
-    "textarea",
-    "select",
-    // SVG that renders blank or runs code in WeChat.
-    "foreignObject",
-    "use",
-];
-
-/// Inline SVG for tap-to-reveal layouts, limited to what is reported to survive the WeChat
-/// editor (docs/wechat-editor-rules.md, "SVG"): SMIL `<animate>`, `<set>` and `<animateTransform>`
-/// started by a tap, `<image>` of our uploaded files, and explicit closing tags. Not kept:
-/// `foreignObject`, `<use>` and anything that refers to an id (`href="#…"`, `url(#…)`,
-/// `begin="id.click"`) — they render blank — and CSS animation (no `<style>` at all, and
-/// `animation`/`transition` are not allowed CSS properties). Each entry: tag (as written out,
-/// case matters in SVG) and its attributes.
-pub const SVG_ELEMENTS: &[(&str, &[&str])] = &[
-    ("svg", &["viewBox", "width", "height", "preserveAspectRatio", "xmlns", "xmlns:xlink", "opacity", "data-wxpub"]),
-    ("g", &["opacity", "visibility", "transform", "data-wxpub"]),
-    ("rect", &["x", "y", "width", "height", "rx", "ry", "fill", "stroke", "stroke-width", "opacity"]),
-    ("image", &["x", "y", "width", "height", "href", "xlink:href", "preserveAspectRatio", "opacity"]),
-    (
-        "text",
-        &["x", "y", "fill", "font-size", "font-weight", "font-family", "text-anchor", "letter-spacing", "opacity"],
-    ),
-    ("tspan", &["x", "y", "dx", "dy", "fill", "font-size", "font-weight"]),
-    (
-        "animate",
-        &[
-            "attributeName",
-            "from",
-            "to",
-            "values",
-            "dur",
-            "begin",
-            "fill",
-            "restart",
-            "calcMode",
-            "keyTimes",
-            "repeatCount",
-        ],
-    ),
-    ("set", &["attributeName", "to", "begin", "dur", "fill", "restart"]),
-    (
-        "animateTransform",
-        &["attributeName", "type", "from", "to", "values", "dur", "begin", "fill", "restart", "additive"],
-    ),
-];
-
-/// What `<animate>` may change; `<set>` only `visibility`; `<animateTransform>` only `transform`.
-pub const SVG_ANIMATED_ATTRIBUTES: &[&str] = &[
-    "x",
-    "y",
-    "width",
-    "height",
-    "cx",
-    "cy",
-    "opacity",
-    "d",
-    "points",
-    "stroke-width",
-    "stroke-linecap",
-    "stroke-dashoffset",
-    "fill",
-];
-
-/// How an animation may start: on a tap (`mousedown` for older clients). Never by an id.
-pub const SVG_BEGIN_VALUES: &[&str] = &["click", "mousedown"];
+use policy::{ALLOWED_CSS_FUNCTIONS, RAW_TEXT_TAGS, VOID_TAGS};
+pub use policy::{
+    ALLOWED_CSS_PROPERTIES, ALLOWED_TAGS, HTML_ELEMENTS, REMOVED_WITH_CONTENT, SVG_ANIMATED_ATTRIBUTES,
+    SVG_BEGIN_VALUES, SVG_ELEMENTS, TAG_ATTRIBUTES,
+};
 
 /// Why an SVG element or attribute was removed, for the warning; None when it is kept.
 fn svg_attribute_problem(tag: &str, attribute: &str, value: &str) -> Option<&'static str> {
@@ -160,78 +50,6 @@ fn svg_attribute_problem(tag: &str, attribute: &str, value: &str) -> Option<&'st
 pub(crate) fn svg_element(name: &str) -> Option<(&'static str, &'static [&'static str])> {
     SVG_ELEMENTS.iter().find(|(t, _)| t.eq_ignore_ascii_case(name)).copied()
 }
-
-/// Attributes kept per tag (plus `style` on every tag).
-pub const TAG_ATTRIBUTES: &[(&str, &[&str])] = &[
-    ("img", &["src", "alt", "width", "height", "data-ratio", "data-w"]),
-    ("a", &["href", "title", "data-miniprogram-appid", "data-miniprogram-path"]),
-    (
-        "mp-miniprogram",
-        &["data-miniprogram-appid", "data-miniprogram-path", "data-miniprogram-title", "data-miniprogram-imageurl"],
-    ),
-    ("td", &["colspan", "rowspan", "align"]),
-    ("th", &["colspan", "rowspan", "align"]),
-    ("ol", &["start"]),
-];
-
-/// CSS properties kept in `style` attributes; everything else is dropped declaration by
-/// declaration. Layout is limited to what renders the same in the WeChat client's web view.
-pub const ALLOWED_CSS_PROPERTIES: &[&str] = &[
-    "color",
-    "background-color",
-    "background",
-    "background-image",
-    "font-size",
-    "font-weight",
-    "font-style",
-    "font-family",
-    "line-height",
-    "letter-spacing",
-    "text-align",
-    "text-indent",
-    "text-decoration",
-    "text-shadow",
-    "margin",
-    "margin-top",
-    "margin-bottom",
-    "margin-left",
-    "margin-right",
-    "padding",
-    "padding-top",
-    "padding-bottom",
-    "padding-left",
-    "padding-right",
-    "border",
-    "border-top",
-    "border-bottom",
-    "border-left",
-    "border-right",
-    "border-color",
-    "border-style",
-    "border-width",
-    "border-radius",
-    "border-collapse",
-    "border-spacing",
-    "width",
-    "max-width",
-    "min-width",
-    "height",
-    "max-height",
-    "display",
-    "vertical-align",
-    "white-space",
-    "word-break",
-    "word-wrap",
-    "overflow-wrap",
-    "overflow",
-    "overflow-x",
-    "overflow-y",
-    "box-sizing",
-    "box-shadow",
-    "opacity",
-    "list-style-type",
-    "table-layout",
-];
 
 /// What the sanitizer took out of a fragment, so that an editor hears of it at the source line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,138 +84,6 @@ impl Removal {
     }
 }
 
-/// Every element name of HTML: a `<name>` that is none of these (`Vec<T>`, `<名字>`) is text the
-/// editor wrote, not a tag.
-pub const HTML_ELEMENTS: &[&str] = &[
-    "a",
-    "abbr",
-    "address",
-    "area",
-    "article",
-    "aside",
-    "audio",
-    "b",
-    "base",
-    "bdi",
-    "bdo",
-    "big",
-    "blink",
-    "blockquote",
-    "body",
-    "br",
-    "button",
-    "canvas",
-    "caption",
-    "center",
-    "cite",
-    "code",
-    "col",
-    "colgroup",
-    "data",
-    "datalist",
-    "dd",
-    "del",
-    "details",
-    "dfn",
-    "dialog",
-    "dir",
-    "div",
-    "dl",
-    "dt",
-    "em",
-    "embed",
-    "fieldset",
-    "figcaption",
-    "figure",
-    "font",
-    "footer",
-    "form",
-    "frame",
-    "frameset",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "head",
-    "header",
-    "hgroup",
-    "hr",
-    "html",
-    "i",
-    "iframe",
-    "img",
-    "input",
-    "ins",
-    "kbd",
-    "label",
-    "legend",
-    "li",
-    "link",
-    "main",
-    "map",
-    "mark",
-    "marquee",
-    "math",
-    "menu",
-    "meta",
-    "meter",
-    "nav",
-    "noscript",
-    "object",
-    "ol",
-    "optgroup",
-    "option",
-    "output",
-    "p",
-    "param",
-    "picture",
-    "pre",
-    "progress",
-    "q",
-    "rp",
-    "rt",
-    "ruby",
-    "s",
-    "samp",
-    "script",
-    "search",
-    "section",
-    "select",
-    "slot",
-    "small",
-    "source",
-    "span",
-    "strike",
-    "strong",
-    "style",
-    "sub",
-    "summary",
-    "sup",
-    "svg",
-    "table",
-    "tbody",
-    "td",
-    "template",
-    "textarea",
-    "tfoot",
-    "th",
-    "thead",
-    "time",
-    "title",
-    "tr",
-    "track",
-    "tt",
-    "u",
-    "ul",
-    "var",
-    "video",
-    "wbr",
-    "mp-miniprogram",
-    "mp-common-profile",
-];
-
 /// Whether `name` (any case) is an HTML or SVG element name.
 pub fn is_element_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
@@ -423,10 +109,7 @@ impl std::fmt::Display for Removal {
     }
 }
 
-/// HTML elements without content (never closed).
-const VOID_TAGS: &[&str] = &["br", "hr", "img"];
-
-/// Cleans a fragment against the allow-lists above.
+/// Cleans a fragment against the allow-lists (`policy.rs`).
 ///
 /// A single forward scan over the text, not a DOM: it runs over every rendered item on every
 /// build and preview reload, and measured here (`cargo bench --bench render`) a DOM round trip
@@ -690,9 +373,6 @@ fn output_tag(name: &str) -> Option<&'static str> {
     }
 }
 
-/// Elements whose content is raw text: the first end tag ends them, whatever is inside.
-const RAW_TEXT_TAGS: &[&str] = &["script", "style", "textarea"];
-
 /// The text after the end tag of a removed element whose start tag has just been read
 /// (case-insensitive; nested elements of the same name are counted, except in raw-text
 /// elements), or None when it has no end tag — then only the start tag is removed.
@@ -740,12 +420,6 @@ fn filter_attribute<'u>(element: &str, attribute: &str, value: &'u str) -> Optio
         _ => Some(Cow::Borrowed(value)),
     }
 }
-
-/// CSS functions a kept value may call: colours, gradients and arithmetic. Everything else —
-/// `url(`, `image-set(`, `-webkit-image-set(`, `image(`, `element(`, `expression(` — can fetch an
-/// outside resource or run code, however it is spelled.
-const ALLOWED_CSS_FUNCTIONS: &[&str] =
-    &["rgb", "rgba", "hsl", "hsla", "linear-gradient", "radial-gradient", "repeating-linear-gradient", "calc"];
 
 /// Whether a declaration's value is safe to keep: no CSS escape (`u\72l(` is `url(`), no
 /// comment (`u/**/rl(`), no `!important` (defeats dark mode), and only allowed functions.
