@@ -29,7 +29,7 @@ fn main() {
 fn pace(delay_ms: u64) {
     let dir = tempfile::tempdir().expect("temp dir");
     let project = dir.path();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/museum");
     for entry in
         walkdir::WalkDir::new(root.join("content")).into_iter().chain(walkdir::WalkDir::new(root.join("layouts")))
     {

@@ -42,7 +42,7 @@ fn article(seed: usize) -> String {
 }
 
 fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/museum");
     let config = Config::load(&root).expect("publish.toml");
     let layouts = Layouts::load(&root.join("layouts"), &config).expect("layouts");
     let count = std::env::var("WXPUB_BENCH_ARTICLES").ok().and_then(|n| n.parse().ok()).unwrap_or(500);

@@ -41,7 +41,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=${1:-/tmp/wxpub-screenshots}
 wxpub=${WXPUB:-$root/target/release/wxpub}
-project=${PROJECT:-$root}
+project=${PROJECT:-$root/examples/museum}
 width=${WIDTH:-414}
 stress=$root/tests/fixtures/phone-stress
 items=${ITEMS:-articles/2026-12-01-bronze-exhibition articles/2027-03-01-phone-stress topics/2026-12-31-year-in-review}

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::diagnostics::{explain_unknown_field, line_col};
+use crate::util::diagnostics::{explain_unknown_field, line_col};
 
 pub const CONFIG_FILE: &str = "publish.toml";
 

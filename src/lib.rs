@@ -6,29 +6,19 @@ pub mod archive;
 pub mod build;
 pub mod check;
 pub mod cli;
-pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod content;
-pub mod diagnostics;
-pub mod file_hashes;
-pub mod fs_util;
-pub mod html;
-pub mod http_server;
 pub mod images;
-pub mod memo;
 pub mod metrics;
 pub mod preview;
-pub mod probe;
-pub mod progress;
 pub mod project;
-pub mod project_lock;
 pub mod publish;
-pub mod publish_lock;
-pub mod redact;
 pub mod relay;
 pub mod render;
 pub mod sandbox;
+pub mod state;
+pub mod util;
 pub mod wechat;
 
 use std::process::ExitCode;
@@ -41,13 +31,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         // A local time is read in the site's time zone; without a readable publish.toml, in
         // WeChat's own (Beijing time).
         let tz = config::Config::load(&cli.project).map_or(chrono_tz::Asia::Shanghai, |c| c.timezone());
-        let moment = clock::parse(text, tz).ok_or_else(|| {
+        let moment = util::clock::parse(text, tz).ok_or_else(|| {
             anyhow::anyhow!(
                 "--now / WXPUB_NOW `{text}` is not a moment: write `YYYY-MM-DD HH:MM` (site time zone) \
                  or RFC 3339 such as 2026-12-01T08:00:00+08:00"
             )
         })?;
-        clock::pin(moment);
+        util::clock::pin(moment);
     }
     match cli.command {
         Command::Build { out, drafts } => commands::build::run(&cli.project, out, drafts, cli.quiet),

@@ -26,7 +26,7 @@ fn main() -> ExitCode {
             for cause in err.chain().skip(1) {
                 text.push_str(&format!("\n  caused by: {cause}"));
             }
-            eprintln!("{}", wxpub::redact::redact(&text));
+            eprintln!("{}", wxpub::util::redact::redact(&text));
             ExitCode::from(2)
         }
     }

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{Config, ConfigError};
 use crate::content::{self, ContentError, Item};
-use crate::file_hashes::FileHashes;
-use crate::publish_lock::Lock;
 use crate::render::{ItemLinks, Layouts, RenderError};
+use crate::state::file_hashes::FileHashes;
+use crate::state::ledger::Ledger;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectError {
@@ -48,7 +48,7 @@ impl Project {
         let settings_fingerprint = settings_fingerprint(root, &config);
         // A lock that cannot be read leaves links as text here; `publish` and `status`, which
         // need the lock itself, report it.
-        let published = Lock::load(root).map(|lock| lock.published_urls()).unwrap_or_default();
+        let published = Ledger::load(root).map(|lock| lock.published_urls()).unwrap_or_default();
         let links = ItemLinks::new(&items, published);
         Ok(Project { root: root.to_path_buf(), config, items, unreadable, layouts, settings_fingerprint, links })
     }
@@ -93,7 +93,7 @@ impl Project {
 
     /// `publish.lock`, which links between items read (where published articles are).
     pub fn lock_path(&self) -> PathBuf {
-        Lock::path(&self.root)
+        Ledger::path(&self.root)
     }
 
     /// The item with this key (`articles/2026-12-01-ding`).

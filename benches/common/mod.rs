@@ -3,7 +3,7 @@ use std::path::Path;
 
 /// Copies publish.toml and layouts/ from the repository into `project` (content is generated).
 pub fn project_skeleton(project: &Path) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/museum");
     std::fs::copy(root.join("publish.toml"), project.join("publish.toml")).unwrap();
     let layouts = root.join("layouts");
     for entry in walkdir::WalkDir::new(&layouts) {

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{ArchiveError, ArchivedArticle, Record};
-use crate::publish_lock::Lock;
+use crate::state::ledger::Ledger;
 use crate::wechat::types::{PublishedItem, statistics_key_of_url};
 use crate::wechat::{Client, WechatError};
 
@@ -82,7 +82,7 @@ pub fn import_account(
     archive_dir: &Path,
     account: &str,
     account_name: &str,
-    lock: &Lock,
+    lock: &Ledger,
     options: &ImportOptions,
     told: &mut dyn FnMut(&str),
 ) -> Result<ImportSummary, ImportError> {
@@ -188,7 +188,7 @@ fn article_of_url(url: &str) -> Option<(String, u64, u32)> {
 /// statistics keys) and from the archive's own (not imported) entries; and, from the same one
 /// reading of the archive, the `article_id`s already imported (in any year).
 fn published_by_wxpub(
-    lock: &Lock,
+    lock: &Ledger,
     archive_dir: &Path,
     account: &str,
 ) -> Result<(Ours, BTreeSet<String>), ArchiveError> {
@@ -302,7 +302,7 @@ fn import_one(
         let html = format!("{:02}-article.html", index + 1);
         super::write(&staging.join(&html), article.content.as_bytes())?;
         let mut images = Vec::new();
-        let sources = crate::html::image_sources(&article.content);
+        let sources = crate::util::html::image_sources(&article.content);
         for url in sources.iter().map(String::as_str).chain(article.thumb_url.as_deref()) {
             if let Some(done) = fetched.get(url) {
                 images.push(done.clone());
@@ -412,7 +412,7 @@ fn download_image(
         let response = match http.get(url).send() {
             Ok(response) => response,
             Err(e) => {
-                last = format!("could not be fetched: {}", crate::redact::redact(&e.without_url().to_string()));
+                last = format!("could not be fetched: {}", crate::util::redact::redact(&e.without_url().to_string()));
                 continue;
             }
         };

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::build::{Manifest, ManifestItem};
-use crate::publish_lock::{Lock, MediaRecord, PushRecord};
+use crate::state::ledger::{Ledger, MediaRecord, PushRecord};
 
 pub mod import;
 
@@ -278,7 +278,7 @@ pub fn archive_pending(
     project: &Path,
     archive_dir: &Path,
     config: &crate::config::Config,
-    lock: &mut Lock,
+    lock: &mut Ledger,
     manifest: &Manifest,
     dist_dir: &Path,
 ) -> Result<Vec<String>, ArchiveError> {
@@ -395,7 +395,7 @@ pub fn entries(archive_dir: &Path, year: &str) -> Result<Vec<(String, Record)>, 
 
 /// A printable, self-contained HTML index of a year: date, account, title, link, thumbnail.
 pub fn index_html(archive_dir: &Path, year: &str, site_name: &str) -> Result<String, ArchiveError> {
-    use crate::html::escape;
+    use crate::util::html::escape;
     use base64::Engine;
     let mut rows = String::new();
     for (entry, record) in entries(archive_dir, year)? {
@@ -404,7 +404,7 @@ pub fn index_html(archive_dir: &Path, year: &str, site_name: &str) -> Result<Str
                 Some(file) => {
                     let path = archive_dir.join(year).join(&entry).join(file);
                     let bytes = std::fs::read(&path).map_err(|source| ArchiveError::Read { path, source })?;
-                    let mime = crate::fs_util::media_type_of(file);
+                    let mime = crate::util::fs::media_type_of(file);
                     format!(
                         "<img src=\"data:{mime};base64,{}\" alt=\"\">",
                         base64::engine::general_purpose::STANDARD.encode(bytes)

@@ -19,12 +19,12 @@ use sha2::{Digest, Sha256};
 
 use super::Rendered;
 use crate::content::Item;
-use crate::diagnostics::Diagnostic;
-use crate::file_hashes::FileHashes;
 use crate::images::{ImageJob, ImageRequestError, ImageRole, Planning};
-use crate::memo::Memo;
 use crate::project::Project;
 use crate::render::{LinkMode, TopicEntry};
+use crate::state::file_hashes::FileHashes;
+use crate::util::diagnostics::Diagnostic;
+use crate::util::memo::Memo;
 
 /// Where persistent entries live, under the project.
 pub const RENDER_CACHE_DIR: &str = ".wxpub/cache/renders";

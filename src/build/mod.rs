@@ -19,12 +19,12 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::content::{self, Item, Kind};
-use crate::diagnostics::Diagnostic;
-use crate::file_hashes::FileHashes;
 use crate::images::{self, ImageJob, ImagePlanner, ImageRequestError, ImageRole, ImageSink, Planning};
-use crate::progress::Progress;
 use crate::project::Project;
 use crate::render::{Layouts, RenderError, TopicEntry};
+use crate::state::file_hashes::FileHashes;
+use crate::util::diagnostics::Diagnostic;
+use crate::util::progress::Progress;
 pub use manifest::{Manifest, ManifestImage, ManifestItem};
 pub use memo::{RENDER_CACHE_DIR, RenderMemo, entry_name as cache_entry_name, folder_listing};
 pub use output::{OutputError, WriteReport};
@@ -316,7 +316,7 @@ pub fn render_in_theme(
     };
     let jobs: Vec<&ImageJob> = rendered.images.iter().chain(&rendered.cover).collect();
     let cache_dir = images::cache_dir(&project.root);
-    let report = images::process_all(&jobs, &project.config.images, &cache_dir, &crate::progress::Silent)?;
+    let report = images::process_all(&jobs, &project.config.images, &cache_dir, &crate::util::progress::Silent)?;
     Ok(images::resolve_placeholders(&rendered.html, &report.processed))
 }
 

@@ -117,7 +117,7 @@ pub fn write(
 
     let manifest_path = output_dir.join("manifest.json");
     if std::fs::read(&manifest_path).ok().as_deref() != Some(manifest_json) {
-        crate::fs_util::write_atomic(&manifest_path, manifest_json).map_err(write_error(&manifest_path))?;
+        crate::util::fs::write_atomic(&manifest_path, manifest_json).map_err(write_error(&manifest_path))?;
         report.manifest_written = true;
     }
     report.items_removed = remove_stale(output_dir, items)?;
@@ -158,7 +158,7 @@ fn claim(output_dir: &Path) -> Result<(), OutputError> {
     }
     let mark = output_dir.join(OWNER_MARK);
     if !mark.exists() {
-        crate::fs_util::write_atomic(
+        crate::util::fs::write_atomic(
             &mark,
             b"Written by wxpub build; every file here is replaced by the next build.\n",
         )
@@ -292,6 +292,6 @@ fn remove_if_present(path: &Path) -> Result<(), OutputError> {
 fn browser_page(title: &str, content: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n</head>\n<body style=\"margin: 0 auto; max-width: 677px; padding: 16px;\">\n{content}\n</body>\n</html>\n",
-        crate::html::escape(title)
+        crate::util::html::escape(title)
     )
 }

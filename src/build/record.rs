@@ -28,8 +28,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Build;
 use crate::content::{self, Kind};
-use crate::file_hashes::{Stamp, now_ns, trusted};
 use crate::project::Project;
+use crate::state::file_hashes::{Stamp, now_ns, trusted};
 
 /// Where the record lives, under the project.
 pub const RECORD_FILE: &str = ".wxpub/cache/last-build.json";
@@ -213,7 +213,7 @@ pub fn save(
         summary: BuildSummary::of(build),
     };
     let json = serde_json::to_vec(&stored).map_err(std::io::Error::other)?;
-    crate::fs_util::write_atomic(&project.root.join(RECORD_FILE), &json)
+    crate::util::fs::write_atomic(&project.root.join(RECORD_FILE), &json)
 }
 
 /// Forgets the last build's record.

@@ -14,13 +14,13 @@ use rayon::prelude::*;
 use crate::build::Renders;
 use crate::config::{Config, ConfigError};
 use crate::content;
-use crate::diagnostics::{Diagnostic, Severity, did_you_mean};
-use crate::file_hashes::FileHashes;
 use crate::images::Planning;
 use crate::project::{Project, ProjectError};
+use crate::state::file_hashes::FileHashes;
+use crate::util::diagnostics::{Diagnostic, Severity, did_you_mean};
 pub use rules::Words;
 
-pub use crate::diagnostics::Rule;
+pub use crate::util::diagnostics::Rule;
 
 #[derive(Debug, Error)]
 pub enum CheckError {
@@ -129,7 +129,7 @@ fn fix_sources(root: &Path, paths: &[PathBuf]) -> Result<Vec<(PathBuf, usize)>, 
         let Ok(text) = content::read_source(&index, &display) else { continue };
         let (new_text, changes) = rules::fix_typography(&text);
         if changes > 0 {
-            crate::fs_util::write_atomic(&index, new_text.as_bytes())
+            crate::util::fs::write_atomic(&index, new_text.as_bytes())
                 .map_err(|source| CheckError::Read { path: display.clone(), source })?;
             fixed.push((display, changes));
         }
@@ -155,7 +155,7 @@ fn is_selected(root: &Path, paths: &[PathBuf], index: &Path) -> bool {
 #[derive(Default)]
 pub struct CheckMemo {
     /// Findings by item key.
-    memo: crate::memo::Memo<String, MemoEntry>,
+    memo: crate::util::memo::Memo<String, MemoEntry>,
 }
 
 struct MemoEntry {
@@ -188,7 +188,7 @@ impl CheckMemo {
     /// A memo kept under the project's `.wxpub/cache/checks/`, for a command that checks once
     /// (nothing is kept in memory).
     pub fn on_disk(project: &Path) -> CheckMemo {
-        CheckMemo { memo: crate::memo::Memo::on_disk(project.join(CHECK_CACHE_DIR)) }
+        CheckMemo { memo: crate::util::memo::Memo::on_disk(project.join(CHECK_CACHE_DIR)) }
     }
 
     /// A memo kept on disk and in memory, for the preview, which checks the renders it builds
@@ -196,7 +196,7 @@ impl CheckMemo {
     /// last preview (at three years' scale, the content rules take a second). Its files are
     /// written by [`CheckMemo::write_pending`], after the preview answers.
     pub fn for_preview(project: &Path) -> CheckMemo {
-        CheckMemo { memo: crate::memo::Memo::on_disk_later_and_in_process(project.join(PREVIEW_CHECK_CACHE_DIR)) }
+        CheckMemo { memo: crate::util::memo::Memo::on_disk_later_and_in_process(project.join(PREVIEW_CHECK_CACHE_DIR)) }
     }
 
     /// Writes the entries kept since the last call to disk.

@@ -1,7 +1,7 @@
 //! Diagnostics for people (coloured on a terminal), for tools (JSON) and for GitHub Actions.
 use std::io::Write;
 
-use crate::diagnostics::{Diagnostic, Severity};
+use crate::util::diagnostics::{Diagnostic, Severity};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -85,7 +85,7 @@ pub fn write(
                         .map(|c| {
                             if c == '\t' {
                                 '\t'
-                            } else if crate::html::is_cjk(c) {
+                            } else if crate::util::html::is_cjk(c) {
                                 '　'
                             } else {
                                 ' '

@@ -4,8 +4,8 @@
 //!
 //! Works on one run of prose text at a time (never code, URLs or front matter): `find` reports,
 //! `fix` rewrites, and `fix(fix(t)) == fix(t)`.
-use crate::diagnostics::Rule;
-use crate::html::is_cjk;
+use crate::util::diagnostics::Rule;
+use crate::util::html::is_cjk;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {

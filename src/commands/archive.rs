@@ -78,9 +78,9 @@ fn import(
     }
     // Not beside a publish run: both add entries to the archive's chains.
     let Some(_lock) = super::lock_project(project, "archive import", true)? else {
-        return Ok(ExitCode::from(crate::project_lock::EXIT_BUSY));
+        return Ok(ExitCode::from(crate::state::run_lock::EXIT_BUSY));
     };
-    let lock = crate::publish_lock::Lock::load(project)?;
+    let lock = crate::state::ledger::Ledger::load(project)?;
     let mut total = 0;
     let mut deferred = 0;
     for (name, account) in config.accounts.iter().filter(|(name, _)| only.is_none_or(|o| o == name.as_str())) {
@@ -98,7 +98,7 @@ fn import(
             until,
             extra_image_hosts,
             max_image_bytes,
-            now: crate::clock::now(),
+            now: crate::util::clock::now(),
         };
         eprintln!("{name}: listing what the server has published (freepublish/batchget)…");
         let summary =

@@ -17,7 +17,7 @@ pub fn run(project_dir: &Path, out: Option<PathBuf>, drafts: bool, quiet: bool) 
         false => None,
     };
     // Before anything is read: a file changed after this is not trusted by the record.
-    let started_ns = crate::file_hashes::now_ns();
+    let started_ns = crate::state::file_hashes::now_ns();
     if let Some(fresh) = record::up_to_date(project_dir, out.as_deref(), drafts) {
         let counts = Counts {
             written: WriteReport { items_unchanged: fresh.summary.items(), ..WriteReport::default() },

@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use crate::check::{self, CheckOptions, Rule, output};
 use crate::cli::CheckArgs;
-use crate::diagnostics::Severity;
+use crate::util::diagnostics::Severity;
 
 pub fn run(project: &Path, args: CheckArgs) -> Result<ExitCode> {
     let stdout = std::io::stdout();
@@ -18,7 +18,7 @@ pub fn run(project: &Path, args: CheckArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let now = crate::clock::now();
+    let now = crate::util::clock::now();
     let options = CheckOptions { paths: args.paths.clone(), now, fix: args.fix };
     let report = check::check_project(project, &options)?;
     for note in &report.notes {
@@ -27,7 +27,7 @@ pub fn run(project: &Path, args: CheckArgs) -> Result<ExitCode> {
     for (file, changes) in &report.fixed {
         eprintln!("fixed {changes} typography issue(s) in {}", file.display());
     }
-    let source_line = |d: &crate::diagnostics::Diagnostic| {
+    let source_line = |d: &crate::util::diagnostics::Diagnostic| {
         std::fs::read_to_string(project.join(&d.file)).ok()?.lines().nth(d.line.checked_sub(1)?).map(str::to_string)
     };
     let color = args.format == output::Format::Human && stdout.is_terminal();

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::config::{Account, Config};
-use crate::redact::redact;
+use crate::util::redact::redact;
 use crate::wechat::WechatError;
 
 pub fn run(
@@ -26,7 +26,7 @@ pub fn run(
     let mut failures = 0;
     // What this project's runs spent today of the daily quotas (WeChat shows no counters).
     let usage = crate::publish::usage::ApiUsage::load(project).unwrap_or_default();
-    let today = crate::wechat::limits::quota_day(crate::clock::now());
+    let today = crate::wechat::limits::quota_day(crate::util::clock::now());
     for (name, account) in config.accounts.iter().filter(|(name, _)| only.is_none_or(|o| o == name.as_str())) {
         match reach(name, account) {
             Ok(summary) => println!("ok      {name} ({}): {summary}", account.name),
@@ -49,7 +49,7 @@ pub fn run(
     Ok(if failures == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// `doctor --probe`: the contract's rules against each live account (see [`crate::probe`]).
+/// `doctor --probe`: the contract's rules against each live account (see [`crate::wechat::probe`]).
 fn run_probe(
     project: &Path,
     config: &Config,
@@ -68,7 +68,7 @@ fn run_probe(
     }
     // One probe at a time, and never beside a publish run: both touch the drafts.
     let Some(_lock) = super::lock_project(project, "doctor --probe", true)? else {
-        return Ok(ExitCode::from(crate::project_lock::EXIT_BUSY));
+        return Ok(ExitCode::from(crate::state::run_lock::EXIT_BUSY));
     };
     let mut reports = Vec::new();
     for (name, account) in accounts {
@@ -84,7 +84,9 @@ fn run_probe(
         }
         let client = super::account_client(name, account)?;
         let result =
-            crate::probe::probe(&client, name, account.mode, reviewer.as_ref(), &mut |finding| println!("  {finding}"));
+            crate::wechat::probe::probe(&client, name, account_use(account.mode), reviewer.as_ref(), &mut |finding| {
+                println!("  {finding}")
+            });
         for cleaned in &result.cleaned_up {
             println!("  cleaned up: {cleaned}");
         }
@@ -95,12 +97,12 @@ fn run_probe(
     if let Some(path) = report {
         let json = serde_json::to_string_pretty(&reports)?;
         super::report::write_whole(path, json.as_bytes())?;
-        let text: String = reports.iter().map(crate::probe::ProbeReport::text).collect::<Vec<_>>().join("\n");
+        let text: String = reports.iter().map(crate::wechat::probe::ProbeReport::text).collect::<Vec<_>>().join("\n");
         let text_path = path.with_extension("txt");
         super::report::write_whole(&text_path, text.as_bytes())?;
         println!("report: {} and {}", path.display(), text_path.display());
     }
-    let differs: usize = reports.iter().map(crate::probe::ProbeReport::differs).sum();
+    let differs: usize = reports.iter().map(crate::wechat::probe::ProbeReport::differs).sum();
     Ok(if differs == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
@@ -132,4 +134,15 @@ fn reach(name: &str, account: &Account) -> Result<String, WechatError> {
     let materials = client.material_count()?;
     let drafts = client.draft_count()?;
     Ok(format!("{route}; {} image materials, {drafts} drafts", materials.image_count))
+}
+
+/// How the project uses an account, as the probe needs to know it.
+fn account_use(mode: crate::config::PublishMode) -> crate::wechat::probe::AccountUse {
+    use crate::config::PublishMode;
+    use crate::wechat::probe::AccountUse;
+    match mode {
+        PublishMode::Publish => AccountUse::Publishes,
+        PublishMode::Masssend => AccountUse::MassSends,
+        PublishMode::Draft => AccountUse::DraftsOnly,
+    }
 }

@@ -9,16 +9,22 @@ use crate::config::Config;
 
 /// The default layouts and theme, as shipped in this repository's `layouts/`.
 const LAYOUTS: [(&str, &str); 10] = [
-    ("layouts/article.html", include_str!("../../layouts/article.html")),
-    ("layouts/poster.html", include_str!("../../layouts/poster.html")),
-    ("layouts/topic.html", include_str!("../../layouts/topic.html")),
-    ("layouts/partials/header-service.html", include_str!("../../layouts/partials/header-service.html")),
-    ("layouts/partials/header-subscription.html", include_str!("../../layouts/partials/header-subscription.html")),
-    ("layouts/partials/footer.html", include_str!("../../layouts/partials/footer.html")),
-    ("layouts/partials/references.html", include_str!("../../layouts/partials/references.html")),
-    ("layouts/themes/museum.toml", include_str!("../../layouts/themes/museum.toml")),
-    ("layouts/themes/modern.toml", include_str!("../../layouts/themes/modern.toml")),
-    ("layouts/themes/ink.toml", include_str!("../../layouts/themes/ink.toml")),
+    ("layouts/article.html", include_str!("../../examples/museum/layouts/article.html")),
+    ("layouts/poster.html", include_str!("../../examples/museum/layouts/poster.html")),
+    ("layouts/topic.html", include_str!("../../examples/museum/layouts/topic.html")),
+    (
+        "layouts/partials/header-service.html",
+        include_str!("../../examples/museum/layouts/partials/header-service.html"),
+    ),
+    (
+        "layouts/partials/header-subscription.html",
+        include_str!("../../examples/museum/layouts/partials/header-subscription.html"),
+    ),
+    ("layouts/partials/footer.html", include_str!("../../examples/museum/layouts/partials/footer.html")),
+    ("layouts/partials/references.html", include_str!("../../examples/museum/layouts/partials/references.html")),
+    ("layouts/themes/museum.toml", include_str!("../../examples/museum/layouts/themes/museum.toml")),
+    ("layouts/themes/modern.toml", include_str!("../../examples/museum/layouts/themes/modern.toml")),
+    ("layouts/themes/ink.toml", include_str!("../../examples/museum/layouts/themes/ink.toml")),
 ];
 
 fn config_text(name: &str) -> String {
@@ -120,7 +126,7 @@ fn example_cover() -> Vec<u8> {
 }
 
 pub fn init(dir: &Path, name: &str) -> Result<ExitCode> {
-    let today = crate::clock::now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+    let today = crate::util::clock::now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
     let article = format!("content/articles/{today}-welcome");
     let files: Vec<(String, Vec<u8>)> = [
         ("publish.toml".to_string(), config_text(name).into_bytes()),
@@ -204,7 +210,7 @@ pub fn new_item(
     if title.is_empty() {
         bail!("the title is empty; give one in quotes, e.g. wxpub new article \"冬至特展开幕\"");
     }
-    let date = date.unwrap_or_else(|| crate::clock::now().with_timezone(&config.timezone()).date_naive());
+    let date = date.unwrap_or_else(|| crate::util::clock::now().with_timezone(&config.timezone()).date_naive());
     let folder: PathBuf = project.join("content").join(format!("{kind}s")).join(format!("{date}-{}", slugify(title)));
     if folder.exists() {
         bail!("{} already exists; choose another title or date", folder.display());

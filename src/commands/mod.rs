@@ -16,16 +16,16 @@ pub mod sync;
 
 /// Takes the project's write lock for `command`, telling the user when it waits for another
 /// run. `Ok(None)`: another run holds it and `wait` is false (the message is printed; exit with
-/// [`crate::project_lock::EXIT_BUSY`]).
+/// [`crate::state::run_lock::EXIT_BUSY`]).
 fn lock_project(
     project: &std::path::Path,
     command: &str,
     wait: bool,
-) -> anyhow::Result<Option<crate::project_lock::ProjectLock>> {
+) -> anyhow::Result<Option<crate::state::run_lock::RunLock>> {
     let waiting = |holder: &str| eprintln!("waiting: another run is writing this project ({holder})");
-    match crate::project_lock::acquire(project, command, wait, waiting) {
+    match crate::state::run_lock::acquire(project, command, wait, waiting) {
         Ok(lock) => Ok(Some(lock)),
-        Err(busy @ crate::project_lock::ProjectLockError::Busy { .. }) => {
+        Err(busy @ crate::state::run_lock::RunLockError::Busy { .. }) => {
             eprintln!("{busy}");
             Ok(None)
         }
@@ -52,7 +52,7 @@ impl TerminalProgress {
     }
 }
 
-impl crate::progress::Progress for TerminalProgress {
+impl crate::util::progress::Progress for TerminalProgress {
     fn start(&self, what: &str, total: u64) {
         self.with_bar(|slot| {
             let bar = indicatif::ProgressBar::new(total);

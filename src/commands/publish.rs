@@ -10,11 +10,11 @@ use crate::build::{self, BuildOptions};
 use crate::check::{self, CheckOptions};
 use crate::cli::{PublishArgs, SendPreviewArgs};
 use crate::config::Config;
-use crate::diagnostics::Severity;
-use crate::file_hashes::FileHashes;
 use crate::project::Project;
 use crate::publish::{self, ExecuteOptions};
-use crate::publish_lock::Lock;
+use crate::state::file_hashes::FileHashes;
+use crate::state::ledger::Ledger;
+use crate::util::diagnostics::Severity;
 use crate::wechat::Client;
 use crate::wechat::types::Reviewer;
 
@@ -24,12 +24,12 @@ fn record_run(
     project: &Path,
     config: &Config,
     items: &[crate::content::Item],
-    lock: &Lock,
+    lock: &Ledger,
     outcomes: &[publish::PushOutcome],
     started_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
     let stamp = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let ended_at = stamp(crate::clock::now());
+    let ended_at = stamp(crate::util::clock::now());
     let run = format!("{}-{}", started_at.format("%Y%m%dT%H%M%S"), std::process::id());
     let mut store = super::stats::open_store(project, config)?;
     let mut by_account: BTreeMap<&str, Vec<&publish::PushOutcome>> = BTreeMap::new();
@@ -57,7 +57,7 @@ fn record_run(
 /// what to tell the operator: today's recorded calls of each quota'd endpoint and when they reset.
 fn record_usage(project: &Path, clients: &BTreeMap<String, Client>, quota_ran_out: bool) -> Option<String> {
     use crate::wechat::limits::{daily_quota, quota_day, until_quota_reset};
-    let now = crate::clock::now();
+    let now = crate::util::clock::now();
     let day = quota_day(now);
     let mut usage = match publish::usage::ApiUsage::load(project) {
         Ok(usage) => usage,
@@ -102,7 +102,7 @@ fn sent_build<'a>(output_dir: &Path, hashes: &'a FileHashes) -> BuildOptions<'a>
         drafts: false,
         hashes,
         memo: None,
-        progress: &crate::progress::Silent,
+        progress: &crate::util::progress::Silent,
     }
 }
 
@@ -144,7 +144,7 @@ fn clients_for(config: &Config, pushes: &[publish::Push]) -> Result<BTreeMap<Str
 /// to date as `publish` would (and recorded for it), sent to each reviewer's phone.
 pub fn send_preview(project: &Path, args: SendPreviewArgs) -> Result<ExitCode> {
     let Some(_lock) = super::lock_project(project, "send-preview", true)? else {
-        return Ok(ExitCode::from(crate::project_lock::EXIT_BUSY));
+        return Ok(ExitCode::from(crate::state::run_lock::EXIT_BUSY));
     };
     let loaded = Project::load(project)?;
     let config = &loaded.config;
@@ -176,7 +176,7 @@ pub fn send_preview(project: &Path, args: SendPreviewArgs) -> Result<ExitCode> {
         wanted.push(key.to_string());
     }
 
-    let now = crate::clock::now();
+    let now = crate::util::clock::now();
     let hashes = FileHashes::load(project);
     let output_dir = project.join(&config.site.output_dir);
     let build = build_and_check(&loaded, &sent_build(&output_dir, &hashes), now, "sent")?;
@@ -184,7 +184,7 @@ pub fn send_preview(project: &Path, args: SendPreviewArgs) -> Result<ExitCode> {
     pushes.retain(|push| push.items.iter().any(|key| wanted.contains(key)));
 
     let clients = clients_for(config, &pushes)?;
-    let mut lock = Lock::load(project)?;
+    let mut lock = Ledger::load(project)?;
     let upload_progress = super::TerminalProgress::new(!args.json);
     let options = ExecuteOptions {
         project,
@@ -214,7 +214,7 @@ pub fn send_preview(project: &Path, args: SendPreviewArgs) -> Result<ExitCode> {
                 "{} at {}: already {} ({}); there is no draft left to preview — open the published article instead",
                 push.account,
                 push.slot,
-                if publication.mode == crate::publish_lock::PublicationMode::Masssend { "sent" } else { "published" },
+                if publication.mode == crate::state::ledger::PublicationMode::Masssend { "sent" } else { "published" },
                 publication.status
             ));
             continue;
@@ -246,7 +246,7 @@ pub fn send_preview(project: &Path, args: SendPreviewArgs) -> Result<ExitCode> {
                             "today's {} previews are used up; the quota resets at 00:00 Beijing time",
                             crate::wechat::limits::daily_quota("/cgi-bin/message/mass/preview").unwrap_or(100)
                         ),
-                        _ => crate::redact::redact(&e.to_string()),
+                        _ => crate::util::redact::redact(&e.to_string()),
                     }
                 )),
             }
@@ -329,10 +329,10 @@ fn merge_rounds(outcomes: &mut Vec<publish::PushOutcome>, round: Vec<publish::Pu
 pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     // Before anything is read: a run that waited must see what the other one wrote.
     let Some(_lock) = super::lock_project(project, "publish", !args.no_wait)? else {
-        return Ok(ExitCode::from(crate::project_lock::EXIT_BUSY));
+        return Ok(ExitCode::from(crate::state::run_lock::EXIT_BUSY));
     };
     let mut loaded = Project::load(project)?;
-    let now = crate::clock::now();
+    let now = crate::util::clock::now();
 
     // 1. Build (incremental: images come from the cache) and check the same renders; errors block.
     let hashes = FileHashes::load(project);
@@ -355,9 +355,9 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     };
 
     // 2. Plan: pushes in time order, each after the items it links to.
-    let mut lock = Lock::load(project)?;
+    let mut lock = Ledger::load(project)?;
     let config = &loaded.config.clone();
-    let plan = |manifest: &build::Manifest, lock: &Lock| -> Result<Vec<publish::Push>> {
+    let plan = |manifest: &build::Manifest, lock: &Ledger| -> Result<Vec<publish::Push>> {
         let mut pushes = publish::plan(manifest, config, &args.items, args.account.as_deref(), now)?;
         publish::wait_for_links(&mut pushes, manifest, config, &lock.settled_items());
         Ok(pushes)
@@ -400,7 +400,7 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
         keep_server: &keep_server,
         overwrite_server: &overwrite_server,
     };
-    let started_at = crate::clock::now();
+    let started_at = crate::util::clock::now();
     let mut outcomes = publish::execute(&pushes, &build.manifest, config, &mut lock, &clients, &options);
     // A push that waited for items this run published goes out now, rebuilt with their URLs.
     // Only the pushes that waited run again (the others are done, and their status checks

@@ -10,13 +10,13 @@ use crate::config::Config;
 use crate::metrics::format::{self, Document};
 use crate::metrics::report::{CalendarUnit, Period};
 use crate::metrics::{Store, StoreTarget, annual, documents};
-use crate::publish_lock::Lock;
+use crate::state::ledger::Ledger;
 
 fn resolve_period(store: &Store, args: &ReportArgs) -> Result<Period> {
     let latest = store
         .latest_day(args.account.as_deref())?
         .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
-        .unwrap_or_else(|| crate::clock::now().date_naive() - chrono::Days::new(1));
+        .unwrap_or_else(|| crate::util::clock::now().date_naive() - chrono::Days::new(1));
     let until = args.until.unwrap_or(latest);
     let period = match (args.period, args.since) {
         (Some(kind), _) => {
@@ -38,7 +38,7 @@ fn resolve_period(store: &Store, args: &ReportArgs) -> Result<Period> {
 
 /// `--year`, or the current year in the site's time zone.
 fn report_year(args: &ReportArgs, config: &Config) -> Result<i32> {
-    let year = args.year.unwrap_or_else(|| crate::clock::now().with_timezone(&config.timezone()).year());
+    let year = args.year.unwrap_or_else(|| crate::util::clock::now().with_timezone(&config.timezone()).year());
     if !(2014..=9999).contains(&year) {
         bail!("--year {year}: give a year such as 2026");
     }
@@ -58,8 +58,8 @@ fn record_lock_publications(project: &Path, config: &Config, store: &mut Store) 
 /// entry was restored): counted once, as wxpub's own.
 fn lock_and_archive_publications(project: &Path, config: &Config) -> Result<Vec<crate::metrics::store::Publication>> {
     let mut publications = Vec::new();
-    if Lock::path(project).exists() {
-        let lock = Lock::load(project)?;
+    if Ledger::path(project).exists() {
+        let lock = Ledger::load(project)?;
         let items = crate::content::load_items(project).unwrap_or_default();
         publications = annual::publications_from_lock(&lock, &items, &config.metrics.live_tag);
     }
@@ -195,7 +195,7 @@ fn network(args: &ReportArgs) -> Result<ExitCode> {
         bail!("{}: no [museums.KEY] entries", path.display());
     }
     let base = path.parent().unwrap_or(Path::new("."));
-    let year = args.year.unwrap_or_else(|| crate::clock::now().with_timezone(&chrono_tz::Asia::Shanghai).year());
+    let year = args.year.unwrap_or_else(|| crate::util::clock::now().with_timezone(&chrono_tz::Asia::Shanghai).year());
     let museums: Vec<MuseumYear> = file
         .museums
         .iter()

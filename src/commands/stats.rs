@@ -29,7 +29,7 @@ pub fn open_store(project: &Path, config: &Config) -> Result<Store> {
 
 pub fn pull(project: &Path, args: StatsPullArgs, quiet: bool) -> Result<ExitCode> {
     let Some(_lock) = super::lock_project(project, "stats pull", true)? else {
-        return Ok(ExitCode::from(crate::project_lock::EXIT_BUSY));
+        return Ok(ExitCode::from(crate::state::run_lock::EXIT_BUSY));
     };
     let config = Config::load(project)?;
     let names: Vec<String> = match &args.account {
@@ -49,7 +49,7 @@ pub fn pull(project: &Path, args: StatsPullArgs, quiet: bool) -> Result<ExitCode
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let latest = latest_available_day(crate::clock::now().with_timezone(&chrono_tz::Asia::Shanghai));
+    let latest = latest_available_day(crate::util::clock::now().with_timezone(&chrono_tz::Asia::Shanghai));
     let until = args.until.unwrap_or(latest);
     if let Some(since) = args.since
         && since > until

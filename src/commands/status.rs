@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::config::PublishMode;
 use crate::content;
-use crate::publish_lock::{Lock, PublicationStatus};
+use crate::state::ledger::{Ledger, PublicationStatus};
 
 #[derive(Debug, Serialize)]
 struct ItemStatus {
@@ -37,7 +37,7 @@ fn beijing(rfc3339: &str) -> String {
 pub fn run(project: &Path, json: bool) -> Result<ExitCode> {
     let loaded = crate::project::Project::load(project)?;
     let (config, items) = (&loaded.config, &loaded.items);
-    let lock = Lock::load(project)?;
+    let lock = Ledger::load(project)?;
     let published = lock.settled_items();
     // What each item links to (rendered by path: no image is read), for "waits for".
     let memo = crate::build::RenderMemo::on_disk(&loaded.root);

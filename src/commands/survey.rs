@@ -36,7 +36,7 @@ pub fn run(project: &Path, command: SurveyCommand) -> Result<ExitCode> {
         SurveyCommand::Import { file, survey: name } => {
             // It writes the metrics database, like `stats pull`: one writer at a time.
             let Some(_lock) = super::lock_project(project, "survey import", true)? else {
-                return Ok(ExitCode::from(crate::project_lock::EXIT_BUSY));
+                return Ok(ExitCode::from(crate::state::run_lock::EXIT_BUSY));
             };
             let config = Config::load(project)?;
             let Some(settings) = config.surveys.get(&name) else {

@@ -6,16 +6,16 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::publish;
-use crate::publish_lock::{Lock, PublicationRecord, PushRecord};
+use crate::state::ledger::{Ledger, PublicationRecord, PushRecord};
 
 pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<ExitCode> {
     // Even --check waits: a publish run in progress would make the comparison meaningless.
     let Some(_lock) = super::lock_project(project, "sync", true)? else {
-        return Ok(ExitCode::from(crate::project_lock::EXIT_BUSY));
+        return Ok(ExitCode::from(crate::state::run_lock::EXIT_BUSY));
     };
     let loaded = crate::project::Project::load(project)?;
     let config = &loaded.config;
-    let hashes = crate::file_hashes::FileHashes::load(project);
+    let hashes = crate::state::file_hashes::FileHashes::load(project);
     let build = crate::build::build(
         &loaded,
         &crate::build::BuildOptions {
@@ -23,13 +23,13 @@ pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<Ex
             drafts: false,
             hashes: &hashes,
             memo: None,
-            progress: &crate::progress::Silent,
+            progress: &crate::util::progress::Silent,
         },
     )?;
     let far_future = chrono::DateTime::<chrono::Utc>::MAX_UTC;
     let pushes = publish::plan(&build.manifest, config, &[], only_account, far_future)?;
-    let current = Lock::load(project)?;
-    let mut found = Lock::default();
+    let current = Ledger::load(project)?;
+    let mut found = Ledger::default();
     // What each account's server holds, to find lock entries it no longer has.
     let mut server_materials: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut server_drafts: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -83,8 +83,8 @@ pub fn run(project: &Path, only_account: Option<&str>, check: bool) -> Result<Ex
             {
                 let article_urls: Vec<String> = item.content.news_item.iter().filter_map(|a| a.url.clone()).collect();
                 record.publication = Some(PublicationRecord {
-                    mode: crate::publish_lock::PublicationMode::Publish,
-                    status: crate::publish_lock::PublicationStatus::Published,
+                    mode: crate::state::ledger::PublicationMode::Publish,
+                    status: crate::state::ledger::PublicationStatus::Published,
                     // The statistics key, from the article URLs (`mid=`): what joins the 2026
                     // statistics to a publication made before publish.lock.
                     msg_data_id: article_urls

@@ -2,7 +2,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Kind;
-use crate::diagnostics::{line_col, parse_yaml};
+use crate::util::diagnostics::{line_col, parse_yaml};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -238,7 +238,7 @@ pub fn parse_item(
 
 /// Reads a `publish_at` value (`YYYY-MM-DD HH:MM[:SS]`, or with `T`) as local time in `tz`.
 pub fn parse_publish_at(text: &str, tz: chrono_tz::Tz) -> Option<chrono::DateTime<chrono_tz::Tz>> {
-    crate::clock::parse_local(text, tz)
+    crate::util::clock::parse_local(text, tz)
 }
 
 /// The 1-based line of front-matter key `key` in `item`'s source (1 when absent).

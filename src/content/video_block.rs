@@ -16,7 +16,7 @@ use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 use serde::Deserialize;
 
 use super::front_matter::{VIDEO_MAX_SECONDS, parse_duration};
-use crate::diagnostics::{line_col, parse_yaml};
+use crate::util::diagnostics::{line_col, parse_yaml};
 
 /// The info string (first word) of a video block's fence.
 pub const VIDEO_BLOCK_NAME: &str = "video";

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config;
-use crate::file_hashes::FileHashes;
+use crate::state::file_hashes::FileHashes;
 
 /// Bumped whenever processing changes, so that old cache entries are not reused.
 pub const PIPELINE_VERSION: &str = "wxpub-images-2";
@@ -427,7 +427,7 @@ pub fn process_all(
     jobs: &[&ImageJob],
     settings: &ImageSettings,
     cache_dir: &Path,
-    progress: &dyn crate::progress::Progress,
+    progress: &dyn crate::util::progress::Progress,
 ) -> Result<ProcessReport, ImageError> {
     let mut unique: BTreeMap<&str, &ImageJob> = BTreeMap::new();
     for job in jobs {
@@ -580,7 +580,7 @@ fn store(
     bytes: &[u8],
     extra: &[(String, Vec<u8>)],
 ) -> std::io::Result<()> {
-    use crate::fs_util::write_atomic;
+    use crate::util::fs::write_atomic;
     write_atomic(&cache_dir.join(&processed.file), bytes)?;
     for (name, data) in extra {
         write_atomic(&cache_dir.join(name), data)?;

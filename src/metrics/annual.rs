@@ -11,7 +11,7 @@ use super::score::{self, Scored};
 use super::store::{Publication, Store, StoreError};
 use crate::config::{Direction, Target};
 use crate::content::{Item, VideoKind};
-use crate::publish_lock::Lock;
+use crate::state::ledger::Ledger;
 
 /// Measured indicators that may have nothing recorded in a year (then they score 0).
 const MEASURED_LATER: [&str; 2] = ["service_stability", "satisfaction"];
@@ -80,7 +80,7 @@ pub enum AnnualError {
 }
 
 /// Publications recorded in `lock` (published or mass-sent), with the facts of their items.
-pub fn publications_from_lock(lock: &Lock, items: &[Item], live_tag: &str) -> Vec<Publication> {
+pub fn publications_from_lock(lock: &Ledger, items: &[Item], live_tag: &str) -> Vec<Publication> {
     let by_key: BTreeMap<String, &Item> = items.iter().map(|i| (i.key(), i)).collect();
     let mut out = Vec::new();
     for (account, state) in &lock.accounts {
@@ -415,7 +415,7 @@ mod tests {
             source.into(),
         )
         .unwrap();
-        let lock: Lock = toml::from_str(
+        let lock: Ledger = toml::from_str(
             "[accounts.service.pushes.\"2026-12-12 09:00\"]\nitems = [\"articles/2026-12-12-lab\"]\n\
              [accounts.service.pushes.\"2026-12-12 09:00\".publication]\nmode = \"publish\"\nstatus = \"published\"\n\
              submitted_at = \"2026-12-12T01:00:00Z\"\n",

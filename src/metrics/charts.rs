@@ -17,7 +17,7 @@ fn responsive(svg: String, id: &str, title: &str) -> String {
 }
 
 fn responsive_sized(svg: String, id: &str, title: &str, height: u32) -> String {
-    let title = crate::html::escape(title);
+    let title = crate::util::html::escape(title);
     svg.replacen(
         &format!(r#"<svg width="{WIDTH}" height="{height}" "#),
         &format!(

@@ -3,7 +3,7 @@
 //! file (inline style, inline SVG charts; nothing fetched from anywhere).
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
-use crate::html::escape;
+use crate::util::html::escape;
 
 /// A table: header and rows, already formatted as text.
 #[derive(Debug, Clone, Default)]

@@ -169,7 +169,7 @@ pub fn pull(
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let (tx, rx) = mpsc::channel::<(usize, Result<DatacubeAnswer<Value>, WechatError>)>();
-    let pulled_at = crate::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let pulled_at = crate::util::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     std::thread::scope(|scope| -> Result<(), StoreError> {
         for _ in 0..concurrency.clamp(1, 64).min(chunks.len().max(1)) {
             let tx = tx.clone();

@@ -138,7 +138,7 @@ pub fn import(store: &mut Store, name: &str, survey: &Survey, path: &Path) -> Re
     let (rating_at, time_at) = (column(&survey.rating_column).unwrap_or(0), column(&survey.time_column).unwrap_or(0));
     let id_at = survey.id_column.as_deref().and_then(column);
     let mut report = ImportReport::default();
-    let imported_at = crate::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let imported_at = crate::util::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let file_name = path.file_name().map_or(shown.clone(), |n| n.to_string_lossy().into_owned());
     /// One parsed response, stored below in one transaction.
     struct Response {

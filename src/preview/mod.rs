@@ -23,8 +23,8 @@ pub use pages::{ItemView, Scheme};
 use crate::build::{self, BuildOptions};
 use crate::check::{self, CheckOptions};
 use crate::config::Config;
-use crate::file_hashes::FileHashes;
 use crate::project::Project;
+use crate::state::file_hashes::FileHashes;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PreviewError {
@@ -54,7 +54,7 @@ struct Shared {
 /// A running preview; stops when dropped.
 pub struct PreviewHandle {
     pub url: String,
-    server: Option<crate::http_server::ServerThread>,
+    server: Option<crate::util::http_server::ServerThread>,
     _watcher: notify::RecommendedWatcher,
     /// Writing the first build's cache files, while the pages are already served.
     first_writes: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -159,13 +159,13 @@ fn build_site(
         drafts: true,
         hashes: &kept.hashes,
         memo: Some(&kept.memo),
-        progress: &crate::progress::Silent,
+        progress: &crate::util::progress::Silent,
     };
     let outcome = build::build_after(&loaded, &options, previous_build)?;
     let report = check::check(
         &loaded,
         Some(&outcome.renders),
-        &CheckOptions { paths: Vec::new(), now: crate::clock::now(), fix: false },
+        &CheckOptions { paths: Vec::new(), now: crate::util::clock::now(), fix: false },
         &kept.hashes,
         Some(&kept.check_memo),
     )?;
@@ -298,7 +298,7 @@ fn rebuild(project: &Path, shared: &Shared, kept: &Kept, changed: Option<&[PathB
                 same_frame.then_some(changed)
             }
             Err(e) => {
-                site.error = Some(crate::redact::redact(&format!("{e:#}")));
+                site.error = Some(crate::util::redact::redact(&format!("{e:#}")));
                 None
             }
         };
@@ -347,7 +347,7 @@ fn watched(project: &Path, path: &Path) -> bool {
         || path.starts_with(project.join("layouts"))
         || path == project.join(crate::config::CONFIG_FILE)
         // A publish run records publications there: schedule findings and links depend on it.
-        || path == crate::publish_lock::Lock::path(project)
+        || path == crate::state::ledger::Ledger::path(project)
 }
 
 /// Builds once, then serves and watches. Only a folder that is no project (no readable
@@ -376,7 +376,7 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
             root: project.clone(),
             name: config.site.name.clone(),
             items: Vec::new(),
-            error: Some(crate::redact::redact(&format!("{e:#}"))),
+            error: Some(crate::util::redact::redact(&format!("{e:#}"))),
         },
     };
     // The first build's cache files are written while the index already answers.
@@ -453,7 +453,7 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
         .build()
         .map_err(PreviewError::Runtime)?;
     let url = format!("http://127.0.0.1:{port}/");
-    let server = crate::http_server::ServerThread::spawn(url.clone(), runtime, move |stop| async move {
+    let server = crate::util::http_server::ServerThread::spawn(url.clone(), runtime, move |stop| async move {
         let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
         let app = axum::Router::new()
             .route("/__preview/events", axum::routing::get(events))
@@ -462,7 +462,7 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
             .fallback(page)
             .with_state(shared);
         // Not a graceful shutdown: open event streams would hold it forever.
-        crate::http_server::serve(listener, app, async {
+        crate::util::http_server::serve(listener, app, async {
             let _ = stop.await;
         })
         .await;
@@ -592,14 +592,14 @@ async fn page(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
         // Named by its content, so never different under the same name: a reload need not
         // fetch it again.
         let headers = [
-            (header::CONTENT_TYPE, crate::fs_util::media_type_of(&image.to_string_lossy())),
+            (header::CONTENT_TYPE, crate::util::fs::media_type_of(&image.to_string_lossy())),
             (header::CACHE_CONTROL, "max-age=31536000, immutable"),
         ];
         return (headers, bytes).into_response();
     }
     (
         StatusCode::NOT_FOUND,
-        Html(format!("<p>No item or file at /{}. <a href=\"/\">All items</a></p>", crate::html::escape(path))),
+        Html(format!("<p>No item or file at /{}. <a href=\"/\">All items</a></p>", crate::util::html::escape(path))),
     )
         .into_response()
 }

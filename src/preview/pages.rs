@@ -2,7 +2,7 @@
 //! a WeChat article page. The frame's own look comes from a `<style>` that targets only the
 //! frame's classes, and its geometry from inline styles, so that the article inside is shown with
 //! exactly the styles it carries itself — what WeChat will show.
-use crate::html::escape;
+use crate::util::html::escape;
 
 /// What the preview knows about one item after a build and a check.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -86,12 +86,12 @@ pub fn draw_miniprogram_cards(html: &str, dark: bool) -> String {
     let mut attributes = Vec::new();
     while let Some(start) = rest.find(OPEN) {
         out.push_str(&rest[..start]);
-        let after_tag = crate::html::parse_attributes(&rest[start + OPEN.len()..], &mut attributes);
+        let after_tag = crate::util::html::parse_attributes(&rest[start + OPEN.len()..], &mut attributes);
         let attribute = |name: &str| {
             attributes
                 .iter()
                 .find(|(a, _)| a.eq_ignore_ascii_case(name))
-                .map(|(_, v)| crate::html::decode_entities(v).into_owned())
+                .map(|(_, v)| crate::util::html::decode_entities(v).into_owned())
                 .unwrap_or_default()
         };
         out.push_str(&format!(

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::{Push, StepError};
 use crate::build::{Manifest, ManifestItem};
 use crate::content::{Comments, Format};
-use crate::publish_lock::MediaRecord;
+use crate::state::ledger::MediaRecord;
 use crate::wechat::types::{Article, ImageInfo, ImageListItem};
 
 /// A push's items from the build manifest, in push order.

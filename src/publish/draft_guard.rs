@@ -99,8 +99,10 @@ pub fn describe_changes(server: &[Article], build: &[Article]) -> Vec<String> {
                 });
             }
         }
-        let differing =
-            paragraph_differences(&crate::html::text_blocks(&theirs.content), &crate::html::text_blocks(&ours.content));
+        let differing = paragraph_differences(
+            &crate::util::html::text_blocks(&theirs.content),
+            &crate::util::html::text_blocks(&ours.content),
+        );
         for difference in differing.iter().take(SHOWN_PARAGRAPHS) {
             changes.push(format!("{prefix}{difference}"));
         }

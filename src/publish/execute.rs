@@ -10,7 +10,7 @@ use super::uploads::{adopt_server_materials, needed_uploads, upload_all};
 use super::{ExecuteOptions, Push, PushOutcome, StepError};
 use crate::build::Manifest;
 use crate::config::Config;
-use crate::publish_lock::Lock;
+use crate::state::ledger::Ledger;
 use crate::wechat::Client;
 
 /// Executes every push in order; a failed push does not stop the others.
@@ -18,7 +18,7 @@ pub fn execute(
     pushes: &[Push],
     manifest: &Manifest,
     config: &Config,
-    lock: &mut Lock,
+    lock: &mut Ledger,
     clients: &BTreeMap<String, Client>,
     options: &ExecuteOptions<'_>,
 ) -> Vec<PushOutcome> {

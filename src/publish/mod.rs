@@ -54,7 +54,7 @@ pub struct ExecuteOptions<'a> {
     /// Uploads running at once.
     pub upload_concurrency: usize,
     /// Told about each upload.
-    pub progress: &'a dyn crate::progress::Progress,
+    pub progress: &'a dyn crate::util::progress::Progress,
     /// The items were named on the command line: retry pushes WeChat refused before (48001).
     pub retry_refused: bool,
     /// freepublish/get calls one run may make per account: they count against WeChat's 100 a

@@ -73,9 +73,9 @@ impl From<StepError> for PushFailure {
             StepError::CannotPublish => FailureKind::CannotPublish,
             StepError::Quota(_) => FailureKind::Quota,
             StepError::Conflict(_) => FailureKind::Conflict,
-            StepError::Wechat(_) | StepError::Lock(_) | StepError::Other(_) => FailureKind::Failed,
+            StepError::Wechat(_) | StepError::Ledger(_) | StepError::Other(_) => FailureKind::Failed,
         };
-        PushFailure { failure, message: crate::redact::redact(&err.to_string()) }
+        PushFailure { failure, message: crate::util::redact::redact(&err.to_string()) }
     }
 }
 
@@ -90,7 +90,7 @@ pub(super) enum StepError {
     #[error("WeChat's daily quota of {0} is used up (45009); {QUOTA_LEFT}")]
     Quota(String),
     #[error(transparent)]
-    Lock(#[from] crate::publish_lock::LockError),
+    Ledger(#[from] crate::state::ledger::LockError),
     /// The draft was edited in the web backend; what differs, and how to decide.
     #[error("{0}")]
     Conflict(String),
@@ -111,5 +111,5 @@ pub const QUOTA_LEFT: &str =
     "left as it is for the next run after the quotas reset at 00:00 Beijing time (nothing is sent twice)";
 
 pub(super) fn now_text() -> String {
-    crate::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    crate::util::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

@@ -22,8 +22,8 @@ use super::uploads::{ensure_uploaded, uploads_of};
 use super::{ExecuteOptions, PushOutcome, StepError};
 use crate::build::{Manifest, ManifestItem};
 use crate::config::{Account, AccountKind, Config, PublishMode};
-use crate::publish_lock::{
-    DraftConflict, Lock, PendingWrite, PublicationMode, PublicationRecord, PublicationStatus, PushRecord, ServerDraft,
+use crate::state::ledger::{
+    DraftConflict, Ledger, PendingWrite, PublicationMode, PublicationRecord, PublicationStatus, PushRecord, ServerDraft,
 };
 use crate::wechat::types::{Article, PublishedItem, StoredDraft};
 use crate::wechat::{Client, WechatError};
@@ -34,7 +34,7 @@ pub(super) fn run_push(
     push: &Push,
     manifest: &Manifest,
     config: &Config,
-    lock: &mut Lock,
+    lock: &mut Ledger,
     client: &Client,
     server: &mut ServerView,
     options: &ExecuteOptions<'_>,
@@ -85,7 +85,7 @@ struct PushRun<'r> {
     account: &'r Account,
     client: &'r Client,
     server: &'r mut ServerView,
-    lock: &'r mut Lock,
+    lock: &'r mut Ledger,
     options: &'r ExecuteOptions<'r>,
     outcome: &'r mut PushOutcome,
 }
@@ -416,7 +416,7 @@ impl PushRun<'_> {
             Err(e) => {
                 self.outcome.warnings.push(format!(
                     "could not read draft {draft_id} back, so an edit made to it in the web backend before the next write may go unnoticed: {}",
-                    crate::redact::redact(&e.to_string())
+                    crate::util::redact::redact(&e.to_string())
                 ));
                 self.save(|r| r.server_draft = None)?;
                 Ok(None)
@@ -734,8 +734,8 @@ fn explain_refusal(err: WechatError, items: &[&ManifestItem], articles: &[Articl
 
 /// Subscription accounts: one mass send a day; service accounts: four a month (Beijing dates),
 /// on the same clock as the `submitted_at` it reads (the pinned one under `--now`).
-fn mass_send_allowed(lock: &mut Lock, account: &str, kind: AccountKind) -> bool {
-    let today = (crate::clock::now() + chrono::Duration::hours(8)).date_naive();
+fn mass_send_allowed(lock: &mut Ledger, account: &str, kind: AccountKind) -> bool {
+    let today = (crate::util::clock::now() + chrono::Duration::hours(8)).date_naive();
     let sent: Vec<chrono::NaiveDate> = lock
         .account(account)
         .pushes

@@ -2,7 +2,7 @@
 //! once per run and only when a push needs it.
 use super::Push;
 use super::StepError;
-use crate::publish_lock::Lock;
+use crate::state::ledger::Ledger;
 use crate::wechat::Client;
 use crate::wechat::types::{DraftItem, PublishedItem};
 
@@ -41,7 +41,7 @@ impl ServerView {
     pub(super) fn unknown_draft_by_titles(
         &mut self,
         client: &Client,
-        lock: &mut Lock,
+        lock: &mut Ledger,
         account: &str,
         titles: &[&str],
     ) -> Result<Option<String>, StepError> {
@@ -68,7 +68,7 @@ impl ServerView {
     pub(super) fn published_by_titles(
         &mut self,
         client: &Client,
-        lock: &mut Lock,
+        lock: &mut Ledger,
         push: &Push,
         titles: &[&str],
     ) -> Result<Option<PublishedItem>, StepError> {

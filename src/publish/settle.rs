@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::outcome::now_text;
 use super::{PushOutcome, StepError};
-use crate::publish_lock::{Lock, PublicationStatus};
+use crate::state::ledger::{Ledger, PublicationStatus};
 use crate::wechat::Client;
 use crate::wechat::types::{PublishStatus, PublishedItem};
 
@@ -114,7 +114,7 @@ enum RunningKind {
 /// and each outcome: published (with its URLs), failed (its error), or still running
 /// (`in_progress`, not an error).
 pub(super) fn settle(
-    lock: &mut Lock,
+    lock: &mut Ledger,
     clients: &BTreeMap<String, Client>,
     outcomes: &mut [PushOutcome],
     pace: Pace,
@@ -198,7 +198,7 @@ fn outcome_of<'o>(outcomes: &'o mut [PushOutcome], account: &str, slot: &str) ->
 }
 
 /// What publish.lock records as still running among the outcomes' pushes.
-fn running_of(lock: &Lock, outcomes: &[PushOutcome]) -> Vec<Running> {
+fn running_of(lock: &Ledger, outcomes: &[PushOutcome]) -> Vec<Running> {
     let mut running = Vec::new();
     for outcome in outcomes.iter().filter(|o| o.error.is_none()) {
         let Some(record) = lock.accounts.get(&outcome.account).and_then(|a| a.pushes.get(&outcome.slot)) else {
@@ -231,7 +231,7 @@ fn running_of(lock: &Lock, outcomes: &[PushOutcome]) -> Vec<Running> {
 /// listing does not show whose next get is due (fewest spent first, within the budget), a
 /// mass/get per running mass send. What settled leaves `running`.
 fn look(
-    lock: &mut Lock,
+    lock: &mut Ledger,
     clients: &BTreeMap<String, Client>,
     outcomes: &mut [PushOutcome],
     running: &mut Vec<Running>,
@@ -263,7 +263,7 @@ fn look(
                 if let Some(outcome) = outcome_of(outcomes, account, &running[mine[0]].slot) {
                     outcome.warnings.push(format!(
                         "could not list the published articles to settle this run's publications: {}",
-                        crate::redact::redact(&err.to_string())
+                        crate::util::redact::redact(&err.to_string())
                     ));
                 }
             }
@@ -282,7 +282,7 @@ fn look(
 
 /// What asking one account needs.
 struct Asking<'a> {
-    lock: &'a mut Lock,
+    lock: &'a mut Ledger,
     client: &'a Client,
     account: &'a str,
     pace: Pace,
@@ -331,7 +331,7 @@ fn ask_unseen(
                 } else {
                     format!(
                         "a status check failed ({}); the next look or run asks again",
-                        crate::redact::redact(&err.to_string())
+                        crate::util::redact::redact(&err.to_string())
                     )
                 };
                 warn_once(outcomes, &running[i], note);
@@ -355,7 +355,7 @@ fn ask_unseen(
 
 /// message/mass/get for each running mass send (no quota); returns the indices of those settled.
 fn ask_mass_sends(
-    lock: &mut Lock,
+    lock: &mut Ledger,
     clients: &BTreeMap<String, Client>,
     outcomes: &mut [PushOutcome],
     running: &[Running],
@@ -371,7 +371,7 @@ fn ask_mass_sends(
             Err(err) => {
                 let note = format!(
                     "could not ask how mass send {msg_id} stands ({}); the next look or run asks again",
-                    crate::redact::redact(&err.to_string())
+                    crate::util::redact::redact(&err.to_string())
                 );
                 warn_once(outcomes, send, note);
                 Ok(None)
@@ -412,7 +412,7 @@ fn finish(outcomes: &mut [PushOutcome], running: &Running, result: Result<String
 /// matched or the page reaches publications older than the oldest of them.
 fn list_until_found(
     client: &Client,
-    lock: &Lock,
+    lock: &Ledger,
     running: &[Running],
     mine: &[usize],
 ) -> Result<Vec<(usize, PublishedItem)>, StepError> {
@@ -492,7 +492,7 @@ fn stamp(unix: i64) -> String {
 }
 
 fn record_listed(
-    lock: &mut Lock,
+    lock: &mut Ledger,
     project: &std::path::Path,
     running: &Running,
     item: &PublishedItem,
@@ -511,13 +511,13 @@ fn record_listed(
     })
 }
 
-fn save_checks(lock: &mut Lock, project: &std::path::Path, running: &Running, checks: u32) -> Result<(), StepError> {
+fn save_checks(lock: &mut Ledger, project: &std::path::Path, running: &Running, checks: u32) -> Result<(), StepError> {
     edit_publication(lock, project, running, |p| p.status_checks = checks)
 }
 
 /// Records a final freepublish/get answer; Ok(Ok(step)) for a publication, Ok(Err) for a failure.
 fn record_status(
-    lock: &mut Lock,
+    lock: &mut Ledger,
     project: &std::path::Path,
     running: &Running,
     publish_id: &str,
@@ -552,7 +552,7 @@ fn record_status(
 
 /// Records a mass send's final status; None while it is still sending.
 fn record_mass_status(
-    lock: &mut Lock,
+    lock: &mut Ledger,
     project: &std::path::Path,
     running: &Running,
     msg_id: u64,
@@ -579,10 +579,10 @@ fn record_mass_status(
 }
 
 fn edit_publication(
-    lock: &mut Lock,
+    lock: &mut Ledger,
     project: &std::path::Path,
     running: &Running,
-    edit: impl FnOnce(&mut crate::publish_lock::PublicationRecord),
+    edit: impl FnOnce(&mut crate::state::ledger::PublicationRecord),
 ) -> Result<(), StepError> {
     let push = lock.account(&running.account).pushes.entry(running.slot.clone()).or_default();
     if let Some(publication) = push.publication.as_mut() {

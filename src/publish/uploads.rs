@@ -11,14 +11,14 @@ use super::articles::items_of;
 use super::{ExecuteOptions, StepError};
 use crate::build::{Manifest, ManifestImage, ManifestItem};
 use crate::content::Format;
-use crate::publish_lock::{Lock, MediaRecord, PendingUpload};
+use crate::state::ledger::{Ledger, MediaRecord, PendingUpload};
 use crate::wechat::types::MaterialType;
 use crate::wechat::{Client, Upload};
 
 /// Uploads one image unless publish.lock already has it; returns what was done. The lock is
 /// shared so that uploads can run in parallel; it is saved after every write.
 pub(super) fn ensure_uploaded(
-    lock: &Mutex<&mut Lock>,
+    lock: &Mutex<&mut Ledger>,
     account: &str,
     client: &Client,
     dir: &Path,
@@ -89,7 +89,7 @@ pub(super) fn ensure_uploaded(
     Ok(Some(done))
 }
 
-fn locked<'g, 'l>(lock: &'g Mutex<&'l mut Lock>) -> std::sync::MutexGuard<'g, &'l mut Lock> {
+fn locked<'g, 'l>(lock: &'g Mutex<&'l mut Ledger>) -> std::sync::MutexGuard<'g, &'l mut Ledger> {
     lock.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -150,7 +150,7 @@ pub(super) fn needed_uploads<'m>(pushes: &[Push], manifest: &'m Manifest, dist_d
 /// Failures are left for the push that needs the file to retry and report.
 pub(super) fn upload_all(
     work: &[NeededUpload<'_>],
-    lock: &mut Lock,
+    lock: &mut Ledger,
     clients: &BTreeMap<String, Client>,
     options: &ExecuteOptions<'_>,
 ) -> Vec<(String, String)> {
@@ -191,7 +191,7 @@ pub(super) fn upload_all(
 /// material listing per account, and only when something is missing.
 pub(super) fn adopt_server_materials(
     needed: &[NeededUpload<'_>],
-    lock: &mut Lock,
+    lock: &mut Ledger,
     clients: &BTreeMap<String, Client>,
     options: &ExecuteOptions<'_>,
 ) -> Vec<(String, String)> {
@@ -240,7 +240,7 @@ pub(super) fn adopt_server_materials(
     done
 }
 
-fn write_ahead_media(lock: &mut Lock, account: &str, sha: &str, file: &str, project: &Path) -> Result<(), StepError> {
+fn write_ahead_media(lock: &mut Ledger, account: &str, sha: &str, file: &str, project: &Path) -> Result<(), StepError> {
     let record = lock
         .account(account)
         .media

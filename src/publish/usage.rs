@@ -57,7 +57,7 @@ impl ApiUsage {
         let path = project.join(USAGE_FILE);
         let error = |e: &dyn std::fmt::Display| UsageError::Write { path: path.clone(), message: e.to_string() };
         let text = serde_json::to_string_pretty(self).map_err(|e| error(&e))?;
-        crate::fs_util::write_atomic(&path, text.as_bytes()).map_err(|e| error(&e))
+        crate::util::fs::write_atomic(&path, text.as_bytes()).map_err(|e| error(&e))
     }
 }
 

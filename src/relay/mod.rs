@@ -144,7 +144,7 @@ pub enum RelayError {
 }
 
 /// A running relay; dropping it stops the server.
-pub type RelayHandle = crate::http_server::ServerThread;
+pub type RelayHandle = crate::util::http_server::ServerThread;
 
 struct Relay {
     clients: BTreeMap<String, Arc<Client>>,
@@ -196,8 +196,8 @@ pub fn start(options: RelayOptions) -> Result<RelayHandle, RelayError> {
             let _ = stop.await;
         };
         match tls {
-            Some(acceptor) => crate::http_server::serve_tls(listener, acceptor, app, shutdown).await,
-            None => crate::http_server::serve(listener, app, shutdown).await,
+            Some(acceptor) => crate::util::http_server::serve_tls(listener, acceptor, app, shutdown).await,
+            None => crate::util::http_server::serve(listener, app, shutdown).await,
         }
     }))
 }
@@ -281,7 +281,7 @@ fn refusal(status: StatusCode, why: &str) -> Response {
 /// WeChat's refusal of the relay's own call, passed on as a WeChat answer (HTTP 200, errcode),
 /// so that the client explains it as it would explain WeChat's.
 fn wechat_refusal(err: &crate::wechat::WechatError) -> Response {
-    let message = format!("wxpub relay: {}", crate::redact::redact(&err.to_string()));
+    let message = format!("wxpub relay: {}", crate::util::redact::redact(&err.to_string()));
     axum::Json(serde_json::json!({ "errcode": err.code().unwrap_or(-1), "errmsg": message })).into_response()
 }
 
@@ -368,7 +368,7 @@ async fn route(relay: &Relay, request: Request, line: &mut AccessLogLine) -> Res
                 line.refused = Some("WeChat refused the relay's own token request".into());
                 wechat_refusal(&err)
             }
-            Ok(Err(err)) => refuse(line, StatusCode::BAD_GATEWAY, crate::redact::redact(&err.to_string())),
+            Ok(Err(err)) => refuse(line, StatusCode::BAD_GATEWAY, crate::util::redact::redact(&err.to_string())),
             Err(_) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "the relay failed; see its log"),
         };
     }
@@ -432,7 +432,7 @@ async fn route(relay: &Relay, request: Request, line: &mut AccessLogLine) -> Res
         }
         Ok(Err(err)) => {
             use crate::wechat::WechatError;
-            let why = crate::redact::redact(&err.to_string());
+            let why = crate::util::redact::redact(&err.to_string());
             let token_call = matches!(err.endpoint(), Some("token" | "stable_token"));
             match err {
                 // Sent to WeChat and no answer came: a create may have been carried out. Not

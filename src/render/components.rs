@@ -16,7 +16,7 @@ use sha2::Digest;
 
 use super::theme::Theme;
 use super::{ImageSink, RenderContext, RenderError};
-use crate::html::{escape as escape_attr, push_escaped};
+use crate::util::html::{escape as escape_attr, push_escaped};
 
 pub const COMPONENT_NAMES: &[&str] =
     &["artifact", "exhibition", "gallery", "note", "qr", "reveal", "compare", "fold", "booking", "video"];
@@ -821,7 +821,7 @@ pub fn has_video_placeholder(html: &str) -> bool {
         rest = match rest.strip_prefix("<!--") {
             Some(comment) => comment.find("-->").map_or("", |end| &comment[end + 3..]),
             None if rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!') => {
-                crate::html::skip_tag(rest)
+                crate::util::html::skip_tag(rest)
             }
             None => {
                 text.push('<');
@@ -830,7 +830,7 @@ pub fn has_video_placeholder(html: &str) -> bool {
         };
     }
     text.push_str(rest);
-    decode_character_references(&crate::html::decode_entities(&text)).contains(VIDEO_PLACEHOLDER_MARKER)
+    decode_character_references(&crate::util::html::decode_entities(&text)).contains(VIDEO_PLACEHOLDER_MARKER)
 }
 
 /// `text` with its numeric character references (`&#22312;`, `&#xFF1A;`) decoded.
@@ -937,7 +937,7 @@ fn parse_yaml<T: serde::de::DeserializeOwned>(
     body: &str,
     first_line: usize,
 ) -> Result<T, RenderError> {
-    crate::diagnostics::parse_yaml(body).map_err(|e| RenderError::Source {
+    crate::util::diagnostics::parse_yaml(body).map_err(|e| RenderError::Source {
         file: ctx.file.to_path_buf(),
         line: first_line + e.line - 1,
         column: e.column,

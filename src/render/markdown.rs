@@ -11,8 +11,8 @@ use super::components::{self, COMPONENT_NAMES};
 use super::sanitize::{self, is_wechat_article_url};
 use super::{ImageSink, RenderContext, RenderError, highlight};
 use crate::config::LineBreaks;
-use crate::diagnostics::{Diagnostic, Rule, Severity};
-use crate::html::{self, is_cjk, push_escaped};
+use crate::util::diagnostics::{Diagnostic, Rule, Severity};
+use crate::util::html::{self, is_cjk, push_escaped};
 
 /// How much of a raw link's text its reference keeps.
 const REFERENCE_TEXT_MAX: usize = 300;

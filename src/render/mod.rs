@@ -18,8 +18,8 @@ use thiserror::Error;
 
 use crate::config::Config;
 use crate::content::{Item, Kind};
-use crate::diagnostics::{Diagnostic, line_col};
 pub use crate::images::{ImageRequestError, ImageRole, ImageSink};
+use crate::util::diagnostics::{Diagnostic, line_col};
 pub use components::{VIDEO_PLACEHOLDER_MARKER, format_duration, has_video_placeholder};
 pub use links::{ItemLinks, LinkMode};
 pub use markdown::Reference;
@@ -115,7 +115,7 @@ impl Layouts {
         let mut tera = Tera::new(&pattern).map_err(|e| RenderError::Layouts { message: tera_message(&e) })?;
         // Tera's default escaping also encodes `/` and `'`, which costs characters of WeChat's
         // content limit and makes URLs unreadable in the references list.
-        tera.set_escape_fn(crate::html::escape);
+        tera.set_escape_fn(crate::util::html::escape);
         for name in REQUIRED_TEMPLATES {
             if !tera.get_template_names().any(|n| n == name) {
                 return Err(RenderError::Layouts {

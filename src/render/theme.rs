@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::diagnostics::did_you_mean;
+use crate::util::diagnostics::did_you_mean;
 
 /// Every style key a theme may set, with what it styles. A theme that omits a key leaves that
 /// element unstyled; a key not listed here is a typo and an error.

@@ -111,7 +111,7 @@ impl Default for SandboxOptions {
 }
 
 /// A running sandbox; stops when dropped.
-pub type SandboxHandle = crate::http_server::ServerThread;
+pub type SandboxHandle = crate::util::http_server::ServerThread;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
@@ -200,7 +200,7 @@ pub fn spawn(options: SandboxOptions) -> Result<SandboxHandle, SandboxError> {
             .fallback(dispatch)
             .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
             .with_state(sandbox);
-        crate::http_server::serve(listener, app, async {
+        crate::util::http_server::serve(listener, app, async {
             let _ = stop.await;
         })
         .await;
@@ -214,7 +214,9 @@ fn now_ms() -> i64 {
 impl Sandbox {
     fn today(&self) -> NaiveDate {
         let moved = self.lock().today;
-        moved.or(self.options.today).unwrap_or_else(|| (crate::clock::now() + chrono::Duration::hours(8)).date_naive())
+        moved
+            .or(self.options.today)
+            .unwrap_or_else(|| (crate::util::clock::now() + chrono::Duration::hours(8)).date_naive())
     }
 
     fn quota(&self, path: &str) -> Option<u64> {
@@ -492,7 +494,7 @@ fn handle_upload(
         let name = format!("{id}.{ext}");
         inner
             .store
-            .put_file(&name, crate::fs_util::media_type_of(&name), &media.bytes)
+            .put_file(&name, crate::util::fs::media_type_of(&name), &media.bytes)
             .map_err(|e| refuse(-1, e.to_string()))?;
         let url = format!("{}/mmbiz/{name}", sandbox.base_url);
         inner.state.uploaded_urls.push(url.clone());
@@ -538,7 +540,7 @@ fn handle_upload(
     let name = format!("{media_id}.{ext}");
     inner
         .store
-        .put_file(&name, crate::fs_util::media_type_of(&name), &media.bytes)
+        .put_file(&name, crate::util::fs::media_type_of(&name), &media.bytes)
         .map_err(|e| refuse(-1, e.to_string()))?;
     let url = (material_type == MaterialType::Image).then(|| format!("{}/mmbiz/{name}", sandbox.base_url));
     inner.state.materials.push(Material {

@@ -228,7 +228,7 @@ impl AccountState {
                 }
                 // *(2026)* 1–20 photos and short plain text, or 45166.
                 if images.len() > crate::wechat::limits::NEWSPIC_MAX_IMAGES
-                    || crate::html::has_markup(&article.content)
+                    || crate::util::html::has_markup(&article.content)
                     || article.content.chars().count() > crate::wechat::limits::NEWSPIC_MAX_TEXT_CHARS
                 {
                     return Err(refuse(45166, "invalid content"));

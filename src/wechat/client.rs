@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::WechatError;
 use super::types::*;
-use crate::redact::redact;
+use crate::util::redact::redact;
 
 /// Overrides every account's `api_base` when set (point any command at a sandbox).
 pub const API_BASE_ENV: &str = "WXPUB_API_BASE";
@@ -467,7 +467,7 @@ impl Client {
         upload: &Upload<'_>,
         extra: &[(&str, String)],
     ) -> Result<T, WechatError> {
-        let mime = crate::fs_util::media_type_of(upload.filename);
+        let mime = crate::util::fs::media_type_of(upload.filename);
         self.authed(path, |token| {
             // A form is consumed by sending, so each attempt builds its own.
             let part = reqwest::blocking::multipart::Part::bytes(upload.bytes.to_vec())

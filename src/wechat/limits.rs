@@ -71,7 +71,7 @@ pub struct ContentSize {
 impl ContentSize {
     pub fn of(html: &str) -> ContentSize {
         ContentSize {
-            text_chars: crate::html::visible_chars(html),
+            text_chars: crate::util::html::visible_chars(html),
             html_chars: html.chars().count(),
             bytes: html.len(),
         }

@@ -3,6 +3,7 @@
 mod client;
 mod error;
 pub mod limits;
+pub mod probe;
 pub mod types;
 
 pub use client::{

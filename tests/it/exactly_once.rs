@@ -121,7 +121,7 @@ fn two_runs_started_together_publish_every_push_once() {
 #[test]
 fn a_second_run_with_no_wait_exits_with_its_own_code() {
     let project = TestProject::example();
-    let _held = wxpub::project_lock::acquire(project.path(), "publish", false, |_| {}).unwrap();
+    let _held = wxpub::state::run_lock::acquire(project.path(), "publish", false, |_| {}).unwrap();
     let sandbox = sandbox(SandboxOptions::default());
     let (code, text) = run(&project, &sandbox, &["publish", "--due", "--no-wait"]);
     assert_eq!(code, 3, "{text}");
@@ -267,7 +267,7 @@ fn long_article(chars: usize) -> String {
 fn long_articles_count_their_visible_text_in_check_publish_and_the_sandbox() {
     let head = "---\ntitle: 长文\naccount: service\ncover: cover.jpg\npublish_at: 2026-12-01 08:00\n---\n\n";
     let project = TestProject::with_items(&[("articles/long", &format!("{head}{}", long_article(12_000)))]);
-    let cover = crate::support::repo_root().join("content/articles/2026-12-01-ding-story");
+    let cover = crate::support::example_root().join("content/articles/2026-12-01-ding-story");
     let cover_file = std::fs::read_dir(&cover)
         .unwrap()
         .filter_map(Result::ok)

@@ -305,7 +305,7 @@ impl ImageSink for NameSink {
 
 #[test]
 fn generated_markdown_with_raw_html_renders_and_sanitizes_clean() {
-    let theme = wxpub::render::Theme::load(&crate::support::repo_root().join("layouts"), "museum").unwrap();
+    let theme = wxpub::render::Theme::load(&crate::support::example_root().join("layouts"), "museum").unwrap();
     let pieces = [
         "# 标题\n\n",
         "段落 **粗** *斜* `code` ",

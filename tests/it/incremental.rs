@@ -308,7 +308,7 @@ fn check_from_kept_findings_sees_a_replaced_image_and_a_rescheduled_link_target(
         ("articles/2026-12-01-part-one", &first),
         ("articles/2026-12-05-part-two", &item("下篇", "2026-12-05 08:00", "上篇见[这里](../2026-12-01-part-one/)。")),
     ]);
-    let wood = crate::support::repo_root().join("content/articles/2026-12-01-ding-story/wood.jpg");
+    let wood = crate::support::example_root().join("content/articles/2026-12-01-ding-story/wood.jpg");
     for folder in ["articles/2026-12-01-part-one", "articles/2026-12-05-part-two"] {
         std::fs::copy(&wood, project.path().join("content").join(folder).join("wood.jpg")).unwrap();
     }
@@ -425,8 +425,8 @@ fn an_unchanged_build_is_known_by_stat_and_every_kind_of_change_builds_again() {
 #[test]
 fn a_source_edited_while_the_build_ran_is_built_by_the_next_build() {
     use wxpub::build::{self, BuildOptions, RenderMemo, record};
-    use wxpub::file_hashes::{FileHashes, now_ns};
     use wxpub::project::Project;
+    use wxpub::state::file_hashes::{FileHashes, now_ns};
 
     let project = TestProject::example();
     let root = project.path();
@@ -440,7 +440,7 @@ fn a_source_edited_while_the_build_ran_is_built_by_the_next_build() {
             drafts: false,
             hashes: &hashes,
             memo: Some(&RenderMemo::on_disk(root)),
-            progress: &wxpub::progress::Silent,
+            progress: &wxpub::util::progress::Silent,
         };
         let built = build::build(&loaded, &options).unwrap();
         if let Some(text) = edit {
@@ -470,7 +470,7 @@ fn a_source_edited_while_the_build_ran_is_built_by_the_next_build() {
 #[test]
 fn a_build_waits_while_another_run_writes_the_project() {
     let project = TestProject::example();
-    let publish = wxpub::project_lock::acquire(project.path(), "publish", false, |_| {}).unwrap();
+    let publish = wxpub::state::run_lock::acquire(project.path(), "publish", false, |_| {}).unwrap();
     let mut child = binary()
         .current_dir(project.path())
         .arg("build")

@@ -65,7 +65,7 @@ const FONTS_JS: &str = r#"(() => [...document.querySelectorAll('p, li, td')].sli
   .map(e => getComputedStyle(e).fontFamily))()"#;
 
 fn themes() -> Vec<String> {
-    let mut themes: Vec<String> = std::fs::read_dir(repo_root().join("layouts/themes"))
+    let mut themes: Vec<String> = std::fs::read_dir(crate::support::example_root().join("layouts/themes"))
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".toml").map(str::to_string))
         .collect();
@@ -102,7 +102,8 @@ fn build_with_theme(theme: &str) -> TestProject {
 #[test]
 fn every_bundled_theme_keeps_to_wechats_allow_list() {
     for theme in themes() {
-        let text = std::fs::read_to_string(repo_root().join(format!("layouts/themes/{theme}.toml"))).unwrap();
+        let text = std::fs::read_to_string(crate::support::example_root().join(format!("layouts/themes/{theme}.toml")))
+            .unwrap();
         let parsed: toml::Value = toml::from_str(&text).unwrap();
         for (key, value) in parsed["styles"].as_table().unwrap() {
             let value = value.as_str().unwrap();

@@ -503,13 +503,13 @@ fn a_preview_after_a_build_renders_only_what_links_and_shows_the_same() {
     {
         use wxpub::build::{BuildOptions, RenderMemo};
         let project = wxpub::project::Project::load(built.path()).unwrap();
-        let hashes = wxpub::file_hashes::FileHashes::load(built.path());
+        let hashes = wxpub::state::file_hashes::FileHashes::load(built.path());
         let options = BuildOptions {
             output_dir: Some(built.path().join("dist")),
             drafts: false,
             hashes: &hashes,
             memo: Some(&RenderMemo::on_disk(built.path())),
-            progress: &wxpub::progress::Silent,
+            progress: &wxpub::util::progress::Silent,
         };
         wxpub::build::build(&project, &options).unwrap();
     }

@@ -297,7 +297,7 @@ fn a_push_goes_out_after_the_items_it_links_to_with_their_urls() {
             &item("专题", "2026-12-01 09:00", "gather:\n  tags: [专题]\n", "本专题收集两篇文章。"),
         ),
     ]);
-    let wood = crate::support::repo_root().join("content/articles/2026-12-01-ding-story/wood.jpg");
+    let wood = crate::support::example_root().join("content/articles/2026-12-01-ding-story/wood.jpg");
     for folder in ["articles/2026-12-01-first", "articles/2026-12-02-second", "topics/2026-12-01-topic"] {
         std::fs::copy(&wood, project.path().join("content").join(folder).join("wood.jpg")).unwrap();
     }
@@ -530,7 +530,7 @@ fn articles_that_link_to_each_other_are_both_published_in_time_order() {
         ("articles/2026-12-01-part-one", &item("上篇", "2026-12-01 08:00", "下篇见[这里](../2026-12-02-part-two/)。")),
         ("articles/2026-12-02-part-two", &item("下篇", "2026-12-02 08:00", "上篇见[这里](../2026-12-01-part-one/)。")),
     ]);
-    let wood = crate::support::repo_root().join("content/articles/2026-12-01-ding-story/wood.jpg");
+    let wood = crate::support::example_root().join("content/articles/2026-12-01-ding-story/wood.jpg");
     for folder in ["articles/2026-12-01-part-one", "articles/2026-12-02-part-two"] {
         std::fs::copy(&wood, project.path().join("content").join(folder).join("wood.jpg")).unwrap();
     }

@@ -6,8 +6,6 @@ use wxpub::config::Config;
 use wxpub::content::{Kind, parse_item};
 use wxpub::render::{ImageRequestError, ImageRole, ImageSink, Layouts};
 
-use crate::support::repo_root;
-
 /// Resolves every image to `images/<name>` without touching the disk.
 struct NameSink;
 
@@ -18,7 +16,7 @@ impl ImageSink for NameSink {
 }
 
 fn render(body: &str) -> String {
-    let root = repo_root();
+    let root = crate::support::example_root();
     let config = Config::load(&root).unwrap();
     let layouts = Layouts::load(&root.join("layouts"), &config).unwrap();
     let source = format!("---\ntitle: 快照\naccount: subscription\n---\n{body}");
@@ -139,7 +137,7 @@ fn raw_html_is_sanitized() {
 
 #[test]
 fn component_errors_point_at_the_line() {
-    let root = repo_root();
+    let root = crate::support::example_root();
     let config = Config::load(&root).unwrap();
     let layouts = Layouts::load(&root.join("layouts"), &config).unwrap();
     let source =
@@ -192,7 +190,7 @@ images:
 }
 
 fn render_error(body: &str) -> String {
-    let root = repo_root();
+    let root = crate::support::example_root();
     let config = Config::load(&root).unwrap();
     let layouts = Layouts::load(&root.join("layouts"), &config).unwrap();
     let source = format!("---\ntitle: t\naccount: service\n---\n\n{body}");

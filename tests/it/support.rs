@@ -10,7 +10,7 @@ pub const NOW: &str = "2026-11-20 09:00";
 
 /// Pins the in-process clock (preview servers and sandboxes run inside the test binary).
 pub fn pin_clock() {
-    wxpub::clock::pin(wxpub::clock::parse(NOW, chrono_tz::Asia::Shanghai).expect("NOW parses"));
+    wxpub::util::clock::pin(wxpub::util::clock::parse(NOW, chrono_tz::Asia::Shanghai).expect("NOW parses"));
 }
 
 /// `[publish] first_look` for the suite's runs (WeChat's pace is 4 s; the sandboxes here
@@ -90,6 +90,12 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The bundled example project (`examples/museum/`): what `wxpub init` starts from and every
+/// [`TestProject::example`] copies.
+pub fn example_root() -> PathBuf {
+    repo_root().join("examples/museum")
+}
+
 impl TestProject {
     /// A copy of the bundled example project (publish.toml, content/, layouts/), its image
     /// cache holding the example's images as the suite's first build processed them: a build
@@ -107,7 +113,7 @@ impl TestProject {
     pub fn example_cold() -> TestProject {
         pin_clock();
         let dir = tempfile::tempdir().expect("temp dir");
-        let root = repo_root();
+        let root = crate::support::example_root();
         std::fs::copy(root.join("publish.toml"), dir.path().join("publish.toml")).unwrap();
         copy_tree(&root.join("content"), &dir.path().join("content"));
         copy_tree(&root.join("layouts"), &dir.path().join("layouts"));

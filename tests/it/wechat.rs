@@ -64,7 +64,7 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 fn content_image(path: &str) -> Vec<u8> {
-    std::fs::read(repo_root().join("content").join(path)).unwrap()
+    std::fs::read(crate::support::example_root().join("content").join(path)).unwrap()
 }
 
 /// A real 1×1 GIF.

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::{Context, at_key, diag};
 use crate::content::{self, Item, Kind};
-use crate::diagnostics::{Diagnostic, Rule};
+use crate::util::diagnostics::{Diagnostic, Rule};
 
 use crate::wechat::limits::PUSH_MAX_ARTICLES as PUSH_MAX;
 use crate::wechat::limits::{

@@ -6,9 +6,9 @@ use pulldown_cmark::{Event, Parser, Tag};
 
 use super::{Context, at_key, at_offset, diag};
 use crate::content::{self, Item};
-use crate::diagnostics::{Diagnostic, Rule};
 use crate::images::{SourcePathProblem, check_source_path};
 use crate::render::markdown;
+use crate::util::diagnostics::{Diagnostic, Rule};
 
 const SMALL_IMAGE_WIDTH: u32 = 400;
 
@@ -51,7 +51,7 @@ pub(super) fn check_image_post(item: &Item) -> Vec<Diagnostic> {
         ));
     }
     let text = markdown::plain_text(item.body());
-    if crate::html::has_markup(&text) {
+    if crate::util::html::has_markup(&text) {
         out.push(at_key(
             item,
             "format",

@@ -4,7 +4,7 @@ use std::path::{Component, Path};
 
 use super::{Context, diag};
 use crate::content::{self, Item, Kind};
-use crate::diagnostics::{Diagnostic, Rule};
+use crate::util::diagnostics::{Diagnostic, Rule};
 
 pub(super) fn internal_target_exists(ctx: &Context<'_>, item: &Item, url: &str) -> bool {
     let path = url.split(['#', '?']).next().unwrap_or("").trim_end_matches('/');

@@ -12,10 +12,10 @@ use super::CheckError;
 use crate::build::{Rendered, Renders};
 use crate::config::Config;
 use crate::content::{self, Item};
-use crate::diagnostics::{Diagnostic, Rule, line_col};
-use crate::file_hashes::FileHashes;
 use crate::project::Project;
 use crate::render::{Layouts, RenderError};
+use crate::state::file_hashes::FileHashes;
+use crate::util::diagnostics::{Diagnostic, Rule, line_col};
 
 mod front_matter;
 mod images;
@@ -69,12 +69,12 @@ pub struct Context<'a> {
     hashes: &'a FileHashes,
     /// What publish.lock records (empty when there is none or it cannot be read: `publish`
     /// reports a broken lock itself).
-    lock: crate::publish_lock::Lock,
+    lock: crate::state::ledger::Ledger,
     /// How links name other items (the renderer's own resolution).
     links: &'a crate::render::ItemLinks,
     /// Item key → its index in `items` (links and topic cards name items by key).
     index_of: std::collections::HashMap<String, usize>,
-    /// Items whose publication is settled in publish.lock (see [`crate::publish_lock::Lock::settled_items`]).
+    /// Items whose publication is settled in publish.lock (see [`crate::state::ledger::Ledger::settled_items`]).
     settled: std::collections::BTreeSet<String>,
 }
 
@@ -85,7 +85,7 @@ impl<'a> Context<'a> {
         hashes: &'a FileHashes,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Self {
-        let lock = crate::publish_lock::Lock::load(&project.root).unwrap_or_default();
+        let lock = crate::state::ledger::Ledger::load(&project.root).unwrap_or_default();
         Context {
             project: &project.root,
             config: &project.config,

@@ -2,8 +2,8 @@
 //! colours in light and dark mode.
 use super::{Context, diag};
 use crate::content::Item;
-use crate::diagnostics::{Diagnostic, Rule};
 use crate::render::RenderError;
+use crate::util::diagnostics::{Diagnostic, Rule};
 use crate::wechat::limits::{ContentSize, UPLOADED_IMAGE_URL_CHARS};
 
 /// Text whose colours fail WCAG AA in light mode or after WeChat's dark-mode conversion. One

@@ -10,9 +10,9 @@ use super::links::internal_target_exists;
 use super::{Context, Words, at_offset, diag};
 use crate::check::typography;
 use crate::content::{self, Item, Kind};
-use crate::diagnostics::{Diagnostic, Rule, did_you_mean, line_col};
 use crate::render::components::COMPONENT_NAMES;
 use crate::render::{highlight, markdown, sanitize::is_wechat_article_url};
+use crate::util::diagnostics::{Diagnostic, Rule, did_you_mean, line_col};
 
 pub(super) fn check_body(ctx: &Context<'_>, item: &Item, words: &Words) -> Vec<Diagnostic> {
     let mut out = Vec::new();

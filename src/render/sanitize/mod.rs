@@ -11,7 +11,7 @@
 //! - in `style`, only the [`ALLOWED_CSS_PROPERTIES`], filtered one by one, because one unknown
 //!   declaration can make the editor drop the whole attribute. No `position` (dropped), no
 //!   `url(…)` (outside resources are refused), no `!important` (defeats dark mode).
-use crate::html::{decode_entities, parse_attributes, tag_name_len};
+use crate::util::html::{decode_entities, parse_attributes, tag_name_len};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -403,7 +403,7 @@ fn skip_past_end_tag<'t>(text: &'t str, name: &str) -> Option<&'t str> {
 }
 
 fn push_attr_value(out: &mut String, value: &str) {
-    crate::html::push_escaped(out, value);
+    crate::util::html::push_escaped(out, value);
 }
 
 fn filter_attribute<'u>(element: &str, attribute: &str, value: &'u str) -> Option<Cow<'u, str>> {

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::config::PublishMode;
 use crate::wechat::limits::{AUTHOR_MAX_CHARS, DIGEST_MAX_CHARS, TITLE_MAX_CHARS};
 use crate::wechat::types::{Article, Datacube, MaterialType, Reviewer};
 use crate::wechat::{Client, Upload, WechatError};
@@ -90,13 +89,25 @@ struct DraftCase {
     expected: Option<i64>,
 }
 
-/// Runs every check against `client`'s account. `mode` is the account's publish mode (whether
+/// How the project uses the account (its `mode` in publish.toml): what the probe expects it to
+/// be able to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountUse {
+    /// Publishes through freepublish: 48001 there is a finding.
+    Publishes,
+    /// Mass-sends its pushes.
+    MassSends,
+    /// Stops at drafts; a person publishes them.
+    DraftsOnly,
+}
+
+/// Runs every check against `client`'s account. `mode` says how the project uses it (whether
 /// it must be able to publish); `preview_to`, when given, receives one throwaway preview (the only
 /// way to see the mass-send permission); `report` hears each finding as it is made.
 pub fn probe(
     client: &Client,
     account: &str,
-    mode: PublishMode,
+    mode: AccountUse,
     preview_to: Option<&Reviewer>,
     report: &mut dyn FnMut(&Finding),
 ) -> ProbeReport {
@@ -108,7 +119,7 @@ pub fn probe(
     let mut result = ProbeReport {
         account: account.to_string(),
         api_base: client.base().to_string(),
-        probed_at: crate::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        probed_at: crate::util::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         cleaned_up: Vec::new(),
         findings: Vec::new(),
         calls: BTreeMap::new(),
@@ -120,7 +131,7 @@ pub fn probe(
         Err(err) => {
             let why = match err.code() {
                 Some(40164) => "this machine's IP is not on the account's allow-list (40164)".to_string(),
-                _ => crate::redact::redact(&err.to_string()),
+                _ => crate::util::redact::redact(&err.to_string()),
             };
             record(could_not_run("credentials", "stable_token gives a token", &why), &mut findings);
             result.findings = findings;
@@ -147,7 +158,7 @@ pub fn probe(
     if let Some(may) = may_publish {
         let rule = "freepublish is available to an account in mode = \"publish\" (48001 otherwise)";
         let finding = match (mode, may) {
-            (PublishMode::Publish, false) => differs(
+            (AccountUse::Publishes, false) => differs(
                 "publish permission",
                 rule,
                 "freepublish available",
@@ -190,7 +201,7 @@ pub fn probe(
     // 6. Statistics: one day of the follower endpoints and of the four 2026 ones, and the fields
     // the contract names (`a.b`: inside object a; `a[].b`: in every entry of list a). The
     // field names of `read_user_source` are the contract's least certain ones.
-    let day = (crate::wechat::limits::quota_day(crate::clock::now()) - chrono::Days::new(2)).to_string();
+    let day = (crate::wechat::limits::quota_day(crate::util::clock::now()) - chrono::Days::new(2)).to_string();
     for (endpoint, fields) in [
         (Datacube::GetUserSummary, &["ref_date", "user_source", "new_user", "cancel_user"][..]),
         (Datacube::GetUserCumulate, &["ref_date", "cumulate_user"][..]),
@@ -293,7 +304,7 @@ fn differs(check: &'static str, rule: &str, expected: &str, got: &str) -> Findin
 }
 
 fn could_not_run(check: &'static str, rule: &str, why: &str) -> Finding {
-    Finding { check, rule: rule.to_string(), verdict: Verdict::CouldNotRun { why: crate::redact::redact(why) } }
+    Finding { check, rule: rule.to_string(), verdict: Verdict::CouldNotRun { why: crate::util::redact::redact(why) } }
 }
 
 /// Compares an answer with the expectation: accepted (None) or refused with an errcode.
@@ -317,9 +328,9 @@ const MASS_SEND_CHECK: &str = "mass-send permission";
 /// answers 48001 only to a mass call, and `message/mass/get` on an unknown msg_id is unspecified.
 /// So, when the operator names a phone, one throwaway draft goes there as a preview — the one
 /// mass call that reaches nobody else — and is deleted at once.
-fn mass_send_check(client: &Client, mode: PublishMode, thumb: &str, preview_to: Option<&Reviewer>) -> Finding {
+fn mass_send_check(client: &Client, mode: AccountUse, thumb: &str, preview_to: Option<&Reviewer>) -> Finding {
     let needs = match mode {
-        PublishMode::Masssend => "mass-sends its pushes",
+        AccountUse::MassSends => "mass-sends its pushes",
         _ => "proofs drafts on a phone with `wxpub send-preview`",
     };
     let rule = format!("message/mass answers (48001 otherwise): this account {needs}");

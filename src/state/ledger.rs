@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub const LOCK_FILE: &str = "publish.lock";
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Lock {
+pub struct Ledger {
     #[serde(default)]
     pub accounts: BTreeMap<String, AccountLock>,
 }
@@ -277,17 +277,17 @@ pub enum LockError {
     Write { path: PathBuf, source: std::io::Error },
 }
 
-impl Lock {
+impl Ledger {
     pub fn path(project: &Path) -> PathBuf {
         project.join(LOCK_FILE)
     }
 
     /// The lock in `project`, or an empty one when there is none yet.
-    pub fn load(project: &Path) -> Result<Lock, LockError> {
-        let path = Lock::path(project);
+    pub fn load(project: &Path) -> Result<Ledger, LockError> {
+        let path = Ledger::path(project);
         match std::fs::read_to_string(&path) {
             Ok(text) => toml::from_str(&text).map_err(|e| LockError::Read { path, message: e.to_string() }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Lock::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ledger::default()),
             Err(e) => Err(LockError::Read { path, message: e.to_string() }),
         }
     }
@@ -295,12 +295,12 @@ impl Lock {
     /// Writes the whole lock through a temporary file and a rename: a crash leaves the old or the
     /// new lock, never half of one.
     pub fn save(&self, project: &Path) -> Result<(), LockError> {
-        let path = Lock::path(project);
+        let path = Ledger::path(project);
         let body = toml::to_string(self)
             .map_err(|e| LockError::Write { path: path.clone(), source: std::io::Error::other(e) })?;
         let text =
             format!("# Written by wxpub publish: what has been uploaded, drafted and published. Commit it.\n{body}");
-        crate::fs_util::write_atomic(&path, text.as_bytes()).map_err(|source| LockError::Write { path, source })
+        crate::util::fs::write_atomic(&path, text.as_bytes()).map_err(|source| LockError::Write { path, source })
     }
 
     /// Keys of the items whose publication is settled — published or sent (even if deleted
@@ -400,7 +400,7 @@ submitted_at = "2026-12-05T01:00:03Z"
 
     #[test]
     fn a_lock_written_before_the_types_reads_and_writes_back_unchanged() {
-        let lock: Lock = toml::from_str(WRITTEN_BY_0_1).unwrap();
+        let lock: Ledger = toml::from_str(WRITTEN_BY_0_1).unwrap();
         let service = &lock.accounts["service"];
         assert_eq!(service.media["aa"].pending, Some(PendingUpload::Material));
         let push = |account: &str, slot: &str| lock.accounts[account].pushes[slot].clone();
@@ -441,7 +441,7 @@ submitted_at = "2026-12-05T01:00:03Z"
     #[test]
     fn an_unknown_status_names_the_field_and_what_is_expected() {
         let text = WRITTEN_BY_0_1.replacen("status = \"sending\"", "status = \"queued\"", 1);
-        let error = toml::from_str::<Lock>(&text).unwrap_err().to_string();
+        let error = toml::from_str::<Ledger>(&text).unwrap_err().to_string();
         assert!(error.contains("unknown publication status \"queued\"") && error.contains("status"), "{error}");
     }
 }

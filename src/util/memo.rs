@@ -7,7 +7,7 @@ use std::hash::Hash;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use crate::fs_util::LaterWrites;
+use crate::util::fs::LaterWrites;
 
 pub struct Memo<K, V> {
     entries: Mutex<HashMap<K, V>>,
@@ -61,7 +61,7 @@ impl<K: Eq + Hash, V> Memo<K, V> {
     pub fn write_file(&self, path: PathBuf, make: impl FnOnce() -> Option<Vec<u8>> + Send + 'static) {
         self.writes.now_or_later(move || {
             if let Some(bytes) = make() {
-                let _ = crate::fs_util::write_atomic(&path, &bytes);
+                let _ = crate::util::fs::write_atomic(&path, &bytes);
             }
         });
     }

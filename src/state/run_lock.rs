@@ -16,12 +16,12 @@ pub const EXIT_BUSY: u8 = 3;
 
 /// Held for as long as the command runs; dropping it releases the lock.
 #[derive(Debug)]
-pub struct ProjectLock {
+pub struct RunLock {
     _file: File,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ProjectLockError {
+pub enum RunLockError {
     #[error("cannot open the project lock {path}: {source}")]
     Open { path: PathBuf, source: std::io::Error },
     #[error(
@@ -32,15 +32,10 @@ pub enum ProjectLockError {
 
 /// Takes the project's lock for `command`. When another run holds it: with `wait`, calls
 /// `waiting` with a description of that run and blocks until it ends; without, returns `Busy`.
-pub fn acquire(
-    project: &Path,
-    command: &str,
-    wait: bool,
-    waiting: impl FnOnce(&str),
-) -> Result<ProjectLock, ProjectLockError> {
+pub fn acquire(project: &Path, command: &str, wait: bool, waiting: impl FnOnce(&str)) -> Result<RunLock, RunLockError> {
     let dir = project.join(".wxpub");
     let path = dir.join("run.lock");
-    let open_error = |source| ProjectLockError::Open { path: path.clone(), source };
+    let open_error = |source| RunLockError::Open { path: path.clone(), source };
     std::fs::create_dir_all(&dir).map_err(open_error)?;
     let mut file = std::fs::OpenOptions::new()
         .read(true)
@@ -54,7 +49,7 @@ pub fn acquire(
         Err(std::fs::TryLockError::WouldBlock) => {
             let holder = describe_holder(&mut file);
             if !wait {
-                return Err(ProjectLockError::Busy { holder });
+                return Err(RunLockError::Busy { holder });
             }
             waiting(&holder);
             file.lock().map_err(open_error)?;
@@ -67,10 +62,10 @@ pub fn acquire(
             file,
             "wxpub {command}, pid {}, since {}",
             std::process::id(),
-            crate::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            crate::util::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         )
     });
-    Ok(ProjectLock { _file: file })
+    Ok(RunLock { _file: file })
 }
 
 fn describe_holder(file: &mut File) -> String {

@@ -2,8 +2,8 @@
 # Image benchmark: wxpub's processing against vipsthumbnail (libvips) and ImageMagick `convert`,
 # each asked for the same job: 1080 px wide, JPEG quality 85, metadata stripped.
 #
-#   bash bench/images.sh            # prepares the corpus (once), builds wxpub --release, runs all three
-#   BENCH_DIR=/tmp/wxpub-bench N=200 bash bench/images.sh
+#   bash benches/scripts/images.sh            # prepares the corpus (once), builds wxpub --release, runs all three
+#   BENCH_DIR=/tmp/wxpub-bench N=200 bash benches/scripts/images.sh
 #
 # Corpus: ≥ 9 MP wallpapers and photographs from Debian packages (plasma-workspace-wallpapers,
 # gnome-backgrounds, mate-backgrounds), fetched with apt-get download, never committed. There are
@@ -12,7 +12,8 @@
 # written as a JPEG at quality 92 like a camera or editor export.
 # Reports wall time, CPU time and peak RSS for each tool, and wxpub's ratio to vipsthumbnail.
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+EXAMPLE="$ROOT/examples/museum"
 BENCH_DIR="${BENCH_DIR:-/tmp/wxpub-bench}"
 N="${N:-200}"
 mkdir -p "$BENCH_DIR"
@@ -70,8 +71,8 @@ megapixels=$(for f in corpus/*.jpg; do echo $(( $(vipsheader -f width "$f") * $(
 echo "corpus: $count JPEGs, mean $megapixels MP ($(du -sh corpus | cut -f1)), from $(cat corpus/.done) distinct sources"
 
 # 4. A wxpub project whose articles use every corpus image.
-rm -rf project && mkdir -p project/content/articles && cp -r "$ROOT/layouts" project/
-sed -e 's/^max_width = .*/max_width = 1080/' "$ROOT/publish.toml" > project/publish.toml
+rm -rf project && mkdir -p project/content/articles && cp -r "$EXAMPLE/layouts" project/
+sed -e 's/^max_width = .*/max_width = 1080/' "$EXAMPLE/publish.toml" > project/publish.toml
 printf '\n' >> project/publish.toml
 # Same job as the other tools: quality 85 (the search only goes lower when a file is over 1 MB).
 sed -i 's/^size_margin = .*/size_margin = 0.05\njpeg_quality_max = 85/' project/publish.toml

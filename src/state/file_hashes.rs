@@ -193,7 +193,7 @@ impl FileHashes {
             Stored { version: STORED_VERSION, files: entries.clone(), headers: headers.clone() }
         };
         let json = serde_json::to_vec(&stored).map_err(std::io::Error::other)?;
-        crate::fs_util::write_atomic(file, &json)
+        crate::util::fs::write_atomic(file, &json)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Entry>> {
