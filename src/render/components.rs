@@ -633,22 +633,10 @@ pub fn render(
             let caption = qr.caption.unwrap_or_else(|| "长按或扫描二维码".into());
             Ok(figure(theme, &src, &caption, &caption))
         }
-        "reveal" => {
-            let reveal: Reveal = parse_yaml(ctx, body, first_line)?;
-            reveal_svg(ctx, &reveal, offset, first_line, sink)
-        }
-        "compare" => {
-            let compare: Compare = parse_yaml(ctx, body, first_line)?;
-            compare_svg(ctx, &compare, offset, first_line, sink)
-        }
-        "fold" => {
-            let fold: Fold = parse_yaml(ctx, body, first_line)?;
-            fold_svg(ctx, &fold, offset, first_line, sink)
-        }
-        "booking" => {
-            let booking: Booking = parse_yaml(ctx, body, first_line)?;
-            booking_card(ctx, &booking, offset, first_line, sink)
-        }
+        "reveal" => drawn(ctx, body, offset, first_line, sink, reveal_svg),
+        "compare" => drawn(ctx, body, offset, first_line, sink, compare_svg),
+        "fold" => drawn(ctx, body, offset, first_line, sink, fold_svg),
+        "booking" => drawn(ctx, body, offset, first_line, sink, booking_card),
         "video" => {
             // The same reading as the item's list of videos (`Item::video_blocks`), which the
             // yearly figures count.
@@ -930,6 +918,23 @@ fn push_description(html: &mut String, theme: &Theme, field: &str, description: 
         push_escaped(html, text.trim());
         html.push_str("</p>");
     }
+}
+
+/// What draws a block read as `T`: its context, the block, its offset and first line, where
+/// its images go.
+type Draw<T> = fn(&RenderContext<'_>, &T, usize, usize, &mut dyn ImageSink) -> Result<String, RenderError>;
+
+/// The block whose YAML `body` reads as `T`, drawn by `draw`.
+fn drawn<T: serde::de::DeserializeOwned>(
+    ctx: &RenderContext<'_>,
+    body: &str,
+    offset: usize,
+    first_line: usize,
+    sink: &mut dyn ImageSink,
+    draw: Draw<T>,
+) -> Result<String, RenderError> {
+    let block: T = parse_yaml(ctx, body, first_line)?;
+    draw(ctx, &block, offset, first_line, sink)
 }
 
 fn parse_yaml<T: serde::de::DeserializeOwned>(

@@ -340,63 +340,7 @@ mod tests {
 
     /// A publish.lock as wxpub 0.1 (before these fields were types) writes it, with every
     /// status, mode and pending write it can hold: read, and written back byte for byte.
-    const WRITTEN_BY_0_1: &str = r#"[accounts.service.media.aa]
-file = "aa.jpg"
-media_id = "m1"
-pending = "material"
-
-[accounts.service.pushes."2026-12-01T01:00:00Z"]
-items = ["articles/a"]
-pending = "submit"
-
-[accounts.service.pushes."2026-12-01T01:00:00Z".publication]
-mode = "publish"
-publish_id = "p1"
-status = "publishing"
-article_urls = []
-submitted_at = "2026-12-01T01:00:03Z"
-
-[accounts.service.pushes."2026-12-02T01:00:00Z"]
-items = ["articles/b"]
-pending = "draft-add"
-
-[accounts.service.pushes."2026-12-02T01:00:00Z".publication]
-mode = "publish"
-status = "failed: rejected by platform review"
-article_urls = []
-submitted_at = "2026-12-02T01:00:03Z"
-
-[accounts.service.pushes."2026-12-03T01:00:00Z"]
-items = ["articles/c"]
-
-[accounts.service.pushes."2026-12-03T01:00:00Z".publication]
-mode = "publish"
-status = "published, then deleted by the account"
-article_urls = ["https://mp.weixin.qq.com/s?__biz=x&mid=1&idx=1"]
-submitted_at = "2026-12-03T01:00:03Z"
-
-[accounts.subscription.media]
-
-[accounts.subscription.pushes."2026-12-04T01:00:00Z"]
-items = ["articles/d"]
-pending = "masssend"
-
-[accounts.subscription.pushes."2026-12-04T01:00:00Z".publication]
-mode = "masssend"
-msg_id = 7
-status = "sending"
-article_urls = []
-submitted_at = "2026-12-04T01:00:03Z"
-
-[accounts.subscription.pushes."2026-12-05T01:00:00Z"]
-items = ["articles/e"]
-
-[accounts.subscription.pushes."2026-12-05T01:00:00Z".publication]
-mode = "masssend"
-status = "sent, then deleted by the account"
-article_urls = []
-submitted_at = "2026-12-05T01:00:03Z"
-"#;
+    const WRITTEN_BY_0_1: &str = include_str!("../../tests/fixtures/publish-lock-0.1.toml");
 
     #[test]
     fn a_lock_written_before_the_types_reads_and_writes_back_unchanged() {
