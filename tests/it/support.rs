@@ -104,7 +104,13 @@ impl TestProject {
     /// itself, or that need a build to take its full time, use [`TestProject::example_cold`].
     pub fn example() -> TestProject {
         let project = TestProject::example_cold();
-        copy_tree(example_image_cache(), &wxpub::images::cache_dir(project.path()));
+        let cache = wxpub::images::cache_dir(project.path());
+        for entry in std::fs::read_dir(example_image_cache()).unwrap().map(Result::unwrap) {
+            if entry.file_name() != "complete" {
+                std::fs::create_dir_all(&cache).unwrap();
+                std::fs::copy(entry.path(), cache.join(entry.file_name())).unwrap();
+            }
+        }
         project
     }
 
@@ -152,30 +158,57 @@ impl TestProject {
     }
 }
 
-/// The image cache of a cold build of the example, made once per test process (the first test
-/// to ask builds it; the others wait) and copied into every [`TestProject::example`]. The cache
-/// is keyed by each source's hash and every setting that changes the output, so a test that
-/// edits an image or the image settings processes that image again, as a user's build would.
-/// The cold path itself stays covered: this build, `images.rs`, and
+/// The image cache of a cold build of the example, copied into every [`TestProject::example`].
+/// Made once per `wxpub` binary and example (the first test to need it builds it), and kept
+/// under the target folder, so that a runner with one process per test (cargo-nextest) shares
+/// it too. The cache is keyed by each source's hash and every setting that changes the output,
+/// so a test that edits an image or the image settings processes that image again, as a user's
+/// build would. The cold path itself stays covered: this build, `images.rs`, and
 /// `build_is_byte_for_byte_deterministic`, which compares a cold build with a warm one.
 pub fn example_image_cache() -> &'static Path {
-    static CACHE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    CACHE
-        .get_or_init(|| {
-            let project = TestProject::example_cold();
-            let output = binary().current_dir(project.path()).args(["build", "--out", "dist"]).output().unwrap();
-            assert!(
-                output.status.success(),
-                "the example's cold build failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            let summary = String::from_utf8_lossy(&output.stdout);
-            assert!(summary.contains(" 0 from cache"), "the first build of the example was not cold: {summary}");
-            let cache = tempfile::tempdir().expect("temp dir");
-            copy_tree(&wxpub::images::cache_dir(project.path()), cache.path());
-            cache
-        })
-        .path()
+    static CACHE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    CACHE.get_or_init(|| {
+        let kept = Path::new(env!("CARGO_TARGET_TMPDIR")).join("example-image-cache");
+        let here = kept.join(example_cache_key());
+        if here.join("complete").is_file() {
+            return here;
+        }
+        let project = TestProject::example_cold();
+        let output = binary().current_dir(project.path()).args(["build", "--out", "dist"]).output().unwrap();
+        assert!(
+            output.status.success(),
+            "the example's cold build failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let summary = String::from_utf8_lossy(&output.stdout);
+        assert!(summary.contains(" 0 from cache"), "the first build of the example was not cold: {summary}");
+        // Made beside, then renamed into place: a process that finds `here` finds it whole (two
+        // processes that both build it keep one, and the other's is dropped).
+        let _ = std::fs::remove_dir_all(&kept); // caches of other binaries or examples
+        std::fs::create_dir_all(&kept).unwrap();
+        let made = tempfile::tempdir_in(&kept).expect("temp dir");
+        copy_tree(&wxpub::images::cache_dir(project.path()), made.path());
+        std::fs::write(made.path().join("complete"), "").unwrap();
+        let made = made.keep();
+        if std::fs::rename(&made, &here).is_err() {
+            let _ = std::fs::remove_dir_all(&made);
+        }
+        here
+    })
+}
+
+/// What the example's image cache depends on: the `wxpub` binary (its size and time) and the
+/// example's files (their names and sizes).
+fn example_cache_key() -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let binary = std::fs::metadata(assert_cmd::cargo::cargo_bin("wxpub")).expect("the wxpub binary");
+    (binary.len(), binary.modified().ok()).hash(&mut hasher);
+    for entry in walkdir::WalkDir::new(example_root()).sort_by_file_name() {
+        let entry = entry.unwrap();
+        (entry.path().strip_prefix(example_root()).unwrap(), entry.metadata().unwrap().len()).hash(&mut hasher);
+    }
+    format!("{:016x}", hasher.finish())
 }
 
 pub fn copy_tree(from: &Path, to: &Path) {
