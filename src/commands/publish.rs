@@ -93,7 +93,6 @@ fn record_usage(project: &Path, clients: &BTreeMap<String, Client>, quota_ran_ou
     Some(note)
 }
 
-/// Builds (incrementally) and checks the same renders; an error blocks the run.
 /// The build of what goes to WeChat: into `dist/`, without drafts, every item rendered from
 /// its source (no kept render stands between the sources and what is sent).
 fn sent_build<'a>(output_dir: &Path, hashes: &'a FileHashes) -> BuildOptions<'a> {
@@ -106,6 +105,7 @@ fn sent_build<'a>(output_dir: &Path, hashes: &'a FileHashes) -> BuildOptions<'a>
     }
 }
 
+/// Builds (incrementally) and checks the same renders; an error blocks the run.
 fn build_and_check(
     project: &Project,
     options: &BuildOptions<'_>,
@@ -148,33 +148,8 @@ pub fn send_preview(project: &Path, args: SendPreviewArgs) -> Result<ExitCode> {
     };
     let loaded = Project::load(project)?;
     let config = &loaded.config;
-    let mut reviewers: Vec<Reviewer> = args.to.iter().map(|id| Reviewer::WechatId(id.clone())).collect();
-    reviewers.extend(args.openid.iter().map(|id| Reviewer::OpenId(id.clone())));
-    if reviewers.is_empty() {
-        reviewers = config.publish.reviewers.iter().map(|id| Reviewer::WechatId(id.clone())).collect();
-    }
-    if reviewers.is_empty() {
-        bail!(
-            "who receives the preview? Give --to WECHAT_ID (or --openid OPENID), or list WeChat IDs in `[publish] reviewers` in publish.toml"
-        );
-    }
-    // The named items, each with a schedule: a preview is the draft of the item's push.
-    let mut wanted = Vec::new();
-    for name in &args.items {
-        let key = name.trim_end_matches('/').trim_end_matches("/index.md").trim_start_matches("content/");
-        let Some(item) = loaded.item(key) else {
-            bail!("no item `{name}` (give item keys like articles/2026-12-01-ding-story, or their folders)");
-        };
-        if item.meta.draft {
-            bail!(
-                "{key} is marked `draft: true`, so it is neither built for WeChat nor previewed; set `draft: false` (it still goes out only at its publish_at, with `wxpub publish --due`)"
-            );
-        }
-        if item.meta.publish_at.is_none() {
-            bail!("{key} has no publish_at: a preview sends the draft of its push; give it a publish_at");
-        }
-        wanted.push(key.to_string());
-    }
+    let reviewers = reviewers_of(config, &args)?;
+    let wanted = preview_items(&loaded, &args.items)?;
 
     let now = crate::util::clock::now();
     let hashes = FileHashes::load(project);
@@ -200,9 +175,81 @@ pub fn send_preview(project: &Path, args: SendPreviewArgs) -> Result<ExitCode> {
         overwrite_server: &[],
     };
     let outcomes = publish::execute(&pushes, &build.manifest, config, &mut lock, &clients, &options);
+    let (sent, failures) = send_drafts(&pushes, &outcomes, &lock, &clients, config, &reviewers);
+    record_usage(project, &clients, false);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "sent": sent, "failed": failures }))?);
+    } else {
+        for preview in &sent {
+            println!(
+                "sent {} push at {} (draft {}) to {}",
+                preview["account"].as_str().unwrap_or(""),
+                preview["slot"].as_str().unwrap_or(""),
+                preview["draft"].as_str().unwrap_or(""),
+                preview["to"].as_str().unwrap_or("")
+            );
+        }
+    }
+    if !failures.is_empty() {
+        for failure in &failures {
+            eprintln!("not sent: {failure}");
+        }
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Who receives the previews: `--to` and `--openid`, or else `[publish] reviewers`; nobody is
+/// an error.
+fn reviewers_of(config: &Config, args: &SendPreviewArgs) -> Result<Vec<Reviewer>> {
+    let mut reviewers: Vec<Reviewer> = args.to.iter().map(|id| Reviewer::WechatId(id.clone())).collect();
+    reviewers.extend(args.openid.iter().map(|id| Reviewer::OpenId(id.clone())));
+    if reviewers.is_empty() {
+        reviewers = config.publish.reviewers.iter().map(|id| Reviewer::WechatId(id.clone())).collect();
+    }
+    if reviewers.is_empty() {
+        bail!(
+            "who receives the preview? Give --to WECHAT_ID (or --openid OPENID), or list WeChat IDs in `[publish] reviewers` in publish.toml"
+        );
+    }
+    Ok(reviewers)
+}
+
+/// The keys of the items to preview, each an item that is no draft and has a schedule: a
+/// preview is the draft of the item's push.
+fn preview_items(loaded: &Project, names: &[String]) -> Result<Vec<String>> {
+    let mut wanted = Vec::new();
+    for name in names {
+        let key = name.trim_end_matches('/').trim_end_matches("/index.md").trim_start_matches("content/");
+        let Some(item) = loaded.item(key) else {
+            bail!("no item `{name}` (give item keys like articles/2026-12-01-ding-story, or their folders)");
+        };
+        if item.meta.draft {
+            bail!(
+                "{key} is marked `draft: true`, so it is neither built for WeChat nor previewed; set `draft: false` (it still goes out only at its publish_at, with `wxpub publish --due`)"
+            );
+        }
+        if item.meta.publish_at.is_none() {
+            bail!("{key} has no publish_at: a preview sends the draft of its push; give it a publish_at");
+        }
+        wanted.push(key.to_string());
+    }
+    Ok(wanted)
+}
+
+/// Sends each push's draft, as the lock records it after `outcomes`, to every reviewer. Returns
+/// the previews sent (as the JSON report shows them) and why the others were not, in order.
+fn send_drafts(
+    pushes: &[publish::Push],
+    outcomes: &[publish::PushOutcome],
+    lock: &Ledger,
+    clients: &BTreeMap<String, Client>,
+    config: &Config,
+    reviewers: &[Reviewer],
+) -> (Vec<serde_json::Value>, Vec<String>) {
     let mut failures = Vec::new();
     let mut sent = Vec::new();
-    for (push, outcome) in pushes.iter().zip(&outcomes) {
+    for (push, outcome) in pushes.iter().zip(outcomes) {
         if let Some(error) = &outcome.error {
             failures.push(format!("{} at {}: the draft could not be made: {error}", push.account, push.slot));
             continue;
@@ -225,7 +272,7 @@ pub fn send_preview(project: &Path, args: SendPreviewArgs) -> Result<ExitCode> {
         };
         let client = &clients[&push.account];
         let account_name = &config.accounts[&push.account].name;
-        for reviewer in &reviewers {
+        for reviewer in reviewers {
             match client.mass_preview(&draft, reviewer) {
                 Ok(answer) => sent.push(serde_json::json!({
                     "account": push.account, "slot": push.slot, "items": push.items, "draft": draft,
@@ -235,44 +282,29 @@ pub fn send_preview(project: &Path, args: SendPreviewArgs) -> Result<ExitCode> {
                     "{} at {} to {reviewer}: {}",
                     push.account,
                     push.slot,
-                    match e.code() {
-                        Some(43004) => format!(
-                            "they do not follow {account_name}; only followers receive previews — follow the account, then run this again"
-                        ),
-                        Some(40132) | Some(40003) => {
-                            "WeChat knows no such reviewer; check the WeChat ID (微信号, not the nickname) or openid".to_string()
-                        }
-                        Some(45009) => format!(
-                            "today's {} previews are used up; the quota resets at 00:00 Beijing time",
-                            crate::wechat::limits::daily_quota("/cgi-bin/message/mass/preview").unwrap_or(100)
-                        ),
-                        _ => crate::util::redact::redact(&e.to_string()),
-                    }
+                    preview_refused(&e, account_name)
                 )),
             }
         }
     }
-    record_usage(project, &clients, false);
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "sent": sent, "failed": failures }))?);
-    } else {
-        for preview in &sent {
-            println!(
-                "sent {} push at {} (draft {}) to {}",
-                preview["account"].as_str().unwrap_or(""),
-                preview["slot"].as_str().unwrap_or(""),
-                preview["draft"].as_str().unwrap_or(""),
-                preview["to"].as_str().unwrap_or("")
-            );
+    (sent, failures)
+}
+
+/// Why WeChat refused a preview, told so that the operator knows what to do.
+fn preview_refused(e: &crate::wechat::WechatError, account_name: &str) -> String {
+    match e.code() {
+        Some(43004) => format!(
+            "they do not follow {account_name}; only followers receive previews — follow the account, then run this again"
+        ),
+        Some(40132) | Some(40003) => {
+            "WeChat knows no such reviewer; check the WeChat ID (微信号, not the nickname) or openid".to_string()
         }
+        Some(45009) => format!(
+            "today's {} previews are used up; the quota resets at 00:00 Beijing time",
+            crate::wechat::limits::daily_quota("/cgi-bin/message/mass/preview").unwrap_or(100)
+        ),
+        _ => crate::util::redact::redact(&e.to_string()),
     }
-    if !failures.is_empty() {
-        for failure in &failures {
-            eprintln!("not sent: {failure}");
-        }
-        return Ok(ExitCode::from(1));
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// `--wait` without a duration: until WeChat has settled everything, but not for ever (a
@@ -326,6 +358,9 @@ fn merge_rounds(outcomes: &mut Vec<publish::PushOutcome>, round: Vec<publish::Pu
     }
 }
 
+/// `wxpub publish`, phase by phase: 1. build and check, 2. plan, 3. execute (in rounds while
+/// pushes wait for what this run published) and record the run, 4. archive, 5. report, 6. the
+/// exit code.
 pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     // Before anything is read: a run that waited must see what the other one wrote.
     let Some(_lock) = super::lock_project(project, "publish", !args.no_wait)? else {
@@ -338,53 +373,20 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
     let hashes = FileHashes::load(project);
     let output_dir = project.join(&loaded.config.site.output_dir);
     let build_options = sent_build(&output_dir, &hashes);
-    let mut build = build_and_check(&loaded, &build_options, now, "published")?;
-
-    // The editor's decisions about drafts edited in the web backend, by item key.
-    let keep_server = item_keys(&loaded, &args.keep_server, "--keep-server")?;
-    let overwrite_server = item_keys(&loaded, &args.overwrite_server, "--overwrite-server")?;
-    if let Some(both) = keep_server.iter().find(|k| overwrite_server.contains(k)) {
-        bail!("{both} is named with both --keep-server and --overwrite-server; choose one");
-    }
-    let wait = match args.wait.as_deref() {
-        None => loaded.config.publish.wait(),
-        Some("until-done") => UNTIL_DONE,
-        Some(text) => crate::config::parse_duration(text).ok_or_else(|| {
-            anyhow::anyhow!("--wait {text}: not a duration (e.g. 90s, 5m; or --wait alone to wait until done)")
-        })?,
-    };
+    let build = build_and_check(&loaded, &build_options, now, "published")?;
+    let (keep_server, overwrite_server) = server_decisions(&loaded, &args)?;
+    let wait = wait_of(&loaded.config, args.wait.as_deref())?;
 
     // 2. Plan: pushes in time order, each after the items it links to.
     let mut lock = Ledger::load(project)?;
     let config = &loaded.config.clone();
-    let plan = |manifest: &build::Manifest, lock: &Ledger| -> Result<Vec<publish::Push>> {
-        let mut pushes = publish::plan(manifest, config, &args.items, args.account.as_deref(), now)?;
-        publish::wait_for_links(&mut pushes, manifest, config, &lock.settled_items());
-        Ok(pushes)
-    };
-    let mut pushes = plan(&build.manifest, &lock)?;
+    let pushes = plan_pushes(&build.manifest, config, &args, &lock, now)?;
     if args.dry_run || pushes.is_empty() {
-        if args.json {
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "dry_run": true, "pushes": pushes }))?);
-        } else {
-            if pushes.is_empty() {
-                println!("nothing to publish: no scheduled item matches");
-            }
-            for push in &pushes {
-                let action = if args.due && push.due { "publish now" } else { "draft only" };
-                println!("{} at {} ({action}):", push.account, push.slot);
-                for item in &push.items {
-                    println!("  {item}");
-                }
-                if !push.waits_for.is_empty() {
-                    println!("  published after: {}", push.waits_for.join(", "));
-                }
-            }
-        }
+        print_plan(&pushes, &args)?;
         return Ok(ExitCode::SUCCESS);
     }
 
-    // 3. Execute against the lock.
+    // 3. Execute against the lock, then record the run.
     let clients = clients_for(config, &pushes)?;
     let upload_progress = super::TerminalProgress::new(!args.json);
     let status_budget = publish::StatusBudget::new(config.publish.status_checks_per_run);
@@ -401,53 +403,10 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
         overwrite_server: &overwrite_server,
     };
     let started_at = crate::util::clock::now();
-    let mut outcomes = publish::execute(&pushes, &build.manifest, config, &mut lock, &clients, &options);
-    // A push that waited for items this run published goes out now, rebuilt with their URLs.
-    // Only the pushes that waited run again (the others are done, and their status checks
-    // spent); each round releases at least one, so this ends.
-    for _ in 0..pushes.len() {
-        let settled = lock.settled_items();
-        let released: Vec<(String, String)> = pushes
-            .iter()
-            .filter(|p| p.waits_for.iter().any(|key| settled.contains(key)))
-            .map(|p| (p.account.clone(), p.slot.clone()))
-            .collect();
-        if released.is_empty() {
-            break;
-        }
-        loaded.links = crate::render::ItemLinks::new(&loaded.items, lock.published_urls());
-        // What is published stays recorded; a rebuild that fails ends the rounds, reported.
-        let rebuilt = build::build(&loaded, &build_options).map_err(anyhow::Error::from).and_then(|b| {
-            let next = plan(&b.manifest, &lock)?;
-            Ok((b, next))
-        });
-        let (next_build, next_pushes) = match rebuilt {
-            Ok(rebuilt) => rebuilt,
-            Err(e) => {
-                eprintln!(
-                    "warning: could not rebuild with the new URLs, so the pushes waiting for them stay drafted: {e:#}"
-                );
-                break;
-            }
-        };
-        build = next_build;
-        pushes = next_pushes;
-        let waited: Vec<publish::Push> =
-            pushes.iter().filter(|p| released.contains(&(p.account.clone(), p.slot.clone()))).cloned().collect();
-        let round = publish::execute(&waited, &build.manifest, config, &mut lock, &clients, &options);
-        merge_rounds(&mut outcomes, round);
-    }
-    let quota_note = record_usage(
-        project,
-        &clients,
-        outcomes.iter().any(|o| {
-            o.failed_with(publish::FailureKind::Quota) || o.warnings.iter().any(|w| w.contains(publish::QUOTA_LEFT))
-        }),
-    );
-    if let Err(e) = record_run(project, config, &loaded.items, &lock, &outcomes, started_at) {
-        // The pushes themselves are recorded in publish.lock; only the statistics record is lost.
-        eprintln!("warning: this run could not be recorded in the metrics database: {e:#}");
-    }
+    let rounds =
+        Rounds { config, args: &args, now, build_options: &build_options, clients: &clients, options: &options };
+    let (outcomes, build) = rounds.execute(&mut loaded, &mut lock, build, pushes);
+    let quota_note = record(project, config, &loaded.items, &lock, &clients, &outcomes, started_at);
 
     // 4. Archive what was published (evidence); a failure here fails the run, and the next run
     // archives what is missing.
@@ -456,8 +415,174 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
         crate::archive::archive_pending(project, &archive_dir, config, &mut lock, &build.manifest, &output_dir);
     let archive_error = archived.as_ref().err().map(|e| e.to_string());
 
-    let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
+    // 5. Report; 6. the exit code.
+    print_outcomes(&outcomes, &archived, config, args.json, quiet)?;
+    Ok(exit_code(&outcomes, archive_error, quota_note, quiet))
+}
+
+/// Phase 1: the editor's decisions about drafts edited in the web backend, by item key:
+/// `--keep-server` and `--overwrite-server`; an item named with both is an error.
+fn server_decisions(loaded: &Project, args: &PublishArgs) -> Result<(Vec<String>, Vec<String>)> {
+    let keep_server = item_keys(loaded, &args.keep_server, "--keep-server")?;
+    let overwrite_server = item_keys(loaded, &args.overwrite_server, "--overwrite-server")?;
+    if let Some(both) = keep_server.iter().find(|k| overwrite_server.contains(k)) {
+        bail!("{both} is named with both --keep-server and --overwrite-server; choose one");
+    }
+    Ok((keep_server, overwrite_server))
+}
+
+/// Phase 1: how long the run waits for WeChat to settle what it submitted: `[publish] wait`,
+/// or `--wait DURATION`, or `--wait` alone (until done, at most [`UNTIL_DONE`]).
+fn wait_of(config: &Config, wait: Option<&str>) -> Result<Duration> {
+    Ok(match wait {
+        None => config.publish.wait(),
+        Some("until-done") => UNTIL_DONE,
+        Some(text) => crate::config::parse_duration(text).ok_or_else(|| {
+            anyhow::anyhow!("--wait {text}: not a duration (e.g. 90s, 5m; or --wait alone to wait until done)")
+        })?,
+    })
+}
+
+/// Phase 2, the plan: the pushes the arguments select, in time order, each waiting for the
+/// items it links to that are not settled in `lock` yet.
+fn plan_pushes(
+    manifest: &build::Manifest,
+    config: &Config,
+    args: &PublishArgs,
+    lock: &Ledger,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<publish::Push>> {
+    let mut pushes = publish::plan(manifest, config, &args.items, args.account.as_deref(), now)?;
+    publish::wait_for_links(&mut pushes, manifest, config, &lock.settled_items());
+    Ok(pushes)
+}
+
+/// Phase 2: what a dry run (or a run with nothing to publish) prints: the plan, as JSON or a
+/// block per push.
+fn print_plan(pushes: &[publish::Push], args: &PublishArgs) -> Result<()> {
     if args.json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "dry_run": true, "pushes": pushes }))?);
+        return Ok(());
+    }
+    if pushes.is_empty() {
+        println!("nothing to publish: no scheduled item matches");
+    }
+    for push in pushes {
+        let action = if args.due && push.due { "publish now" } else { "draft only" };
+        println!("{} at {} ({action}):", push.account, push.slot);
+        for item in &push.items {
+            println!("  {item}");
+        }
+        if !push.waits_for.is_empty() {
+            println!("  published after: {}", push.waits_for.join(", "));
+        }
+    }
+    Ok(())
+}
+
+/// Phase 3: what every execution round of one run shares: how its pushes are planned again
+/// after a rebuild, and how they are executed.
+struct Rounds<'a> {
+    config: &'a Config,
+    args: &'a PublishArgs,
+    now: chrono::DateTime<chrono::Utc>,
+    build_options: &'a BuildOptions<'a>,
+    clients: &'a BTreeMap<String, Client>,
+    options: &'a ExecuteOptions<'a>,
+}
+
+impl Rounds<'_> {
+    /// Phase 3: executes the plan against the lock; then, round after round, the pushes that
+    /// waited for items this run published, rebuilt with their URLs. Returns every push's
+    /// outcome (a later round's merged into the first's) and the last build.
+    fn execute(
+        &self,
+        loaded: &mut Project,
+        lock: &mut Ledger,
+        mut build: build::Build,
+        mut pushes: Vec<publish::Push>,
+    ) -> (Vec<publish::PushOutcome>, build::Build) {
+        let mut outcomes = publish::execute(&pushes, &build.manifest, self.config, lock, self.clients, self.options);
+        // A push that waited for items this run published goes out now, rebuilt with their URLs.
+        // Only the pushes that waited run again (the others are done, and their status checks
+        // spent); each round releases at least one, so this ends.
+        for _ in 0..pushes.len() {
+            let settled = lock.settled_items();
+            let released: Vec<(String, String)> = pushes
+                .iter()
+                .filter(|p| p.waits_for.iter().any(|key| settled.contains(key)))
+                .map(|p| (p.account.clone(), p.slot.clone()))
+                .collect();
+            if released.is_empty() {
+                break;
+            }
+            loaded.links = crate::render::ItemLinks::new(&loaded.items, lock.published_urls());
+            // What is published stays recorded; a rebuild that fails ends the rounds, reported.
+            let (next_build, next_pushes) = match self.rebuild(loaded, lock) {
+                Ok(rebuilt) => rebuilt,
+                Err(e) => {
+                    eprintln!(
+                        "warning: could not rebuild with the new URLs, so the pushes waiting for them stay drafted: {e:#}"
+                    );
+                    break;
+                }
+            };
+            build = next_build;
+            pushes = next_pushes;
+            let waited: Vec<publish::Push> =
+                pushes.iter().filter(|p| released.contains(&(p.account.clone(), p.slot.clone()))).cloned().collect();
+            let round = publish::execute(&waited, &build.manifest, self.config, lock, self.clients, self.options);
+            merge_rounds(&mut outcomes, round);
+        }
+        (outcomes, build)
+    }
+
+    /// Phase 3: the build again (with the links `loaded` has now) and the plan made from it.
+    fn rebuild(&self, loaded: &Project, lock: &Ledger) -> Result<(build::Build, Vec<publish::Push>)> {
+        build::build(loaded, self.build_options).map_err(anyhow::Error::from).and_then(|b| {
+            let next = plan_pushes(&b.manifest, self.config, self.args, lock, self.now)?;
+            Ok((b, next))
+        })
+    }
+}
+
+/// Phase 3: records the run: its API calls in `.wxpub/api-usage.json`, then the run and the
+/// publications in the metrics database (a failure there is only a warning: the pushes are
+/// recorded in publish.lock). Returns what to tell the operator when a daily quota ran out.
+fn record(
+    project: &Path,
+    config: &Config,
+    items: &[crate::content::Item],
+    lock: &Ledger,
+    clients: &BTreeMap<String, Client>,
+    outcomes: &[publish::PushOutcome],
+    started_at: chrono::DateTime<chrono::Utc>,
+) -> Option<String> {
+    let quota_note = record_usage(
+        project,
+        clients,
+        outcomes.iter().any(|o| {
+            o.failed_with(publish::FailureKind::Quota) || o.warnings.iter().any(|w| w.contains(publish::QUOTA_LEFT))
+        }),
+    );
+    if let Err(e) = record_run(project, config, items, lock, outcomes, started_at) {
+        // The pushes themselves are recorded in publish.lock; only the statistics record is lost.
+        eprintln!("warning: this run could not be recorded in the metrics database: {e:#}");
+    }
+    quota_note
+}
+
+/// Phase 5, the report on stdout: every push's outcome (as JSON, or a block per push; `quiet`
+/// leaves out those that neither failed nor met the web backend), then what was archived.
+fn print_outcomes(
+    outcomes: &[publish::PushOutcome],
+    archived: &Result<Vec<String>, crate::archive::ArchiveError>,
+    config: &Config,
+    json: bool,
+    quiet: bool,
+) -> Result<()> {
+    let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
+    if json {
         println!(
             "{}",
             serde_json::to_string_pretty(
@@ -465,67 +590,87 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
             )?
         );
     } else {
-        for outcome in &outcomes {
-            let state = if outcome.failed_with(publish::FailureKind::Conflict) {
-                "CONFLICT with the web backend"
-            } else if outcome.error.is_some() {
-                "FAILED"
-            } else if let Some(running) = &outcome.in_progress {
-                running.as_str()
-            } else if !outcome.waiting_for.is_empty() {
-                "drafted, waiting"
-            } else if outcome.waiting_for_video {
-                "drafted, waiting for its video"
-            } else if outcome.done.is_empty() {
-                "up to date"
-            } else {
-                "done"
-            };
+        for outcome in outcomes {
             if quiet && outcome.error.is_none() && !outcome.warnings.iter().any(|w| w.contains("web backend")) {
                 continue;
             }
-            println!("{} at {}: {state}", outcome.account, outcome.slot);
-            for step in &outcome.done {
-                println!("  done: {step}");
-            }
-            for url in &outcome.article_urls {
-                println!("  url:  {url}");
-            }
-            for warning in &outcome.warnings {
-                println!("  warn: {warning}");
-            }
-            if !outcome.waiting_for.is_empty() {
-                println!(
-                    "  wait: published after {} (it links to them; their URLs go into its links)",
-                    outcome.waiting_for.join(", ")
-                );
-            }
-            if let Some(error) = &outcome.error {
-                println!("  left: everything after the steps above — {error}");
-            }
+            print_outcome(outcome);
         }
     }
-    if let Ok(entries) = &archived
+    if let Ok(entries) = archived
         && !quiet
-        && !args.json
+        && !json
     {
         for entry in entries {
             println!("archived: {}/{entry}", config.archive.dir.display());
         }
     }
+    Ok(())
+}
+
+/// Phase 5: one push's block of the report: where it stands, the steps done, its URLs and
+/// warnings, what it waits for and what is left.
+fn print_outcome(outcome: &publish::PushOutcome) {
+    let state = if outcome.failed_with(publish::FailureKind::Conflict) {
+        "CONFLICT with the web backend"
+    } else if outcome.error.is_some() {
+        "FAILED"
+    } else if let Some(running) = &outcome.in_progress {
+        running.as_str()
+    } else if !outcome.waiting_for.is_empty() {
+        "drafted, waiting"
+    } else if outcome.waiting_for_video {
+        "drafted, waiting for its video"
+    } else if outcome.done.is_empty() {
+        "up to date"
+    } else {
+        "done"
+    };
+    println!("{} at {}: {state}", outcome.account, outcome.slot);
+    for step in &outcome.done {
+        println!("  done: {step}");
+    }
+    for url in &outcome.article_urls {
+        println!("  url:  {url}");
+    }
+    for warning in &outcome.warnings {
+        println!("  warn: {warning}");
+    }
+    if !outcome.waiting_for.is_empty() {
+        println!(
+            "  wait: published after {} (it links to them; their URLs go into its links)",
+            outcome.waiting_for.join(", ")
+        );
+    }
+    if let Some(error) = &outcome.error {
+        println!("  left: everything after the steps above — {error}");
+    }
+}
+
+/// Phase 6, the exit code, and on stderr what the operator must know about it: 1 when
+/// archiving failed (the quota note is then not shown) or a push failed;
+/// [`publish::EXIT_CANNOT_PUBLISH`] when every failure is an account that cannot publish through
+/// the API; otherwise success, with a note on pushes still publishing at WeChat.
+fn exit_code(
+    outcomes: &[publish::PushOutcome],
+    archive_error: Option<String>,
+    quota_note: Option<String>,
+    quiet: bool,
+) -> ExitCode {
     if let Some(error) = archive_error {
         eprintln!("{error}\nthe publication itself is recorded in publish.lock; run wxpub publish again to archive it");
-        return Ok(ExitCode::from(1));
+        return ExitCode::from(1);
     }
     if let Some(note) = quota_note {
         eprintln!("{note}");
     }
+    let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
     let cannot_publish = outcomes.iter().filter(|o| o.failed_with(publish::FailureKind::CannotPublish)).count();
     if failed > 0 && failed == cannot_publish {
         eprintln!(
             "{failed} push(es) drafted and waiting: the account cannot publish through the API; publish them in the web backend, or verify the account and run `wxpub publish --due ITEM…` to try again"
         );
-        return Ok(ExitCode::from(publish::EXIT_CANNOT_PUBLISH));
+        return ExitCode::from(publish::EXIT_CANNOT_PUBLISH);
     }
     let conflicts: Vec<String> =
         outcomes.iter().filter(|o| o.failed_with(publish::FailureKind::Conflict)).map(|o| o.items.join(", ")).collect();
@@ -543,7 +688,7 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
         );
     }
     if failed > 0 {
-        return Ok(ExitCode::from(1));
+        return ExitCode::from(1);
     }
     let running = outcomes.iter().filter(|o| o.in_progress.is_some()).count();
     if running > 0 && !quiet {
@@ -551,5 +696,5 @@ pub fn run(project: &Path, args: PublishArgs, quiet: bool) -> Result<ExitCode> {
             "{running} push(es) still publishing at WeChat; the next run confirms them (nothing is submitted twice)"
         );
     }
-    Ok(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
 }

@@ -135,15 +135,17 @@ fn head(title: &str, style: &str) -> String {
     )
 }
 
+/// The reload hook's JavaScript, with `{version}` and `{key}` where [`reload_script`] puts the
+/// page's version and item key (the file's final newline is not part of the page).
+const RELOAD_JS: &str = include_str!("reload.js");
+
 /// The reload hook: an EventSource telling each new version and the items it changed (`null`:
 /// everything). An item page reloads only when its own item changed; the index on any change.
 fn reload_script(version: u64, key: &str) -> String {
     let key = serde_json::Value::String(key.to_string()).to_string().replace('<', "\\u003c");
-    format!(
-        "<script>(function () {{ var shown = {version}; var key = {key}; var events = new EventSource(\"/__preview/events\");\n\
-         events.onmessage = function (e) {{ var m = JSON.parse(e.data); if (m.version === shown) {{ return; }}\n\
-         if (key === \"\" || m.changed === null || m.changed.indexOf(key) >= 0) {{ location.reload(); }} else {{ shown = m.version; }} }}; }})();</script>"
-    )
+    // The version first: the key, a JSON string, is put in last so that nothing in it is replaced.
+    let script = RELOAD_JS.trim_end().replace("{version}", &version.to_string()).replace("{key}", &key);
+    format!("<script>{script}</script>")
 }
 
 const FRAME_STYLE: &str = r#"
@@ -384,6 +386,17 @@ mod tests {
     use super::*;
 
     const CARD: &str = r#"<section><mp-miniprogram data-miniprogram-appid="wx5f1a2b3c4d5e6f70" data-miniprogram-path="pages/booking/index" data-miniprogram-title="预约参观" data-miniprogram-imageurl="https://mmbiz.qpic.cn/a.jpg"></mp-miniprogram></section>"#;
+
+    #[test]
+    fn the_reload_script_carries_the_version_and_the_key_as_a_json_string() {
+        let script = reload_script(7, "articles/a\"<{version}");
+        assert!(
+            script.starts_with("<script>(function () { var shown = 7; var key = \"articles/a\\\"\\u003c{version}\";"),
+            "{script}"
+        );
+        assert!(script.ends_with("})();</script>"), "{script}");
+        assert_eq!(script.matches('\n').count(), 2, "{script}");
+    }
 
     #[test]
     fn a_mini_program_card_is_drawn_dark_in_dark_mode_as_the_wechat_client_draws_it() {

@@ -111,11 +111,7 @@ pub fn probe(
     preview_to: Option<&Reviewer>,
     report: &mut dyn FnMut(&Finding),
 ) -> ProbeReport {
-    let mut findings = Vec::new();
-    let mut record = |finding: Finding, findings: &mut Vec<Finding>| {
-        report(&finding);
-        findings.push(finding);
-    };
+    let mut findings = Findings { made: Vec::new(), report };
     let mut result = ProbeReport {
         account: account.to_string(),
         api_base: client.base().to_string(),
@@ -126,32 +122,76 @@ pub fn probe(
     };
 
     // 1. Credentials, allow-list, stable_token: nothing else can run without them.
+    if check_credentials(client, &mut findings) {
+        // 2. Leftovers of an interrupted probe go first.
+        result.cleaned_up = check_leftovers(client, &mut findings);
+        // 3. May the account publish through the API?
+        check_publish_permission(client, mode, &mut findings);
+        // 4. Article limits, with throwaway drafts around one throwaway cover.
+        check_article_limits(client, mode, preview_to, &mut findings);
+        // 5. uploadimg's size limit (it creates no material: nothing to delete).
+        check_uploadimg(client, &mut findings);
+        // 6. Statistics: the fields the contract names.
+        check_statistics(client, &mut findings);
+    }
+
+    result.findings = findings.made;
+    result.calls = client.usage();
+    result
+}
+
+/// The findings made so far, each told to the caller as it is made.
+struct Findings<'a> {
+    made: Vec<Finding>,
+    report: &'a mut dyn FnMut(&Finding),
+}
+
+impl Findings<'_> {
+    fn record(&mut self, finding: Finding) {
+        (self.report)(&finding);
+        self.made.push(finding);
+    }
+}
+
+/// Check 1: stable_token gives a token for the AppID/AppSecret (from an allowed IP). Returns
+/// whether it did: without a token no other check can run.
+fn check_credentials(client: &Client, findings: &mut Findings) -> bool {
     match client.access_token() {
-        Ok(_) => record(agrees("credentials", "stable_token gives a token for the AppID/AppSecret"), &mut findings),
+        Ok(_) => {
+            findings.record(agrees("credentials", "stable_token gives a token for the AppID/AppSecret"));
+            true
+        }
         Err(err) => {
             let why = match err.code() {
                 Some(40164) => "this machine's IP is not on the account's allow-list (40164)".to_string(),
                 _ => crate::util::redact::redact(&err.to_string()),
             };
-            record(could_not_run("credentials", "stable_token gives a token", &why), &mut findings);
-            result.findings = findings;
-            result.calls = client.usage();
-            return result;
+            findings.record(could_not_run("credentials", "stable_token gives a token", &why));
+            false
         }
     }
+}
 
-    // 2. Leftovers of an interrupted probe go first.
+/// Check 2: deletes what an interrupted probe left, before this one makes anything. Returns
+/// what it deleted; a clean-up that fails is a finding.
+fn check_leftovers(client: &Client, findings: &mut Findings) -> Vec<String> {
     match clean_up(client) {
-        Ok(cleaned) => result.cleaned_up = cleaned,
-        Err(err) => record(could_not_run("clean-up", "earlier probes left nothing behind", &err), &mut findings),
+        Ok(cleaned) => cleaned,
+        Err(err) => {
+            findings.record(could_not_run("clean-up", "earlier probes left nothing behind", &err));
+            Vec::new()
+        }
     }
+}
 
-    // 3. May the account publish through the API?
+/// Check 3: whether the account may publish through the API (freepublish answers, or 48001);
+/// it must when the project publishes with it.
+fn check_publish_permission(client: &Client, mode: AccountUse, findings: &mut Findings) {
     let may_publish = match client.publish_batchget(0, 1, true) {
         Ok(_) => Some(true),
         Err(err) if err.code() == Some(48001) => Some(false),
         Err(err) => {
-            record(could_not_run("publish permission", "freepublish answers", &err.to_string()), &mut findings);
+            findings.record(could_not_run("publish permission", "freepublish answers", &err.to_string()));
             None
         }
     };
@@ -166,27 +206,30 @@ pub fn probe(
             ),
             _ => agrees("publish permission", rule),
         };
-        record(finding, &mut findings);
+        findings.record(finding);
     }
+}
 
-    // 4. Article limits, with throwaway drafts around one throwaway cover.
+/// Check 4: the article limits, each with a throwaway draft around one throwaway cover, and the
+/// mass-send permission with the same cover; the cover is deleted after.
+fn check_article_limits(client: &Client, mode: AccountUse, preview_to: Option<&Reviewer>, findings: &mut Findings) {
     match upload_thumb(client) {
         Ok(thumb) => {
             for case in draft_cases(&thumb) {
-                record(draft_check(client, case), &mut findings);
+                findings.record(draft_check(client, case));
             }
-            record(mass_send_check(client, mode, &thumb, preview_to), &mut findings);
+            findings.record(mass_send_check(client, mode, &thumb, preview_to));
             if let Err(err) = client.del_material(&thumb) {
-                record(
-                    could_not_run("clean-up", "the probe's cover material is deleted", &err.to_string()),
-                    &mut findings,
-                );
+                findings.record(could_not_run("clean-up", "the probe's cover material is deleted", &err.to_string()));
             }
         }
-        Err(err) => record(could_not_run("article limits", "drafts can be made", &err), &mut findings),
+        Err(err) => findings.record(could_not_run("article limits", "drafts can be made", &err)),
     }
+}
 
-    // 5. uploadimg's size limit (it creates no material: nothing to delete).
+/// Check 5: uploadimg's size limit, just under and just over 1 MB (it creates no material:
+/// nothing to delete).
+fn check_uploadimg(client: &Client, findings: &mut Findings) {
     for (check, size, accepted) in [("uploadimg 990 KB", 990 * 1024, true), ("uploadimg 1.1 MB", 1_100 * 1024, false)] {
         let rule = if accepted {
             "uploadimg accepts a JPEG of 990 KB (under 1 MB)".to_string()
@@ -195,86 +238,87 @@ pub fn probe(
         };
         let bytes = jpeg_of_size(size);
         let answer = client.upload_image(&Upload { filename: &format!("{MARKER}.jpg"), bytes: &bytes });
-        record(compare(check, rule, if accepted { None } else { Some(40009) }, answer.map(drop)), &mut findings);
+        findings.record(compare(check, rule, if accepted { None } else { Some(40009) }, answer.map(drop)));
     }
+}
 
-    // 6. Statistics: one day of the follower endpoints and of the four 2026 ones, and the fields
-    // the contract names (`a.b`: inside object a; `a[].b`: in every entry of list a). The
-    // field names of `read_user_source` are the contract's least certain ones.
+/// The statistics endpoints the probe reads, each with the fields the contract names (`a.b`:
+/// inside object a; `a[].b`: in every entry of list a). The field names of `read_user_source`
+/// are the contract's least certain ones.
+const STATISTICS_FIELDS: [(Datacube, &[&str]); 6] = [
+    (Datacube::GetUserSummary, &["ref_date", "user_source", "new_user", "cancel_user"]),
+    (Datacube::GetUserCumulate, &["ref_date", "cumulate_user"]),
+    (
+        Datacube::GetArticleRead,
+        &[
+            "ref_date",
+            "msgid",
+            "detail.read_user",
+            "detail.read_user_source[].scene_desc",
+            "detail.read_user_source[].user_count",
+        ],
+    ),
+    (Datacube::GetArticleShare, &["ref_date", "msgid", "detail.share_user"]),
+    (
+        Datacube::GetBizSummary,
+        &[
+            "ref_date",
+            "detail.read_user",
+            "detail.share_user",
+            "detail.zaikan_user",
+            "detail.like_user",
+            "detail.comment_count",
+        ],
+    ),
+    (
+        Datacube::GetArticleTotalDetail,
+        &[
+            "ref_date",
+            "msgid",
+            "publish_type",
+            "detail_list[].stat_date",
+            "detail_list[].read_user",
+            "detail_list[].like_user",
+            "detail_list[].zaikan_user",
+            "detail_list[].comment_count",
+        ],
+    ),
+];
+
+/// Check 6: statistics, one day (two days back, in Beijing) of the follower endpoints and of
+/// the four 2026 ones: their rows carry the fields the contract names, and msgids its shape.
+fn check_statistics(client: &Client, findings: &mut Findings) {
     let day = (crate::wechat::limits::quota_day(crate::util::clock::now()) - chrono::Days::new(2)).to_string();
-    for (endpoint, fields) in [
-        (Datacube::GetUserSummary, &["ref_date", "user_source", "new_user", "cancel_user"][..]),
-        (Datacube::GetUserCumulate, &["ref_date", "cumulate_user"][..]),
-        (
-            Datacube::GetArticleRead,
-            &[
-                "ref_date",
-                "msgid",
-                "detail.read_user",
-                "detail.read_user_source[].scene_desc",
-                "detail.read_user_source[].user_count",
-            ][..],
-        ),
-        (Datacube::GetArticleShare, &["ref_date", "msgid", "detail.share_user"][..]),
-        (
-            Datacube::GetBizSummary,
-            &[
-                "ref_date",
-                "detail.read_user",
-                "detail.share_user",
-                "detail.zaikan_user",
-                "detail.like_user",
-                "detail.comment_count",
-            ][..],
-        ),
-        (
-            Datacube::GetArticleTotalDetail,
-            &[
-                "ref_date",
-                "msgid",
-                "publish_type",
-                "detail_list[].stat_date",
-                "detail_list[].read_user",
-                "detail_list[].like_user",
-                "detail_list[].zaikan_user",
-                "detail_list[].comment_count",
-            ][..],
-        ),
-    ] {
-        let check = endpoint.name();
-        let rule = format!("rows carry {}", fields.join(", "));
-        let finding = match client.datacube::<serde_json::Value>(endpoint, &day, &day) {
-            Ok(rows) if rows.is_empty() && endpoint.reports_delay() && endpoint != Datacube::GetBizSummary => {
-                could_not_run(
-                    check,
-                    &rule,
-                    &format!("no article has figures for {day}; run the probe after a publication"),
-                )
-            }
-            Ok(rows) => {
-                let missing: Vec<&str> =
-                    fields.iter().copied().filter(|f| rows.iter().any(|r| !has_field(r, f))).collect();
-                let msgids_ok = rows.iter().filter_map(|r| r.get("msgid")).all(|m| {
-                    m.as_str().and_then(|m| m.split_once('_')).is_some_and(|(id, index)| {
-                        id.parse::<u64>().is_ok() && index.parse::<u32>().is_ok_and(|i| i >= 1)
-                    })
-                });
-                if !missing.is_empty() {
-                    differs(check, &rule, "every field", &format!("rows without {}", missing.join(", ")))
-                } else if !msgids_ok {
-                    differs(check, &rule, "msgid = <msg_data_id>_<index from 1>", "another shape")
-                } else {
-                    agrees(check, &rule)
-                }
-            }
-            Err(err) => could_not_run(check, &rule, &err.to_string()),
-        };
-        record(finding, &mut findings);
+    for (endpoint, fields) in STATISTICS_FIELDS {
+        findings.record(statistics_check(client, endpoint, fields, &day));
     }
+}
 
-    result.findings = findings;
-    result.calls = client.usage();
-    result
+/// One statistics endpoint's rows for `day`, against the fields the contract names.
+fn statistics_check(client: &Client, endpoint: Datacube, fields: &[&str], day: &str) -> Finding {
+    let check = endpoint.name();
+    let rule = format!("rows carry {}", fields.join(", "));
+    match client.datacube::<serde_json::Value>(endpoint, day, day) {
+        Ok(rows) if rows.is_empty() && endpoint.reports_delay() && endpoint != Datacube::GetBizSummary => {
+            could_not_run(check, &rule, &format!("no article has figures for {day}; run the probe after a publication"))
+        }
+        Ok(rows) => {
+            let missing: Vec<&str> = fields.iter().copied().filter(|f| rows.iter().any(|r| !has_field(r, f))).collect();
+            let msgids_ok = rows.iter().filter_map(|r| r.get("msgid")).all(|m| {
+                m.as_str()
+                    .and_then(|m| m.split_once('_'))
+                    .is_some_and(|(id, index)| id.parse::<u64>().is_ok() && index.parse::<u32>().is_ok_and(|i| i >= 1))
+            });
+            if !missing.is_empty() {
+                differs(check, &rule, "every field", &format!("rows without {}", missing.join(", ")))
+            } else if !msgids_ok {
+                differs(check, &rule, "msgid = <msg_data_id>_<index from 1>", "another shape")
+            } else {
+                agrees(check, &rule)
+            }
+        }
+        Err(err) => could_not_run(check, &rule, &err.to_string()),
+    }
 }
 
 /// Whether `row` has the field at `path`: `a.b` inside object `a`, `a[].b` in every entry of

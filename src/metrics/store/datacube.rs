@@ -4,8 +4,8 @@ use serde_json::Value;
 
 use crate::wechat::types::Datacube;
 
-use super::engine::Column;
-use super::{Param, Store, StoreError, args, table_spec};
+use super::engine::{Column, Engine, EngineError};
+use super::{Param, Store, StoreError, TableSpec, args, table_spec};
 
 impl Store {
     /// Days of `endpoint` already fetched for good for `account` between `since` and `until`
@@ -47,11 +47,39 @@ impl Store {
         let spec = table_spec(endpoint);
         let (flat, sources) = flatten_rows(endpoint, rows);
         let columns: Vec<&str> = spec.keys.iter().chain(spec.values.iter()).copied().collect();
-        // Every cell is converted before the transaction: a value the table cannot hold is named.
+        let cells = self.cells(account, endpoint, &spec, &columns, &flat)?;
+        let range = PulledRange { account, endpoint, days, pulled_at, cells, sources };
+        let statements = TableStatements::new(&spec, &columns);
+        let postgres = self.engine.is_postgres();
+        self.write(|engine| {
+            if postgres {
+                // Two machines pulling the same account: one range of one endpoint at a time, so a
+                // replaced provisional range is never interleaved with another's rows.
+                engine.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/' || ?1 || '/' || ?2))",
+                    args![account, endpoint.name()],
+                )?;
+            }
+            range.delete_replaced(engine, &statements)?;
+            if postgres { range.insert_as_columns(engine, &statements) } else { range.insert_rows(engine, &statements) }
+        })?;
+        Ok(flat.len())
+    }
+
+    /// The endpoint table's rows as stored — the account, then `columns` — every cell converted
+    /// before the transaction: a value the table cannot hold is named in the error.
+    fn cells(
+        &self,
+        account: &str,
+        endpoint: Datacube,
+        spec: &TableSpec,
+        columns: &[&str],
+        flat: &[serde_json::Map<String, Value>],
+    ) -> Result<Vec<Vec<Stored>>, StoreError> {
         let mut cells: Vec<Vec<Stored>> = Vec::with_capacity(flat.len());
-        for row in &flat {
+        for row in flat {
             let mut values = vec![Stored::Text(account.to_string())];
-            for column in &columns {
+            for column in columns {
                 values.push(stored_value(spec.table, column, row.get(*column)).map_err(|detail| {
                     StoreError::Value {
                         target: self.origin.to_string(),
@@ -61,6 +89,51 @@ impl Store {
             }
             cells.push(values);
         }
+        Ok(cells)
+    }
+
+    /// Rows stored for an endpoint (all accounts when `account` is None).
+    pub fn count_rows(&self, endpoint: Datacube, account: Option<&str>) -> Result<u64, StoreError> {
+        let spec = table_spec(endpoint);
+        let sql = format!("SELECT COUNT(*) FROM {} WHERE ?1 IS NULL OR account = ?1", spec.table);
+        Ok(self.one(&sql, args![account])?.int(0)? as u64)
+    }
+
+    /// The latest day of any stored statistics, if any.
+    pub fn latest_day(&self, account: Option<&str>) -> Result<Option<String>, StoreError> {
+        self.one("SELECT MAX(ref_date) FROM pulled_days WHERE ?1 IS NULL OR account = ?1", args![account])?.opt_text(0)
+    }
+}
+
+/// One fetched range of an endpoint, converted for the store: what [`Store::store_range`]
+/// writes in its transaction.
+struct PulledRange<'a> {
+    account: &'a str,
+    endpoint: Datacube,
+    /// The days the range covered, each final or not.
+    days: &'a [(String, bool)],
+    pulled_at: &'a str,
+    /// The endpoint table's rows: the account, then the key and value columns.
+    cells: Vec<Vec<Stored>>,
+    sources: Vec<SourceRow>,
+}
+
+/// The statements that write an endpoint's table.
+struct TableStatements {
+    /// Upserts one row (SQLite).
+    insert: String,
+    /// Upserts every row at once, given as columns (PostgreSQL's UNNEST).
+    insert_columns: String,
+    /// Whether each column of a row (the account first) is text; the others are integers.
+    column_kinds: Vec<bool>,
+    /// Values that identify a row: the account and the table's keys.
+    key_count: usize,
+    /// Deletes the account's rows between two days.
+    delete: String,
+}
+
+impl TableStatements {
+    fn new(spec: &TableSpec, columns: &[&str]) -> TableStatements {
         let placeholders = (1..=columns.len() + 1).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
         let updates = spec.values.iter().map(|c| format!("{c} = excluded.{c}")).collect::<Vec<_>>().join(", ");
         let insert = format!(
@@ -85,119 +158,114 @@ impl Store {
             keys = spec.keys.join(", "),
         );
         let delete = format!("DELETE FROM {} WHERE account = ?1 AND ref_date BETWEEN ?2 AND ?3", spec.table);
-        let postgres = self.engine.is_postgres();
-        self.write(|engine| {
-            if postgres {
-                // Two machines pulling the same account: one range of one endpoint at a time, so a
-                // replaced provisional range is never interleaved with another's rows.
-                engine.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/' || ?1 || '/' || ?2))",
-                    args![account, endpoint.name()],
-                )?;
-            }
-            if endpoint.reports_delay()
-                && let (Some((first, _)), Some((last, _))) = (days.first(), days.last())
-            {
-                engine.execute(&delete, args![account, first, last])?;
-                engine.execute(
-                    "DELETE FROM read_source WHERE account = ?1 AND endpoint = ?2 AND ref_date BETWEEN ?3 AND ?4",
-                    args![account, endpoint.name(), first, last],
-                )?;
-            }
-            if postgres {
-                // One statement per table for the whole range: the rows as columns (UNNEST).
-                let key_count = 1 + spec.keys.len();
-                let rows = last_per_key(&cells, key_count);
-                if !rows.is_empty() {
-                    engine.execute_columns(&insert_columns, &columns_of(&rows, &column_kinds))?;
-                }
-                let source_rows: Vec<Vec<Stored>> = sources
-                    .iter()
-                    .map(|s| {
-                        vec![
-                            Stored::Text(account.to_string()),
-                            Stored::Text(endpoint.name().to_string()),
-                            Stored::Text(s.ref_date.clone()),
-                            Stored::Text(s.msgid.clone()),
-                            Stored::Text(s.stat_date.clone()),
-                            Stored::Text(s.source.clone()),
-                            Stored::Int(s.user_count),
-                        ]
-                    })
-                    .collect();
-                let source_rows = last_per_key(&source_rows, 6);
-                // Most endpoints carry no read sources: no statement for nothing.
-                if !source_rows.is_empty() {
-                    engine.execute_columns(
-                    &format!(
-                        "INSERT INTO read_source (account, endpoint, ref_date, msgid, stat_date, source, user_count) \
-                         SELECT * FROM UNNEST(?1::text[], ?2::text[], ?3::text[], ?4::text[], ?5::text[], ?6::text[], \
-                         ?7::bigint[]) {READ_SOURCE_UPSERT}"
-                    ),
-                        &columns_of(&source_rows, &[true, true, true, true, true, true, false]),
-                    )?;
-                }
-                let day_rows: Vec<Vec<Stored>> = days
-                    .iter()
-                    .map(|(day, is_final)| {
-                        vec![
-                            Stored::Text(account.to_string()),
-                            Stored::Text(endpoint.name().to_string()),
-                            Stored::Text(day.clone()),
-                            Stored::Text(pulled_at.to_string()),
-                            Stored::Int(i64::from(*is_final)),
-                            Stored::Text(pulled_at.to_string()),
-                        ]
-                    })
-                    .collect();
-                let day_rows = last_per_key(&day_rows, 3);
-                engine.execute_columns(
-                    &format!(
-                        "INSERT INTO pulled_days (account, endpoint, ref_date, first_pulled_at, final, last_pulled_at) \
-                         SELECT * FROM UNNEST(?1::text[], ?2::text[], ?3::text[], ?4::text[], ?5::bigint[], ?6::text[]) \
-                         {PULLED_DAYS_UPSERT}"
-                    ),
-                    &columns_of(&day_rows, &[true, true, true, true, false, true]),
-                )?;
-                return Ok(());
-            }
-            for values in &cells {
-                let params: Vec<Param> = values.iter().map(Stored::param).collect();
-                engine.execute(&insert, &params)?;
-            }
-            for s in &sources {
-                engine.execute(
-                    &format!(
-                        "INSERT INTO read_source (account, endpoint, ref_date, msgid, stat_date, source, user_count) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) {READ_SOURCE_UPSERT}"
-                    ),
-                    args![account, endpoint.name(), s.ref_date, s.msgid, s.stat_date, s.source, s.user_count],
-                )?;
-            }
-            for (day, is_final) in days {
-                engine.execute(
-                    &format!(
-                        "INSERT INTO pulled_days (account, endpoint, ref_date, first_pulled_at, final, last_pulled_at) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?4) {PULLED_DAYS_UPSERT}"
-                    ),
-                    args![account, endpoint.name(), day, pulled_at, is_final],
-                )?;
-            }
-            Ok(())
-        })?;
-        Ok(flat.len())
+        TableStatements { insert, insert_columns, column_kinds, key_count: 1 + spec.keys.len(), delete }
+    }
+}
+
+impl PulledRange<'_> {
+    /// For the endpoints whose figures are provisional at first (`is_delay`): deletes what was
+    /// stored for the range's days, rows and read sources, so that the range replaces it.
+    fn delete_replaced(&self, engine: &Engine, statements: &TableStatements) -> Result<(), EngineError> {
+        let (account, endpoint) = (self.account, self.endpoint);
+        if endpoint.reports_delay()
+            && let (Some((first, _)), Some((last, _))) = (self.days.first(), self.days.last())
+        {
+            engine.execute(&statements.delete, args![account, first, last])?;
+            engine.execute(
+                "DELETE FROM read_source WHERE account = ?1 AND endpoint = ?2 AND ref_date BETWEEN ?3 AND ?4",
+                args![account, endpoint.name(), first, last],
+            )?;
+        }
+        Ok(())
     }
 
-    /// Rows stored for an endpoint (all accounts when `account` is None).
-    pub fn count_rows(&self, endpoint: Datacube, account: Option<&str>) -> Result<u64, StoreError> {
-        let spec = table_spec(endpoint);
-        let sql = format!("SELECT COUNT(*) FROM {} WHERE ?1 IS NULL OR account = ?1", spec.table);
-        Ok(self.one(&sql, args![account])?.int(0)? as u64)
+    /// PostgreSQL: one statement per table for the whole range — the endpoint's rows, the read
+    /// sources, the days pulled — the rows as columns (UNNEST), the last of each key.
+    fn insert_as_columns(&self, engine: &Engine, statements: &TableStatements) -> Result<(), EngineError> {
+        let (account, endpoint, pulled_at) = (self.account, self.endpoint, self.pulled_at);
+        let rows = last_per_key(&self.cells, statements.key_count);
+        if !rows.is_empty() {
+            engine.execute_columns(&statements.insert_columns, &columns_of(&rows, &statements.column_kinds))?;
+        }
+        let source_rows: Vec<Vec<Stored>> = self
+            .sources
+            .iter()
+            .map(|s| {
+                vec![
+                    Stored::Text(account.to_string()),
+                    Stored::Text(endpoint.name().to_string()),
+                    Stored::Text(s.ref_date.clone()),
+                    Stored::Text(s.msgid.clone()),
+                    Stored::Text(s.stat_date.clone()),
+                    Stored::Text(s.source.clone()),
+                    Stored::Int(s.user_count),
+                ]
+            })
+            .collect();
+        let source_rows = last_per_key(&source_rows, 6);
+        // Most endpoints carry no read sources: no statement for nothing.
+        if !source_rows.is_empty() {
+            engine.execute_columns(
+                &format!(
+                    "INSERT INTO read_source (account, endpoint, ref_date, msgid, stat_date, source, user_count) \
+                     SELECT * FROM UNNEST(?1::text[], ?2::text[], ?3::text[], ?4::text[], ?5::text[], ?6::text[], \
+                     ?7::bigint[]) {READ_SOURCE_UPSERT}"
+                ),
+                &columns_of(&source_rows, &[true, true, true, true, true, true, false]),
+            )?;
+        }
+        let day_rows: Vec<Vec<Stored>> = self
+            .days
+            .iter()
+            .map(|(day, is_final)| {
+                vec![
+                    Stored::Text(account.to_string()),
+                    Stored::Text(endpoint.name().to_string()),
+                    Stored::Text(day.clone()),
+                    Stored::Text(pulled_at.to_string()),
+                    Stored::Int(i64::from(*is_final)),
+                    Stored::Text(pulled_at.to_string()),
+                ]
+            })
+            .collect();
+        let day_rows = last_per_key(&day_rows, 3);
+        engine.execute_columns(
+            &format!(
+                "INSERT INTO pulled_days (account, endpoint, ref_date, first_pulled_at, final, last_pulled_at) \
+                 SELECT * FROM UNNEST(?1::text[], ?2::text[], ?3::text[], ?4::text[], ?5::bigint[], ?6::text[]) \
+                 {PULLED_DAYS_UPSERT}"
+            ),
+            &columns_of(&day_rows, &[true, true, true, true, false, true]),
+        )?;
+        Ok(())
     }
 
-    /// The latest day of any stored statistics, if any.
-    pub fn latest_day(&self, account: Option<&str>) -> Result<Option<String>, StoreError> {
-        self.one("SELECT MAX(ref_date) FROM pulled_days WHERE ?1 IS NULL OR account = ?1", args![account])?.opt_text(0)
+    /// SQLite: one upsert per row — the endpoint's rows, the read sources, the days pulled.
+    fn insert_rows(&self, engine: &Engine, statements: &TableStatements) -> Result<(), EngineError> {
+        let (account, endpoint, pulled_at) = (self.account, self.endpoint, self.pulled_at);
+        for values in &self.cells {
+            let params: Vec<Param> = values.iter().map(Stored::param).collect();
+            engine.execute(&statements.insert, &params)?;
+        }
+        for s in &self.sources {
+            engine.execute(
+                &format!(
+                    "INSERT INTO read_source (account, endpoint, ref_date, msgid, stat_date, source, user_count) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) {READ_SOURCE_UPSERT}"
+                ),
+                args![account, endpoint.name(), s.ref_date, s.msgid, s.stat_date, s.source, s.user_count],
+            )?;
+        }
+        for (day, is_final) in self.days {
+            engine.execute(
+                &format!(
+                    "INSERT INTO pulled_days (account, endpoint, ref_date, first_pulled_at, final, last_pulled_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?4) {PULLED_DAYS_UPSERT}"
+                ),
+                args![account, endpoint.name(), day, pulled_at, is_final],
+            )?;
+        }
+        Ok(())
     }
 }
 

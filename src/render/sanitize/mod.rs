@@ -132,6 +132,7 @@ pub fn audit(html: &str) -> Vec<(usize, Removal)> {
     removals
 }
 
+// Long on purpose: the scanner's state machine, one branch per kind of tag; splitting it would scatter shared state.
 fn scan(html: &str, report: &mut dyn FnMut(usize, Removal)) -> String {
     let mut out = String::with_capacity(html.len());
     let mut styles = STYLE_MEMO.take();
