@@ -152,7 +152,7 @@ impl RenderMemo {
             && still_valid(&rendered, None)
         {
             let rendered = Arc::new(rendered);
-            self.memo.remember(key, (inputs, Arc::clone(&rendered)));
+            self.memo.remember(key, || (inputs, Arc::clone(&rendered)));
             return Lookup::Hit(rendered);
         }
         Lookup::Miss(Some(inputs))
@@ -179,7 +179,7 @@ impl RenderMemo {
             let (path, inputs, rendered) = (entry_path(dir, mode, &inputs.key), inputs.clone(), Arc::clone(rendered));
             self.memo.write_file(path, move || entry_bytes(&inputs, &rendered));
         }
-        self.memo.remember((mode, inputs.key.clone()), (inputs, Arc::clone(rendered)));
+        self.memo.remember((mode, inputs.key.clone()), || (inputs, Arc::clone(rendered)));
     }
 
     /// Removes the files of items that no longer exist.

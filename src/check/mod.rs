@@ -244,13 +244,12 @@ impl CheckMemo {
         render: &std::sync::Arc<crate::build::Rendered>,
         found: &[Diagnostic],
     ) {
-        let entry = MemoEntry {
+        self.memo.remember(item.key(), || MemoEntry {
             context_sha256: context.sha256.clone(),
             source_sha256: item.source_sha256().to_string(),
             render: std::sync::Arc::clone(render),
             found: found.to_vec(),
-        };
-        self.memo.remember(item.key(), entry);
+        });
     }
 
     fn store(

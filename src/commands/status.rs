@@ -29,12 +29,6 @@ fn same_push(item: &content::Item, other: Option<&content::Item>, tz: chrono_tz:
 }
 
 /// An RFC 3339 time as Beijing time, `YYYY-MM-DD HH:MM`.
-fn beijing(rfc3339: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| (t.with_timezone(&chrono::Utc) + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_else(|_| rfc3339.to_string())
-}
-
 /// `wxpub status`: a row per item — where it stands (from its front matter, dist/ and
 /// publish.lock), its own article URL, what it waits for — as a table or JSON.
 pub fn run(project: &Path, json: bool) -> Result<ExitCode> {
@@ -104,11 +98,11 @@ fn state_of(
             let state = match &publication.status {
                 PublicationStatus::Publishing => format!(
                     "publishing since {} (WeChat is reviewing it; the next publish run confirms it)",
-                    beijing(&publication.submitted_at)
+                    crate::util::clock::beijing_stamp(&publication.submitted_at, "%Y-%m-%d %H:%M")
                 ),
                 PublicationStatus::Sending => format!(
                     "sending since {} (waiting for an administrator to confirm the mass send)",
-                    beijing(&publication.submitted_at)
+                    crate::util::clock::beijing_stamp(&publication.submitted_at, "%Y-%m-%d %H:%M")
                 ),
                 other => other.to_string(),
             };

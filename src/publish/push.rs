@@ -684,7 +684,7 @@ fn web_backend_decision(
 fn beijing(unix: i64) -> String {
     chrono::DateTime::from_timestamp(unix, 0).map_or_else(
         || "at an unknown time".to_string(),
-        |t| format!("changed {} Beijing time", (t + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M")),
+        |t| format!("changed {} Beijing time", crate::util::clock::beijing(t).format("%Y-%m-%d %H:%M")),
     )
 }
 
@@ -735,7 +735,7 @@ fn explain_refusal(err: WechatError, items: &[&ManifestItem], articles: &[Articl
 /// Subscription accounts: one mass send a day; service accounts: four a month (Beijing dates),
 /// on the same clock as the `submitted_at` it reads (the pinned one under `--now`).
 fn mass_send_allowed(lock: &mut Ledger, account: &str, kind: AccountKind) -> bool {
-    let today = (crate::util::clock::now() + chrono::Duration::hours(8)).date_naive();
+    let today = crate::util::clock::beijing(crate::util::clock::now()).date();
     let sent: Vec<chrono::NaiveDate> = lock
         .account(account)
         .pushes
@@ -743,7 +743,7 @@ fn mass_send_allowed(lock: &mut Ledger, account: &str, kind: AccountKind) -> boo
         .filter_map(|p| p.publication.as_ref())
         .filter(|p| p.mode == PublicationMode::Masssend && !p.status.is_failed())
         .filter_map(|p| chrono::DateTime::parse_from_rfc3339(&p.submitted_at).ok())
-        .map(|t| (t.with_timezone(&Utc) + chrono::Duration::hours(8)).date_naive())
+        .map(|t| crate::util::clock::beijing(t.with_timezone(&Utc)).date())
         .collect();
     match kind {
         AccountKind::Subscription => !sent.contains(&today),

@@ -175,7 +175,7 @@ pub(super) fn settle(
             .get(&still.account)
             .and_then(|a| a.pushes.get(&still.slot))
             .and_then(|p| p.publication.as_ref())
-            .map(|p| local_time(&p.submitted_at))
+            .map(|p| crate::util::clock::beijing_stamp(&p.submitted_at, "%H:%M"))
             .unwrap_or_default();
         outcome.in_progress = Some(match still.kind {
             RunningKind::Publication { .. } => format!("publishing (submitted {since}; the next run confirms it)"),
@@ -187,12 +187,6 @@ pub(super) fn settle(
 }
 
 /// `HH:MM` of an RFC 3339 time in Beijing time (what the museum's clocks show).
-fn local_time(rfc3339: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| (t.with_timezone(&chrono::Utc) + chrono::Duration::hours(8)).format("%H:%M").to_string())
-        .unwrap_or_else(|_| rfc3339.to_string())
-}
-
 fn outcome_of<'o>(outcomes: &'o mut [PushOutcome], account: &str, slot: &str) -> Option<&'o mut PushOutcome> {
     outcomes.iter_mut().find(|o| o.account == account && o.slot == slot)
 }

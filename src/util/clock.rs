@@ -37,6 +37,20 @@ pub fn parse(text: &str, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
     parse_local(text, tz).map(|t| t.with_timezone(&Utc))
 }
 
+/// `t` on WeChat's clock: Beijing time (UTC+8 all year), in which its days, daily quotas and
+/// mass-send allowances are counted and editors read its times.
+pub fn beijing(t: DateTime<Utc>) -> chrono::NaiveDateTime {
+    (t + chrono::Duration::hours(8)).naive_utc()
+}
+
+/// An RFC 3339 stamp (as publish.lock holds them) in Beijing time, as `format`; the stamp as it
+/// is when it does not parse.
+pub fn beijing_stamp(rfc3339: &str, format: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| beijing(t.with_timezone(&Utc)).format(format).to_string())
+        .unwrap_or_else(|_| rfc3339.to_string())
+}
+
 /// A local time as editors write it (`YYYY-MM-DD HH:MM`, seconds and a `T` allowed) in `tz`.
 pub fn parse_local(text: &str, tz: chrono_tz::Tz) -> Option<chrono::DateTime<chrono_tz::Tz>> {
     use chrono::{NaiveDateTime, TimeZone};

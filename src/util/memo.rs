@@ -48,9 +48,11 @@ impl<K: Eq + Hash, V> Memo<K, V> {
         self.lock().get(key).and_then(look)
     }
 
-    /// Keeps `value` in memory, when this memo keeps anything there.
-    pub fn remember(&self, key: K, value: V) {
+    /// Keeps the value `make` gives in memory, when this memo keeps anything there (and makes
+    /// nothing otherwise).
+    pub fn remember(&self, key: K, make: impl FnOnce() -> V) {
         if self.in_process {
+            let value = make();
             self.lock().insert(key, value);
         }
     }

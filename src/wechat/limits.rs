@@ -47,14 +47,14 @@ pub fn daily_quota(path: &str) -> Option<u64> {
 
 /// The Beijing day quotas are counted in, at `now`.
 pub fn quota_day(now: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
-    (now + chrono::Duration::hours(8)).date_naive()
+    crate::util::clock::beijing(now).date()
 }
 
 /// How long until the quotas reset (00:00 Beijing time) after `now`.
 pub fn until_quota_reset(now: chrono::DateTime<chrono::Utc>) -> chrono::Duration {
-    let beijing = now + chrono::Duration::hours(8);
-    let next_midnight = (beijing.date_naive() + chrono::Days::new(1)).and_hms_opt(0, 0, 0).unwrap_or_default();
-    next_midnight - beijing.naive_utc()
+    let beijing = crate::util::clock::beijing(now);
+    let next_midnight = (beijing.date() + chrono::Days::new(1)).and_hms_opt(0, 0, 0).unwrap_or_default();
+    next_midnight - beijing
 }
 
 /// How long an article's `content` is, each way WeChat or a person may count it.
