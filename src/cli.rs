@@ -214,6 +214,27 @@ pub enum Command {
     /// `wxpub report articles --since 2026-11-01 --until 2026-11-30 --top 10 --format csv`,
     /// `wxpub report annual --year 2026 --format html --out annual-2026.html`
     Report(ReportArgs),
+    /// Check that the museum's WeChat services answer, round after round, as evidence for the
+    /// yearly form (功能服务稳定度, 安全运行保障率, 提供基于微信的功能服务).
+    ///
+    /// The services are named in publish.toml: `[[monitor.check]]` with `name`, `url` (a booking
+    /// H5 page, a mini program backend's health URL, a menu link), `expect_status` (default 200),
+    /// optional `expect_text` and `timeout`; `[monitor] every` (default 5m) and
+    /// `[[monitor.maintenance]]` windows (`start`, `end`, site time; recorded, not counted). Each
+    /// account's API is checked too (`[monitor] api_checks`, default true), with a call that needs
+    /// no credentials and spends no quota. Every result goes into the statistics store (up/down,
+    /// HTTP status, latency, why: DNS, refused, timeout, TLS, status, text missing; the HTTPS
+    /// certificate's expiry, warned about under `cert_warn_days`, default 14), and incidents run
+    /// from the first failure to the recovery. `wxpub report availability` shows them.
+    ///
+    /// A round fills one slot of the clock (`every` long): two monitors at once, or a timer that
+    /// fires twice, record it once. Exit code 2 when the monitor itself fails (configuration,
+    /// store); a service that is down is a result, not a failure (unless --fail-on-down).
+    ///
+    /// Examples: `wxpub monitor run` (cron: `*/5 * * * * cd /srv/museum && wxpub monitor run -q`),
+    /// `wxpub monitor serve` (a systemd service: docs/operators-guide.md)
+    #[command(subcommand)]
+    Monitor(MonitorCommand),
     /// Serve every item on 127.0.0.1 as readers will see it, rebuilt and reloaded on every save.
     ///
     /// The index lists each item with its kind, account, schedule, check results and both cover
@@ -342,6 +363,27 @@ pub enum ArchiveCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum MonitorCommand {
+    /// One round: check every service and account API once, at the same time (each cut at its
+    /// timeout), and record the results.
+    ///
+    /// Examples: `wxpub monitor run`, `wxpub monitor run --json`, `wxpub monitor run --fail-on-down`
+    Run {
+        /// Print the round's results as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Exit 1 when a check found its service down (outside maintenance), for alerting.
+        #[arg(long)]
+        fail_on_down: bool,
+    },
+    /// Run rounds every `[monitor] every` until stopped: Ctrl-C or SIGTERM finish the round under
+    /// way and exit 0 (a second Ctrl-C stops at once).
+    ///
+    /// Example: `wxpub monitor serve` (as a systemd service: docs/operators-guide.md)
+    Serve,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum SurveyCommand {
     /// Create an article inviting readers to a questionnaire: a QR code of the URL (made at
     /// build time) and the URL as the "read original" link.
@@ -431,6 +473,10 @@ pub enum ReportKind {
     /// One published item (`wxpub report item articles/2026-12-01-ding-story`, or its folder
     /// name, or a msgid): its first 30 days day by day and as a curve, and its readers by source.
     Item,
+    /// The museum's WeChat services as `wxpub monitor` found them: availability per check and
+    /// month, incidents with their duration, downtime, latency p50/p95, certificate warnings
+    /// (`--year`, or `--since/--until`; default the current year).
+    Availability,
     /// Many museums side by side for the bureau overseeing them: each museum's annual figures
     /// and form score, totals and rankings; museums without figures named with why. Needs
     /// `--museums network.toml` (`[museums.KEY] name = "…", project = "path"` or `db = "path"`).
@@ -443,7 +489,8 @@ pub enum ReportFormat {
     Csv,
     Json,
     Html,
-    /// The self-evaluation form (项目支出绩效自评表) as a spreadsheet; annual report only.
+    /// A spreadsheet: the self-evaluation form (项目支出绩效自评表) for `annual`, a sheet per
+    /// table for `availability` and `network`.
     Xlsx,
 }
 

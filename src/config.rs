@@ -55,6 +55,175 @@ pub struct Config {
     /// `[targets.YEAR]`: the yearly performance indicators `wxpub report annual` scores.
     #[serde(default)]
     pub targets: BTreeMap<String, BTreeMap<String, Target>>,
+    /// `[monitor]` and `[[monitor.check]]`: availability checks of the museum's WeChat services.
+    #[serde(default)]
+    pub monitor: Monitor,
+}
+
+/// `[monitor]`: what `wxpub monitor` checks, and how often.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Monitor {
+    /// Time between rounds (`monitor serve`); one round is recorded per such slot of the clock,
+    /// whoever runs it.
+    pub every: Interval,
+    /// How long a check may take when it names no `timeout`.
+    pub timeout: Interval,
+    /// Warn when an HTTPS certificate expires within this many days.
+    pub cert_warn_days: u32,
+    /// Also check that each account's WeChat API (or its relay) answers: a call that needs no
+    /// credentials and counts against no quota.
+    pub api_checks: bool,
+    /// `[[monitor.check]]`: the services, in the order reports list them.
+    #[serde(rename = "check")]
+    pub checks: Vec<MonitorCheck>,
+    /// `[[monitor.maintenance]]`: announced windows, recorded but not counted as downtime.
+    pub maintenance: Vec<MaintenanceWindow>,
+}
+
+impl Default for Monitor {
+    fn default() -> Self {
+        Monitor {
+            every: Interval(std::time::Duration::from_secs(300)),
+            timeout: Interval(std::time::Duration::from_secs(10)),
+            cert_warn_days: 14,
+            api_checks: true,
+            checks: Vec::new(),
+            maintenance: Vec::new(),
+        }
+    }
+}
+
+/// One service to check: a booking H5 page, a mini program backend's health URL, a menu link.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorCheck {
+    /// Shown in reports and the annual form's evidence (`预约`, `核验`, `志愿者管理`…).
+    pub name: String,
+    pub url: CheckUrl,
+    /// The HTTP status a working service answers with.
+    #[serde(default)]
+    pub expect_status: HttpStatus,
+    /// Text the page must contain (a word of the booking page, `"ok"` of a health URL).
+    #[serde(default)]
+    pub expect_text: Option<String>,
+    /// Longest wait for the whole answer (default: `[monitor] timeout`).
+    #[serde(default)]
+    pub timeout: Option<Interval>,
+    /// A PEM file of certificate authorities trusted for this check besides the system's (an
+    /// intranet service with the museum's own CA), relative to the project.
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
+}
+
+/// A maintenance window, in the site's time zone.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceWindow {
+    pub start: LocalMoment,
+    pub end: LocalMoment,
+    /// Only these checks (by name); default: every check.
+    #[serde(default)]
+    pub checks: Vec<String>,
+    /// Why (shown in the availability report).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A length of time written as people write it (`"5m"`, `"30s"`, `"1m30s"`; a bare number is
+/// seconds), more than zero; checked while the file is read, so an error names its line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub struct Interval(pub std::time::Duration);
+
+impl From<Interval> for String {
+    fn from(interval: Interval) -> String {
+        format!("{}ms", interval.0.as_millis())
+    }
+}
+
+impl<'de> Deserialize<'de> for Interval {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Text(String),
+            Seconds(f64),
+        }
+        let duration = match Written::deserialize(deserializer)? {
+            Written::Text(text) => parse_duration(&text).ok_or_else(|| {
+                serde::de::Error::custom(format!("`{text}` is not a duration (e.g. \"5m\", \"30s\", \"1m30s\")"))
+            })?,
+            Written::Seconds(seconds) => std::time::Duration::try_from_secs_f64(seconds)
+                .map_err(|_| serde::de::Error::custom(format!("{seconds} is not a number of seconds")))?,
+        };
+        if duration.is_zero() {
+            return Err(serde::de::Error::custom("must be more than 0 (e.g. \"5m\")"));
+        }
+        Ok(Interval(duration))
+    }
+}
+
+/// An HTTP status code a service can answer with (100–599).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct HttpStatus(pub u16);
+
+impl Default for HttpStatus {
+    fn default() -> Self {
+        HttpStatus(200)
+    }
+}
+
+impl<'de> Deserialize<'de> for HttpStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = i64::deserialize(deserializer)?;
+        match u16::try_from(code) {
+            Ok(code) if (100..=599).contains(&code) => Ok(HttpStatus(code)),
+            _ => Err(serde::de::Error::custom(format!(
+                "{code} is not an HTTP status (100–599; a working page answers 200)"
+            ))),
+        }
+    }
+}
+
+/// The http(s) address of a service to check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckUrl(pub String);
+
+impl<'de> Deserialize<'de> for CheckUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match url::Url::parse(&text) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(CheckUrl(text)),
+            _ => Err(serde::de::Error::custom(format!(
+                "`{text}` is not an http(s) address (e.g. \"https://booking.museum.example/\")"
+            ))),
+        }
+    }
+}
+
+/// A moment written `YYYY-MM-DD HH:MM` in the site's time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LocalMoment(pub chrono::NaiveDateTime);
+
+impl<'de> Deserialize<'de> for LocalMoment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+            .iter()
+            .find_map(|format| chrono::NaiveDateTime::parse_from_str(text.trim(), format).ok())
+            .map(LocalMoment)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!("`{text}` is not a time `YYYY-MM-DD HH:MM` (in the site's time zone)"))
+            })
+    }
+}
+
+impl MonitorCheck {
+    /// This check's timeout: its own, else `[monitor] timeout`.
+    pub fn timeout(&self, monitor: &Monitor) -> std::time::Duration {
+        self.timeout.unwrap_or(monitor.timeout).0
+    }
 }
 
 /// A mini program an article may link to with a card (`booking` block).
@@ -520,6 +689,27 @@ impl Config {
                 return Err(err(
                     &format!("surveys.{name}.labels"),
                     format!("give one label per point of the scale {low}–{high}, lowest first"),
+                ));
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (index, check) in self.monitor.checks.iter().enumerate() {
+            let key = format!("monitor.check[{index}].name");
+            if check.name.trim().is_empty() {
+                return Err(err(&key, "give the service a name (shown in reports and the annual form)".into()));
+            }
+            if !names.insert(check.name.as_str()) {
+                return Err(err(&key, format!("`{}` names two checks; each needs its own name", check.name)));
+            }
+        }
+        for (index, window) in self.monitor.maintenance.iter().enumerate() {
+            if window.end.0 <= window.start.0 {
+                return Err(err(&format!("monitor.maintenance[{index}].end"), "must be after `start`".into()));
+            }
+            if let Some(unknown) = window.checks.iter().find(|c| !names.contains(c.as_str())) {
+                return Err(err(
+                    &format!("monitor.maintenance[{index}].checks"),
+                    format!("`{unknown}` is not the name of a [[monitor.check]]"),
                 ));
             }
         }

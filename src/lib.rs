@@ -11,6 +11,7 @@ pub mod config;
 pub mod content;
 pub mod images;
 pub mod metrics;
+pub mod monitor;
 pub mod preview;
 pub mod project;
 pub mod publish;
@@ -66,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Archive(command) => commands::archive::run(&cli.project, command),
         Command::Survey(command) => commands::survey::run(&cli.project, command),
+        Command::Monitor(command) => commands::monitor::run(&cli.project, command, cli.quiet),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "wxpub", &mut std::io::stdout());

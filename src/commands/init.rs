@@ -70,6 +70,15 @@ db = ".wxpub/metrics.db"
 # schema = "our_museum"                                 # this museum's namespace there
 # password_env = "WXPUB_PG_PASSWORD"                    # the variable holding the password
 
+# The museum's WeChat services, checked by `wxpub monitor` as evidence for the yearly form
+# (功能服务稳定度, 安全运行保障率; see docs/operators-guide.md).
+# [monitor]
+# every = "5m"
+# [[monitor.check]]
+# name = "预约"
+# url = "https://booking.museum.example/"
+# expect_text = "预约"
+
 # Yearly targets scored by `wxpub report annual` (see docs/reporting-guide.md).
 # [targets.2026]
 # pushes = {{ value = 120, weight = 20 }}

@@ -4,6 +4,7 @@ pub mod build;
 pub mod check;
 pub mod doctor;
 pub mod init;
+pub mod monitor;
 pub mod preview;
 pub mod publish;
 pub mod relay;

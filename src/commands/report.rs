@@ -93,16 +93,22 @@ pub fn run(project: &Path, args: ReportArgs) -> Result<ExitCode> {
     let mut store = super::stats::open_store(project, &config)?;
     let account = args.account.as_deref();
     let format = output_format(&args);
+    if args.kind == ReportKind::Availability {
+        return availability(&store, &config, &args, format);
+    }
     if format == ReportFormat::Xlsx {
         if args.kind != ReportKind::Annual {
-            bail!("--format xlsx is the self-evaluation form: use it with `wxpub report annual`");
+            bail!(
+                "--format xlsx is for `wxpub report annual` (the self-evaluation form), `availability` and `network`"
+            );
         }
         let year = report_year(&args, &config)?;
         let out = args.out.clone().unwrap_or_else(|| format!("self-evaluation-{year}.xlsx").into());
         record_lock_publications(project, &config, &mut store)?;
         let report = annual::annual(&store, year, account, config.targets.get(&year.to_string()))?;
         let surveys = crate::metrics::survey::satisfaction(&store, None, Some(year))?;
-        let bytes = crate::metrics::xlsx::annual_form(&report, &config.site.name, &surveys)
+        let monitored = crate::metrics::availability::year(&store, year)?;
+        let bytes = crate::metrics::xlsx::annual_form(&report, &config.site.name, &surveys, &monitored)
             .context("cannot write the XLSX form")?;
         write_whole(&out, &bytes)?;
         eprintln!("wrote {}", out.display());
@@ -130,7 +136,7 @@ pub fn run(project: &Path, args: ReportArgs) -> Result<ExitCode> {
             let report = annual::annual(&store, year, account, targets)?;
             documents::annual(&store, &report)?
         }
-        ReportKind::Network => unreachable!("handled at the start of run"),
+        ReportKind::Network | ReportKind::Availability => unreachable!("handled at the start of run"),
         ReportKind::Item => {
             let target = args.target.as_deref().unwrap_or_default();
             match documents::item(&store, account, target)? {
@@ -155,6 +161,61 @@ pub fn run(project: &Path, args: ReportArgs) -> Result<ExitCode> {
             eprintln!("wrote {}", path.display());
         }
         None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `wxpub report availability`: the monitor's results over `--year` (default: this year) or
+/// `--since/--until`.
+fn availability(store: &Store, config: &Config, args: &ReportArgs, format: ReportFormat) -> Result<ExitCode> {
+    if args.account.is_some() {
+        bail!("--account: the availability report covers every check (each account's API is its own check)");
+    }
+    if args.period.is_some() {
+        bail!("`wxpub report availability` takes --year, or --since and --until");
+    }
+    let period = match (args.since, args.until) {
+        (None, None) => {
+            let year = report_year(args, config)?;
+            Period::new(
+                NaiveDate::from_ymd_opt(year, 1, 1).context("invalid --year")?,
+                NaiveDate::from_ymd_opt(year, 12, 31).context("invalid --year")?,
+            )
+        }
+        (since, until) => {
+            if args.year.is_some() {
+                bail!("give --year, or --since/--until, not both");
+            }
+            let today = crate::util::clock::now().with_timezone(&config.timezone()).date_naive();
+            let until = until.unwrap_or(today);
+            let since = since.unwrap_or_else(|| NaiveDate::from_ymd_opt(until.year(), 1, 1).unwrap_or(until));
+            if since > until {
+                bail!("--since {since} is after --until {until}");
+            }
+            Period::new(since, until)
+        }
+    };
+    let report = crate::metrics::availability::availability(
+        store,
+        period,
+        config.monitor.cert_warn_days,
+        &config.monitor.maintenance,
+    )?;
+    let document = crate::metrics::availability::document(&report).context("cannot write the report as JSON")?;
+    let bytes = match format {
+        ReportFormat::Table => format::to_table(&document).into_bytes(),
+        ReportFormat::Csv => format::to_csv(&document).context("cannot write CSV")?.into_bytes(),
+        ReportFormat::Json => (format::to_json(&document) + "\n").into_bytes(),
+        ReportFormat::Html => format::to_html(&document).into_bytes(),
+        ReportFormat::Xlsx => format::to_xlsx(&document).context("cannot write the XLSX workbook")?,
+    };
+    match &args.out {
+        Some(out) => {
+            write_whole(out, &bytes)?;
+            eprintln!("wrote {}", out.display());
+        }
+        None if format == ReportFormat::Xlsx => bail!("--format xlsx needs --out FILE.xlsx"),
+        None => print!("{}", String::from_utf8_lossy(&bytes)),
     }
     Ok(ExitCode::SUCCESS)
 }

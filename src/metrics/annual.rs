@@ -1,11 +1,14 @@
 //! The yearly evidence report: what was produced (from the recorded publications), how readers
-//! responded (datacube figures), how reliably it went out (publish runs), each indicator of
-//! `[targets.YEAR]` scored with the self-evaluation form's rules, and every push as evidence.
+//! responded (datacube figures), how available the museum's WeChat services were (the monitor)
+//! and how reliably pushes went out (publish runs), each indicator of `[targets.YEAR]` scored
+//! with the self-evaluation form's rules and filed under the form's levels, and every push as
+//! evidence.
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use super::availability::Availability;
 use super::report::{self, Period, Totals};
 use super::score::{self, Scored};
 use super::store::{Publication, Store, StoreError};
@@ -13,8 +16,24 @@ use crate::config::{Direction, Target};
 use crate::content::{Item, VideoKind};
 use crate::state::ledger::Ledger;
 
-/// Measured indicators that may have nothing recorded in a year (then they score 0).
-const MEASURED_LATER: [&str; 2] = ["service_stability", "satisfaction"];
+/// Measured indicators that may have nothing recorded in a year (then they score 0, and the
+/// row says why).
+const MEASURED_LATER: [&str; 5] =
+    ["service_stability", "safe_operation", "wechat_services", "publish_success", "satisfaction"];
+
+/// The form's level-1 and level-2 headings of an indicator wxpub knows, by key or by the form's
+/// own name for it; `[targets.YEAR.KEY] level1/level2` override them.
+fn form_levels(key: &str, label: &str, is_output: bool) -> (&'static str, &'static str) {
+    match (key, label) {
+        ("service_stability", _) | (_, "功能服务稳定度") => ("产出指标", "质量指标"),
+        ("safe_operation", _) | (_, "安全运行保障率") => ("效益指标", "社会效益指标"),
+        ("wechat_services", _) | (_, "提供基于微信的功能服务") => ("效益指标", "社会效益指标"),
+        ("service_years", _) | (_, "服务年限") => ("效益指标", "可持续影响指标"),
+        ("satisfaction", _) | (_, "观众满意度") => ("满意度指标", "服务对象满意度指标"),
+        _ if is_output => ("产出指标", "数量指标"),
+        _ => ("效益指标", "社会效益指标"),
+    }
+}
 
 /// A figure wxpub measures, with the name the form and `[targets.YEAR]` use.
 #[derive(Debug, Clone, Serialize)]
@@ -58,6 +77,9 @@ pub struct Annual {
     pub account: Option<String>,
     pub output: Vec<Figure>,
     pub engagement: Vec<Figure>,
+    /// How available the museum's WeChat services were (the monitor) and how reliably pushes
+    /// went out (publish runs).
+    pub service: Vec<Figure>,
     pub stability: Stability,
     pub indicators: Vec<IndicatorScore>,
     /// Sum of scores, and the same scaled to 100 when the weights do not add up to 100.
@@ -172,8 +194,10 @@ pub fn publications_from_archive(entries: &[(String, crate::archive::Record)]) -
 }
 
 /// The measured figures, by key, in the order the report shows them.
-fn measured(pubs: &[Publication], totals: &Totals, stability: &Stability) -> (Vec<Figure>, Vec<Figure>) {
+fn measured(pubs: &[Publication], totals: &Totals) -> (Vec<Figure>, Vec<Figure>) {
     let count = |kind: &str| pubs.iter().filter(|p| p.kind == kind).count() as f64;
+    // Summed as integers: a float sum over nothing is -0.0, which a report would print as "-0".
+    let total = |field: fn(&Publication) -> u32| pubs.iter().map(|p| u64::from(field(p))).sum::<u64>() as f64;
     let pushes = pubs.iter().map(|p| (&p.account, &p.slot)).collect::<std::collections::BTreeSet<_>>().len() as f64;
     let from_lock = "publish.lock → publications table; content front matter".to_string();
     let figure =
@@ -188,21 +212,21 @@ fn measured(pubs: &[Publication], totals: &Totals, stability: &Stability) -> (Ve
             "illustrations",
             "手绘插画",
             "幅",
-            pubs.iter().map(|p| f64::from(p.illustrations)).sum(),
+            total(|p| p.illustrations),
             "front matter `illustrations` of published items",
         ),
         figure(
             "video_minutes",
             "短视频",
             "分钟",
-            score::round2(pubs.iter().map(|p| f64::from(p.video_seconds)).sum::<f64>() / 60.0),
+            score::round2(total(|p| p.video_seconds) / 60.0),
             "front matter `videos` (kind video) and `video` blocks of published items",
         ),
         figure(
             "animation_seconds",
             "动画",
             "秒",
-            pubs.iter().map(|p| f64::from(p.animation_seconds)).sum(),
+            total(|p| p.animation_seconds),
             "front matter `videos` (kind animation) of published items",
         ),
         figure(
@@ -233,10 +257,65 @@ fn measured(pubs: &[Publication], totals: &Totals, stability: &Stability) -> (Ve
     if let Some(end) = totals.followers_at_end {
         engagement.insert(0, figure("followers", "年末关注人数", "人", end as f64, datacube));
     }
-    if let Some(percent) = stability.percent {
-        engagement.push(Figure {
+    (output, engagement)
+}
+
+/// The service figures: the monitor's three for the form (when it has results for the year) and
+/// the publish runs' success rate.
+fn service_figures(availability: &Availability, stability: &Stability) -> Vec<Figure> {
+    let mut figures = Vec::new();
+    let services: Vec<_> = availability.services().collect();
+    let names = services.iter().map(|c| c.check.as_str()).collect::<Vec<_>>().join(", ");
+    let (rounds, up) = services.iter().fold((0, 0), |(n, u), c| (n + c.rounds, u + c.up));
+    let incidents: u64 = services.iter().map(|c| c.incidents).sum();
+    let downtime: f64 = services.iter().map(|c| c.downtime_minutes).sum();
+    let monitored: f64 = services.iter().map(|c| c.monitored_minutes).sum();
+    if let Some(percent) = availability.service_stability {
+        figures.push(Figure {
             key: "service_stability",
-            label: "发布服务稳定性",
+            label: "功能服务稳定度",
+            unit: "%",
+            value: percent,
+            evidence: format!(
+                "{up} of {rounds} monitor rounds answered as expected, outside maintenance windows ({names}; {incidents} incident(s)); rule: rounds answered / rounds checked (monitor_results table)"
+            ),
+        });
+    }
+    if let Some(percent) = availability.safe_operation {
+        figures.push(Figure {
+            key: "safe_operation",
+            label: "安全运行保障率",
+            unit: "%",
+            value: percent,
+            evidence: format!(
+                "{:.2} of {:.2} monitored minutes without an incident ({names}; {incidents} incident(s), {:.2} minutes down); rule: (time monitored − downtime) / time monitored (monitor_incidents table)",
+                monitored - downtime,
+                monitored,
+                downtime
+            ),
+        });
+    }
+    if !services.is_empty() {
+        let answered: Vec<String> = services
+            .iter()
+            .filter(|c| c.up > 0)
+            .map(|c| format!("{} ({} rounds, {} up, {} incident(s))", c.check, c.rounds, c.up, c.incidents))
+            .collect();
+        figures.push(Figure {
+            key: "wechat_services",
+            label: "提供基于微信的功能服务",
+            unit: "项",
+            value: availability.services_answered.len() as f64,
+            evidence: format!(
+                "services that answered in the year: {}; rule: a service counts when the monitor recorded it answering (monitor_results table)",
+                if answered.is_empty() { "none".to_string() } else { answered.join("; ") }
+            ),
+        });
+    }
+    if let Some(percent) = stability.percent {
+        figures.push(Figure {
+            key: "publish_success",
+            label: "发布成功率",
             unit: "%",
             value: score::round2(percent),
             evidence: format!(
@@ -245,7 +324,7 @@ fn measured(pubs: &[Publication], totals: &Totals, stability: &Stability) -> (Ve
             ),
         });
     }
-    (output, engagement)
+    figures
 }
 
 /// Computes the annual report for `year` (all accounts when `account` is None).
@@ -291,7 +370,8 @@ pub fn annual_with(
     let (ok_runs, all_runs) = store.run_counts(&since, &until, account)?;
     let stability =
         Stability { ok_runs, all_runs, percent: (all_runs > 0).then(|| ok_runs as f64 / all_runs as f64 * 100.0) };
-    let (output, mut engagement) = measured(&pubs, &totals, &stability);
+    let (output, mut engagement) = measured(&pubs, &totals);
+    let service = service_figures(&super::availability::year(store, year)?, &stability);
     let surveys = super::survey::satisfaction(store, None, Some(year))?;
     let (responses, satisfied) = surveys.iter().fold((0, 0), |(n, s), x| (n + x.responses, s + x.satisfied));
     if responses > 0 {
@@ -313,18 +393,16 @@ pub fn annual_with(
 
     let mut indicators = Vec::new();
     for (key, target) in targets.into_iter().flatten() {
-        let figure = output.iter().chain(&engagement).find(|f| f.key == key);
+        let figure = output.iter().chain(&engagement).chain(&service).find(|f| f.key == key);
         let actual = target.actual.or(figure.map(|f| f.value));
         if figure.is_none() && target.actual.is_none() {
             if MEASURED_LATER.contains(&key.as_str()) {
                 // Measured, but nothing recorded this year: scored 0 with the reason.
             } else {
-                let known = output.iter().chain(&engagement).map(|f| f.key).chain(MEASURED_LATER);
-                return Err(AnnualError::UnknownIndicator {
-                    year,
-                    key: key.clone(),
-                    known: known.collect::<Vec<_>>().join(", "),
-                });
+                let known = output.iter().chain(&engagement).chain(&service).map(|f| f.key).chain(MEASURED_LATER);
+                let mut seen = std::collections::BTreeSet::new();
+                let known: Vec<&str> = known.filter(|k| seen.insert(*k)).collect();
+                return Err(AnnualError::UnknownIndicator { year, key: key.clone(), known: known.join(", ") });
             }
         }
         let scored = Some(match actual {
@@ -335,7 +413,12 @@ pub fn annual_with(
             (_, None) if key == "satisfaction" => Some(format!(
                 "no survey responses recorded for {year}: run a satisfaction survey (wxpub survey new) and import its answers (wxpub survey import)"
             )),
-            (_, None) => Some(format!("no publish runs recorded for {year}: nothing to measure")),
+            (_, None) if key == "publish_success" => {
+                Some(format!("no publish runs recorded for {year}: nothing to measure"))
+            }
+            (_, None) => Some(format!(
+                "no monitor data for {year}: name the museum's services under [[monitor.check]] in publish.toml and run `wxpub monitor serve` (or `wxpub monitor run` on a timer) all year"
+            )),
             (None, _) => None,
             (Some(s), Some(a)) if s.deduction > 0.0 => Some(format!(
                 "target set too low: actual {a} is {:.0} % above the target {}; {} points deducted — set a realistic target",
@@ -351,16 +434,13 @@ pub fn annual_with(
             }),
             _ => None,
         };
-        let level1 = target
-            .level1
-            .clone()
-            .unwrap_or_else(|| if output.iter().any(|f| f.key == key) { "产出指标" } else { "效益指标" }.to_string());
-        let level2 = target.level2.clone().unwrap_or_else(|| {
-            if output.iter().any(|f| f.key == key) { "数量指标" } else { "社会效益指标" }.to_string()
-        });
+        let label = target.label.clone().or(figure.map(|f| f.label.to_string())).unwrap_or_else(|| key.clone());
+        let (level1, level2) = form_levels(key, &label, output.iter().any(|f| f.key == key));
+        let level1 = target.level1.clone().unwrap_or_else(|| level1.to_string());
+        let level2 = target.level2.clone().unwrap_or_else(|| level2.to_string());
         indicators.push(IndicatorScore {
             key: key.clone(),
-            label: target.label.clone().or(figure.map(|f| f.label.to_string())).unwrap_or_else(|| key.clone()),
+            label,
             level1,
             level2,
             target: target.value,
@@ -374,7 +454,8 @@ pub fn annual_with(
                 (Some(_), _) => "entered in publish.toml".to_string(),
                 (None, Some(f)) => f.evidence.clone(),
                 (None, None) if key == "satisfaction" => "survey_responses table (none)".to_string(),
-                (None, None) => "publish_runs table (none)".to_string(),
+                (None, None) if key == "publish_success" => "publish_runs table (none)".to_string(),
+                (None, None) => "monitor_results table (none)".to_string(),
             },
         });
     }
@@ -389,6 +470,7 @@ pub fn annual_with(
         account: account.map(str::to_string),
         output,
         engagement,
+        service,
         stability,
         indicators,
         total,
@@ -402,6 +484,24 @@ pub fn annual_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_year_without_publications_counts_zero_not_minus_zero() {
+        let (output, _) = measured(&[], &Totals::default());
+        for figure in output {
+            assert!(figure.value == 0.0 && figure.value.is_sign_positive(), "{}: {}", figure.key, figure.value);
+        }
+    }
+
+    #[test]
+    fn indicators_carry_the_forms_levels() {
+        assert_eq!(form_levels("service_stability", "功能服务稳定度", false), ("产出指标", "质量指标"));
+        assert_eq!(form_levels("safe_operation", "安全运行保障率", false), ("效益指标", "社会效益指标"));
+        assert_eq!(form_levels("years", "服务年限", false), ("效益指标", "可持续影响指标"));
+        assert_eq!(form_levels("satisfaction", "观众满意度", false), ("满意度指标", "服务对象满意度指标"));
+        assert_eq!(form_levels("posters", "海报", true), ("产出指标", "数量指标"));
+        assert_eq!(form_levels("likes", "点赞人数", false), ("效益指标", "社会效益指标"));
+    }
 
     #[test]
     fn a_video_blocks_duration_counts_as_video_once() {

@@ -193,6 +193,59 @@ pub fn reads_by_hour(hours: &[i64; 24]) -> String {
     responsive(svg, "chart-hours", "分时阅读人数")
 }
 
+/// One line per check: its availability (%) in each month; a month without rounds is a gap.
+pub fn availability_by_month(months: &[String], series: &[(String, Vec<Option<f64>>)]) -> String {
+    let (id, title) = ("chart-availability", "每月可用性");
+    let values = series.iter().flat_map(|(_, v)| v.iter().flatten().copied());
+    let Some(low) = values.reduce(f64::min) else {
+        return empty(id, title);
+    };
+    // From a round figure under the lowest month, so that 99.9 and 100 stay apart.
+    let floor = ((low - 0.5).floor()).clamp(0.0, 99.0);
+    let palette =
+        [ACCENT, RGBColor(0x2f, 0x5d, 0x8c), GAIN, RGBColor(0xc0, 0x8a, 0x1e), RGBColor(0x6b, 0x4c, 0x9a), INK];
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let Ok(mut chart) = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(28)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0..months.len().saturating_sub(1).max(1), floor..100.5)
+        else {
+            return empty(id, title);
+        };
+        let _ = chart
+            .configure_mesh()
+            .light_line_style(WHITE)
+            .x_labels(12)
+            .x_label_formatter(&|i| months.get(*i).cloned().unwrap_or_default())
+            .y_label_formatter(&|v| format!("{v:.1}%"))
+            .label_style(label_font())
+            .draw();
+        for (index, (name, values)) in series.iter().enumerate() {
+            let colour = palette[index % palette.len()];
+            let points: Vec<(usize, f64)> = values.iter().enumerate().filter_map(|(i, v)| v.map(|v| (i, v))).collect();
+            if let Ok(drawn) = chart.draw_series(LineSeries::new(points.clone(), colour.stroke_width(2))) {
+                drawn
+                    .label(name.clone())
+                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2)));
+            }
+            let _ = chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour.filled())));
+        }
+        let _ = chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(INK.mix(0.3))
+            .label_font(label_font())
+            .position(SeriesLabelPosition::LowerLeft)
+            .draw();
+        let _ = root.present();
+    }
+    responsive(svg, id, title)
+}
+
 fn empty(id: &str, title: &str) -> String {
     format!(
         r##"<svg class="chart" id="{id}" role="img" aria-label="{title}" viewBox="0 0 {WIDTH} 60" xmlns="http://www.w3.org/2000/svg"><text x="12" y="36" font-size="14" fill="#666">no data for this period</text></svg>"##

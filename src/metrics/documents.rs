@@ -379,19 +379,25 @@ pub fn annual(store: &Store, annual: &Annual) -> Result<Document, StoreError> {
         ));
     }
     let stability = match annual.stability.percent {
-        Some(p) => format!(
-            "service stability {:.2}% ({} of {} publish runs succeeded)",
-            p, annual.stability.ok_runs, annual.stability.all_runs
-        ),
-        None => "service stability: no publish runs recorded".to_string(),
+        Some(p) => {
+            format!("publish runs: {:.2}% succeeded ({} of {})", p, annual.stability.ok_runs, annual.stability.all_runs)
+        }
+        None => "publish runs: none recorded".to_string(),
     };
     notes.push(stability);
+    if !annual.service.iter().any(|f| f.key == "service_stability") {
+        notes.push(format!(
+            "no monitor data for {}: 功能服务稳定度, 安全运行保障率 and 提供基于微信的功能服务 come from `wxpub monitor` (see `wxpub monitor --help`)",
+            annual.year
+        ));
+    }
     let mut tables = Vec::new();
     if !annual.indicators.is_empty() {
         tables.push(indicators);
     }
     tables.push(figures("Output · 产出", &annual.output));
     tables.push(figures("Engagement · 传播效果", &annual.engagement));
+    tables.push(figures("Service · 服务保障", &annual.service));
     tables.push(evidence);
     Ok(Document {
         title: format!("{} annual report · 新媒体运营年度报告", annual.year),

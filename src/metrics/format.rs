@@ -69,6 +69,47 @@ pub fn to_json(doc: &Document) -> String {
     serde_json::to_string_pretty(&doc.json).unwrap_or_else(|_| "null".into())
 }
 
+/// Every table as a sheet of one workbook (named by its heading), figures as numbers, with the
+/// title, subtitle and notes on a last sheet.
+pub fn to_xlsx(doc: &Document) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let head = rust_xlsxwriter::Format::new().set_bold().set_background_color("#F3EFE8");
+    for (index, table) in doc.tables.iter().enumerate() {
+        // A sheet name: at most 31 characters, none of []:*?/\ — the heading's English part.
+        let name: String = table
+            .heading
+            .split(" · ")
+            .next()
+            .unwrap_or("")
+            .chars()
+            .filter(|c| !"[]:*?/\\".contains(*c))
+            .take(31)
+            .collect();
+        let name = if name.trim().is_empty() { format!("Sheet{}", index + 1) } else { name };
+        let sheet = workbook.add_worksheet().set_name(&name)?;
+        for (col, title) in table.header.iter().enumerate() {
+            sheet.write_string_with_format(0, col as u16, title, &head)?;
+        }
+        for (r, row) in table.rows.iter().enumerate() {
+            for (col, cell) in row.iter().enumerate() {
+                let at = (r as u32 + 1, col as u16);
+                match cell.trim_end_matches('%').parse::<f64>() {
+                    Ok(n) if n.is_finite() && numeric(cell) => sheet.write_number(at.0, at.1, n)?,
+                    _ => sheet.write_string(at.0, at.1, cell)?,
+                };
+            }
+        }
+        sheet.set_column_width(0, 20.0)?;
+    }
+    let sheet = workbook.add_worksheet().set_name("About")?;
+    sheet.write_string(0, 0, &doc.title)?;
+    sheet.write_string(1, 0, &doc.subtitle)?;
+    for (index, note) in doc.notes.iter().enumerate() {
+        sheet.write_string(3 + index as u32, 0, note)?;
+    }
+    workbook.save_to_buffer()
+}
+
 /// Plain style for screens of every width and for paper: tables scroll sideways on a phone and
 /// charts scale; printing drops the background and keeps tables whole.
 const STYLE: &str = r#"

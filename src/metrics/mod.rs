@@ -2,6 +2,7 @@
 //! (followers, articles, summary, and the yearly evidence report scored with the museum's
 //! self-evaluation form). Reports read only the database.
 pub mod annual;
+pub mod availability;
 pub mod charts;
 pub mod documents;
 pub mod format;
@@ -13,4 +14,4 @@ pub mod store;
 pub mod survey;
 pub mod xlsx;
 
-pub use store::{Publication, PublishRun, Store, StoreError, StoreTarget};
+pub use store::{CheckResult, Failure, Publication, PublishRun, Store, StoreError, StoreTarget};

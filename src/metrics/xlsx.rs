@@ -2,6 +2,7 @@
 use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, XlsxError};
 
 use super::annual::Annual;
+use super::availability::Availability;
 use super::survey::Satisfaction;
 
 /// The form's columns, in its own order.
@@ -19,8 +20,13 @@ pub const FORM_COLUMNS: [&str; 10] = [
 ];
 
 /// Writes the form: sheet 1 the scored indicators and the total, sheet 2 every push as
-/// evidence, sheet 3 the satisfaction surveys.
-pub fn annual_form(annual: &Annual, site_name: &str, surveys: &[Satisfaction]) -> Result<Vec<u8>, XlsxError> {
+/// evidence, sheet 3 the satisfaction surveys, sheet 4 the monitored services.
+pub fn annual_form(
+    annual: &Annual,
+    site_name: &str,
+    surveys: &[Satisfaction],
+    availability: &Availability,
+) -> Result<Vec<u8>, XlsxError> {
     let mut workbook = Workbook::new();
     let title = Format::new().set_bold().set_font_size(14).set_align(FormatAlign::Center);
     let head = Format::new().set_bold().set_border(FormatBorder::Thin).set_background_color("#F3EFE8").set_text_wrap();
@@ -104,5 +110,44 @@ pub fn annual_form(annual: &Annual, site_name: &str, surveys: &[Satisfaction]) -
         sheet.write_number_with_format(r, 5, high * 100.0, &number)?;
         sheet.write_string_with_format(r, 6, s.files.join(", "), &cell)?;
     }
+
+    let sheet = workbook.add_worksheet().set_name("服务可用性")?;
+    let header = [
+        "服务",
+        "类型",
+        "检测轮次",
+        "正常",
+        "异常",
+        "维护期内",
+        "可用率（%）",
+        "故障次数",
+        "故障时长（分钟）",
+        "首次检测",
+        "最近检测",
+    ];
+    for (col, name) in header.iter().enumerate() {
+        sheet.write_string_with_format(0, col as u16, *name, &head)?;
+    }
+    for (index, c) in availability.checks.iter().enumerate() {
+        let r = index as u32 + 1;
+        sheet.write_string_with_format(r, 0, &c.check, &cell)?;
+        sheet.write_string_with_format(r, 1, if c.builtin { "公众号接口" } else { "功能服务" }, &cell)?;
+        for (col, value) in [c.rounds, c.up, c.down, c.maintenance].into_iter().enumerate() {
+            sheet.write_number_with_format(r, col as u16 + 2, value as f64, &number)?;
+        }
+        match c.availability {
+            Some(percent) => sheet.write_number_with_format(r, 6, percent, &number)?,
+            None => sheet.write_string_with_format(r, 6, "—", &cell)?,
+        };
+        sheet.write_number_with_format(r, 7, c.incidents as f64, &number)?;
+        sheet.write_number_with_format(r, 8, c.downtime_minutes, &number)?;
+        sheet.write_string_with_format(r, 9, &c.first, &cell)?;
+        sheet.write_string_with_format(r, 10, &c.last, &cell)?;
+    }
+    let below = availability.checks.len() as u32 + 2;
+    for (index, rule) in super::availability::RULES.iter().enumerate() {
+        sheet.write_string(below + index as u32, 0, *rule)?;
+    }
+    sheet.set_column_width(0, 20.0)?;
     workbook.save_to_buffer()
 }

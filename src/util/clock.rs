@@ -20,6 +20,11 @@ pub fn pin(moment: DateTime<Utc>) {
     let _ = PINNED.set(moment);
 }
 
+/// Whether "now" is pinned (`--now`, `WXPUB_NOW`): then it does not move.
+pub fn is_pinned() -> bool {
+    PINNED.get().is_some()
+}
+
 /// Reads a moment written by a person: RFC 3339 with an offset (`2026-12-01T08:00:00+08:00`),
 /// or `YYYY-MM-DD HH:MM[:SS]` / `YYYY-MM-DD` in `tz` (the site's time zone).
 pub fn parse(text: &str, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {

@@ -17,6 +17,18 @@ pub fn redact(text: &str) -> String {
     out
 }
 
+/// An error and its sources, one after another (`sending request: connection refused`).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 fn redact_after(text: &str, marker: &str, is_end: impl Fn(char) -> bool) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;

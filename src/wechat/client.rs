@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::WechatError;
 use super::types::*;
-use crate::util::redact::redact;
+use crate::util::redact::{error_chain, redact};
 
 /// Overrides every account's `api_base` when set (point any command at a sandbox).
 pub const API_BASE_ENV: &str = "WXPUB_API_BASE";
@@ -746,17 +746,6 @@ fn parse_answer<T: DeserializeOwned>(endpoint: &str, bytes: &[u8]) -> Result<T, 
         return Err(WechatError::Api { endpoint: endpoint.into(), code, message: redact(&message) });
     }
     serde_json::from_value(value).map_err(|e| WechatError::Decode { endpoint: endpoint.into(), message: e.to_string() })
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn retry_message(endpoint: &str, err: &WechatError, attempt: u32, pause: Duration) -> String {

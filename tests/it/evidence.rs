@@ -294,7 +294,9 @@ fn the_self_evaluation_form_is_written_as_a_spreadsheet_with_its_scores() {
     assert_eq!(&budget[..2], ["成本指标", "经济成本指标"]);
     assert_eq!(&budget[3..7], ["146.435", "144.306", "10", "9.85"], "the form's own example");
     let satisfaction = row("观众满意度");
+    assert_eq!(&satisfaction[..2], ["满意度指标", "服务对象满意度指标"], "the form's own levels");
     assert_eq!(&satisfaction[4..7], ["75", "10", "8.33"]);
+    assert_eq!(&row("推送次数")[..2], ["产出指标", "数量指标"]);
     assert!(
         satisfaction[8].contains("3 of 4 survey responses") && satisfaction[8].contains("answers.csv"),
         "{satisfaction:?}"

@@ -13,6 +13,7 @@ mod images;
 mod incremental;
 mod interactive;
 mod metrics;
+mod monitor;
 mod pace;
 mod phone;
 mod postgres;

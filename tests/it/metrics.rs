@@ -54,7 +54,7 @@ pub fn example_project() -> TestProject {
              pushes = {{ value = 6, weight = 20 }}\n\
              posters = {{ value = 4, weight = 10 }}\n\
              video_minutes = {{ value = 30, weight = 10 }}\n\
-             service_stability = {{ value = 99, weight = 10 }}\n\
+             publish_success = {{ value = 99, weight = 10 }}\n\
              budget = {{ value = 146.435, weight = 10, actual = 144.306, label = \"预算执行率\", level1 = \"成本指标\", level2 = \"经济成本指标\" }}\n"
         ),
     );
@@ -695,7 +695,7 @@ fn the_annual_report_counts_the_example_content_and_scores_the_targets() {
     assert_eq!(figure("output", "video_minutes"), 92.0);
     assert_eq!(figure("output", "animation_seconds"), 160.0);
     assert_eq!(figure("output", "live_streams"), 1.0);
-    assert_eq!(figure("engagement", "service_stability"), 100.0);
+    assert_eq!(figure("service", "publish_success"), 100.0);
     assert!(figure("engagement", "read_users") > 0.0);
     // Since 2025-11-01 WeChat counts likes, 在看 and comments, and each figure names its source.
     for key in ["likes", "zaikan", "comments", "share_users"] {
@@ -715,7 +715,7 @@ fn the_annual_report_counts_the_example_content_and_scores_the_targets() {
     assert_eq!(score("pushes"), 20.0, "7 of 6: capped at the weight");
     assert_eq!(score("posters"), 5.0, "2 of 4 × 10");
     assert_eq!(score("video_minutes"), 9.0, "92 against 30 is 207 % over: 10 % of the weight deducted");
-    assert_eq!(score("service_stability"), 10.0);
+    assert_eq!(score("publish_success"), 10.0);
     assert_eq!(score("budget"), 9.85, "the form's own example");
     assert_eq!(json["total"], 53.85);
     assert_eq!(json["grade"][0], "良", "53.85 of 60 = 89.75 %");
@@ -724,6 +724,16 @@ fn the_annual_report_counts_the_example_content_and_scores_the_targets() {
 
     let table = report(&project, &sandbox, &["annual", "--year", "2026"]);
     assert!(table.contains("预算执行率") && table.contains("target set too low"), "{table}");
+
+    // A year with nothing published: every output figure is 0 — never "-0", which a float sum
+    // over nothing is — in the JSON and in the table.
+    let empty: serde_json::Value =
+        serde_json::from_str(&report(&project, &sandbox, &["annual", "--year", "2025", "--format", "json"])).unwrap();
+    for figure in empty["output"].as_array().unwrap() {
+        assert_eq!(figure["value"].to_string(), "0.0", "{figure}");
+    }
+    let table = report(&project, &sandbox, &["annual", "--year", "2025"]);
+    assert!(table.contains("手绘插画") && !table.contains(" -0 "), "{table}");
 
     // The HTML form prints on A4 and reads on a phone: no errors, charts and evidence links.
     let out = project.path().join("annual-2026.html");

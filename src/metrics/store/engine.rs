@@ -47,6 +47,11 @@ impl ToParam for i64 {
         Param::Int(Some(*self))
     }
 }
+impl ToParam for Option<i64> {
+    fn to_param(&self) -> Param<'_> {
+        Param::Int(*self)
+    }
+}
 impl ToParam for u32 {
     fn to_param(&self) -> Param<'_> {
         Param::Int(Some(i64::from(*self)))

@@ -8,14 +8,15 @@
 //! Queries are written once, in SQL both engines accept (`engine.rs` runs them on either).
 //!
 //! `target.rs` says where a store is, `schema.rs` holds its tables and migrations, `datacube.rs`
-//! stores pulled statistics and `publications.rs` the publication ledger; this module opens the
-//! store and runs queries on it.
+//! stores pulled statistics, `publications.rs` the publication ledger and `monitor.rs` the
+//! availability monitor's results; this module opens the store and runs queries on it.
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 
 mod datacube;
 mod engine;
+mod monitor;
 mod publications;
 mod schema;
 mod target;
@@ -23,6 +24,7 @@ mod target;
 pub(crate) use engine::args;
 pub use engine::{Cell, Param, ToParam};
 use engine::{Engine, EngineError, Pg, PgTarget};
+pub use monitor::{CheckResult, Failure};
 pub use publications::{Publication, PublishRun};
 use schema::MIGRATIONS;
 pub use schema::{READ_COUNTERS, Row, TABLES, TableSpec, table_spec};

@@ -76,7 +76,7 @@ impl Row {
 
 /// The tables `dump_table` reads (what a pull or a publish writes): the twelve datacube tables
 /// first, then the bookkeeping.
-pub const TABLES: [&str; 17] = [
+pub const TABLES: [&str; 19] = [
     "user_summary",
     "user_cumulate",
     "article_summary",
@@ -94,6 +94,8 @@ pub const TABLES: [&str; 17] = [
     "publications",
     "publish_runs",
     "survey_responses",
+    "monitor_results",
+    "monitor_incidents",
 ];
 /// Schema migrations, applied in order; the database's `user_version` counts those applied.
 /// Never edit a released migration: add the next one.
@@ -255,6 +257,21 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // repeat the write whose commit it never heard back about.
     r#"
     CREATE UNIQUE INDEX publish_runs_run_account ON publish_runs (run, account);
+    "#,
+    // 6: the availability monitor: one row per check and round (the round is the slot of the
+    // clock it fills, so two monitors never record it twice), and the incidents, first failure
+    // to recovery. Local times are the site's, as reports show and group them.
+    r#"
+    CREATE TABLE monitor_results (
+        check_name TEXT NOT NULL, round TEXT NOT NULL, checked_at TEXT NOT NULL, local_time TEXT NOT NULL,
+        url TEXT NOT NULL, builtin INTEGER NOT NULL, up INTEGER NOT NULL, status INTEGER, latency_ms INTEGER,
+        failure TEXT, error TEXT, maintenance INTEGER NOT NULL, cert_expires_at TEXT,
+        PRIMARY KEY (check_name, round));
+    CREATE INDEX monitor_results_local_time ON monitor_results (local_time);
+    CREATE TABLE monitor_incidents (
+        check_name TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, failure TEXT NOT NULL,
+        failed_rounds INTEGER NOT NULL, last_failure_at TEXT NOT NULL,
+        PRIMARY KEY (check_name, started_at));
     "#,
 ];
 
