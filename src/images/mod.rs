@@ -542,7 +542,7 @@ fn cached_or_process(
             for (ratio, name) in [(2.35, "235x100"), (1.0, "1x1")] {
                 let crop_box = crop::crop_box(pixels.width(), pixels.height(), ratio, *focus);
                 let (x, y, w, h) = crop_box.to_pixels(pixels.width(), pixels.height());
-                let view = image::imageops::crop_imm(pixels, x, y, w, h).to_image();
+                let view = wxpub_imaging::crop(pixels, x, y, w, h);
                 let preview_name = format!("{stem}-cover-{name}.jpg");
                 extra.push((preview_name.clone(), process::encode_jpeg(&view, 85).map_err(|e| fail(e.to_string()))?));
                 previews.push(preview_name);

@@ -3,8 +3,8 @@
 //! without upscaling, and encode under the size limit by searching the JPEG quality.
 use std::io::Cursor;
 
-use fast_image_resize as fr;
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage, RgbaImage, metadata::Orientation};
+use image::{DynamicImage, ImageFormat, ImageReader, RgbImage};
+use wxpub_imaging as imaging;
 
 use super::{ImageRole, ImageSettings};
 
@@ -70,6 +70,16 @@ fn decoding_error(e: image::ImageError) -> ProcessError {
     }
 }
 
+/// An error of the pixel work: a decoding error as [`decoding_error`] says, a broken file
+/// corrupt, a failed resize or encode refused.
+fn pixel_error(e: imaging::Error) -> ProcessError {
+    match e {
+        imaging::Error::Image(e) => decoding_error(e),
+        imaging::Error::Corrupt(message) => ProcessError::Corrupt(message),
+        imaging::Error::Failed(message) => ProcessError::Refused(message),
+    }
+}
+
 /// Reads only the header: format and dimensions. Refuses decompression bombs before decoding.
 pub fn probe(bytes: &[u8], settings: &ImageSettings) -> Result<(ImageFormat, u32, u32), ProcessError> {
     let reader =
@@ -91,16 +101,7 @@ pub fn probe(bytes: &[u8], settings: &ImageSettings) -> Result<(ImageFormat, u32
 
 /// Counts the frames of a GIF (decoding them one at a time, each within the decoder limits).
 pub fn gif_frames(bytes: &[u8], settings: &ImageSettings) -> Result<usize, ProcessError> {
-    use image::AnimationDecoder;
-    let mut decoder =
-        image::codecs::gif::GifDecoder::new(Cursor::new(bytes)).map_err(|e| ProcessError::Corrupt(e.to_string()))?;
-    decoder.set_limits(decoder_limits(settings)).map_err(decoding_error)?;
-    let mut frames = 0;
-    for frame in decoder.into_frames() {
-        frame.map_err(decoding_error)?;
-        frames += 1;
-    }
-    Ok(frames)
+    imaging::gif_frames(bytes, decoder_limits(settings), usize::MAX).map_err(pixel_error)
 }
 
 /// Decodes a non-JPEG image whole (for analysis such as `check`'s dark-mode rule), within the
@@ -111,9 +112,7 @@ pub fn decode_limited(
     settings: &ImageSettings,
 ) -> Result<DynamicImage, ProcessError> {
     probe(bytes, settings)?;
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    reader.limits(decoder_limits(settings));
-    reader.decode().map_err(decoding_error)
+    imaging::decode_plain(bytes, format, decoder_limits(settings)).map_err(pixel_error)
 }
 
 /// Decodes, orients, resizes and encodes one image for `role`.
@@ -125,17 +124,17 @@ pub fn process(
 ) -> Result<Encoded, ProcessError> {
     let mut notes = Vec::new();
     let image = decode(bytes, format, settings, &mut notes)?;
-    let transparent = has_transparency(&image);
-    let as_png = transparent || (format != ImageFormat::Jpeg && is_flat_graphic(&image));
+    let transparent = imaging::has_transparency(&image);
+    let as_png = transparent || (format != ImageFormat::Jpeg && imaging::is_flat_graphic(&image));
     let limit = role.byte_limit(settings);
 
     let mut width = image.width().min(settings.max_width);
     loop {
-        let resized = resize(&image, width, transparent)?;
+        let resized = imaging::resize(&image, width, transparent).map_err(pixel_error)?;
         let (encoded, extension) = if as_png {
             (encode_png(&resized)?, "png")
         } else {
-            let rgb = resized.to_rgb8();
+            let rgb = imaging::to_rgb(&resized);
             match encode_jpeg_under(&rgb, settings, limit)? {
                 Some(bytes) => (bytes, "jpg"),
                 None => (Vec::new(), "jpg"),
@@ -145,7 +144,7 @@ pub fn process(
             if width < image.width().min(settings.max_width) {
                 notes.push(format!("downscaled to {width} px wide to fit under {} KB", limit / 1024));
             }
-            let pixels = matches!(role, ImageRole::Cover { .. }).then(|| resized.to_rgb8());
+            let pixels = matches!(role, ImageRole::Cover { .. }).then(|| imaging::to_rgb(&resized));
             return Ok(Encoded {
                 bytes: encoded,
                 extension,
@@ -170,148 +169,15 @@ fn decode(
     settings: &ImageSettings,
     notes: &mut Vec<String>,
 ) -> Result<DynamicImage, ProcessError> {
-    if format == ImageFormat::Jpeg {
-        return decode_jpeg(bytes, settings.max_width, notes);
-    }
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    reader.limits(decoder_limits(settings));
-    let mut decoder = reader.into_decoder().map_err(decoding_error)?;
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    if decoder.icc_profile().ok().flatten().is_some() {
+    let decoded = imaging::decode(bytes, format, decoder_limits(settings), settings.max_width).map_err(pixel_error)?;
+    if decoded.had_icc_profile {
         notes.push("ICC colour profile dropped (colours are treated as sRGB)".into());
     }
-    let mut image = DynamicImage::from_decoder(decoder).map_err(decoding_error)?;
-    image.apply_orientation(orientation);
-    Ok(image)
-}
-
-/// JPEG decoding with DCT scaling: a 24 MP photo headed for 1080 px is decoded at 1/2, 1/4 or
-/// 1/8 size directly, which is most of what makes libvips fast.
-fn decode_jpeg(bytes: &[u8], max_width: u32, notes: &mut Vec<String>) -> Result<DynamicImage, ProcessError> {
-    let corrupt = |e: jpeg_decoder::Error| ProcessError::Corrupt(e.to_string());
-    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
-    decoder.read_info().map_err(corrupt)?;
-    let info = decoder.info().ok_or_else(|| ProcessError::Corrupt("no JPEG header".into()))?;
-    let orientation = decoder
-        .exif_data()
-        .and_then(|exif| Orientation::from_exif_chunk(exif.strip_prefix(b"Exif\0\0").unwrap_or(exif)))
-        .unwrap_or(Orientation::NoTransforms);
-    if decoder.icc_profile().is_some() {
-        notes.push("ICC colour profile dropped (colours are treated as sRGB)".into());
-    }
-    // The output width is the source height when the orientation turns the image.
-    let turned = matches!(
-        orientation,
-        Orientation::Rotate90 | Orientation::Rotate270 | Orientation::Rotate90FlipH | Orientation::Rotate270FlipH
-    );
-    let (src_w, src_h) = (info.width as u32, info.height as u32);
-    let output_width = if turned { src_h } else { src_w };
-    let (width, height) = if output_width > max_width {
-        // Ask for the final size in the source's own orientation and aspect: the decoder picks
-        // the smallest DCT scale that still covers it.
-        let (w, h) = if turned {
-            ((max_width as u64 * src_w as u64).div_ceil(src_h as u64) as u32, max_width)
-        } else {
-            (max_width, (max_width as u64 * src_h as u64).div_ceil(src_w as u64) as u32)
-        };
-        decoder.scale(w.min(u16::MAX as u32) as u16, h.min(u16::MAX as u32) as u16).map_err(corrupt)?
-    } else {
-        (info.width, info.height)
-    };
-    let pixels = decoder.decode().map_err(corrupt)?;
-    let (width, height) = (width as u32, height as u32);
-    let image = match info.pixel_format {
-        jpeg_decoder::PixelFormat::RGB24 => RgbImage::from_raw(width, height, pixels).map(DynamicImage::ImageRgb8),
-        jpeg_decoder::PixelFormat::L8 => {
-            image::GrayImage::from_raw(width, height, pixels).map(DynamicImage::ImageLuma8)
-        }
-        jpeg_decoder::PixelFormat::L16 => {
-            let gray: Vec<u8> = pixels.chunks_exact(2).map(|p| p[0]).collect();
-            image::GrayImage::from_raw(width, height, gray).map(DynamicImage::ImageLuma8)
-        }
-        jpeg_decoder::PixelFormat::CMYK32 => {
-            // Adobe CMYK JPEGs store inverted values.
-            let rgb: Vec<u8> = pixels
-                .chunks_exact(4)
-                .flat_map(|p| {
-                    let k = p[3] as u32;
-                    [(p[0] as u32 * k / 255) as u8, (p[1] as u32 * k / 255) as u8, (p[2] as u32 * k / 255) as u8]
-                })
-                .collect();
-            RgbImage::from_raw(width, height, rgb).map(DynamicImage::ImageRgb8)
-        }
-    }
-    .ok_or_else(|| ProcessError::Corrupt("decoded size does not match the header".into()))?;
-    let mut image = image;
-    image.apply_orientation(orientation);
-    Ok(image)
-}
-
-/// True when some pixel is not fully opaque.
-fn has_transparency(image: &DynamicImage) -> bool {
-    if !image.color().has_alpha() {
-        return false;
-    }
-    image.to_rgba8().pixels().any(|p| p.0[3] < 255)
-}
-
-/// A drawing, chart or screenshot: few distinct colours. PNG keeps it crisp and small.
-fn is_flat_graphic(image: &DynamicImage) -> bool {
-    let rgb = image.to_rgb8();
-    let mut seen = std::collections::HashSet::new();
-    // A sample is enough to tell a photo (thousands of colours) from a flat graphic.
-    let step = (rgb.pixels().len() / 20_000).max(1);
-    for pixel in rgb.pixels().step_by(step) {
-        seen.insert(pixel.0);
-        if seen.len() > 256 {
-            return false;
-        }
-    }
-    true
-}
-
-fn resize(image: &DynamicImage, width: u32, keep_alpha: bool) -> Result<DynamicImage, ProcessError> {
-    let failed = |e: &dyn std::fmt::Display| ProcessError::Refused(format!("resize failed: {e}"));
-    if width >= image.width() {
-        return Ok(if keep_alpha {
-            DynamicImage::ImageRgba8(image.to_rgba8())
-        } else {
-            DynamicImage::ImageRgb8(image.to_rgb8())
-        });
-    }
-    let height = ((image.height() as f64 * width as f64 / image.width() as f64).round() as u32).max(1);
-    let (source, pixel_type): (Vec<u8>, fr::PixelType) = if keep_alpha {
-        (image.to_rgba8().into_raw(), fr::PixelType::U8x4)
-    } else {
-        (image.to_rgb8().into_raw(), fr::PixelType::U8x3)
-    };
-    let src =
-        fr::images::Image::from_vec_u8(image.width(), image.height(), source, pixel_type).map_err(|e| failed(&e))?;
-    let mut dst = fr::images::Image::new(width, height, pixel_type);
-    let options = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::CatmullRom));
-    fr::Resizer::new().resize(&src, &mut dst, &options).map_err(|e| failed(&e))?;
-    let raw = dst.into_vec();
-    let resized = if keep_alpha {
-        RgbaImage::from_raw(width, height, raw).map(DynamicImage::ImageRgba8)
-    } else {
-        RgbImage::from_raw(width, height, raw).map(DynamicImage::ImageRgb8)
-    };
-    resized.ok_or_else(|| ProcessError::Refused("resize produced a wrong buffer size".into()))
+    Ok(decoded.image)
 }
 
 pub fn encode_jpeg(rgb: &RgbImage, quality: u8) -> Result<Vec<u8>, ProcessError> {
-    let mut out = Vec::new();
-    // Not `set_optimized_huffman_tables(true)`: in jpeg-encoder 0.7.1 it corrupted the colours of
-    // a small image here (a blue block decoded as dark green); the standard tables cost ~5 %.
-    let encoder = jpeg_encoder::Encoder::new(&mut out, quality);
-    let (w, h) = (u16::try_from(rgb.width()), u16::try_from(rgb.height()));
-    let (Ok(w), Ok(h)) = (w, h) else {
-        return Err(ProcessError::Refused(format!("{}×{} is too large for JPEG", rgb.width(), rgb.height())));
-    };
-    encoder
-        .encode(rgb.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
-        .map_err(|e| ProcessError::Refused(format!("JPEG encoding failed: {e}")))?;
-    Ok(out)
+    imaging::encode_jpeg(rgb, quality).map_err(pixel_error)
 }
 
 /// The best quality between `[images] jpeg_quality_min` and `_max` whose file fits in `limit`
@@ -339,9 +205,5 @@ fn encode_jpeg_under(rgb: &RgbImage, settings: &ImageSettings, limit: usize) -> 
 }
 
 fn encode_png(image: &DynamicImage) -> Result<Vec<u8>, ProcessError> {
-    let mut out = Cursor::new(Vec::new());
-    image
-        .write_to(&mut out, ImageFormat::Png)
-        .map_err(|e| ProcessError::Refused(format!("PNG encoding failed: {e}")))?;
-    Ok(out.into_inner())
+    imaging::encode_png(image).map_err(pixel_error)
 }

@@ -1,5 +1,4 @@
 //! `wxpub check`: each rule triggered and not triggered, output formats, --fix, the example.
-use std::io::Cursor;
 
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
 use predicates::prelude::*;
@@ -10,9 +9,7 @@ const NOW: &str = "2026-11-24 12:00";
 
 fn jpeg(width: u32, height: u32) -> Vec<u8> {
     let image = RgbImage::from_fn(width, height, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
-    let mut out = Cursor::new(Vec::new());
-    DynamicImage::ImageRgb8(image).write_to(&mut out, ImageFormat::Jpeg).unwrap();
-    out.into_inner()
+    crate::support::encode_image(&DynamicImage::ImageRgb8(image), ImageFormat::Jpeg)
 }
 
 /// An article that passes every rule; tests change one thing in it.
@@ -24,11 +21,20 @@ fn good_front() -> String {
 fn project(front: &str, body: &str) -> TestProject {
     let project = TestProject::with_items(&[("articles/a", &format!("---\n{front}---\n\n{body}"))]);
     let dir = project.path().join("content/articles/a");
-    std::fs::write(dir.join("cover.jpg"), jpeg(1200, 700)).unwrap();
-    std::fs::write(dir.join("photo.jpg"), jpeg(800, 600)).unwrap();
-    std::fs::write(dir.join("tiny.jpg"), jpeg(120, 90)).unwrap();
-    std::fs::write(dir.join("line-art.png"), line_art(false)).unwrap();
-    std::fs::write(dir.join("line-art-backed.png"), line_art(true)).unwrap();
+    // Made once for the whole file: every case uses the same images.
+    static IMAGES: std::sync::OnceLock<[(&str, Vec<u8>); 5]> = std::sync::OnceLock::new();
+    let images = IMAGES.get_or_init(|| {
+        [
+            ("cover.jpg", jpeg(1200, 700)),
+            ("photo.jpg", jpeg(800, 600)),
+            ("tiny.jpg", jpeg(120, 90)),
+            ("line-art.png", line_art(false)),
+            ("line-art-backed.png", line_art(true)),
+        ]
+    });
+    for (name, bytes) in images {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
     project
 }
 
@@ -42,9 +48,7 @@ fn line_art(backed: bool) -> Vec<u8> {
             (false, false) => image::Rgba([0, 0, 0, 0]),
         }
     });
-    let mut out = Cursor::new(Vec::new());
-    DynamicImage::ImageRgba8(image).write_to(&mut out, ImageFormat::Png).unwrap();
-    out.into_inner()
+    crate::support::encode_image(&DynamicImage::ImageRgba8(image), ImageFormat::Png)
 }
 
 fn rules_found(project: &TestProject) -> Vec<String> {

@@ -25,9 +25,7 @@ fn check_json(project: &TestProject) -> (Option<i32>, Vec<serde_json::Value>) {
 
 fn jpeg(width: u32, height: u32) -> Vec<u8> {
     let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
-    let mut out = std::io::Cursor::new(Vec::new());
-    image::DynamicImage::ImageRgb8(image).write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
-    out.into_inner()
+    crate::support::encode_image(&image::DynamicImage::ImageRgb8(image), image::ImageFormat::Jpeg)
 }
 
 #[test]

@@ -1,5 +1,4 @@
 //! The image pipeline through `wxpub build`, on real images generated here and decoded back.
-use std::io::Cursor;
 
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use predicates::prelude::*;
@@ -65,9 +64,7 @@ fn rotated_jpeg() -> Vec<u8> {
 }
 
 fn encode(image: &DynamicImage, format: ImageFormat) -> Vec<u8> {
-    let mut out = Cursor::new(Vec::new());
-    image.write_to(&mut out, format).unwrap();
-    out.into_inner()
+    crate::support::encode_image(image, format)
 }
 
 /// A smooth photo-like gradient: thousands of colours, no transparency.
@@ -97,10 +94,7 @@ fn exif_orientation_is_applied_and_all_metadata_stripped() {
 fn worst_case_noisy_24_megapixel_photo_ends_under_one_megabyte() {
     let mut rng = fastrand::Rng::with_seed(42);
     let noise = RgbImage::from_fn(6000, 4000, |_, _| Rgb([rng.u8(..), rng.u8(..), rng.u8(..)]));
-    let mut source = Vec::new();
-    jpeg_encoder::Encoder::new(&mut source, 92)
-        .encode(noise.as_raw(), 6000, 4000, jpeg_encoder::ColorType::Rgb)
-        .unwrap();
+    let source = crate::support::encode_image(&DynamicImage::ImageRgb8(noise), ImageFormat::Jpeg);
     let project = project_with(&[("noise.jpg", source)], "![噪点](noise.jpg)\n");
     project.wxpub().arg("build").assert().success();
     let images = manifest_images(&project);

@@ -408,6 +408,30 @@ fn monitor_serve_runs_a_round_a_second_and_stops_cleanly_on_sigterm() {
     let rounds = store.rows("SELECT COUNT(DISTINCT round) FROM monitor_results", &[]).unwrap()[0].int(0).unwrap();
     assert!((4..=6).contains(&rounds), "{rounds} rounds in 5 s: {err}");
     assert!(err.contains(&format!("stopped after {rounds} round(s)")), "{err}");
+
+    // Two monitors at once in the same slot (a timer and a person, say): the round counts once.
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            crate::support::binary()
+                .current_dir(project.path())
+                .env("WXPUB_NOW", "2026-12-07 09:00")
+                .args(["monitor", "run"])
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let errs: Vec<String> = runs
+        .into_iter()
+        .map(|run| {
+            let output = run.wait_with_output().unwrap();
+            assert!(output.status.success());
+            String::from_utf8_lossy(&output.stderr).into_owned()
+        })
+        .collect();
+    assert_eq!(errs.iter().filter(|e| e.contains("recorded already")).count(), 1, "{errs:?}");
+    let after = store.rows("SELECT COUNT(*) FROM monitor_results", &[]).unwrap()[0].int(0).unwrap();
+    assert_eq!(after, rounds + 1);
 }
 
 #[test]

@@ -449,9 +449,7 @@ fn photo(seed: u8) -> Vec<u8> {
     let image = image::RgbImage::from_fn(900, 600, |x, y| {
         image::Rgb([seed.wrapping_mul(37), (x % 256) as u8 ^ seed, (y % 256) as u8])
     });
-    let mut out = std::io::Cursor::new(Vec::new());
-    image::DynamicImage::ImageRgb8(image).write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
-    out.into_inner()
+    crate::support::encode_image(&image::DynamicImage::ImageRgb8(image), image::ImageFormat::Jpeg)
 }
 
 /// A gallery written as an image post (贴图): `count` photos in the body, a few lines of text.

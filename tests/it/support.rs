@@ -255,3 +255,13 @@ pub fn http_get_bytes(url: &str) -> (u16, Vec<u8>) {
     let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     (status, response[head_end..].to_vec())
 }
+
+/// `image` encoded as `format`, through a file: `save_with_format` runs the encoder compiled
+/// (optimised) in the image crate, where `write_to` would instantiate it, generic over its
+/// writer, in this unoptimised test binary — seconds for a photo.
+pub fn encode_image(image: &image::DynamicImage, format: image::ImageFormat) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("image");
+    image.save_with_format(&path, format).unwrap();
+    std::fs::read(path).unwrap()
+}
