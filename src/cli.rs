@@ -214,6 +214,23 @@ pub enum Command {
     /// `wxpub report articles --since 2026-11-01 --until 2026-11-30 --top 10 --format csv`,
     /// `wxpub report annual --year 2026 --format html --out annual-2026.html`
     Report(ReportArgs),
+    /// Readers' comments (留言): pull them, see what needs an answer, reply, elect, delete.
+    ///
+    /// `wxpub comments pull` reads the comments of every published article (both accounts, both
+    /// publish modes) into the statistics store: a comment seen before is updated, never
+    /// duplicated; one gone from WeChat is marked deleted. Comments are for verified accounts
+    /// only: an account WeChat refuses (88000) is named and skipped, the others are pulled.
+    /// `wxpub comments` lists them, unanswered first, oldest first, each with its number; the
+    /// other subcommands act on one by that number, exactly once (after a lost answer the
+    /// comment is looked at before anything is sent again), and record who did it. A reply is
+    /// checked (length, the project's word list) before it is sent. Replies can come from
+    /// templates: `[comments] templates = "replies.toml"` with `[templates] hours = "…"`.
+    ///
+    /// Examples: `wxpub comments pull`, `wxpub comments --unanswered`,
+    /// `wxpub comments --item 2026-12-01-ding-story --format json`,
+    /// `wxpub comments reply 17 "您好，本馆周一闭馆。"`, `wxpub comments reply 18 --template hours`,
+    /// `wxpub comments elect 17`, `wxpub comments close articles/2026-12-01-ding-story`
+    Comments(CommentsArgs),
     /// Check that the museum's WeChat services answer, round after round, as evidence for the
     /// yearly form (功能服务稳定度, 安全运行保障率, 提供基于微信的功能服务).
     ///
@@ -362,6 +379,90 @@ pub enum ArchiveCommand {
     },
 }
 
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct CommentsArgs {
+    #[command(subcommand)]
+    pub command: Option<CommentsCommand>,
+    /// Only this account's comments.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Only this item's (its key, folder name or msgid).
+    #[arg(long)]
+    pub item: Option<String>,
+    /// Only comments written on or after this day (YYYY-MM-DD, site time).
+    #[arg(long)]
+    pub since: Option<chrono::NaiveDate>,
+    /// Only elected (精选) comments.
+    #[arg(long, conflicts_with = "unelected")]
+    pub elected: bool,
+    /// Only comments not elected.
+    #[arg(long)]
+    pub unelected: bool,
+    /// Only comments without a reply.
+    #[arg(long)]
+    pub unanswered: bool,
+    /// Also comments deleted since.
+    #[arg(long)]
+    pub deleted: bool,
+    /// Print JSON (each comment with its number, `id`) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CommentsCommand {
+    /// Read the comments of every published article into the statistics store.
+    ///
+    /// Example: `wxpub comments pull`, `wxpub comments pull --account service`
+    Pull {
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Answer a comment (one reply per comment: WeChat keeps one).
+    ///
+    /// Examples: `wxpub comments reply 17 "您好，本馆周一闭馆。"`, `wxpub comments reply 18 --template hours --as 王老师`
+    Reply {
+        /// The comment's number (`wxpub comments` lists them).
+        id: i64,
+        /// What to answer.
+        #[arg(required_unless_present = "template", conflicts_with = "template")]
+        text: Option<String>,
+        /// A reply from `[comments] templates`, by name.
+        #[arg(long)]
+        template: Option<String>,
+        /// Who answers, as recorded (default: `git config user.name`, else the login name).
+        #[arg(long = "as", value_name = "NAME")]
+        by: Option<String>,
+    },
+    /// Elect a comment (精选): readers see it under the article.
+    ///
+    /// Example: `wxpub comments elect 17`
+    Elect { id: i64 },
+    /// Take a comment out of the elected ones.
+    ///
+    /// Example: `wxpub comments unelect 17`
+    Unelect { id: i64 },
+    /// Delete a comment (abuse, spam).
+    ///
+    /// Example: `wxpub comments delete 17`
+    Delete { id: i64 },
+    /// Open an article's comments.
+    ///
+    /// Example: `wxpub comments open articles/2026-12-01-ding-story`
+    Open {
+        /// The item (key or folder name).
+        item: String,
+    },
+    /// Close an article's comments.
+    ///
+    /// Example: `wxpub comments close articles/2026-12-01-ding-story`
+    Close {
+        /// The item (key or folder name).
+        item: String,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 pub enum MonitorCommand {
     /// One round: check every service and account API once, at the same time (each cut at its
@@ -477,6 +578,9 @@ pub enum ReportKind {
     /// month, incidents with their duration, downtime, latency p50/p95, certificate warnings
     /// (`--year`, or `--since/--until`; default the current year).
     Availability,
+    /// Readers' comments per article and per month: comments, answered share, median and p90
+    /// time to answer, elected share, still unanswered (after `wxpub comments pull`).
+    Comments,
     /// Many museums side by side for the bureau overseeing them: each museum's annual figures
     /// and form score, totals and rankings; museums without figures named with why. Needs
     /// `--museums network.toml` (`[museums.KEY] name = "…", project = "path"` or `db = "path"`).
@@ -601,6 +705,10 @@ pub struct SandboxArgs {
     /// preview, get) answers 48001.
     #[arg(long)]
     pub no_mass_send_permission: bool,
+    /// Play an unverified account, without readers' comments: every `comment/*` call answers
+    /// 88000.
+    #[arg(long)]
+    pub no_comment_permission: bool,
     /// Statistics describe only what was published into the sandbox, not also the articles a
     /// real account publishes in the web backend (which the sandbox makes up by default).
     #[arg(long)]

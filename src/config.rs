@@ -58,6 +58,18 @@ pub struct Config {
     /// `[monitor]` and `[[monitor.check]]`: availability checks of the museum's WeChat services.
     #[serde(default)]
     pub monitor: Monitor,
+    /// `[comments]`: answering readers' comments.
+    #[serde(default)]
+    pub comments: Comments,
+}
+
+/// `[comments]`: answering readers' comments (`wxpub comments`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Comments {
+    /// A TOML file of reply templates, relative to the project: `[templates]` with
+    /// `name = "text"` (`wxpub comments reply ID --template name`).
+    pub templates: Option<PathBuf>,
 }
 
 /// `[monitor]`: what `wxpub monitor` checks, and how often.

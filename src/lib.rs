@@ -3,6 +3,7 @@
 //! Each pipeline stage is a module with a small public surface; only `commands` wires them
 //! together and touches the terminal.
 pub mod archive;
+pub mod audience;
 pub mod build;
 pub mod check;
 pub mod cli;
@@ -67,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Archive(command) => commands::archive::run(&cli.project, command),
         Command::Survey(command) => commands::survey::run(&cli.project, command),
+        Command::Comments(args) => commands::comments::run(&cli.project, args, cli.quiet),
         Command::Monitor(command) => commands::monitor::run(&cli.project, command, cli.quiet),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();

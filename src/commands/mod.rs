@@ -2,6 +2,7 @@
 pub mod archive;
 pub mod build;
 pub mod check;
+pub mod comments;
 pub mod doctor;
 pub mod init;
 pub mod monitor;

@@ -48,7 +48,7 @@ fn report_year(args: &ReportArgs, config: &Config) -> Result<i32> {
 /// Publications in publish.lock that the database does not have yet (a lock older than the
 /// database, or a database lost), or has without their statistics key: recorded now, so the
 /// annual report counts them and the articles reports find their items.
-fn record_lock_publications(project: &Path, config: &Config, store: &mut Store) -> Result<usize> {
+pub(super) fn record_lock_publications(project: &Path, config: &Config, store: &mut Store) -> Result<usize> {
     let publications = lock_and_archive_publications(project, config)?;
     Ok(store.record_publications(&publications)?)
 }
@@ -137,6 +137,17 @@ pub fn run(project: &Path, args: ReportArgs) -> Result<ExitCode> {
             documents::annual(&store, &report)?
         }
         ReportKind::Network | ReportKind::Availability => unreachable!("handled at the start of run"),
+        ReportKind::Comments => {
+            let period = match (args.year, args.since, args.period) {
+                (Some(year), None, None) => Period::new(
+                    NaiveDate::from_ymd_opt(year, 1, 1).context("invalid --year")?,
+                    NaiveDate::from_ymd_opt(year, 12, 31).context("invalid --year")?,
+                ),
+                _ => resolve_period(&store, &args)?,
+            };
+            let report = crate::metrics::comments::report(&store, period)?;
+            crate::metrics::comments::document(&report).context("cannot write the report as JSON")?
+        }
         ReportKind::Item => {
             let target = args.target.as_deref().unwrap_or_default();
             match documents::item(&store, account, target)? {

@@ -40,6 +40,7 @@ pub fn run(project: &Path, args: SandboxArgs) -> Result<ExitCode> {
         publish_fail_status: args.publish_fail_status,
         may_publish: !args.no_publish_permission,
         may_mass_send: !args.no_mass_send_permission,
+        may_comment: !args.no_comment_permission,
         background_articles: !args.no_background_articles,
         quotas,
         send_protection_ms: args.send_protection_ms,

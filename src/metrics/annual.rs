@@ -391,6 +391,33 @@ pub fn annual_with(
         });
     }
 
+    // Readers' comments answered (pulled by `wxpub comments pull`).
+    let answered = store.one(
+        "SELECT COUNT(*), SUM(CASE WHEN reply IS NOT NULL THEN 1 ELSE 0 END) FROM comments \
+         WHERE deleted = 0 AND substr(created_at, 1, 4) = ?1 AND (?2 IS NULL OR account = ?2)",
+        super::store::args![year.to_string(), account],
+    )?;
+    let (written, replied) = (answered.int(0)?, answered.opt_int(1)?.unwrap_or(0));
+    if written > 0 {
+        let evidence = format!(
+            "{replied} of {written} readers' comments of {year} answered (comments table, `wxpub comments pull`)"
+        );
+        engagement.push(Figure {
+            key: "comment_replies",
+            label: "回复留言",
+            unit: "条",
+            value: replied as f64,
+            evidence: evidence.clone(),
+        });
+        engagement.push(Figure {
+            key: "reply_rate",
+            label: "留言回复率",
+            unit: "%",
+            value: score::round2(replied as f64 / written as f64 * 100.0),
+            evidence,
+        });
+    }
+
     let mut indicators = Vec::new();
     for (key, target) in targets.into_iter().flatten() {
         let figure = output.iter().chain(&engagement).chain(&service).find(|f| f.key == key);
@@ -412,6 +439,9 @@ pub fn annual_with(
         let note = match (&scored, actual) {
             (_, None) if key == "satisfaction" => Some(format!(
                 "no survey responses recorded for {year}: run a satisfaction survey (wxpub survey new) and import its answers (wxpub survey import)"
+            )),
+            (_, None) if key == "reply_rate" || key == "comment_replies" => Some(format!(
+                "no readers' comments stored for {year}: run `wxpub comments pull` (verified accounts only)"
             )),
             (_, None) if key == "publish_success" => {
                 Some(format!("no publish runs recorded for {year}: nothing to measure"))
@@ -455,6 +485,7 @@ pub fn annual_with(
                 (None, Some(f)) => f.evidence.clone(),
                 (None, None) if key == "satisfaction" => "survey_responses table (none)".to_string(),
                 (None, None) if key == "publish_success" => "publish_runs table (none)".to_string(),
+                (None, None) if key == "reply_rate" || key == "comment_replies" => "comments table (none)".to_string(),
                 (None, None) => "monitor_results table (none)".to_string(),
             },
         });

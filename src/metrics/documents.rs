@@ -397,6 +397,13 @@ pub fn annual(store: &Store, annual: &Annual) -> Result<Document, StoreError> {
     }
     tables.push(figures("Output · 产出", &annual.output));
     tables.push(figures("Engagement · 传播效果", &annual.engagement));
+    // The audience's interaction with the museum (增强平台与观众互动), from the same figures.
+    let interaction: Vec<super::annual::Figure> =
+        ["comments", "comment_replies", "reply_rate", "likes", "zaikan", "share_users"]
+            .iter()
+            .filter_map(|key| annual.engagement.iter().find(|f| f.key == *key).cloned())
+            .collect();
+    tables.push(figures("Interaction · 互动", &interaction));
     tables.push(figures("Service · 服务保障", &annual.service));
     tables.push(evidence);
     Ok(Document {

@@ -4,6 +4,7 @@
 pub mod annual;
 pub mod availability;
 pub mod charts;
+pub mod comments;
 pub mod documents;
 pub mod format;
 pub mod network;

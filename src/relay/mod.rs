@@ -54,6 +54,14 @@ pub const FORWARDED_ENDPOINTS: &[&str] = &[
     "/cgi-bin/message/mass/sendall",
     "/cgi-bin/message/mass/get",
     "/cgi-bin/message/mass/preview",
+    "/cgi-bin/comment/list",
+    "/cgi-bin/comment/open",
+    "/cgi-bin/comment/close",
+    "/cgi-bin/comment/markelect",
+    "/cgi-bin/comment/unmarkelect",
+    "/cgi-bin/comment/delete",
+    "/cgi-bin/comment/reply/add",
+    "/cgi-bin/comment/reply/delete",
 ];
 
 /// Calls forwarded at once; more wait their turn (bounds the bodies held in memory).

@@ -54,6 +54,9 @@ pub struct SandboxOptions {
     /// Play an account without the mass-send interface (群发接口 not granted): every
     /// `message/mass/*` call answers 48001.
     pub may_mass_send: bool,
+    /// Play an account without the comment permission (unverified): every `comment/*` call
+    /// answers 88000.
+    pub may_comment: bool,
     /// API send protection (设置-安全中心-风险操作保护): a mass send waits for an administrator,
     /// who answers after this many milliseconds — confirming it, or (`send_refused`) not.
     pub send_protection_ms: Option<u64>,
@@ -100,6 +103,7 @@ impl Default for SandboxOptions {
             publish_fail_status: None,
             may_publish: true,
             may_mass_send: true,
+            may_comment: true,
             quotas: BTreeMap::new(),
             send_protection_ms: None,
             send_refused: false,
@@ -209,6 +213,7 @@ fn router(sandbox: Arc<Sandbox>) -> axum::Router {
         .merge(routes::drafts::routes())
         .merge(routes::freepublish::routes())
         .merge(routes::mass::routes())
+        .merge(routes::comments::routes())
         .merge(routes::statistics::routes())
         .merge(routes::unknown::routes())
         .layer(axum::middleware::from_fn_with_state(sandbox.clone(), middleware::api_call));

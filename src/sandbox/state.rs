@@ -129,6 +129,31 @@ pub struct AccountState {
     pub quota_used: BTreeMap<String, BTreeMap<String, u64>>,
     /// What the sandbox changed or refused quietly, as WeChat does (filtered images, scripts).
     pub log: Vec<String>,
+    /// Readers' comments: seeded on each published article the first time its comments are
+    /// listed, and added by tests (`/__sandbox/comments`).
+    #[serde(default)]
+    pub comments: Vec<ReaderComment>,
+    /// Articles (msg_data_id, index) whose comments were seeded already.
+    #[serde(default)]
+    pub comments_seeded: Vec<(u64, u32)>,
+    /// Articles (msg_data_id, index) whose comments are closed.
+    #[serde(default)]
+    pub comments_closed: Vec<(u64, u32)>,
+}
+
+/// A reader's comment on one article of a publication.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReaderComment {
+    pub msg_data_id: u64,
+    pub index: u32,
+    pub user_comment_id: u64,
+    pub create_time: i64,
+    pub content: String,
+    pub openid: Option<String>,
+    pub elected: bool,
+    /// Deleted (by the account, or by its author): listed no more.
+    pub deleted: bool,
+    pub reply: Option<CommentReply>,
 }
 
 impl AccountState {

@@ -626,6 +626,39 @@ impl Client {
         self.post_json::<_, ErrorBody>("/cgi-bin/freepublish/delete", &body).map(drop)
     }
 
+    // ---- comments ----
+
+    /// One page (at most [`crate::wechat::limits::COMMENT_PAGE_MAX`]) of an article's comments,
+    /// from `begin`.
+    pub fn comment_list(&self, article: CommentArticle, begin: u32, count: u32) -> Result<CommentPage, WechatError> {
+        let request =
+            CommentListRequest { msg_data_id: article.msg_data_id, index: article.index, begin, count, kind: 0 };
+        self.post_json("/cgi-bin/comment/list", &request)
+    }
+
+    /// Replies to a comment (once: a second reply is 88005). Not repeated after a lost answer:
+    /// the caller looks at the comment first.
+    pub fn comment_reply(&self, target: CommentTarget, content: &str) -> Result<(), WechatError> {
+        let body = CommentReplyRequest {
+            msg_data_id: target.msg_data_id,
+            index: target.index,
+            user_comment_id: target.user_comment_id,
+            content: content.into(),
+        };
+        self.post_json::<_, ErrorBody>("/cgi-bin/comment/reply/add", &body).map(drop)
+    }
+
+    /// `comment/markelect`, `unmarkelect`, `delete` or `reply/delete` (by `path`) on one comment.
+    pub fn comment_change(&self, path: &'static str, target: CommentTarget) -> Result<(), WechatError> {
+        self.post_json::<_, ErrorBody>(path, &target).map(drop)
+    }
+
+    /// Opens (or closes) an article's comments.
+    pub fn comment_open(&self, article: CommentArticle, open: bool) -> Result<(), WechatError> {
+        let path = if open { "/cgi-bin/comment/open" } else { "/cgi-bin/comment/close" };
+        self.post_json::<_, ErrorBody>(path, &article).map(drop)
+    }
+
     /// Sends draft `media_id` to every follower (counts against the account's allowance).
     /// Sends draft `draft_media_id` to every follower. `clientmsgid` identifies the send: a
     /// retry after a lost answer gets WeChat's 45065 with the first send's `msg_id`, which is
@@ -727,9 +760,17 @@ fn mass_send_pause(sent: &std::collections::VecDeque<std::time::Instant>, now: s
 /// Endpoints that create something visible on the server each time they are carried out: a
 /// repeat after a lost answer would make a duplicate. (uploadimg is not one: its URLs are not
 /// listed anywhere and an unused one costs nothing; draft/update and deletes repeat harmlessly;
-/// sendall carries a `clientmsgid`, so WeChat itself detects a repeat.)
+/// sendall carries a `clientmsgid`, so WeChat itself detects a repeat.) A comment reply counts as
+/// one: a repeat would be refused (88005) and hide whether the first went through, so the caller
+/// looks at the comment instead.
 pub fn is_create(endpoint: &str) -> bool {
-    matches!(endpoint, "/cgi-bin/material/add_material" | "/cgi-bin/draft/add" | "/cgi-bin/freepublish/submit")
+    matches!(
+        endpoint,
+        "/cgi-bin/material/add_material"
+            | "/cgi-bin/draft/add"
+            | "/cgi-bin/freepublish/submit"
+            | "/cgi-bin/comment/reply/add"
+    )
 }
 
 fn parse_answer<T: DeserializeOwned>(endpoint: &str, bytes: &[u8]) -> Result<T, WechatError> {

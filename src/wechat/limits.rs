@@ -29,6 +29,12 @@ pub const VIDEO_MAX_BYTES: usize = 10 * 1024 * 1024;
 /// What an uploadimg URL typically measures (`http://mmbiz.qpic.cn/mmbiz_jpg/…/0?wx_fmt=jpeg`):
 /// `check` sizes the HTML with image sources this long, as it will be sent.
 pub const UPLOADED_IMAGE_URL_CHARS: usize = 120;
+/// `comment/list` pages: `count` must be under 50 (88010 otherwise).
+pub const COMMENT_PAGE_MAX: u32 = 49;
+/// A reply to a comment: WeChat refuses an empty or too long one (88007) without saying how
+/// long; assumed the length of a comment itself, 600 characters, until `doctor --probe` says
+/// otherwise.
+pub const COMMENT_REPLY_MAX_CHARS: usize = 600;
 
 /// *(2026)* Daily quotas per account (reset at 00:00 Beijing time); past one a call answers 45009
 /// until the next day. The sandbox enforces these; the client records its calls against them.

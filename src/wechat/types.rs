@@ -579,6 +579,75 @@ pub struct UserShareHourRow {
     pub share_user: u64,
 }
 
+// ---- comments (2026): keyed by the publication's msg_data_id and the 0-based article index ----
+
+/// `comment/open`, `comment/close`: one article of a publication.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct CommentArticle {
+    pub msg_data_id: u64,
+    #[serde(default)]
+    pub index: u32,
+}
+
+/// `comment/list`: `type` 0 all, 1 ordinary only, 2 elected only.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CommentListRequest {
+    pub msg_data_id: u64,
+    #[serde(default)]
+    pub index: u32,
+    pub begin: u32,
+    pub count: u32,
+    #[serde(rename = "type", default)]
+    pub kind: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CommentPage {
+    pub total: u32,
+    #[serde(default)]
+    pub comment: Vec<Comment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comment {
+    pub user_comment_id: u64,
+    pub create_time: i64,
+    pub content: String,
+    /// 1: elected (精选), shown to readers.
+    #[serde(default)]
+    pub comment_type: u32,
+    /// Absent for commenters without a WeChat identity for the account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<CommentReply>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommentReply {
+    pub content: String,
+    pub create_time: i64,
+}
+
+/// `comment/markelect`, `unmarkelect`, `delete`, `reply/delete`: one comment.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct CommentTarget {
+    pub msg_data_id: u64,
+    #[serde(default)]
+    pub index: u32,
+    pub user_comment_id: u64,
+}
+
+/// `comment/reply/add`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CommentReplyRequest {
+    pub msg_data_id: u64,
+    #[serde(default)]
+    pub index: u32,
+    pub user_comment_id: u64,
+    pub content: String,
+}
+
 // ---- datacube (2026): keyed by msgid = "<msg_data_id>_<index>", index 1-based ----
 
 /// Readers from one source (`scene_desc` as WeChat names it; "全部" is every source).

@@ -4,6 +4,7 @@ mod architecture;
 mod browser;
 mod build;
 mod check;
+mod comments;
 mod doctor;
 mod evidence;
 mod exactly_once;

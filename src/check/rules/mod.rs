@@ -49,6 +49,11 @@ pub struct Words {
 }
 
 impl Words {
+    /// The listed words `text` contains.
+    pub fn found_in<'w>(&'w self, text: &str) -> Vec<&'w Word> {
+        self.word.iter().filter(|w| !w.word.is_empty() && text.contains(&w.word)).collect()
+    }
+
     pub fn load(path: &Path) -> Result<Words, CheckError> {
         let text =
             std::fs::read_to_string(path).map_err(|source| CheckError::Read { path: path.to_path_buf(), source })?;

@@ -8,12 +8,13 @@
 //! Queries are written once, in SQL both engines accept (`engine.rs` runs them on either).
 //!
 //! `target.rs` says where a store is, `schema.rs` holds its tables and migrations, `datacube.rs`
-//! stores pulled statistics, `publications.rs` the publication ledger and `monitor.rs` the
-//! availability monitor's results; this module opens the store and runs queries on it.
+//! stores pulled statistics, `publications.rs` the publication ledger, `monitor.rs` the
+//! availability monitor's results and `comments.rs` readers' comments; this module opens the store and runs queries on it.
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 
+mod comments;
 mod datacube;
 mod engine;
 mod monitor;
@@ -21,6 +22,7 @@ mod publications;
 mod schema;
 mod target;
 
+pub use comments::{CommentFilter, CommentedArticle, PulledComment, Stored, StoredComment};
 pub(crate) use engine::args;
 pub use engine::{Cell, Param, ToParam};
 use engine::{Engine, EngineError, Pg, PgTarget};

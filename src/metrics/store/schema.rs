@@ -76,7 +76,7 @@ impl Row {
 
 /// The tables `dump_table` reads (what a pull or a publish writes): the twelve datacube tables
 /// first, then the bookkeeping.
-pub const TABLES: [&str; 19] = [
+pub const TABLES: [&str; 20] = [
     "user_summary",
     "user_cumulate",
     "article_summary",
@@ -96,6 +96,7 @@ pub const TABLES: [&str; 19] = [
     "survey_responses",
     "monitor_results",
     "monitor_incidents",
+    "comments",
 ];
 /// Schema migrations, applied in order; the database's `user_version` counts those applied.
 /// Never edit a released migration: add the next one.
@@ -272,6 +273,19 @@ pub(super) const MIGRATIONS: &[&str] = &[
         check_name TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, failure TEXT NOT NULL,
         failed_rounds INTEGER NOT NULL, last_failure_at TEXT NOT NULL,
         PRIMARY KEY (check_name, started_at));
+    "#,
+    // 7: readers' comments, one row per comment, with the reply and who sent it from wxpub. `id`
+    // is the short number people type (`wxpub comments reply 17 "…"`).
+    r#"
+    CREATE TABLE comments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL, msg_data_id TEXT NOT NULL, article_index INTEGER NOT NULL,
+        comment_id TEXT NOT NULL, msgid TEXT NOT NULL, item TEXT, created_at TEXT NOT NULL,
+        content TEXT NOT NULL, elected INTEGER NOT NULL, identified INTEGER NOT NULL,
+        reply TEXT, replied_at TEXT, replied_by TEXT, deleted INTEGER NOT NULL DEFAULT 0,
+        first_seen_at TEXT NOT NULL, last_seen_at TEXT NOT NULL);
+    CREATE UNIQUE INDEX comments_key ON comments (account, msg_data_id, article_index, comment_id);
+    CREATE INDEX comments_created ON comments (created_at);
     "#,
 ];
 

@@ -26,6 +26,24 @@ pub fn routes() -> Router<Arc<Sandbox>> {
         .route("/__sandbox/backend_publish", any(backend_publish))
         .route("/__sandbox/backend_edit", any(backend_edit))
         .route("/__sandbox/files", any(files))
+        .route("/__sandbox/comments", any(comments))
+}
+
+/// A reader comments (or deletes their comment): see [`super::comments::add_by_reader`].
+async fn comments(State(sandbox): State<Arc<Sandbox>>, request: Request) -> Response {
+    let body = body(request, 1024 * 1024).await;
+    let Ok(value) = serde_json::from_slice::<Value>(&body) else {
+        return answer(Err(refuse(47001, "expected a JSON object")));
+    };
+    let mut inner = sandbox.lock();
+    let Inner { state, store, .. } = &mut *inner;
+    let reply = super::comments::add_by_reader(state, &value);
+    if reply.is_ok()
+        && let Err(e) = store.save(state)
+    {
+        return answer(Err(refuse(-1, format!("sandbox state could not be saved: {e}"))));
+    }
+    answer(reply)
 }
 
 /// The body, up to `limit` bytes (empty past it).

@@ -1,5 +1,6 @@
 //! The sandbox's routes by family. An API endpoint is a plain function of its context and its
 //! call ([`endpoint`] makes it a route); the middleware has run before it.
+pub mod comments;
 pub mod control;
 pub mod drafts;
 pub mod freepublish;
