@@ -261,6 +261,11 @@ pub enum Command {
     /// that changed reload themselves. Drafts are included. Nothing is written for it: `dist/`
     /// stays as the last `wxpub build` left it.
     ///
+    /// `/__comments` lists readers' comments (from the last `wxpub comments pull`) per article,
+    /// unanswered first, with a reply box, the reply templates and elect buttons; it answers
+    /// through the accounts' API, so a change must come from that page (POST, its session token,
+    /// the preview's own Origin) — another website open in the browser cannot drive it.
+    ///
     /// Examples: `wxpub preview`, `wxpub preview --port 8000 --open`
     Preview {
         /// Port on 127.0.0.1 (0: any free port).

@@ -188,7 +188,7 @@ fn template_text(project: &Path, config: &Config, name: &str) -> Result<String> 
 }
 
 /// Who acts: `git config user.name` in the project, else the login name.
-fn who(project: &Path) -> String {
+pub(super) fn who(project: &Path) -> String {
     std::process::Command::new("git")
         .args(["config", "user.name"])
         .current_dir(project)

@@ -5,6 +5,7 @@
 //! The build (drafts included) is written nowhere: the pages are served from memory and their
 //! images straight from the shared image cache, so a start writes no item folder and a rebuild
 //! after a text edit decodes nothing.
+pub mod comments;
 mod pages;
 
 use std::path::{Path, PathBuf};
@@ -353,6 +354,16 @@ fn watched(project: &Path, path: &Path) -> bool {
 /// Builds once, then serves and watches. Only a folder that is no project (no readable
 /// publish.toml) is refused; a build that fails is served as its error until the next save fixes it.
 pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
+    spawn_with_comments(project, port, None)
+}
+
+/// [`spawn`], with the comments page (`/__comments`) when given how to reach each account
+/// (`clients`) and who answers (`by`).
+pub fn spawn_with_comments(
+    project: &Path,
+    port: u16,
+    comments: Option<(comments::ClientFactory, String)>,
+) -> anyhow::Result<PreviewHandle> {
     let project = std::fs::canonicalize(project).unwrap_or_else(|_| project.to_path_buf());
     let config = Config::load(&project)?;
     // Kept across rebuilds: a save re-reads and re-renders only what it changed.
@@ -453,6 +464,7 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
         .build()
         .map_err(PreviewError::Runtime)?;
     let url = format!("http://127.0.0.1:{port}/");
+    let desk = comments.map(|(clients, by)| Arc::new(comments::Desk::new(project.clone(), port, clients, by)));
     let server = crate::util::http_server::ServerThread::spawn(url.clone(), runtime, move |stop| async move {
         let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
         let app = axum::Router::new()
@@ -461,6 +473,10 @@ pub fn spawn(project: &Path, port: u16) -> anyhow::Result<PreviewHandle> {
             .route("/favicon.ico", axum::routing::get(|| async { StatusCode::NO_CONTENT }))
             .fallback(page)
             .with_state(shared);
+        let app = match desk {
+            Some(desk) => app.merge(comments::routes(desk)),
+            None => app,
+        };
         // Not a graceful shutdown: open event streams would hold it forever.
         crate::util::http_server::serve(listener, app, async {
             let _ = stop.await;

@@ -176,7 +176,87 @@ fn comments_are_pulled_once_answered_exactly_once_and_counted_on_both_stores() {
         test_support::drop_schema(&url, &schema);
     }
 
+    answered_from_the_preview_page_and_only_from_it(&project, &sandbox);
     an_unverified_account_is_named_and_the_other_account_is_still_pulled(&project, &sandbox);
+}
+
+/// The value of `expression` once it is truthy (the page has navigated), within 10 s.
+fn wait_for(browser: &mut crate::browser::Browser, expression: &str) -> Value {
+    for _ in 0..100 {
+        let value = browser.poll(expression);
+        if !(value.is_null() || value == false) {
+            return value;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Value::Null
+}
+
+/// The preview's comments page, in Chromium: a reply and an election from the page; a
+/// cross-origin post, a wrong token and a GET are refused, and nothing reaches WeChat for them.
+fn answered_from_the_preview_page_and_only_from_it(project: &TestProject, sandbox: &wxpub::sandbox::SandboxHandle) {
+    use wxpub::wechat::{Client, ClientOptions, Credentials, Secret};
+    let base = sandbox.base_url.clone();
+    let clients: wxpub::preview::comments::ClientFactory = std::sync::Arc::new(move |_account: &str| {
+        let credentials =
+            Credentials { appid: crate::support::APPID.into(), secret: Secret::new(crate::support::SECRET) };
+        Client::new(&base, credentials, ClientOptions::default())
+    });
+    let preview = wxpub::preview::spawn_with_comments(project.path(), 0, Some((clients, "编辑部".into())))
+        .expect("preview starts");
+    let page = format!("{}__comments", preview.url);
+    let unanswered = listed(project, sandbox, &["--unanswered", "--unelected"]);
+    let (first, second) = (unanswered[0]["id"].as_i64().unwrap(), unanswered[1]["id"].as_i64().unwrap());
+
+    let mut browser = crate::browser::Browser::launch(390, 844);
+    browser.open(&page);
+    assert_eq!(browser.errors(), Vec::<String>::new());
+    browser.eval(&format!("document.querySelector('#comment-{first} textarea').value = '谢谢您的留言！'"));
+    browser.tap_selector(&format!("#comment-{first} .reply-form button"));
+    let notice =
+        wait_for(&mut browser, "document.querySelector('#notice') && document.querySelector('#notice').textContent");
+    assert_eq!(notice, format!("replied to comment {first}"));
+    browser.tap_selector(&format!("#comment-{second} button.elect"));
+    let notice = wait_for(
+        &mut browser,
+        &format!(
+            "document.querySelector('#notice') && document.querySelector('#notice').textContent.includes('{second}') && document.querySelector('#notice').textContent"
+        ),
+    );
+    assert_eq!(notice, format!("elected comment {second}"));
+    let stored = listed(project, sandbox, &[]);
+    let by_id = |id: i64| stored.iter().find(|c| c["id"] == id).unwrap().clone();
+    assert_eq!(
+        (by_id(first)["reply"].as_str(), by_id(first)["replied_by"].as_str()),
+        (Some("谢谢您的留言！"), Some("编辑部"))
+    );
+    assert_eq!(by_id(second)["elected"], true);
+    assert!(on_server(sandbox).iter().any(|c| c["reply"]["content"] == "谢谢您的留言！"));
+
+    // Another website's form, a stale token, a GET: refused, and WeChat hears nothing.
+    let (_, html) = crate::support::http_get(&page);
+    let token = html.split("name=\"token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let calls = reply_calls(sandbox);
+    let target = format!("{}__comments/{second}/reply", preview.url);
+    let host = preview.url.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let client = reqwest::blocking::Client::new();
+    let send = |origin: Option<&str>, token: &str| {
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("token", token)
+            .append_pair("text", "跨站回复")
+            .finish();
+        let mut request = client.post(&target).header("Content-Type", "application/x-www-form-urlencoded").body(body);
+        if let Some(origin) = origin {
+            request = request.header("Origin", origin);
+        }
+        request.send().unwrap().status().as_u16()
+    };
+    assert_eq!(send(Some("http://evil.example"), &token), 403, "a cross-origin form post");
+    assert_eq!(send(Some(&format!("http://{host}")), "0123456789abcdef"), 403, "a wrong token");
+    assert_eq!(send(None, &token), 403, "no Origin and no Referer");
+    assert_eq!(crate::support::http_get(&target).0, 405, "changes are POST only");
+    assert_eq!(reply_calls(sandbox), calls, "nothing was sent to WeChat");
+    assert!(by_id(second)["reply"].is_null());
 }
 
 /// An unverified account is named and skipped; the other is still pulled (on a copy of `from`,
