@@ -133,6 +133,8 @@ pub fn probe(
         check_uploadimg(client, &mut findings);
         // 6. Statistics: the fields the contract names.
         check_statistics(client, &mut findings);
+        // 7. Comments: listing on a recent publication, and the page size's limit.
+        check_comments(client, &mut findings);
     }
 
     result.findings = findings.made;
@@ -333,6 +335,51 @@ fn has_field(row: &serde_json::Value, path: &str) -> bool {
             None => row.get(head).is_some_and(|inner| has_field(inner, rest)),
         },
     }
+}
+
+const COMMENTS_CHECK: &str = "comments";
+
+/// Check 7: the comment rules that can be checked without writing to readers — a recent
+/// publication's comments list (by the msg_data_id its link carries) with a page of 49, and a
+/// page of 50 is refused (88010). An unverified account (88000) is said, not counted as a
+/// difference.
+fn check_comments(client: &Client, findings: &mut Findings) {
+    let listed = "comment/list answers for a recent publication's msg_data_id with count = 49";
+    let recent = match client.publish_batchget(0, 1, true) {
+        Ok(answer) => answer
+            .item
+            .first()
+            .and_then(|item| item.content.news_item.first())
+            .and_then(|article| super::types::statistics_key_of_url(article.url.as_deref()?)),
+        Err(err) => {
+            findings.record(could_not_run(COMMENTS_CHECK, listed, &err.to_string()));
+            return;
+        }
+    };
+    let Some((msg_data_id, _)) = recent else {
+        findings.record(could_not_run(
+            COMMENTS_CHECK,
+            listed,
+            "the account has no publication to list the comments of",
+        ));
+        return;
+    };
+    let article = super::types::CommentArticle { msg_data_id, index: 0 };
+    match client.comment_list(article, 0, super::limits::COMMENT_PAGE_MAX) {
+        Ok(_) => findings.record(agrees(COMMENTS_CHECK, listed)),
+        Err(err) if err.code() == Some(88000) => {
+            findings.record(could_not_run(
+                COMMENTS_CHECK,
+                listed,
+                "88000: the account has no comment permission (comments are for verified accounts)",
+            ));
+            return;
+        }
+        Err(err) => findings.record(compare(COMMENTS_CHECK, listed.to_string(), None, Err(err))),
+    }
+    let rule = "comment/list refuses count = 50 (88010)".to_string();
+    let answer = client.comment_list(article, 0, super::limits::COMMENT_PAGE_MAX + 1).map(drop);
+    findings.record(compare(COMMENTS_CHECK, rule, Some(88010), answer));
 }
 
 fn agrees(check: &'static str, rule: &str) -> Finding {

@@ -42,7 +42,7 @@ fn comments_are_pulled_once_answered_exactly_once_and_counted_on_both_stores() {
     project.write("words.toml", "[[word]]\nword = \"最好\"\nreplacement = \"很好\"\nnote = \"广告法\"\n");
     project.write("replies.toml", "[templates]\nhours = \"您好，本馆周二至周日 9:00–17:00 开放，周一闭馆。\"\n");
     let config = project.read("publish.toml")
-        + "\n[check]\nwords = \"words.toml\"\n\n[comments]\ntemplates = \"replies.toml\"\n";
+        + "\n[check]\nwords = \"words.toml\"\n\n[comments]\ntemplates = \"replies.toml\"\n\n[targets.2026.reply_rate]\nvalue = 50\nweight = 5\n";
     project.write("publish.toml", &config);
 
     let (code, out, err) = wxpub(&project, &sandbox, &["comments", "pull"]);
@@ -148,6 +148,10 @@ fn comments_are_pulled_once_answered_exactly_once_and_counted_on_both_stores() {
     assert_eq!(figure("comment_replies"), 2.0);
     let rate = (2.0 / server.len() as f64 * 100.0 * 100.0).round() / 100.0;
     assert_eq!(figure("reply_rate").as_f64(), Some(rate));
+    // And the form scores it when the museum sets a target (50 %, 5 points).
+    let indicator = annual["indicators"].as_array().unwrap().iter().find(|i| i["key"] == "reply_rate").unwrap().clone();
+    assert_eq!((indicator["actual"].as_f64(), indicator["label"].as_str()), (Some(rate), Some("留言回复率")));
+    assert_eq!(indicator["level1"], "效益指标");
     let (_, table, _) = wxpub(&project, &sandbox, &["report", "comments", "--year", "2026"]);
     assert!(table.contains("By article") && table.contains("answered_share"), "{table}");
 
@@ -219,9 +223,7 @@ fn answered_from_the_preview_page_and_only_from_it(project: &TestProject, sandbo
     browser.tap_selector(&format!("#comment-{second} button.elect"));
     let notice = wait_for(
         &mut browser,
-        &format!(
-            "document.querySelector('#notice') && document.querySelector('#notice').textContent.includes('{second}') && document.querySelector('#notice').textContent"
-        ),
+        "document.querySelector('#notice') && document.querySelector('#notice').textContent.startsWith('elected') && document.querySelector('#notice').textContent",
     );
     assert_eq!(notice, format!("elected comment {second}"));
     let stored = listed(project, sandbox, &[]);

@@ -117,7 +117,11 @@ fn the_probe_agrees_with_the_sandbox_and_leaves_nothing_behind() {
         let client = crate::wechat::client_for(&sandbox, true);
         let thumb = crate::wechat::cover(&client);
         let draft = client.draft_add(&[crate::wechat::article("馆藏故事", &thumb, "<p>正文</p>")]).unwrap().media_id;
-        client.publish_submit(&draft).unwrap();
+        let submitted = client.publish_submit(&draft).unwrap();
+        // Published (the comment checks list the comments of a publication the account has).
+        while client.publish_get(&submitted.publish_id).unwrap().publish_status != 0 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
         crate::wechat::set_sandbox_today(&sandbox, "2026-11-20");
     }
     let before = leftovers(&sandbox);
@@ -142,6 +146,8 @@ fn the_probe_agrees_with_the_sandbox_and_leaves_nothing_behind() {
         "getbizsummary",
         "getarticletotaldetail",
         "mass-send permission",
+        "comment/list answers",
+        "count = 50 (88010)",
     ] {
         assert!(text.lines().any(|l| l.trim_start().starts_with("agrees") && l.contains(check)), "{check}: {text}");
     }

@@ -110,7 +110,7 @@ fn project(booking: &str, verification: &str, metrics: &str) -> TestProject {
     let config = project.read("publish.toml")
         + &format!(
             "{metrics}\n[monitor]\nevery = \"1m\"\ntimeout = \"2s\"\napi_checks = false\n\n\
-             [[monitor.check]]\nname = \"预约\"\nurl = \"{booking}\"\nexpect_text = \"预约\"\ntimeout = \"400ms\"\n\n\
+             [[monitor.check]]\nname = \"预约\"\nurl = \"{booking}\"\nexpect_text = \"预约\"\ntimeout = \"1s\"\n\n\
              [[monitor.check]]\nname = \"核验\"\nurl = \"{verification}\"\n\n\
              [[monitor.maintenance]]\nstart = \"2026-03-02 12:00\"\nend = \"2026-03-02 13:00\"\nnote = \"系统升级\"\n\n\
              [targets.2026]\n\
