@@ -213,14 +213,25 @@ fn availability(store: &Store, config: &Config, args: &ReportArgs, format: Repor
         &config.monitor.maintenance,
     )?;
     let document = crate::metrics::availability::document(&report).context("cannot write the report as JSON")?;
+    write_document(&document, format, args.out.as_deref(), format::to_xlsx)
+}
+
+/// Writes `document` as `format` to `out` (whole, or not at all), or to standard output; a
+/// workbook, made by `xlsx`, only to a file.
+fn write_document(
+    document: &Document,
+    format: ReportFormat,
+    out: Option<&Path>,
+    xlsx: fn(&Document) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError>,
+) -> Result<ExitCode> {
     let bytes = match format {
-        ReportFormat::Table => format::to_table(&document).into_bytes(),
-        ReportFormat::Csv => format::to_csv(&document).context("cannot write CSV")?.into_bytes(),
-        ReportFormat::Json => (format::to_json(&document) + "\n").into_bytes(),
-        ReportFormat::Html => format::to_html(&document).into_bytes(),
-        ReportFormat::Xlsx => format::to_xlsx(&document).context("cannot write the XLSX workbook")?,
+        ReportFormat::Table => format::to_table(document).into_bytes(),
+        ReportFormat::Csv => format::to_csv(document).context("cannot write CSV")?.into_bytes(),
+        ReportFormat::Json => (format::to_json(document) + "\n").into_bytes(),
+        ReportFormat::Html => format::to_html(document).into_bytes(),
+        ReportFormat::Xlsx => xlsx(document).context("cannot write the XLSX workbook")?,
     };
-    match &args.out {
+    match out {
         Some(out) => {
             write_whole(out, &bytes)?;
             eprintln!("wrote {}", out.display());
@@ -279,23 +290,7 @@ fn network(args: &ReportArgs) -> Result<ExitCode> {
         .collect();
     let name = file.name.clone().unwrap_or_else(|| "博物馆网络".to_string());
     let document = network::document(&name, year, &museums);
-    let format = output_format(args);
-    let bytes = match format {
-        ReportFormat::Table => format::to_table(&document).into_bytes(),
-        ReportFormat::Csv => format::to_csv(&document).context("cannot write CSV")?.into_bytes(),
-        ReportFormat::Json => (format::to_json(&document) + "\n").into_bytes(),
-        ReportFormat::Html => format::to_html(&document).into_bytes(),
-        ReportFormat::Xlsx => network::xlsx(&document).context("cannot write the XLSX workbook")?,
-    };
-    match &args.out {
-        Some(out) => {
-            write_whole(out, &bytes)?;
-            eprintln!("wrote {}", out.display());
-        }
-        None if format == ReportFormat::Xlsx => bail!("--format xlsx needs --out FILE.xlsx"),
-        None => print!("{}", String::from_utf8_lossy(&bytes)),
-    }
-    Ok(ExitCode::SUCCESS)
+    write_document(&document, output_format(args), args.out.as_deref(), network::xlsx)
 }
 
 /// One museum's annual report, or why there is none (said in the report, never dropped).

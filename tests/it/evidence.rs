@@ -236,7 +236,7 @@ fn survey_new_makes_an_invitation_with_a_scannable_qr_code() {
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }
 
-fn cell_text(cell: &Data) -> String {
+pub(crate) fn cell_text(cell: &Data) -> String {
     match cell {
         Data::String(s) => s.clone(),
         Data::Float(f) => format!("{f}"),

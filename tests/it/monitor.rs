@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use calamine::{Data, Reader};
+use calamine::Reader;
+
+use crate::evidence::cell_text;
 use wxpub::metrics::store::{StoreTarget, test_support};
 
 use crate::support::TestProject;
@@ -282,15 +284,6 @@ fn sixty_rounds_of_a_failing_service_give_exact_availability_incidents_and_form_
     if let Some((url, schema)) = postgres {
         test_support::drop_schema(&url, &schema);
         assert_eq!(reports[0], reports[1], "both stores give the same annual report");
-    }
-}
-
-fn cell_text(cell: &Data) -> String {
-    match cell {
-        Data::String(s) => s.clone(),
-        Data::Float(f) => format!("{f}"),
-        Data::Int(i) => i.to_string(),
-        _ => String::new(),
     }
 }
 
