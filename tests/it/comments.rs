@@ -177,6 +177,24 @@ fn comments_are_pulled_once_answered_exactly_once_and_counted_on_both_stores() {
             value["total"]["group"] = Value::Null;
         }
         assert_eq!(left, right, "both stores give the same report");
+        // Answered and elected from the PostgreSQL project too, recorded there with who.
+        let open = listed(&copy, &sandbox, &["--unanswered", "--unelected"]);
+        let pg_id = open[0]["id"].as_i64().unwrap().to_string();
+        let (code, _, err) =
+            wxpub(&copy, &sandbox, &["comments", "reply", &pg_id, "您好，欢迎来馆。", "--as", "李老师"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(wxpub(&copy, &sandbox, &["comments", "elect", &pg_id]).0, 0);
+        let pg = listed(&copy, &sandbox, &[]);
+        let done = pg.iter().find(|c| c["id"].as_i64().unwrap().to_string() == pg_id).unwrap();
+        assert_eq!((done["replied_by"].as_str(), done["elected"].as_bool()), (Some("李老师"), Some(true)));
+        // SQLite learns it from WeChat at its next pull: the two reports agree again.
+        assert_eq!(wxpub(&project, &sandbox, &["comments", "pull"]).0, 0);
+        let (mut left, mut right) = (report(&project), report(&copy));
+        for value in [&mut left, &mut right] {
+            value["total"]["group"] = Value::Null;
+        }
+        assert_eq!(left, right, "both stores give the same report after the PostgreSQL project acted");
+        assert_eq!(right["total"]["answered"], 3);
         test_support::drop_schema(&url, &schema);
     }
 
