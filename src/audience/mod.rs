@@ -123,6 +123,39 @@ pub enum Action {
     Delete,
 }
 
+impl Action {
+    /// What was done, as messages say it ("replied to comment 17").
+    pub fn done(&self) -> &'static str {
+        match self {
+            Action::Reply(_) => "replied to",
+            Action::Elect => "elected",
+            Action::Unelect => "unelected",
+            Action::Delete => "deleted",
+        }
+    }
+}
+
+/// The reply templates of `[comments] templates` (`[templates] NAME = "text"`), by name; none
+/// when the project names no file.
+pub fn reply_templates(
+    project: &std::path::Path,
+    config: &crate::config::Config,
+) -> Result<std::collections::BTreeMap<String, String>, AudienceError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Templates {
+        templates: std::collections::BTreeMap<String, String>,
+    }
+    let Some(file) = &config.comments.templates else { return Ok(Default::default()) };
+    let path = project.join(file);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| AudienceError::Refused(format!("cannot read the reply templates {}: {e}", path.display())))?;
+    let templates: Templates = toml::from_str(&text).map_err(|e| {
+        AudienceError::Refused(format!("{}: expected `[templates]` with `NAME = \"text\"`: {e}", path.display()))
+    })?;
+    Ok(templates.templates)
+}
+
 /// How an action ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Done {

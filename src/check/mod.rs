@@ -327,10 +327,7 @@ pub fn check(
     let root = project.root.as_path();
     let config = &project.config;
     let severities = Severities::from_config(config)?;
-    let words = match &config.check.words {
-        Some(path) => Words::load(&root.join(path))?,
-        None => Words::default(),
-    };
+    let words = Words::of_project(root, config)?;
     let mut report = CheckReport::default();
     let mut raw = Vec::new();
     let selected = |item_file: &Path| is_selected(root, &options.paths, &root.join(item_file));

@@ -28,11 +28,7 @@ pub fn run(project: &Path, args: CommentsArgs, quiet: bool) -> Result<ExitCode> 
                 (None, Some(name)) => template_text(project, &config, &name)?,
                 (None, None) => bail!("give the reply's text, or --template NAME"),
             };
-            let words = match &config.check.words {
-                Some(path) => crate::check::Words::load(&project.join(path))?,
-                None => crate::check::Words::default(),
-            };
-            audience::check_reply(&text, &words)?;
+            audience::check_reply(&text, &crate::check::Words::of_project(project, &config)?)?;
             act(project, &config, &store, id, &Action::Reply(text), by)
         }
         CommentsCommand::Elect { id } => act(project, &config, &store, id, &Action::Elect, None),
@@ -149,12 +145,7 @@ fn act(
     let client = super::account_client(&comment.account, settings)?;
     let by = by.unwrap_or_else(|| who(project));
     let done = audience::act(store, &client, &comment, action, &by, config.timezone())?;
-    let what = match action {
-        Action::Reply(_) => "replied to",
-        Action::Elect => "elected",
-        Action::Unelect => "unelected",
-        Action::Delete => "deleted",
-    };
+    let what = action.done();
     match done {
         Done::Now => println!("{what} comment {id} ({})", comment.content),
         Done::Already => println!("comment {id} was {what} already on WeChat (recorded now)"),
@@ -169,20 +160,12 @@ fn template_text(project: &Path, config: &Config, name: &str) -> Result<String> 
             "no reply templates: set `[comments] templates = \"replies.toml\"` in publish.toml, a file with `[templates]` and `NAME = \"text\"`"
         );
     };
-    let path = project.join(file);
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Templates {
-        templates: std::collections::BTreeMap<String, String>,
-    }
-    let templates: Templates = toml::from_str(&text)
-        .with_context(|| format!("{}: expected `[templates]` with `NAME = \"text\"`", path.display()))?;
-    templates.templates.get(name).cloned().with_context(|| {
+    let templates = audience::reply_templates(project, config)?;
+    templates.get(name).cloned().with_context(|| {
         format!(
             "{}: no template `{name}` (templates: {})",
-            path.display(),
-            templates.templates.keys().cloned().collect::<Vec<_>>().join(", ")
+            file.display(),
+            templates.keys().cloned().collect::<Vec<_>>().join(", ")
         )
     })
 }

@@ -11,12 +11,12 @@
 //! - services provided (提供基于微信的功能服务) = the services that answered in the period.
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
 use super::format::{Document, TableData};
 use super::report::Period;
-use super::score::round2;
+use super::score::{percentile, round2};
 use super::store::{Store, StoreError, args};
 use crate::config::MaintenanceWindow;
 
@@ -114,15 +114,6 @@ fn minutes(from: NaiveDateTime, to: NaiveDateTime) -> f64 {
     ((to - from).num_seconds().max(0)) as f64 / 60.0
 }
 
-/// The value at fraction `q` of sorted `values` (nearest rank).
-fn percentile(sorted: &[u64], q: f64) -> Option<u64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (q * sorted.len() as f64).ceil().max(1.0) as usize;
-    sorted.get(rank.min(sorted.len()) - 1).copied()
-}
-
 fn month_start(month: &str) -> Option<NaiveDateTime> {
     NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0)
 }
@@ -207,12 +198,11 @@ pub fn availability(
     for figures in &mut months {
         let Some(start) = figures.month.as_deref().and_then(month_start) else { continue };
         let (start, stop) = (start.max(begin), next_month(start).min(end));
-        for (check, from, to) in spans.iter().filter(|(c, _, _)| *c == figures.check) {
+        for (_, from, to) in spans.iter().filter(|(c, _, _)| *c == figures.check) {
             if from < &stop && to > &start {
                 figures.downtime_minutes += minutes(*from.max(&start), *to.min(&stop));
                 figures.incidents += u64::from(from >= &start);
             }
-            let _ = check;
         }
         figures.downtime_minutes = round2(figures.downtime_minutes);
         let (first, last) = (local(&figures.first), local(&figures.last));
@@ -265,6 +255,7 @@ pub fn availability(
         total.availability = (total.rounds > 0).then(|| round2(total.up as f64 / total.rounds as f64 * 100.0));
         let own: Vec<&(String, NaiveDateTime, NaiveDateTime)> = spans.iter().filter(|s| s.0 == total.check).collect();
         total.incidents = own.len() as u64;
+        // `+ 0.0`: a float sum over nothing is -0.0, which a report would print as "-0.00".
         total.downtime_minutes = round2(own.iter().map(|(_, from, to)| minutes(*from, *to)).sum::<f64>() + 0.0);
         if let (Some(first), Some(last)) = (local(&total.first), local(&total.last)) {
             total.monitored_minutes = round2(minutes(first, last));
@@ -522,7 +513,6 @@ pub fn document(report: &Availability) -> Result<Document, serde_json::Error> {
         percent(report.safe_operation),
         if report.services_answered.is_empty() { "none".to_string() } else { report.services_answered.join(", ") }
     );
-    let _ = Datelike::year(&report.since);
     Ok(Document {
         title: "Availability · 服务可用性".into(),
         subtitle: summary,
@@ -534,18 +524,4 @@ pub fn document(report: &Availability) -> Result<Document, serde_json::Error> {
         json: serde_json::to_value(report)?,
         notes,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentiles_are_nearest_rank() {
-        let values: Vec<u64> = (1..=100).collect();
-        assert_eq!(percentile(&values, 0.5), Some(50));
-        assert_eq!(percentile(&values, 0.95), Some(95));
-        assert_eq!(percentile(&[7], 0.95), Some(7));
-        assert_eq!(percentile(&[], 0.5), None);
-    }
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::format::{Document, TableData};
 use super::report::Period;
-use super::score::round2;
+use super::score::{percentile, round2};
 use super::store::{Store, StoreError, args};
 
 /// The figures of one group of comments (an article, or a month).
@@ -47,12 +47,8 @@ impl CommentFigures {
         self.answered_share = share(self.answered);
         self.elected_share = share(self.elected);
         self.hours.sort_by(f64::total_cmp);
-        let at = |q: f64| {
-            let rank = (q * self.hours.len() as f64).ceil().max(1.0) as usize;
-            self.hours.get(rank.min(self.hours.len()).wrapping_sub(1)).map(|h| round2(*h))
-        };
-        self.median_hours_to_answer = at(0.5);
-        self.p90_hours_to_answer = at(0.9);
+        self.median_hours_to_answer = percentile(&self.hours, 0.5).map(round2);
+        self.p90_hours_to_answer = percentile(&self.hours, 0.9).map(round2);
     }
 }
 

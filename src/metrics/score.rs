@@ -59,6 +59,13 @@ pub fn grade(total: f64) -> (&'static str, &'static str) {
     }
 }
 
+/// The value at fraction `q` of `sorted` values, by nearest rank (p50, p90, p95 of latencies
+/// and of times to answer); None for no values.
+pub fn percentile<T: Copy>(sorted: &[T], q: f64) -> Option<T> {
+    let rank = (q * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted.get(rank.min(sorted.len()).checked_sub(1)?).copied()
+}
+
 /// A Wilson score interval (95 %) for `successes` of `n`, as fractions.
 pub fn wilson_95(successes: u64, n: u64) -> Option<(f64, f64)> {
     if n == 0 {
@@ -124,6 +131,16 @@ mod tests {
         assert_eq!(grade(79.99).0, "中");
         assert_eq!(grade(60.0).0, "中");
         assert_eq!(grade(59.99).0, "差");
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let values: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&values, 0.5), Some(50));
+        assert_eq!(percentile(&values, 0.95), Some(95));
+        assert_eq!(percentile(&[7], 0.95), Some(7));
+        assert_eq!(percentile::<u64>(&[], 0.5), None);
+        assert_eq!(percentile(&[0.5, 1.5, 40.0], 0.9), Some(40.0));
     }
 
     #[test]

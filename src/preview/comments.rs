@@ -89,21 +89,6 @@ fn open_store(desk: &Desk) -> Result<(Config, Store), String> {
     Ok((config, store))
 }
 
-fn templates(desk: &Desk, config: &Config) -> BTreeMap<String, String> {
-    #[derive(serde::Deserialize)]
-    struct Templates {
-        templates: BTreeMap<String, String>,
-    }
-    config
-        .comments
-        .templates
-        .as_ref()
-        .and_then(|file| std::fs::read_to_string(desk.project.join(file)).ok())
-        .and_then(|text| toml::from_str::<Templates>(&text).ok())
-        .map(|t| t.templates)
-        .unwrap_or_default()
-}
-
 const STYLE: &str = r#"
 body { margin: 0; padding: 16px; font: 15px/1.6 -apple-system, "PingFang SC", "Noto Sans CJK SC", sans-serif; color: #222; background: #f6f4f0; }
 main { max-width: 860px; margin: 0 auto; }
@@ -118,7 +103,8 @@ form.inline { display: inline; } button { margin: 4px 4px 0 0; }
 fn render(desk: &Desk, notice: Option<(bool, String)>) -> Result<String, String> {
     let (config, store) = open_store(desk)?;
     let comments = store.comments(&CommentFilter::default()).map_err(|e| e.to_string())?;
-    let templates = templates(desk, &config);
+    // A broken templates file leaves the boxes without templates; `comments reply --template` says why.
+    let templates = audience::reply_templates(&desk.project, &config).unwrap_or_default();
     let mut by_article: Vec<(String, Option<String>, Vec<&StoredComment>)> = Vec::new();
     for comment in &comments {
         let title = comment.title.clone().or_else(|| comment.item.clone()).unwrap_or_else(|| comment.msgid.clone());
@@ -233,19 +219,11 @@ fn carry_out(desk: &Desk, id: i64, action: &Action) -> Result<String, String> {
         .filter(|c| !c.deleted)
         .ok_or_else(|| format!("no comment {id} (pull again: `wxpub comments pull`)"))?;
     if let Action::Reply(text) = action {
-        let words = match &config.check.words {
-            Some(path) => crate::check::Words::load(&desk.project.join(path)).map_err(|e| e.to_string())?,
-            None => crate::check::Words::default(),
-        };
+        let words = crate::check::Words::of_project(&desk.project, &config).map_err(|e| e.to_string())?;
         audience::check_reply(text, &words).map_err(|e| e.to_string())?;
     }
     let client = (desk.clients)(&comment.account).map_err(|e| crate::util::redact::redact(&e.to_string()))?;
     audience::act(&store, &client, &comment, action, &desk.by, config.timezone())
         .map_err(|e| crate::util::redact::redact(&e.to_string()))?;
-    Ok(match action {
-        Action::Reply(_) => format!("replied to comment {id}"),
-        Action::Elect => format!("elected comment {id}"),
-        Action::Unelect => format!("unelected comment {id}"),
-        Action::Delete => format!("deleted comment {id}"),
-    })
+    Ok(format!("{} comment {id}", action.done()))
 }

@@ -172,6 +172,9 @@ fn comments_are_pulled_once_answered_exactly_once_and_counted_on_both_stores() {
         let target = StoreTarget::Postgres { url: url.clone(), schema: schema.clone(), password_env: None };
         let rows = Store::open(&target).unwrap().dump_table("comments").unwrap();
         assert_eq!(rows.len(), server.len(), "every comment once");
+        // The SQLite project recorded its replies at its own (pinned) clock; a pull takes WeChat's
+        // reply times, which the PostgreSQL project pulled.
+        assert_eq!(wxpub(&project, &sandbox, &["comments", "pull"]).0, 0);
         let (mut left, mut right) = (report(&project), report(&copy));
         for value in [&mut left, &mut right] {
             value["total"]["group"] = Value::Null;
@@ -187,8 +190,10 @@ fn comments_are_pulled_once_answered_exactly_once_and_counted_on_both_stores() {
         let pg = listed(&copy, &sandbox, &[]);
         let done = pg.iter().find(|c| c["id"].as_i64().unwrap().to_string() == pg_id).unwrap();
         assert_eq!((done["replied_by"].as_str(), done["elected"].as_bool()), (Some("李老师"), Some(true)));
-        // SQLite learns it from WeChat at its next pull: the two reports agree again.
+        // SQLite learns it from WeChat at its next pull (and each store takes WeChat's reply times):
+        // the two reports agree again.
         assert_eq!(wxpub(&project, &sandbox, &["comments", "pull"]).0, 0);
+        assert_eq!(wxpub(&copy, &sandbox, &["comments", "pull"]).0, 0);
         let (mut left, mut right) = (report(&project), report(&copy));
         for value in [&mut left, &mut right] {
             value["total"]["group"] = Value::Null;

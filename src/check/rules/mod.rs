@@ -54,6 +54,14 @@ impl Words {
         self.word.iter().filter(|w| !w.word.is_empty() && text.contains(&w.word)).collect()
     }
 
+    /// The list `[check] words` names (relative to the project), or none.
+    pub fn of_project(root: &Path, config: &Config) -> Result<Words, CheckError> {
+        match &config.check.words {
+            Some(path) => Words::load(&root.join(path)),
+            None => Ok(Words::default()),
+        }
+    }
+
     pub fn load(path: &Path) -> Result<Words, CheckError> {
         let text =
             std::fs::read_to_string(path).map_err(|source| CheckError::Read { path: path.to_path_buf(), source })?;

@@ -49,16 +49,10 @@ fn article(ctx: &mut Ctx<'_>, msg_data_id: u64, index: u32) -> Result<(), Refusa
         .publications
         .iter()
         .filter(|p| !p.deleted && now_ms() >= p.ready_ms && p.msg_data_id == msg_data_id)
-        .map(|p| (p.articles.len(), p.ready_ms / 1000))
-        .chain(
-            state
-                .mass_sends
-                .iter()
-                .filter(|m| m.msg_data_id == msg_data_id)
-                .map(|m| (m.articles.len(), m.sent_ms / 1000)),
-        )
+        .map(|p| (p.articles.len(), p.date))
+        .chain(state.mass_sends.iter().filter(|m| m.msg_data_id == msg_data_id).map(|m| (m.articles.len(), m.date)))
         .next();
-    let Some((articles, published_at)) = published else {
+    let Some((articles, day)) = published else {
         return Err(refuse(88001, "msg_data_id invalid"));
     };
     if index as usize >= articles {
@@ -73,7 +67,7 @@ fn article(ctx: &mut Ctx<'_>, msg_data_id: u64, index: u32) -> Result<(), Refusa
                 msg_data_id,
                 index,
                 user_comment_id: id,
-                create_time: published_at.max(0) + 600 * (k as i64 + 1),
+                create_time: comment_time(day, k + 1),
                 content: SEEDED[(msg_data_id as usize + index as usize + k) % SEEDED.len()].to_string(),
                 // Every fourth commenter has no WeChat identity for the account.
                 openid: (!id.is_multiple_of(4)).then(|| format!("oReader{id:020}")),
@@ -84,6 +78,14 @@ fn article(ctx: &mut Ctx<'_>, msg_data_id: u64, index: u32) -> Result<(), Refusa
         }
     }
     Ok(())
+}
+
+/// When the `nth` comment on an article published on `day` was written: from 10:00 that day
+/// (Beijing time), ten minutes apart — on the sandbox's own calendar, never the machine's clock,
+/// so that the year a test's comments count in does not depend on when it runs.
+fn comment_time(day: chrono::NaiveDate, nth: usize) -> i64 {
+    let ten_in_beijing = day.and_hms_opt(2, 0, 0).map_or(0, |t| t.and_utc().timestamp());
+    ten_in_beijing + 600 * nth as i64
 }
 
 fn next_comment_id(state: &mut AccountState) -> u64 {
@@ -206,7 +208,7 @@ fn reply_delete(ctx: &mut Ctx<'_>, call: Call) -> Reply {
 }
 
 /// `/__sandbox/comments`: a reader writes `content` under an article (what tests do to have a
-/// new comment to pull), or, with `"delete_by_author": ID`, deletes their comment.
+/// new comment to pull; `create_time` in Unix seconds, else after the article's others), or, with `"delete_by_author": ID`, deletes their comment.
 pub fn add_by_reader(state: &mut AccountState, request: &serde_json::Value) -> Reply {
     let number = |key: &str| request.get(key).and_then(serde_json::Value::as_u64);
     let Some(msg_data_id) = number("msg_data_id") else {
@@ -224,12 +226,27 @@ pub fn add_by_reader(state: &mut AccountState, request: &serde_json::Value) -> R
         };
     }
     let content = request.get("content").and_then(serde_json::Value::as_str).unwrap_or("").to_string();
+    // After the comments the article has, on the day it was published.
+    let day = state
+        .publications
+        .iter()
+        .filter(|p| p.msg_data_id == msg_data_id)
+        .map(|p| p.date)
+        .chain(state.mass_sends.iter().filter(|m| m.msg_data_id == msg_data_id).map(|m| m.date))
+        .next();
+    let Some(day) = day else {
+        return Err(refuse(88001, "msg_data_id invalid"));
+    };
+    let nth = state.comments.iter().filter(|c| c.msg_data_id == msg_data_id && c.index == index).count() + 1;
     let id = next_comment_id(state);
     state.comments.push(ReaderComment {
         msg_data_id,
         index,
         user_comment_id: id,
-        create_time: now_ms() / 1000,
+        create_time: request
+            .get("create_time")
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or_else(|| comment_time(day, nth)),
         content,
         openid: request.get("openid").and_then(serde_json::Value::as_str).map(str::to_string),
         elected: false,
