@@ -231,6 +231,25 @@ pub enum Command {
     /// `wxpub comments reply 17 "您好，本馆周一闭馆。"`, `wxpub comments reply 18 --template hours`,
     /// `wxpub comments elect 17`, `wxpub comments close articles/2026-12-01-ding-story`
     Comments(CommentsArgs),
+    /// Serve this project to an AI assistant over the Model Context Protocol (MCP), on stdin/stdout.
+    ///
+    /// The assistant's client starts it and talks to it; it reads and writes only this project. Tools:
+    /// list_items, read_item, check, status, report, list_comments, contract_rules (read);
+    /// new_item, update_item, fix_typography, build_item (the project's own files: never outside
+    /// content/, and a front matter wxpub's parser refuses is never written); send_preview and
+    /// reply_comment (reach WeChat: off until publish.toml says `[mcp] allow = ["send_preview",
+    /// "reply_comment"]`; previews go to `[publish] reviewers` only). Publishing and mass sending
+    /// are never tools. Resources: the editors' guide and the check rules. Every call is logged on
+    /// stderr (tool and arguments, long texts shortened, no secret); stdout is the protocol's.
+    /// Credentials come from the environment, as for every command.
+    ///
+    /// Add it to a client (Claude Desktop's claude_desktop_config.json, Cursor's .cursor/mcp.json;
+    /// VS Code's .vscode/mcp.json names the list "servers" and adds "type": "stdio"):
+    ///
+    /// {"mcpServers": {"wxpub": {"command": "wxpub", "args": ["mcp", "--project", "/path/to/museum"]}}}
+    ///
+    /// Example: `wxpub mcp --project /path/to/museum` (started by the client, not by hand)
+    Mcp,
     /// Check that the museum's WeChat services answer, round after round, as evidence for the
     /// yearly form (功能服务稳定度, 安全运行保障率, 提供基于微信的功能服务).
     ///

@@ -61,6 +61,40 @@ pub struct Config {
     /// `[comments]`: answering readers' comments.
     #[serde(default)]
     pub comments: Comments,
+    /// `[mcp]`: what `wxpub mcp` may do beyond the project's own files.
+    #[serde(default)]
+    pub mcp: Mcp,
+}
+
+/// `[mcp]`: the tools of `wxpub mcp` that reach WeChat are off until named here; publishing and
+/// mass sending are never tools at all.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Mcp {
+    /// `allow = ["send_preview", "reply_comment"]`.
+    pub allow: Vec<McpGate>,
+}
+
+/// A tool of `wxpub mcp` that reaches WeChat, as `[mcp] allow` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum McpGate {
+    /// Send a push's draft to the reviewers of `[publish] reviewers`.
+    SendPreview,
+    /// Answer a reader's comment.
+    ReplyComment,
+}
+
+impl McpGate {
+    pub const ALL: [McpGate; 2] = [McpGate::SendPreview, McpGate::ReplyComment];
+
+    /// The tool's name, as `[mcp] allow` and the assistant write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            McpGate::SendPreview => "send_preview",
+            McpGate::ReplyComment => "reply_comment",
+        }
+    }
 }
 
 /// `[comments]`: answering readers' comments (`wxpub comments`).
@@ -786,6 +820,25 @@ secret_env = "S"
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, Path::new("publish.toml"))
+    }
+
+    #[test]
+    fn mcp_allows_only_the_tools_it_names_and_knows() {
+        assert!(parse(MINIMAL).unwrap().mcp.allow.is_empty(), "nothing reaches WeChat unless named");
+        let config = parse(&format!("{MINIMAL}\n[mcp]\nallow = [\"send_preview\"]\n")).unwrap();
+        assert_eq!(config.mcp.allow, [McpGate::SendPreview]);
+        // Publishing is never a tool: naming it is an error at its line, with the names there are.
+        let Err(ConfigError::Invalid { line, message, .. }) =
+            parse(&format!("{MINIMAL}\n[mcp]\nallow = [\"send_preview\", \"publish\"]\n"))
+        else {
+            panic!("`publish` accepted");
+        };
+        assert_eq!(line, 13);
+        assert!(message.contains("`publish`") && message.contains("reply_comment"), "{message}");
+        let Err(ConfigError::Invalid { message, .. }) = parse(&format!("{MINIMAL}\n[mcp]\nalow = []\n")) else {
+            panic!("a typo accepted");
+        };
+        assert!(message.contains("did you mean `allow`"), "{message}");
     }
 
     #[test]

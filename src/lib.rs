@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod content;
 pub mod images;
+pub mod mcp;
 pub mod metrics;
 pub mod monitor;
 pub mod preview;
@@ -68,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Archive(command) => commands::archive::run(&cli.project, command),
         Command::Survey(command) => commands::survey::run(&cli.project, command),
+        Command::Mcp => commands::mcp::run(&cli.project),
         Command::Comments(args) => commands::comments::run(&cli.project, args, cli.quiet),
         Command::Monitor(command) => commands::monitor::run(&cli.project, command, cli.quiet),
         Command::Completions { shell } => {

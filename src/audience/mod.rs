@@ -164,6 +164,20 @@ pub enum Done {
     Already,
 }
 
+/// Who acts, as recorded with a reply: `git config user.name` in the project, else the login name.
+pub fn who_acts(project: &std::path::Path) -> String {
+    std::process::Command::new("git")
+        .args(["config", "user.name"])
+        .current_dir(project)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|name| !name.is_empty())
+        .or_else(|| std::env::var("USER").ok().or_else(|| std::env::var("USERNAME").ok()))
+        .unwrap_or_else(|| "wxpub".into())
+}
+
 /// Checks a reply before anything is sent: not empty, not too long, no listed word.
 pub fn check_reply(text: &str, words: &crate::check::Words) -> Result<(), AudienceError> {
     let length = text.trim().chars().count();

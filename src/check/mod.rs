@@ -95,6 +95,13 @@ impl Severities {
     }
 }
 
+/// Every rule with its severity in a project of `config` (`[check] severity` applied; `None`:
+/// turned off), in `--list-rules` order.
+pub fn severities(config: &Config) -> Result<Vec<(Rule, Option<Severity>)>, CheckError> {
+    let severities = Severities::from_config(config)?;
+    Ok(Rule::ALL.iter().map(|rule| (*rule, severities.of(*rule))).collect())
+}
+
 /// Loads the project and runs every rule over its items (after `--fix`, when asked). The items
 /// are rendered without reading any image (by path): `check` stays fast on a fresh clone.
 pub fn check_project(root: &Path, options: &CheckOptions) -> Result<CheckReport, CheckError> {

@@ -20,21 +20,7 @@ pub fn write(
 ) -> std::io::Result<()> {
     match format {
         Format::Json => {
-            let items: Vec<serde_json::Value> = diagnostics
-                .iter()
-                .map(|d| {
-                    serde_json::json!({
-                        "file": d.file.to_string_lossy().replace('\\', "/"),
-                        "line": d.line,
-                        "column": d.column,
-                        "rule": d.rule,
-                        "severity": d.severity,
-                        "message": d.message,
-                        "hint": d.hint,
-                    })
-                })
-                .collect();
-            writeln!(out, "{}", serde_json::to_string_pretty(&items).map_err(std::io::Error::other)?)
+            writeln!(out, "{}", serde_json::to_string_pretty(&json(diagnostics)).map_err(std::io::Error::other)?)
         }
         Format::Github => {
             for d in diagnostics {
@@ -102,6 +88,25 @@ pub fn write(
             Ok(())
         }
     }
+}
+
+/// The diagnostics as `--format json` writes them (and `wxpub mcp`'s `check` returns them): file
+/// paths with `/` on every system, each finding's rule id, severity, message and hint.
+pub fn json(diagnostics: &[Diagnostic]) -> serde_json::Value {
+    diagnostics
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "file": d.file.to_string_lossy().replace('\\', "/"),
+                "line": d.line,
+                "column": d.column,
+                "rule": d.rule,
+                "severity": d.severity,
+                "message": d.message,
+                "hint": d.hint,
+            })
+        })
+        .collect()
 }
 
 /// GitHub workflow commands need %, CR and LF escaped in the message.

@@ -143,7 +143,7 @@ fn act(
     let comment = stored(store, id)?;
     let settings = config.account(&comment.account)?;
     let client = super::account_client(&comment.account, settings)?;
-    let by = by.unwrap_or_else(|| who(project));
+    let by = by.unwrap_or_else(|| audience::who_acts(project));
     let done = audience::act(store, &client, &comment, action, &by, config.timezone())?;
     let what = action.done();
     match done {
@@ -168,20 +168,6 @@ fn template_text(project: &Path, config: &Config, name: &str) -> Result<String> 
             templates.keys().cloned().collect::<Vec<_>>().join(", ")
         )
     })
-}
-
-/// Who acts: `git config user.name` in the project, else the login name.
-pub(super) fn who(project: &Path) -> String {
-    std::process::Command::new("git")
-        .args(["config", "user.name"])
-        .current_dir(project)
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .filter(|name| !name.is_empty())
-        .or_else(|| std::env::var("USER").ok().or_else(|| std::env::var("USERNAME").ok()))
-        .unwrap_or_else(|| "wxpub".into())
 }
 
 fn open(project: &Path, config: &Config, store: &mut Store, item: &str, open: bool) -> Result<ExitCode> {

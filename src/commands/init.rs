@@ -3,7 +3,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use pinyin::ToPinyin;
 
 use crate::config::Config;
 
@@ -168,40 +167,7 @@ pub fn init(dir: &Path, name: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A folder-name slug from a title: Chinese characters in pinyin, letters and digits kept,
-/// everything else a separator; at most 48 characters, cut at a word boundary.
-pub fn slugify(title: &str) -> String {
-    let mut words: Vec<String> = Vec::new();
-    let mut ascii = String::new();
-    for (c, py) in title.chars().zip(title.to_pinyin()) {
-        if let Some(py) = py {
-            if !ascii.is_empty() {
-                words.push(std::mem::take(&mut ascii));
-            }
-            words.push(py.plain().to_string());
-        } else if c.is_ascii_alphanumeric() {
-            ascii.push(c.to_ascii_lowercase());
-        } else if !ascii.is_empty() {
-            words.push(std::mem::take(&mut ascii));
-        }
-    }
-    if !ascii.is_empty() {
-        words.push(ascii);
-    }
-    let mut slug = String::new();
-    for word in words {
-        if slug.len() + word.len() + 1 > 48 {
-            break;
-        }
-        if !slug.is_empty() {
-            slug.push('-');
-        }
-        slug.push_str(&word);
-    }
-    if slug.is_empty() { "item".to_string() } else { slug }
-}
-
-/// Creates the item folder and its `index.md`; returns the folder.
+/// `wxpub new`: creates the item folder and its `index.md`; returns the folder.
 pub fn new_item(
     project: &Path,
     kind: &str,
@@ -210,52 +176,16 @@ pub fn new_item(
     account: Option<&str>,
 ) -> Result<PathBuf> {
     let config = Config::load(project)?;
-    let account = match account {
-        Some(a) => config.account(a).map(|_| a.to_string())?,
-        None if config.accounts.contains_key("service") => "service".to_string(),
-        None => config.accounts.keys().next().cloned().context("publish.toml has no accounts")?,
-    };
-    let title = title.trim();
-    if title.is_empty() {
-        bail!("the title is empty; give one in quotes, e.g. wxpub new article \"冬至特展开幕\"");
+    let kind = crate::content::Kind::ALL
+        .into_iter()
+        .find(|k| k.folder().trim_end_matches('s') == kind)
+        .with_context(|| format!("`{kind}` is not article, poster or topic"))?;
+    let now = crate::util::clock::now();
+    let created = crate::content::new::create(project, &config, kind, title, date, account, now)?;
+    println!("created {}", created.index.display());
+    println!("next: put {} in that folder, write, then `wxpub preview`", created.image);
+    for warning in &created.warnings {
+        eprintln!("warning: {warning}");
     }
-    let date = date.unwrap_or_else(|| crate::util::clock::now().with_timezone(&config.timezone()).date_naive());
-    let folder: PathBuf = project.join("content").join(format!("{kind}s")).join(format!("{date}-{}", slugify(title)));
-    if folder.exists() {
-        bail!("{} already exists; choose another title or date", folder.display());
-    }
-    let quoted = serde_json::to_string(title)?; // a JSON string is a valid YAML scalar
-    let (image_line, body) = match kind {
-        "poster" => ("image: poster.jpg        # the poster image, beside index.md", "海报说明文字。\n"),
-        "topic" => (
-            "cover: cover.jpg         # at least 900×383; both crops are previewed\ngather:\n  tags: []                # items with these tags are gathered\n  paths: []               # and these, e.g. articles/2026-12-01-bronze",
-            "专题导语。\n",
-        ),
-        _ => ("cover: cover.jpg         # at least 900×383; both crops are previewed", "正文从这里开始。\n"),
-    };
-    let text = format!(
-        "---\ntitle: {quoted}\n# author: 作者\n# digest: 摘要（120 字以内）\n{image_line}\naccount: {account}\npublish_at: {date} 08:00\ntags: []\n---\n\n{body}"
-    );
-    std::fs::create_dir_all(&folder).with_context(|| format!("cannot create {}", folder.display()))?;
-    std::fs::write(folder.join("index.md"), text).with_context(|| format!("cannot write in {}", folder.display()))?;
-    let image = if kind == "poster" { "poster.jpg" } else { "cover.jpg" };
-    println!("created {}", folder.join("index.md").display());
-    println!("next: put {image} in that folder, write, then `wxpub preview`");
-    if title.chars().count() > 32 {
-        eprintln!("warning: the title has {} characters; WeChat allows 32", title.chars().count());
-    }
-    Ok(folder)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slugs_are_pinyin_and_ascii_words() {
-        assert_eq!(slugify("冬至特展开幕"), "dong-zhi-te-zhan-kai-mu");
-        assert_eq!(slugify("Hello, 博物馆 2027!"), "hello-bo-wu-guan-2027");
-        assert_eq!(slugify("！？"), "item");
-        assert!(slugify(&"青铜".repeat(40)).len() <= 48);
-    }
+    Ok(created.folder)
 }

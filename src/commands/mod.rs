@@ -5,6 +5,7 @@ pub mod check;
 pub mod comments;
 pub mod doctor;
 pub mod init;
+pub mod mcp;
 pub mod monitor;
 pub mod preview;
 pub mod publish;
@@ -91,6 +92,18 @@ pub(crate) fn client_options() -> crate::wechat::ClientOptions {
         None
     };
     crate::wechat::ClientOptions { on_retry, ..Default::default() }
+}
+
+/// Makes each account's API client when a long-running server needs it (the preview's
+/// comments page, `wxpub mcp`), reading publish.toml again each time: a change to it counts.
+pub(crate) fn client_factory(project: &std::path::Path) -> crate::mcp::ClientFactory {
+    let project = project.to_path_buf();
+    std::sync::Arc::new(move |account: &str| {
+        let config =
+            crate::config::Config::load(&project).map_err(|e| crate::wechat::WechatError::Config(e.to_string()))?;
+        let settings = config.account(account).map_err(|e| crate::wechat::WechatError::Config(e.to_string()))?;
+        account_client(account, settings)
+    })
 }
 
 /// Overrides every account's `relay` when set (as `WXPUB_API_BASE` does `api_base`).

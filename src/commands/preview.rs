@@ -7,16 +7,8 @@ use anyhow::Result;
 pub fn run(project: &Path, port: u16, open: bool) -> Result<ExitCode> {
     eprintln!("building the preview…");
     // The comments page answers through each account's client, made when it is needed.
-    let clients: crate::preview::comments::ClientFactory = {
-        let project = project.to_path_buf();
-        std::sync::Arc::new(move |account: &str| {
-            let config =
-                crate::config::Config::load(&project).map_err(|e| crate::wechat::WechatError::Config(e.to_string()))?;
-            let settings = config.account(account).map_err(|e| crate::wechat::WechatError::Config(e.to_string()))?;
-            super::account_client(account, settings)
-        })
-    };
-    let by = super::comments::who(project);
+    let clients = super::client_factory(project);
+    let by = crate::audience::who_acts(project);
     let handle = crate::preview::spawn_with_comments(project, port, Some((clients, by)))?;
     println!("preview at {}  (rebuilds on every save; Ctrl-C stops)", handle.url);
     println!("readers' comments to answer at {}__comments", handle.url);

@@ -7,14 +7,12 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 
 use crate::build::{self, BuildOptions};
-use crate::check::{self, CheckOptions};
 use crate::cli::{PublishArgs, SendPreviewArgs};
 use crate::config::Config;
 use crate::project::Project;
 use crate::publish::{self, ExecuteOptions};
 use crate::state::file_hashes::FileHashes;
 use crate::state::ledger::Ledger;
-use crate::util::diagnostics::Severity;
 use crate::wechat::Client;
 use crate::wechat::types::Reviewer;
 
@@ -93,51 +91,34 @@ fn record_usage(project: &Path, clients: &BTreeMap<String, Client>, quota_ran_ou
     Some(note)
 }
 
-/// The build of what goes to WeChat: into `dist/`, without drafts, every item rendered from
-/// its source (no kept render stands between the sources and what is sent).
-fn sent_build<'a>(output_dir: &Path, hashes: &'a FileHashes) -> BuildOptions<'a> {
-    BuildOptions {
-        output_dir: Some(output_dir.to_path_buf()),
-        drafts: false,
-        hashes,
-        memo: None,
-        progress: &crate::util::progress::Silent,
-    }
-}
+use crate::publish::preview::{first_look, sent_build};
 
-/// Builds (incrementally) and checks the same renders; an error blocks the run.
+/// Builds (incrementally) and checks the same renders; an error blocks the run (each error
+/// printed first).
 fn build_and_check(
     project: &Project,
     options: &BuildOptions<'_>,
     now: chrono::DateTime<chrono::Utc>,
     what: &str,
 ) -> Result<build::Build> {
-    let build = build::build(project, options)?;
-    let check_options = CheckOptions { paths: Vec::new(), now, fix: false };
-    let report = check::check(project, Some(&build.renders), &check_options, options.hashes, None)?;
-    if let Err(e) = options.hashes.save() {
-        eprintln!("note: the images' dimensions could not be remembered ({e}); the next run reads them again");
-    }
-    let errors: Vec<_> = report.diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
-    if !errors.is_empty() {
-        for d in &errors {
-            eprintln!("{d}");
-        }
-        bail!("wxpub check found {} error(s); nothing was {what} — fix them and run again", errors.len());
+    let (build, notes) = publish::preview::build_checked(project, options, now, what).inspect_err(print_blocked)?;
+    for note in notes {
+        eprintln!("note: {note}");
     }
     Ok(build)
 }
 
+/// The check's errors that blocked a run, each with its file and line.
+fn print_blocked(error: &publish::preview::PreviewError) {
+    if let publish::preview::PreviewError::Blocked { errors, .. } = error {
+        errors.iter().for_each(|d| eprintln!("{d}"));
+    }
+}
+
 /// A client per account that the pushes use, credentials from the environment.
 fn clients_for(config: &Config, pushes: &[publish::Push]) -> Result<BTreeMap<String, Client>> {
-    let mut clients = BTreeMap::new();
-    for account in pushes.iter().map(|p| p.account.as_str()) {
-        if clients.contains_key(account) {
-            continue;
-        }
-        clients.insert(account.to_string(), super::account_client(account, &config.accounts[account])?);
-    }
-    Ok(clients)
+    let client_of = |account: &str| super::account_client(account, &config.accounts[account]);
+    Ok(publish::preview::clients_for(pushes, &client_of)?)
 }
 
 /// `wxpub send-preview`: the drafts of the pushes holding the named items, made or brought up
@@ -149,49 +130,29 @@ pub fn send_preview(project: &Path, args: SendPreviewArgs) -> Result<ExitCode> {
     let loaded = Project::load(project)?;
     let config = &loaded.config;
     let reviewers = reviewers_of(config, &args)?;
-    let wanted = preview_items(&loaded, &args.items)?;
-
-    let now = crate::util::clock::now();
-    let hashes = FileHashes::load(project);
-    let output_dir = project.join(&config.site.output_dir);
-    let build = build_and_check(&loaded, &sent_build(&output_dir, &hashes), now, "sent")?;
-    let mut pushes = publish::plan(&build.manifest, config, &[], None, now)?;
-    pushes.retain(|push| push.items.iter().any(|key| wanted.contains(key)));
-
-    let clients = clients_for(config, &pushes)?;
-    let mut lock = Ledger::load(project)?;
+    let keys = publish::preview::item_keys(&loaded, &args.items)?;
+    let client_of = |account: &str| super::account_client(account, &config.accounts[account]);
     let upload_progress = super::TerminalProgress::new(!args.json);
-    let options = ExecuteOptions {
-        project,
-        dist_dir: &output_dir,
-        // Drafts only: a preview publishes nothing, whatever is due.
-        publish_due: false,
-        pace: publish::Pace { first_look: first_look(config), wait: Duration::ZERO },
-        upload_concurrency: config.publish.upload_concurrency,
+    let request = publish::preview::PreviewRequest {
+        keys: &keys,
+        reviewers: &reviewers,
+        client_of: &client_of,
         progress: &upload_progress,
-        retry_refused: false,
-        status_budget: &publish::StatusBudget::new(config.publish.status_checks_per_run),
-        keep_server: &[],
-        overwrite_server: &[],
+        now: crate::util::clock::now(),
     };
-    let outcomes = publish::execute(&pushes, &build.manifest, config, &mut lock, &clients, &options);
-    let (sent, failures) = send_drafts(&pushes, &outcomes, &lock, &clients, config, &reviewers);
+    let publish::preview::PreviewRun { previews, clients, notes } =
+        publish::preview::send(&loaded, &request).inspect_err(print_blocked)?;
+    notes.iter().for_each(|note| eprintln!("note: {note}"));
     record_usage(project, &clients, false);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "sent": sent, "failed": failures }))?);
+        println!("{}", serde_json::to_string_pretty(&previews)?);
     } else {
-        for preview in &sent {
-            println!(
-                "sent {} push at {} (draft {}) to {}",
-                preview["account"].as_str().unwrap_or(""),
-                preview["slot"].as_str().unwrap_or(""),
-                preview["draft"].as_str().unwrap_or(""),
-                preview["to"].as_str().unwrap_or("")
-            );
+        for preview in &previews.sent {
+            println!("sent {} push at {} (draft {}) to {}", preview.account, preview.slot, preview.draft, preview.to);
         }
     }
-    if !failures.is_empty() {
-        for failure in &failures {
+    if !previews.failed.is_empty() {
+        for failure in &previews.failed {
             eprintln!("not sent: {failure}");
         }
         return Ok(ExitCode::from(1));
@@ -215,111 +176,9 @@ fn reviewers_of(config: &Config, args: &SendPreviewArgs) -> Result<Vec<Reviewer>
     Ok(reviewers)
 }
 
-/// The keys of the items to preview, each an item that is no draft and has a schedule: a
-/// preview is the draft of the item's push.
-fn preview_items(loaded: &Project, names: &[String]) -> Result<Vec<String>> {
-    let mut wanted = Vec::new();
-    for name in names {
-        let key = name.trim_end_matches('/').trim_end_matches("/index.md").trim_start_matches("content/");
-        let Some(item) = loaded.item(key) else {
-            bail!("no item `{name}` (give item keys like articles/2026-12-01-ding-story, or their folders)");
-        };
-        if item.meta.draft {
-            bail!(
-                "{key} is marked `draft: true`, so it is neither built for WeChat nor previewed; set `draft: false` (it still goes out only at its publish_at, with `wxpub publish --due`)"
-            );
-        }
-        if item.meta.publish_at.is_none() {
-            bail!("{key} has no publish_at: a preview sends the draft of its push; give it a publish_at");
-        }
-        wanted.push(key.to_string());
-    }
-    Ok(wanted)
-}
-
-/// Sends each push's draft, as the lock records it after `outcomes`, to every reviewer. Returns
-/// the previews sent (as the JSON report shows them) and why the others were not, in order.
-fn send_drafts(
-    pushes: &[publish::Push],
-    outcomes: &[publish::PushOutcome],
-    lock: &Ledger,
-    clients: &BTreeMap<String, Client>,
-    config: &Config,
-    reviewers: &[Reviewer],
-) -> (Vec<serde_json::Value>, Vec<String>) {
-    let mut failures = Vec::new();
-    let mut sent = Vec::new();
-    for (push, outcome) in pushes.iter().zip(outcomes) {
-        if let Some(error) = &outcome.error {
-            failures.push(format!("{} at {}: the draft could not be made: {error}", push.account, push.slot));
-            continue;
-        }
-        let record = lock.accounts.get(&push.account).and_then(|a| a.pushes.get(&push.slot));
-        // Published (or sent): its draft left the box; a preview of it would be refused.
-        if let Some(publication) = record.and_then(|r| r.publication.as_ref()) {
-            failures.push(format!(
-                "{} at {}: already {} ({}); there is no draft left to preview — open the published article instead",
-                push.account,
-                push.slot,
-                if publication.mode == crate::state::ledger::PublicationMode::Masssend { "sent" } else { "published" },
-                publication.status
-            ));
-            continue;
-        }
-        let Some(draft) = record.and_then(|r| r.draft_media_id.clone()) else {
-            failures.push(format!("{} at {}: no draft was made", push.account, push.slot));
-            continue;
-        };
-        let client = &clients[&push.account];
-        let account_name = &config.accounts[&push.account].name;
-        for reviewer in reviewers {
-            match client.mass_preview(&draft, reviewer) {
-                Ok(answer) => sent.push(serde_json::json!({
-                    "account": push.account, "slot": push.slot, "items": push.items, "draft": draft,
-                    "to": reviewer.to_string(), "msg_id": answer.msg_id,
-                })),
-                Err(e) => failures.push(format!(
-                    "{} at {} to {reviewer}: {}",
-                    push.account,
-                    push.slot,
-                    preview_refused(&e, account_name)
-                )),
-            }
-        }
-    }
-    (sent, failures)
-}
-
-/// Why WeChat refused a preview, told so that the operator knows what to do.
-fn preview_refused(e: &crate::wechat::WechatError, account_name: &str) -> String {
-    match e.code() {
-        Some(43004) => format!(
-            "they do not follow {account_name}; only followers receive previews — follow the account, then run this again"
-        ),
-        Some(40132) | Some(40003) => {
-            "WeChat knows no such reviewer; check the WeChat ID (微信号, not the nickname) or openid".to_string()
-        }
-        Some(45009) => format!(
-            "today's {} previews are used up; the quota resets at 00:00 Beijing time",
-            crate::wechat::limits::daily_quota("/cgi-bin/message/mass/preview").unwrap_or(100)
-        ),
-        _ => crate::util::redact::redact(&e.to_string()),
-    }
-}
-
 /// `--wait` without a duration: until WeChat has settled everything, but not for ever (a
 /// publication stuck in review for an hour is the next run's).
 const UNTIL_DONE: Duration = Duration::from_secs(3600);
-
-/// When to look first at a submission: `[publish] first_look`, or `WXPUB_FIRST_LOOK` (what the
-/// test suite sets against a sandbox that publishes in milliseconds).
-fn first_look(config: &Config) -> Duration {
-    std::env::var("WXPUB_FIRST_LOOK")
-        .ok()
-        .and_then(|text| crate::config::parse_duration(&text))
-        .filter(|d| !d.is_zero())
-        .unwrap_or_else(|| config.publish.first_look())
-}
 
 /// Item keys named on the command line (keys, folders or content/ paths), each checked.
 fn item_keys(project: &Project, names: &[String], flag: &str) -> Result<Vec<String>> {

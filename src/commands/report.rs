@@ -8,32 +8,17 @@ use chrono::{Datelike, NaiveDate};
 use crate::cli::{PeriodKind, ReportArgs, ReportFormat, ReportKind};
 use crate::config::Config;
 use crate::metrics::format::{self, Document};
-use crate::metrics::report::{CalendarUnit, Period};
+use crate::metrics::report::{CalendarUnit, Period, resolve_period as resolve};
 use crate::metrics::{Store, StoreTarget, annual, documents};
-use crate::state::ledger::Ledger;
 
 fn resolve_period(store: &Store, args: &ReportArgs) -> Result<Period> {
-    let latest = store
-        .latest_day(args.account.as_deref())?
-        .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
-        .unwrap_or_else(|| crate::util::clock::now().date_naive() - chrono::Days::new(1));
-    let until = args.until.unwrap_or(latest);
-    let period = match (args.period, args.since) {
-        (Some(kind), _) => {
-            let unit = match kind {
-                PeriodKind::Week => CalendarUnit::Week,
-                PeriodKind::Month => CalendarUnit::Month,
-                PeriodKind::Year => CalendarUnit::Year,
-            };
-            Period::calendar(unit, until).context("invalid period")?
-        }
-        (None, Some(since)) => Period::new(since, until),
-        (None, None) => Period::new(until - chrono::Days::new(29), until),
-    };
-    if period.since > period.until {
-        bail!("--since {} is after --until {}", period.since, period.until);
-    }
-    Ok(period)
+    let unit = args.period.map(|kind| match kind {
+        PeriodKind::Week => CalendarUnit::Week,
+        PeriodKind::Month => CalendarUnit::Month,
+        PeriodKind::Year => CalendarUnit::Year,
+    });
+    let today = crate::util::clock::now().date_naive();
+    Ok(resolve(store, args.account.as_deref(), args.since, args.until, unit, today)?)
 }
 
 /// `--year`, or the current year in the site's time zone.
@@ -45,41 +30,14 @@ fn report_year(args: &ReportArgs, config: &Config) -> Result<i32> {
     Ok(year)
 }
 
-/// Publications in publish.lock that the database does not have yet (a lock older than the
-/// database, or a database lost), or has without their statistics key: recorded now, so the
-/// annual report counts them and the articles reports find their items.
+/// Records what the project published in the store (see [`crate::metrics::published::record`]),
+/// telling what could not be counted.
 pub(super) fn record_lock_publications(project: &Path, config: &Config, store: &mut Store) -> Result<usize> {
-    let publications = lock_and_archive_publications(project, config)?;
-    Ok(store.record_publications(&publications)?)
-}
-
-/// What a project published: publish.lock's publications, and the archive's imported ones
-/// unless publish.lock has the same article (imported by an older wxpub, or before its lock
-/// entry was restored): counted once, as wxpub's own.
-fn lock_and_archive_publications(project: &Path, config: &Config) -> Result<Vec<crate::metrics::store::Publication>> {
-    let mut publications = Vec::new();
-    if Ledger::path(project).exists() {
-        let lock = Ledger::load(project)?;
-        let items = crate::content::load_items(project).unwrap_or_default();
-        publications = annual::publications_from_lock(&lock, &items, &config.metrics.live_tag);
+    let (recorded, warnings) = crate::metrics::published::record(project, config, store)?;
+    for warning in warnings {
+        eprintln!("warning: {warning}");
     }
-    let known: std::collections::BTreeSet<(String, String)> = publications
-        .iter()
-        .flat_map(|p| [p.msgid.clone(), p.url.clone()].into_iter().flatten().map(|k| (p.account.clone(), k)))
-        .collect();
-    let archive_dir = project.join(&config.archive.dir);
-    for year in crate::archive::years(&archive_dir) {
-        // A damaged year is `archive verify`'s to report; the statistics go on without it.
-        match crate::archive::entries(&archive_dir, &year) {
-            Ok(entries) => publications.extend(annual::publications_from_archive(&entries).into_iter().filter(|p| {
-                ![p.msgid.clone(), p.url.clone()].into_iter().flatten().any(|k| known.contains(&(p.account.clone(), k)))
-            })),
-            Err(err) => {
-                eprintln!("warning: {err}; its imported publications are not counted (run `wxpub archive verify`)")
-            }
-        }
-    }
-    Ok(publications)
+    Ok(recorded)
 }
 
 pub fn run(project: &Path, args: ReportArgs) -> Result<ExitCode> {
@@ -322,7 +280,11 @@ fn museum_year(
             // Read as it is: another museum's store is never written or migrated from here.
             let store = Store::open_read_only(&target).map_err(|e| e.to_string())?;
             // What it published, as its own annual report counts it (publish.lock, the archive).
-            let published = lock_and_archive_publications(&project, &config).map_err(|e| format!("{e:#}"))?;
+            let published = crate::metrics::published::of_project(&project, &config).map_err(|e| e.to_string())?;
+            for warning in &published.warnings {
+                eprintln!("warning: {}: {warning}", project.display());
+            }
+            let published = published.publications;
             (store, config.targets.get(&year.to_string()).cloned(), published)
         }
         (None, Some(db)) => {

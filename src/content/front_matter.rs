@@ -134,9 +134,17 @@ pub struct FrontMatterError {
     pub message: String,
 }
 
-/// Splits `---\nYAML\n---\n` from the body and parses it. Returns the front matter and the byte
-/// offset where the body starts. Lines and columns in errors are those of the whole file.
-pub fn parse(source: &str, kind: Kind) -> Result<(FrontMatter, usize), FrontMatterError> {
+/// Where an item's front matter lies in its source: the YAML between the `---` lines, and where
+/// the body starts (byte offsets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Split {
+    pub yaml: (usize, usize),
+    pub body_offset: usize,
+}
+
+/// Finds the `---\nYAML\n---\n` block at the start of `source` (after a byte-order mark), as
+/// [`parse`] reads it; an error when the file does not open or close one.
+pub fn split(source: &str) -> Result<Split, FrontMatterError> {
     let at = |line: usize, message: String| FrontMatterError { line, column: 1, message };
     let text = source.strip_prefix('\u{feff}').unwrap_or(source);
     let bom = source.len() - text.len();
@@ -149,18 +157,22 @@ pub fn parse(source: &str, kind: Kind) -> Result<(FrontMatter, usize), FrontMatt
     };
     let yaml_start = bom + (text.len() - after_open.len());
     let mut offset = 0;
-    let mut yaml_end = None;
     for line in after_open.split_inclusive('\n') {
         if line.trim_end() == "---" {
-            yaml_end = Some((offset, offset + line.len()));
-            break;
+            let yaml = (yaml_start, yaml_start + offset);
+            return Ok(Split { yaml, body_offset: yaml_start + offset + line.len() });
         }
         offset += line.len();
     }
-    let Some((yaml_len, closing_end)) = yaml_end else {
-        return Err(at(1, "front matter is not closed: add a `---` line after the YAML".into()));
-    };
-    let yaml = &after_open[..yaml_len];
+    Err(at(1, "front matter is not closed: add a `---` line after the YAML".into()))
+}
+
+/// Splits `---\nYAML\n---\n` from the body and parses it. Returns the front matter and the byte
+/// offset where the body starts. Lines and columns in errors are those of the whole file.
+pub fn parse(source: &str, kind: Kind) -> Result<(FrontMatter, usize), FrontMatterError> {
+    let at = |line: usize, message: String| FrontMatterError { line, column: 1, message };
+    let Split { yaml: (yaml_start, yaml_end), body_offset } = split(source)?;
+    let yaml = &source[yaml_start..yaml_end];
     let first_line = line_col(source, yaml_start).0;
 
     let meta: FrontMatter = parse_yaml(yaml).map_err(|e| FrontMatterError {
@@ -175,7 +187,7 @@ pub fn parse(source: &str, kind: Kind) -> Result<(FrontMatter, usize), FrontMatt
         });
         at(key_line.map_or(first_line, |i| first_line + i), message)
     })?;
-    Ok((meta, yaml_start + closing_end))
+    Ok((meta, body_offset))
 }
 
 /// Checks what serde cannot: rules between fields and the values of fields. Both `build` and

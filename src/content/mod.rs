@@ -3,6 +3,7 @@
 //! One folder per item (`content/articles/2024-05-18-bronze/index.md`), so images live beside
 //! their text. Front matter is YAML between `---` lines; unknown keys are errors.
 mod front_matter;
+pub mod new;
 mod video_block;
 
 use std::path::{Path, PathBuf};
@@ -10,7 +11,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use thiserror::Error;
 
-pub use front_matter::{Comments, Format, FrontMatter, Gather, VIDEO_MAX_SECONDS, Video, VideoKind, parse_duration};
+pub use front_matter::{
+    Comments, Format, FrontMatter, FrontMatterError, Gather, Split, VIDEO_MAX_SECONDS, Video, VideoKind,
+    parse_duration, split as split_front_matter,
+};
 pub use video_block::{VIDEO_BLOCK_NAME, VideoBlock, VideoBlockError, parse_video_block, video_blocks};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -384,23 +384,40 @@ fn cache_key(source_sha256: &str, settings: &ImageSettings, role: &ImageRole) ->
 /// Replaces every placeholder in `html` with `images/<file>`, in one pass over the HTML (a
 /// placeholder whose key was not processed stays as it is).
 pub fn resolve_placeholders(html: &str, processed: &BTreeMap<String, Processed>) -> String {
+    replace_placeholders(html, |key| processed.get(key).map(|image| format!("images/{}", image.file)))
+}
+
+/// `html` with each image placeholder replaced by what `by_key` gives for its key (kept as it
+/// is when it gives nothing).
+pub fn replace_placeholders(html: &str, by_key: impl Fn(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
     while let Some(at) = memchr::memmem::find(rest.as_bytes(), PLACEHOLDER.as_bytes()) {
         let after = &rest[at + PLACEHOLDER.len()..];
         let key_len = after.bytes().take(64).take_while(u8::is_ascii_hexdigit).count();
         out.push_str(&rest[..at]);
-        match processed.get(&after[..key_len]) {
-            Some(image) => {
-                out.push_str("images/");
-                out.push_str(&image.file);
-            }
+        match by_key(&after[..key_len]) {
+            Some(replacement) => out.push_str(&replacement),
             None => out.push_str(&rest[at..at + PLACEHOLDER.len() + key_len]),
         }
         rest = &after[key_len..];
     }
     out.push_str(rest);
     out
+}
+
+/// The HTML as WeChat will receive it, for measuring: each image placeholder replaced by an
+/// uploadimg URL of the length WeChat's are (`check`'s content-length rule and `wxpub mcp`'s
+/// `build_item` count this).
+pub fn as_sent(html: &str) -> std::borrow::Cow<'_, str> {
+    use crate::wechat::limits::UPLOADED_IMAGE_URL_CHARS;
+    if !html.contains(PLACEHOLDER) {
+        return std::borrow::Cow::Borrowed(html);
+    }
+    const PREFIX: &str = "https://mmbiz.qpic.cn/mmbiz_jpg/";
+    const SUFFIX: &str = "/0?wx_fmt=jpeg";
+    let url = format!("{PREFIX}{}{SUFFIX}", "0".repeat(UPLOADED_IMAGE_URL_CHARS - PREFIX.len() - SUFFIX.len()));
+    std::borrow::Cow::Owned(replace_placeholders(html, |_| Some(url.clone())))
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,7 @@ pub mod comments;
 pub mod documents;
 pub mod format;
 pub mod network;
+pub mod published;
 pub mod pull;
 pub mod report;
 pub mod score;

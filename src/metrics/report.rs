@@ -7,6 +7,44 @@ use serde::Serialize;
 
 use super::store::{Publication, Store, StoreError, args};
 
+/// Why a report's days could not be chosen.
+#[derive(Debug, thiserror::Error)]
+pub enum PeriodError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("since {since} is after until {until}")]
+    Reversed { since: NaiveDate, until: NaiveDate },
+    #[error("no calendar period holds {0}")]
+    Invalid(NaiveDate),
+}
+
+/// The days a report covers, as `wxpub report` and `wxpub mcp` choose them: the calendar `unit`
+/// (week, month, year) holding `until`, or `since..=until`, or else the 30 days up to `until`.
+/// `until` defaults to the latest day stored (of `account`), or to the day before `today`.
+pub fn resolve_period(
+    store: &Store,
+    account: Option<&str>,
+    since: Option<NaiveDate>,
+    until: Option<NaiveDate>,
+    unit: Option<CalendarUnit>,
+    today: NaiveDate,
+) -> Result<Period, PeriodError> {
+    let latest = store
+        .latest_day(account)?
+        .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+        .unwrap_or_else(|| today - chrono::Days::new(1));
+    let until = until.unwrap_or(latest);
+    let period = match (unit, since) {
+        (Some(unit), _) => Period::calendar(unit, until).ok_or(PeriodError::Invalid(until))?,
+        (None, Some(since)) => Period::new(since, until),
+        (None, None) => Period::new(until - chrono::Days::new(29), until),
+    };
+    if period.since > period.until {
+        return Err(PeriodError::Reversed { since: period.since, until: period.until });
+    }
+    Ok(period)
+}
+
 /// "All" rows of user_read / user_read_hour carry this source code.
 pub const ALL_SOURCES: i64 = 99_999_999;
 

@@ -5,9 +5,11 @@ mod articles;
 mod draft_guard;
 mod execute;
 mod outcome;
+pub mod preview;
 mod push;
 mod server_view;
 mod settle;
+pub mod status;
 mod uploads;
 pub mod usage;
 

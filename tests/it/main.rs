@@ -13,6 +13,7 @@ mod hardening;
 mod images;
 mod incremental;
 mod interactive;
+mod mcp;
 mod metrics;
 mod monitor;
 mod pace;

@@ -4,7 +4,7 @@ use super::{Context, diag};
 use crate::content::Item;
 use crate::render::RenderError;
 use crate::util::diagnostics::{Diagnostic, Rule};
-use crate::wechat::limits::{ContentSize, UPLOADED_IMAGE_URL_CHARS};
+use crate::wechat::limits::ContentSize;
 
 /// Text whose colours fail WCAG AA in light mode or after WeChat's dark-mode conversion. One
 /// finding per distinct style, located at the theme key or the source line that sets it.
@@ -87,7 +87,7 @@ pub(super) fn check_rendered(ctx: &Context<'_>, item: &Item) -> Vec<Diagnostic> 
             let mut out: Vec<Diagnostic> =
                 rendered.diagnostics.iter().filter(|d| d.rule != Rule::ListDepth).cloned().collect();
             out.extend(check_contrast(ctx, item, &rendered.html));
-            let size = ContentSize::of(&as_sent(&rendered.html));
+            let size = ContentSize::of(&crate::images::as_sent(&rendered.html));
             if !size.fits() {
                 out.push(diag(
                     item,
@@ -118,27 +118,4 @@ pub(super) fn check_rendered(ctx: &Context<'_>, item: &Item) -> Vec<Diagnostic> 
         }
         Err(_) => Vec::new(),
     }
-}
-
-/// The HTML with each image placeholder replaced by an uploadimg URL of the length WeChat's are.
-fn as_sent(html: &str) -> std::borrow::Cow<'_, str> {
-    use crate::images::PLACEHOLDER;
-    const KEY_CHARS: usize = 64;
-    if !html.contains(PLACEHOLDER) {
-        return std::borrow::Cow::Borrowed(html);
-    }
-    const PREFIX: &str = "https://mmbiz.qpic.cn/mmbiz_jpg/";
-    const SUFFIX: &str = "/0?wx_fmt=jpeg";
-    let url = format!("{PREFIX}{}{SUFFIX}", "0".repeat(UPLOADED_IMAGE_URL_CHARS - PREFIX.len() - SUFFIX.len()));
-    let mut out = String::with_capacity(html.len() + 1024);
-    let mut rest = html;
-    while let Some(at) = rest.find(PLACEHOLDER) {
-        out.push_str(&rest[..at]);
-        out.push_str(&url);
-        let after = &rest[at + PLACEHOLDER.len()..];
-        let key_len = after.bytes().take(KEY_CHARS).take_while(u8::is_ascii_hexdigit).count();
-        rest = &after[key_len..];
-    }
-    out.push_str(rest);
-    std::borrow::Cow::Owned(out)
 }
