@@ -69,6 +69,10 @@ fn tool<T: DeserializeOwned + JsonSchema + 'static>(
 }
 
 fn tools() -> Vec<ToolDef> {
+    [read_tools(), write_tools(), wechat_tools()].into_iter().flatten().collect()
+}
+
+fn read_tools() -> Vec<ToolDef> {
     use Reach::*;
     vec![
         tool(
@@ -113,6 +117,12 @@ fn tools() -> Vec<ToolDef> {
             Reads,
             read::contract_rules,
         ),
+    ]
+}
+
+fn write_tools() -> Vec<ToolDef> {
+    use Reach::*;
+    vec![
         tool(
             "new_item",
             "Create a dated item folder with its front matter filled in, as `wxpub new`.",
@@ -137,6 +147,12 @@ fn tools() -> Vec<ToolDef> {
             Reads,
             write::build_item,
         ),
+    ]
+}
+
+fn wechat_tools() -> Vec<ToolDef> {
+    use Reach::*;
+    vec![
         tool(
             "send_preview",
             "Send the pushes holding these items to the reviewers' phones (`[publish] reviewers`) as WeChat's preview; publishes nothing. Needs `[mcp] allow = [\"send_preview\"]` in publish.toml.",

@@ -1,6 +1,7 @@
-//! The tools that write the project's own files — never outside `content/`, never to WeChat:
-//! new items, edits (read by the project's own parser before anything is written, then written
-//! whole), the typography fixes of `check --fix`, and an item's HTML as WeChat would receive it.
+//! The tools that make and change items — the project's own files, never outside `content/`,
+//! never WeChat: new items, edits (read by the project's own parser before anything is written,
+//! then written whole), the typography fixes of `check --fix`; and an item's HTML as WeChat would
+//! receive it (rendered, written nowhere but the render cache).
 use chrono::NaiveDate;
 use schemars::JsonSchema;
 use serde::Deserialize;

@@ -36,15 +36,22 @@ fn error_text<'a>(seen: &'a serde_json::Value, key: &str) -> &'a str {
     outcome["text"].as_str().unwrap()
 }
 
+/// The commands' own answers about the untouched example, for the tools to agree with.
+struct Said {
+    checked: serde_json::Value,
+    status: serde_json::Value,
+    summary: serde_json::Value,
+}
+
 #[test]
 fn an_assistant_checks_edits_and_previews_through_the_python_sdk() {
     require_python_mcp();
     let project = TestProject::example();
-    // What the commands say about the untouched project, for the tools to agree with.
-    let checked = json_of(&project, &["check", "--format", "json"]);
-    let status = json_of(&project, &["status", "--json"]);
-    let summary = json_of(&project, &["report", "summary", "--format", "json"]);
-
+    let said = Said {
+        checked: json_of(&project, &["check", "--format", "json"]),
+        status: json_of(&project, &["status", "--json"]),
+        summary: json_of(&project, &["report", "summary", "--format", "json"]),
+    };
     let sandbox = start(SandboxOptions { publish_delay_ms: 0, ..SandboxOptions::default() });
     let mut python = std::process::Command::new("python3");
     python
@@ -58,14 +65,22 @@ fn an_assistant_checks_edits_and_previews_through_the_python_sdk() {
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     let seen: serde_json::Value = serde_json::from_str(&stdout).unwrap();
 
-    // The server, its tools and resources: every tool of the issue, none that publishes.
+    assert_tools_and_resources(&seen);
+    assert_reads_agree_with_the_commands(&seen, &said, &project);
+    assert_edits_change_the_diagnostics(&seen, &project);
+    assert_bad_input_is_refused(&seen);
+    let state = sandbox_state(&sandbox);
+    assert_the_allowed_preview_went_to_the_reviewer(&seen, &state, &project);
+    assert_every_call_logged_without_secrets(&seen, &state);
+}
+
+/// The server, its tools and resources: every tool of the issue, none that publishes.
+fn assert_tools_and_resources(seen: &serde_json::Value) {
     assert_eq!(seen["server"]["name"], "wxpub");
     let tools = seen["tools"].as_object().unwrap();
-    assert_eq!(
-        tools.keys().cloned().collect::<std::collections::BTreeSet<_>>(),
-        wxpub::mcp::tool_names().into_iter().collect()
-    );
-    for name in [
+    let listed: std::collections::BTreeSet<String> = tools.keys().cloned().collect();
+    assert_eq!(listed, wxpub::mcp::tool_names().into_iter().collect());
+    let issue = [
         "list_items",
         "read_item",
         "check",
@@ -78,7 +93,8 @@ fn an_assistant_checks_edits_and_previews_through_the_python_sdk() {
         "build_item",
         "send_preview",
         "reply_comment",
-    ] {
+    ];
+    for name in issue {
         assert_eq!(tools[name]["schema_type"], "object", "{name} has a JSON schema");
     }
     assert!(!tools.keys().any(|t| t.contains("publish") || t.contains("mass")), "{tools:?}");
@@ -89,14 +105,17 @@ fn an_assistant_checks_edits_and_previews_through_the_python_sdk() {
     assert_eq!(seen["guide"], guide.as_str(), "the guide resource is the editors' guide");
     assert!(guide.contains("With an AI assistant (MCP)"));
     assert_eq!(seen["rules_resource"]["rules"].as_array().unwrap().len(), wxpub::check::Rule::ALL.len());
+}
 
-    // The read tools say what the commands say.
+/// The read tools say what the commands say about the same project.
+fn assert_reads_agree_with_the_commands(seen: &serde_json::Value, said: &Said, project: &TestProject) {
     let check_all = &seen["check_all"];
     assert_eq!(check_all["is_error"], false);
-    assert_eq!(check_all["value"]["diagnostics"], checked, "check gives `check --format json`'s diagnostics");
-    assert_eq!(seen["status"]["value"]["items"], status);
-    assert_eq!(seen["report"]["value"], summary);
-    assert_eq!(seen["contract_rules"]["value"]["limits"]["title_max_chars"], wxpub::wechat::limits::TITLE_MAX_CHARS);
+    assert_eq!(check_all["value"]["diagnostics"], said.checked, "check gives `check --format json`'s diagnostics");
+    assert_eq!(seen["status"]["value"]["items"], said.status);
+    assert_eq!(seen["report"]["value"], said.summary);
+    let limits = &seen["contract_rules"]["value"]["limits"];
+    assert_eq!(limits["title_max_chars"], wxpub::wechat::limits::TITLE_MAX_CHARS);
     let listed = seen["list_items"]["value"]["items"].as_array().unwrap();
     assert_eq!(listed.len(), std::fs::read_dir(project.path().join("content/articles")).unwrap().count());
     assert!(listed.iter().all(|i| i["kind"] == "article" && i["phase"].is_string()));
@@ -104,30 +123,34 @@ fn an_assistant_checks_edits_and_previews_through_the_python_sdk() {
     assert_eq!(read["front_matter"]["account"], "service");
     let markdown = read["markdown"].as_str().unwrap();
     assert!(project.read(&format!("content/{ITEM}/index.md")).contains(markdown.trim()));
+}
 
-    // An edit with half-width punctuation: a warning appears, the typography fix removes it.
+/// Half-width punctuation: a warning, which the typography fix removes; a cover taken away: an
+/// error, which blocks a preview; build_item counts what WeChat counts.
+fn assert_edits_change_the_diagnostics(seen: &serde_json::Value, project: &TestProject) {
+    let has = |outcome: &serde_json::Value, rule: &str| outcome["rules"].as_array().unwrap().contains(&rule.into());
     let edit = &seen["update_body"];
     assert_eq!(edit["value"]["written"], true, "{edit}");
     assert!(edit["value"]["after"]["warnings"].as_u64() > edit["value"]["before"]["warnings"].as_u64(), "{edit}");
-    assert!(edit["rules"].as_array().unwrap().contains(&"cjk-punctuation".into()), "{edit}");
+    assert!(has(edit, "cjk-punctuation"), "{edit}");
+    let markdown = seen["read_item"]["value"]["markdown"].as_str().unwrap();
     let source = seen["source_after_body"].as_str().unwrap();
     assert!(source.ends_with(&format!("{markdown}\n今天开馆,欢迎参观!\n")), "the body as given: {source}");
-    assert!(source.starts_with(&format!("---\ntitle: {}\n", read["front_matter"]["title"].as_str().unwrap())));
-    assert!(!seen["fix_typography"]["rules"].as_array().unwrap().contains(&"cjk-punctuation".into()));
+    let title = seen["read_item"]["value"]["front_matter"]["title"].as_str().unwrap();
+    assert!(source.starts_with(&format!("---\ntitle: {title}\n")), "the front matter as it was: {source}");
+    assert!(!has(&seen["fix_typography"], "cjk-punctuation"));
     assert!(project.read(&format!("content/{ITEM}/index.md")).contains("今天开馆，欢迎参观！"));
-    // A cover taken away: an error, and the preview it blocks says which.
+
     let uncovered = &seen["update_cover"];
-    assert!(uncovered["rules"].as_array().unwrap().contains(&"required-field".into()), "{uncovered}");
-    assert_eq!(
-        uncovered["value"]["after"]["errors"].as_u64().unwrap(),
-        uncovered["value"]["before"]["errors"].as_u64().unwrap() + 1
-    );
+    assert!(has(uncovered, "required-field"), "{uncovered}");
+    let errors = |when: &str| uncovered["value"][when]["errors"].as_u64().unwrap();
+    assert_eq!(errors("after"), errors("before") + 1);
     let blocked = &seen["send_preview_blocked"];
     assert_eq!(blocked["is_error"], true);
     assert!(blocked["text"].as_str().unwrap().contains("[required-field]"), "{blocked}");
     assert_eq!(seen["update_restore"]["value"]["after"]["errors"], 0);
 
-    // build_item counts what WeChat counts: the visible text of the HTML the build writes.
+    // The visible text of the HTML the build writes is what build_item counted.
     let built = &seen["build_item"]["value"];
     project.wxpub().arg("build").assert().success();
     let html = project.read(&format!("dist/{ITEM}/content.html"));
@@ -135,31 +158,42 @@ fn an_assistant_checks_edits_and_previews_through_the_python_sdk() {
     assert_eq!(built["size"]["visible_chars"], size.text_chars, "{}", built["size"]);
     assert_eq!(built["size"]["fits"], true);
     assert!(built["html"].as_str().unwrap().contains("今天开馆，欢迎参观！"));
+}
 
-    // Bad input: a tool error with the reason, and the project untouched.
-    assert!(error_text(&seen, "unknown_item").contains("no item `articles/2026-01-01-no-such-item`"));
+/// Bad input: a tool error with the reason, and the project untouched.
+fn assert_bad_input_is_refused(seen: &serde_json::Value) {
+    assert!(error_text(seen, "unknown_item").contains("no item `articles/2026-01-01-no-such-item`"));
     for outside in ["parent_path", "absolute_path", "escaping_key"] {
-        assert!(error_text(&seen, outside).contains("outside content/"), "{outside}");
+        assert!(error_text(seen, outside).contains("outside content/"), "{outside}");
     }
-    assert!(error_text(&seen, "invalid_front_matter").contains("did you mean `title`"));
-    assert!(error_text(&seen, "wrong_value").contains("`sometimes`"));
-    assert!(error_text(&seen, "unknown_argument").contains("bodyy"));
-    assert!(error_text(&seen, "send_preview_off").contains(r#"[mcp] allow = ["send_preview"]"#));
-    assert!(error_text(&seen, "reply_comment_off").contains(r#"[mcp] allow = ["reply_comment"]"#));
+    assert!(error_text(seen, "invalid_front_matter").contains("did you mean `title`"));
+    assert!(error_text(seen, "wrong_value").contains("`sometimes`"));
+    assert!(error_text(seen, "unknown_argument").contains("bodyy"));
+    assert!(error_text(seen, "send_preview_off").contains(r#"[mcp] allow = ["send_preview"]"#));
+    assert!(error_text(seen, "reply_comment_off").contains(r#"[mcp] allow = ["reply_comment"]"#));
     assert_eq!(seen["bad_left_project_unchanged"], true);
+}
 
-    // Allowed, it sends the push's draft to the configured reviewer, and publishes nothing.
+/// Allowed, send_preview sends the push's draft to the configured reviewer, records the draft
+/// for `publish`, and publishes nothing.
+fn assert_the_allowed_preview_went_to_the_reviewer(
+    seen: &serde_json::Value,
+    state: &serde_json::Value,
+    project: &TestProject,
+) {
     let sent = &seen["send_preview"];
     assert_eq!(sent["is_error"], false, "{sent}");
-    let state = sandbox_state(&sandbox);
     let previews = state["previews"].as_array().unwrap();
     assert_eq!(previews.len(), 1, "{state}");
     assert_eq!(previews[0]["to"], "wxpub-editor");
     assert_eq!(sent["value"]["sent"][0]["draft"], previews[0]["draft_media_id"]);
     assert!(project.read("publish.lock").contains(previews[0]["draft_media_id"].as_str().unwrap()));
-    assert!(state["publications"].as_array().unwrap().is_empty() && state["mass_sends"].as_array().unwrap().is_empty());
+    assert!(state["publications"].as_array().unwrap().is_empty());
+    assert!(state["mass_sends"].as_array().unwrap().is_empty());
+}
 
-    // Every call left one line on stderr, long texts cut, no secret.
+/// Every call left one line on stderr, long texts cut, no secret.
+fn assert_every_call_logged_without_secrets(seen: &serde_json::Value, state: &serde_json::Value) {
     let log = seen["stderr"].as_str().unwrap();
     let calls: Vec<&str> =
         log.lines().filter(|l| l.starts_with("mcp: ") && !l.starts_with("mcp: resources/")).collect();
