@@ -78,6 +78,11 @@ db = ".wxpub/metrics.db"
 # url = "https://booking.museum.example/"
 # expect_text = "预约"
 
+# `wxpub mcp` (an AI assistant's access, see docs/editors-guide.md): the tools that reach WeChat
+# are off until named here; previews go to [publish] reviewers only.
+# [mcp]
+# allow = ["send_preview", "reply_comment"]
+
 # Yearly targets scored by `wxpub report annual` (see docs/reporting-guide.md).
 # [targets.2026]
 # pushes = {{ value = 120, weight = 20 }}

@@ -259,7 +259,7 @@ pub(super) fn report(session: &Session, args: ReportArgs) -> Result<Answer, Tool
     }
     let mut store = Store::open(StoreTarget::from_config(&session.root, &config.metrics)?)?;
     // The articles reports join statistics to items through the msgids publish.lock records.
-    crate::metrics::published::record(&session.root, &config, &mut store)?;
+    let (_, warnings) = crate::metrics::published::record(&session.root, &config, &mut store)?;
     let account = args.account.as_deref();
     let today = crate::util::clock::now().with_timezone(&config.timezone()).date_naive();
     let year_period = |year: Option<i32>| -> Result<Period, ToolError> {
@@ -311,7 +311,7 @@ pub(super) fn report(session: &Session, args: ReportArgs) -> Result<Answer, Tool
         }
     };
     let mut summary = format!("{} — {}", document.title, document.subtitle);
-    for note in &document.notes {
+    for note in document.notes.iter().chain(&warnings) {
         summary.push_str(&format!("\nnote: {note}"));
     }
     Answer::new(document.json, summary)
