@@ -112,7 +112,7 @@ fn reach(name: &str, account: &Account) -> Result<String, WechatError> {
     // WeChat as the account; directly, it fetches a token with the AppSecret.
     let route = match super::relay_of(account) {
         Some(relay) => {
-            client.access_token().map_err(|err| match err {
+            let grant = client.relay_grant().map_err(|err| match err {
                 WechatError::Relay { status: 401, .. } => WechatError::Config(format!(
                     "the relay {relay} does not accept the token in {}: check it against the relay's [tokens]",
                     account.relay_token_env
@@ -124,7 +124,12 @@ fn reach(name: &str, account: &Account) -> Result<String, WechatError> {
                 )),
                 other => other,
             })?;
-            format!("through the relay {relay} (it accepts this runner's token and reached WeChat)")
+            let grant = grant.unwrap_or_default();
+            let scopes = if grant.scopes.is_empty() { "none".to_string() } else { grant.scopes.join(", ") };
+            format!(
+                "through the relay {relay} (it accepts this runner's token `{}` and reached WeChat; scopes: {scopes})",
+                grant.token
+            )
         }
         None => {
             client.access_token()?;

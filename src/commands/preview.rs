@@ -12,12 +12,22 @@ pub fn run(project: &Path, port: u16, open: bool) -> Result<ExitCode> {
     let handle = crate::preview::spawn_with_comments(project, port, Some((clients, by)))?;
     println!("preview at {}  (rebuilds on every save; Ctrl-C stops)", handle.url);
     println!("readers' comments to answer at {}__comments", handle.url);
-    if open {
-        let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
-        if std::process::Command::new(opener).arg(&handle.url).spawn().is_err() {
-            eprintln!("could not start `{opener}`; open {} yourself", handle.url);
-        }
+    if open && let Err(opener) = open_in_browser(&handle.url) {
+        eprintln!("could not start `{opener}`; open {} yourself", handle.url);
     }
     handle.wait();
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens `url` in the default browser, the platform's way; Err: the opener that could not start.
+fn open_in_browser(url: &str) -> Result<(), &'static str> {
+    // On Windows `start` is a built-in of cmd, and its first quoted argument is a window title.
+    let (opener, program, first_args): (_, _, &[&str]) = if cfg!(windows) {
+        ("start", "cmd", &["/C", "start", ""])
+    } else if cfg!(target_os = "macos") {
+        ("open", "open", &[])
+    } else {
+        ("xdg-open", "xdg-open", &[])
+    };
+    std::process::Command::new(program).args(first_args).arg(url).spawn().map(drop).map_err(|_| opener)
 }

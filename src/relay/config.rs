@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{AccessLog, Grant, RelayOptions};
+use super::{AccessLog, Grant, RelayOptions, Scope};
 use crate::wechat::{ClientOptions, Credentials, RetryPolicy};
 
 /// Calls a minute a token may make unless its entry says otherwise: a publish run of a big
@@ -52,8 +52,22 @@ pub struct RelayToken {
     pub sha256: Option<String>,
     /// The accounts (keys of [accounts]) this token may use.
     pub accounts: Vec<String>,
+    /// What the token may do there. Required: a token without it is refused at load, never
+    /// taken to mean "everything".
+    #[serde(default)]
+    pub scopes: Option<Vec<Scope>>,
     #[serde(default)]
     pub per_minute: Option<u32>,
+}
+
+/// How to write `scopes`, for the refusal of a token without them.
+fn scopes_advice() -> String {
+    let every: Vec<&str> = Scope::ALL.iter().map(|s| s.name()).collect();
+    format!(
+        "list what the token may do, e.g. scopes = [\"read\", \"draft\", \"publish\"] for a runner that publishes \
+         (every scope: {}; the operators' guide maps each endpoint to its scope)",
+        every.join(", ")
+    )
 }
 
 fn default_listen() -> SocketAddr {
@@ -123,6 +137,11 @@ impl RelayConfig {
             if let Some(unknown) = token.accounts.iter().find(|a| !self.accounts.contains_key(*a)) {
                 return Err(invalid(format!("tokens.{name}.accounts names `{unknown}`, which is not in [accounts]")));
             }
+            let scopes = match &token.scopes {
+                Some(scopes) if !scopes.is_empty() => scopes.iter().copied().collect(),
+                Some(_) => return Err(invalid(format!("tokens.{name}.scopes is empty: {}", scopes_advice()))),
+                None => return Err(invalid(format!("tokens.{name} has no `scopes`: {}", scopes_advice()))),
+            };
             if grants.iter().any(|g: &Grant| g.token_sha256 == digest) {
                 return Err(invalid(format!("tokens.{name} is the same token as another entry")));
             }
@@ -130,6 +149,7 @@ impl RelayConfig {
                 name: name.clone(),
                 token_sha256: digest,
                 accounts: token.accounts.clone(),
+                scopes,
                 per_minute: token.per_minute.unwrap_or(DEFAULT_PER_MINUTE).max(1),
             });
         }
@@ -160,5 +180,20 @@ impl RelayConfig {
             },
             log,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The relay.toml the operators' guide tells museums to copy loads, and scopes every token.
+    #[test]
+    fn the_documented_relay_toml_loads_with_scopes() {
+        let config: RelayConfig = toml::from_str(include_str!("../../docs/ci/relay.toml")).expect("docs/ci/relay.toml");
+        assert!(!config.tokens.is_empty());
+        for (name, token) in &config.tokens {
+            assert!(token.scopes.as_ref().is_some_and(|s| !s.is_empty()), "tokens.{name}");
+        }
     }
 }

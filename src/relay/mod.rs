@@ -20,7 +20,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -32,37 +32,111 @@ pub mod config;
 
 pub use config::{RelayConfig, RelayConfigError};
 
-/// The API endpoints the relay forwards: those of docs/wechat-contract.md that wxpub calls. The
-/// token endpoints are not among them (clients never see a token), nor is anything else.
-pub const FORWARDED_ENDPOINTS: &[&str] = &[
-    "/cgi-bin/media/uploadimg",
-    "/cgi-bin/material/add_material",
-    "/cgi-bin/material/batchget_material",
-    "/cgi-bin/material/get_materialcount",
-    "/cgi-bin/material/del_material",
-    "/cgi-bin/draft/add",
-    "/cgi-bin/draft/get",
-    "/cgi-bin/draft/update",
-    "/cgi-bin/draft/delete",
-    "/cgi-bin/draft/count",
-    "/cgi-bin/draft/batchget",
-    "/cgi-bin/freepublish/submit",
-    "/cgi-bin/freepublish/get",
-    "/cgi-bin/freepublish/batchget",
-    "/cgi-bin/freepublish/getarticle",
-    "/cgi-bin/freepublish/delete",
-    "/cgi-bin/message/mass/sendall",
-    "/cgi-bin/message/mass/get",
-    "/cgi-bin/message/mass/preview",
-    "/cgi-bin/comment/list",
-    "/cgi-bin/comment/open",
-    "/cgi-bin/comment/close",
-    "/cgi-bin/comment/markelect",
-    "/cgi-bin/comment/unmarkelect",
-    "/cgi-bin/comment/delete",
-    "/cgi-bin/comment/reply/add",
-    "/cgi-bin/comment/reply/delete",
+/// What a relay token may do. Every forwarded endpoint needs exactly one scope, so a token given
+/// to a CI runner that publishes cannot also mass-send to every follower or delete what was
+/// published: a token leaked from a CI log does only what that runner did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Read,
+    Draft,
+    Preview,
+    Publish,
+    Masssend,
+    Delete,
+    Stats,
+    Comments,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 8] = [
+        Scope::Read,
+        Scope::Draft,
+        Scope::Preview,
+        Scope::Publish,
+        Scope::Masssend,
+        Scope::Delete,
+        Scope::Stats,
+        Scope::Comments,
+    ];
+
+    /// What the scope lets a runner do (the operators' guide, doctor and refusals say it).
+    pub fn allows(self) -> &'static str {
+        match self {
+            Scope::Read => "read the account's materials, drafts, publications and mass sends",
+            Scope::Draft => "upload images and make, update and replace drafts",
+            Scope::Preview => "send drafts to reviewers' phones",
+            Scope::Publish => "publish drafts",
+            Scope::Masssend => "send to every follower",
+            Scope::Delete => "delete publications and permanent materials",
+            Scope::Stats => "pull statistics",
+            Scope::Comments => "read, answer, elect and delete readers' comments, open and close them",
+        }
+    }
+
+    /// The name relay.toml uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Draft => "draft",
+            Scope::Preview => "preview",
+            Scope::Publish => "publish",
+            Scope::Masssend => "masssend",
+            Scope::Delete => "delete",
+            Scope::Stats => "stats",
+            Scope::Comments => "comments",
+        }
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The API endpoints the relay forwards — those of docs/wechat-contract.md that wxpub calls —
+/// and the scope each needs (the operators' guide has this table). The token endpoints are not
+/// among them (clients never see a token), nor is anything else.
+pub const FORWARDED_ENDPOINTS: &[(&str, Scope)] = &[
+    ("/cgi-bin/media/uploadimg", Scope::Draft),
+    ("/cgi-bin/material/add_material", Scope::Draft),
+    ("/cgi-bin/material/batchget_material", Scope::Read),
+    ("/cgi-bin/material/get_materialcount", Scope::Read),
+    ("/cgi-bin/material/del_material", Scope::Delete),
+    ("/cgi-bin/draft/add", Scope::Draft),
+    ("/cgi-bin/draft/get", Scope::Read),
+    ("/cgi-bin/draft/update", Scope::Draft),
+    // A draft is replaced when its articles change: part of preparing a push, not of removing
+    // what readers see.
+    ("/cgi-bin/draft/delete", Scope::Draft),
+    ("/cgi-bin/draft/count", Scope::Read),
+    ("/cgi-bin/draft/batchget", Scope::Read),
+    ("/cgi-bin/freepublish/submit", Scope::Publish),
+    ("/cgi-bin/freepublish/get", Scope::Read),
+    ("/cgi-bin/freepublish/batchget", Scope::Read),
+    ("/cgi-bin/freepublish/getarticle", Scope::Read),
+    ("/cgi-bin/freepublish/delete", Scope::Delete),
+    ("/cgi-bin/message/mass/sendall", Scope::Masssend),
+    ("/cgi-bin/message/mass/get", Scope::Read),
+    ("/cgi-bin/message/mass/preview", Scope::Preview),
+    ("/cgi-bin/comment/list", Scope::Comments),
+    ("/cgi-bin/comment/open", Scope::Comments),
+    ("/cgi-bin/comment/close", Scope::Comments),
+    ("/cgi-bin/comment/markelect", Scope::Comments),
+    ("/cgi-bin/comment/unmarkelect", Scope::Comments),
+    ("/cgi-bin/comment/delete", Scope::Comments),
+    ("/cgi-bin/comment/reply/add", Scope::Comments),
+    ("/cgi-bin/comment/reply/delete", Scope::Comments),
 ];
+
+/// The scope `path` needs; None: the relay does not forward it.
+pub fn scope_of(path: &str) -> Option<Scope> {
+    if let Some(name) = path.strip_prefix("/datacube/") {
+        return Datacube::from_name(name).map(|_| Scope::Stats);
+    }
+    FORWARDED_ENDPOINTS.iter().find(|(endpoint, _)| *endpoint == path).map(|(_, scope)| *scope)
+}
 
 /// Calls forwarded at once; more wait their turn (bounds the bodies held in memory).
 pub const MAX_IN_FLIGHT: usize = 16;
@@ -83,18 +157,15 @@ pub fn max_body_bytes(path: &str) -> usize {
     }
 }
 
-fn is_forwarded(path: &str) -> bool {
-    FORWARDED_ENDPOINTS.contains(&path)
-        || path.strip_prefix("/datacube/").is_some_and(|name| Datacube::from_name(name).is_some())
-}
-
-/// A relay token's rights: the SHA-256 of the token, the accounts it may use, its rate.
+/// A relay token's rights: the SHA-256 of the token, the accounts it may use, what it may do
+/// there, its rate.
 #[derive(Clone)]
 pub struct Grant {
     /// A name for logs (never the token).
     pub name: String,
     pub token_sha256: [u8; 32],
     pub accounts: Vec<String>,
+    pub scopes: std::collections::BTreeSet<Scope>,
     pub per_minute: u32,
 }
 
@@ -108,6 +179,9 @@ pub struct AccessLogLine {
     pub method: String,
     /// The path, without the query (which a careless client may have given a token in).
     pub path: String,
+    /// The scope the call used (None for the relay's own check and for unknown paths).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
     pub status: u16,
     /// WeChat's errcode, when it answered one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -303,6 +377,7 @@ async fn handle(State(relay): State<Arc<Relay>>, request: Request) -> Response {
         account: None,
         method: method.to_string(),
         path: path.clone(),
+        scope: None,
         status: 0,
         errcode: None,
         refused: None,
@@ -344,8 +419,23 @@ async fn route(relay: &Relay, request: Request, line: &mut AccessLogLine) -> Res
         return refuse(line, StatusCode::FORBIDDEN, format!("token `{}` may not use account `{account}`", grant.name));
     };
     let check = endpoint == "/relay/check";
-    if !check && !is_forwarded(&endpoint) {
+    let scope = scope_of(&endpoint);
+    if !check && scope.is_none() {
         return refuse(line, StatusCode::NOT_FOUND, format!("{endpoint} is not an endpoint of the WeChat contract"));
+    }
+    line.scope = scope;
+    if let Some(scope) = scope.filter(|s| !grant.scopes.contains(s)) {
+        return refuse(
+            line,
+            StatusCode::FORBIDDEN,
+            format!(
+                "token `{}` lacks the scope `{scope}`, which {endpoint} needs: add \"{scope}\" to tokens.{}.scopes in \
+                 relay.toml if this runner should {}",
+                grant.name,
+                grant.name,
+                scope.allows()
+            ),
+        );
     }
     // The contract's endpoints are all POST; the check is a GET.
     let allowed = if check { Method::GET } else { Method::POST };
@@ -366,10 +456,17 @@ async fn route(relay: &Relay, request: Request, line: &mut AccessLogLine) -> Res
 
     let client = Arc::clone(client);
     if check {
+        let (grant_name, scopes) = (grant.name.clone(), grant.scopes.clone());
         // Whether the relay reaches WeChat as this account: a token, from its cache if it has one.
         let answer = tokio::task::spawn_blocking(move || client.access_token().map(drop)).await;
         return match answer {
-            Ok(Ok(())) => axum::Json(serde_json::json!({ "errcode": 0, "account": account })).into_response(),
+            Ok(Ok(())) => axum::Json(serde_json::json!({
+                "errcode": 0,
+                "account": account,
+                "token": grant_name,
+                "scopes": scopes,
+            }))
+            .into_response(),
             // WeChat's refusal (40164 allow-list, 40125 secret …) goes back as WeChat said it.
             Ok(Err(err)) if err.code().is_some() => {
                 line.errcode = err.code();

@@ -4,9 +4,10 @@
 //! Two `wxpub publish --due` started together (a scheduled CI run overlapping a manual one) each
 //! read publish.lock, each found the same pushes undone, and each published them. The lock is
 //! taken before anything is read, so the second run starts only after the first has finished and
-//! then sees what it did. It is an OS lock (`flock`) on `.wxpub/run.lock`: a crashed or killed run
-//! releases it with its process, so there is never a stale lock to clear by hand — the same idea
-//! as Terraform's state lock, without the lease.
+//! then sees what it did. It is an OS lock on `.wxpub/run.lock` (std's `File::lock`: `flock` on
+//! Unix, `LockFileEx` on Windows): a crashed or killed run releases it with its process, so there
+//! is never a stale lock to clear by hand — the same idea as Terraform's state lock, without the
+//! lease.
 use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};

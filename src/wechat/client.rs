@@ -130,6 +130,16 @@ struct CachedToken {
 }
 
 /// The header a `wxpub relay` puts on an answer to a call it did not forward.
+/// What a relay says of the token a client presented: its name in relay.toml and its scopes
+/// (an older relay answers neither).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct RelayGrant {
+    #[serde(default)]
+    pub token: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
 pub const RELAY_NOT_FORWARDED: &str = "x-wxpub-relay-not-forwarded";
 
 /// How a client reaches the API.
@@ -264,15 +274,22 @@ impl Client {
         match &self.route {
             Route::Direct { .. } => self.token_with(),
             Route::Relay { token } => {
-                let endpoint = "relay check";
-                let check = || {
-                    let request = self.http.get(format!("{}/relay/check", self.base)).bearer_auth(token.expose());
-                    self.send::<serde_json::Value>(endpoint, request)
-                };
-                self.with_retries(endpoint, check)?;
+                self.relay_grant()?;
                 Ok(token.clone())
             }
         }
+    }
+
+    /// Through a relay: asks it whether it takes this client's token for this account and
+    /// reaches WeChat with it, and what the token may do there. Directly: None.
+    pub fn relay_grant(&self) -> Result<Option<RelayGrant>, WechatError> {
+        let Route::Relay { token } = &self.route else { return Ok(None) };
+        let endpoint = "relay check";
+        let check = || {
+            let request = self.http.get(format!("{}/relay/check", self.base)).bearer_auth(token.expose());
+            self.send::<RelayGrant>(endpoint, request)
+        };
+        self.with_retries(endpoint, check).map(Some)
     }
 
     /// The cached token while it is fresh, else a fetched one.

@@ -166,3 +166,55 @@ fn sources_and_guides_cite_no_document_outside_the_repository() {
         found.join("\n")
     );
 }
+
+/// #39: the release workflow builds the five targets editors' and servers' machines need, and
+/// the Homebrew formula, the Scoop manifest and the install scripts name only archives it makes.
+#[test]
+fn the_release_workflow_builds_every_target_the_installers_name() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let read = |path: &str| std::fs::read_to_string(format!("{root}/{path}")).expect(path);
+    let workflow = read(".github/workflows/release.yml");
+    let targets = [
+        "x86_64-pc-windows-msvc",
+        "x86_64-apple-darwin",
+        "aarch64-apple-darwin",
+        "x86_64-unknown-linux-musl",
+        "aarch64-unknown-linux-musl",
+    ];
+    for target in targets {
+        assert!(workflow.contains(&format!("target: {target},")), "release.yml builds {target}");
+    }
+    let render = read("packaging/render.sh");
+    for target in targets {
+        assert!(render.contains(target), "render.sh fills in {target}'s sum");
+    }
+    let named = |text: &str| -> Vec<String> {
+        text.match_indices("wxpub-")
+            .filter_map(|(at, _)| {
+                let name: String = text[at + 6..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+                    .collect();
+                targets.contains(&name.as_str()).then_some(name)
+            })
+            .collect()
+    };
+    for (path, at_least) in [
+        ("packaging/wxpub.rb.in", 4),
+        ("packaging/wxpub.json.in", 1),
+        ("packaging/install.sh", 0),
+        ("packaging/install.ps1", 1),
+    ] {
+        let text = read(path);
+        let archives = named(&text);
+        assert!(archives.len() >= at_least, "{path} names {archives:?}");
+        for placeholder in text.match_indices("@SHA256_").map(|(at, _)| &text[at + 8..]) {
+            let target = placeholder.split('@').next().unwrap_or_default();
+            assert!(targets.contains(&target), "{path}: a sum for `{target}`, which is not built");
+        }
+    }
+    let install = read("packaging/install.sh");
+    for target in &targets[1..] {
+        assert!(install.contains(&format!("target={target}")), "install.sh installs {target}");
+    }
+}

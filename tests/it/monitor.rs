@@ -372,6 +372,7 @@ fn certificates_about_to_expire_are_warned_and_unresolvable_hosts_are_down_dns()
     assert!(table.contains("expires in 10 days: renew it") && table.contains("DNS"), "{table}");
 }
 
+#[cfg(unix)] // SIGTERM: Windows has no such signal (Ctrl-C there is tested by hand).
 #[test]
 fn monitor_serve_runs_a_round_a_second_and_stops_cleanly_on_sigterm() {
     let service = Service::start();

@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use wxpub::relay::{AccessLogLine, Grant, RelayHandle, RelayOptions};
+use wxpub::relay::{AccessLogLine, Grant, RelayHandle, RelayOptions, Scope};
 use wxpub::sandbox::{SandboxHandle, SandboxOptions};
 use wxpub::wechat::{ClientOptions, Credentials, RetryPolicy, Secret};
 
@@ -20,6 +20,8 @@ const SERVICE_ONLY_TOKEN: &str = "relay-token-service-only-0123456789";
 const SLOW_TOKEN: &str = "relay-token-three-a-minute-0123456";
 /// A token allowed a call a second (after a burst of 60).
 const SECOND_TOKEN: &str = "relay-token-one-a-second-0123456789";
+/// A token that may read, make drafts and publish — not mass-send, preview or delete.
+const PUBLISHER_TOKEN: &str = "relay-token-publisher-0123456789abc";
 
 /// A relay in front of a sandbox, and the access-log lines it wrote.
 pub struct Relayed {
@@ -49,12 +51,15 @@ fn start_relay(sandbox: &SandboxHandle, tls: Option<(Vec<u8>, Vec<u8>)>) -> Rela
     let log: Arc<Mutex<Vec<AccessLogLine>>> = Arc::default();
     let sink = Arc::clone(&log);
     let credentials = || Credentials { appid: APPID.into(), secret: Secret::new(SECRET) };
-    let grant = |name: &str, token: &str, accounts: &[&str], per_minute| Grant {
+    let scoped = |name: &str, token: &str, accounts: &[&str], scopes: &[Scope], per_minute| Grant {
         name: name.into(),
         token_sha256: wxpub::relay::token_sha256(token),
         accounts: accounts.iter().map(|a| a.to_string()).collect(),
+        scopes: scopes.iter().copied().collect(),
         per_minute,
     };
+    let grant =
+        |name: &str, token: &str, accounts: &[&str], per_minute| scoped(name, token, accounts, &Scope::ALL, per_minute);
     let options = RelayOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
         wechat_base: sandbox.base_url.clone(),
@@ -64,6 +69,13 @@ fn start_relay(sandbox: &SandboxHandle, tls: Option<(Vec<u8>, Vec<u8>)>) -> Rela
             grant("service-only", SERVICE_ONLY_TOKEN, &["service"], 100_000),
             grant("slow", SLOW_TOKEN, &["service"], 3),
             grant("one-a-second", SECOND_TOKEN, &["service"], 60),
+            scoped(
+                "publisher",
+                PUBLISHER_TOKEN,
+                &["service", "subscription"],
+                &[Scope::Read, Scope::Draft, Scope::Publish],
+                100_000,
+            ),
         ],
         tls,
         body_timeout: Duration::from_secs(10),
@@ -103,7 +115,7 @@ fn assert_no_secret_in(text: &str, sandbox: &SandboxHandle) {
     for token in issued_tokens(sandbox) {
         assert!(!text.contains(&token), "access token in: {text}");
     }
-    for token in [TOKEN, SERVICE_ONLY_TOKEN, SLOW_TOKEN, SECOND_TOKEN] {
+    for token in [TOKEN, SERVICE_ONLY_TOKEN, SLOW_TOKEN, SECOND_TOKEN, PUBLISHER_TOKEN] {
         assert!(!text.contains(token), "relay token in: {text}");
     }
 }
@@ -340,7 +352,8 @@ fn wxpub_relay_runs_from_its_configuration_and_names_what_is_missing() {
         &config,
         format!(
             "listen = \"127.0.0.1:0\"\nwechat_base = \"{}\"\n\n[accounts.service]\nappid_env = \"RELAY_TEST_APPID\"\n\
-             secret_env = \"RELAY_TEST_SECRET\"\n\n[tokens.ci]\nsha256 = \"{}\"\naccounts = [\"service\"]\n",
+             secret_env = \"RELAY_TEST_SECRET\"\n\n[tokens.ci]\nsha256 = \"{}\"\naccounts = [\"service\"]\n\
+             scopes = [\"read\", \"draft\"]\n",
             sandbox.base_url,
             hex_of(&wxpub::relay::token_sha256(TOKEN))
         ),
@@ -369,6 +382,29 @@ fn wxpub_relay_runs_from_its_configuration_and_names_what_is_missing() {
     let text = String::from_utf8_lossy(&output.stderr);
     assert!(text.contains("accounts.service") && text.contains("RELAY_TEST_SECRET is not set"), "{text}");
 
+    // A token without `scopes` is not taken to mean "everything": the relay does not start.
+    let unscoped = dir.path().join("unscoped.toml");
+    std::fs::write(
+        &unscoped,
+        std::fs::read_to_string(&config).unwrap().replace("scopes = [\"read\", \"draft\"]\n", ""),
+    )
+    .unwrap();
+    let output = crate::support::binary()
+        .args(["relay", "--config", unscoped.to_str().unwrap()])
+        .env("RELAY_TEST_APPID", APPID)
+        .env("RELAY_TEST_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("tokens.ci has no `scopes`") && text.contains("masssend"), "{text}");
+    let misspelt = dir.path().join("misspelt.toml");
+    std::fs::write(&misspelt, std::fs::read_to_string(&config).unwrap().replace("\"draft\"]", "\"drafts\"]")).unwrap();
+    let output = crate::support::binary().args(["relay", "--config", misspelt.to_str().unwrap()]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("drafts") && text.contains("line 11"), "an unknown scope, with its line: {text}");
+
     // With it: serves, logs each call as a JSON line on stdout, no secret in it.
     let mut child = relay()
         .env("RELAY_TEST_APPID", APPID)
@@ -387,6 +423,7 @@ fn wxpub_relay_runs_from_its_configuration_and_names_what_is_missing() {
     child.wait().unwrap();
     let logged: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!((logged["token"].as_str(), logged["status"].as_u64()), (Some("ci"), Some(200)), "{line}");
+    assert_eq!(logged["scope"], "read", "the access log records the scope used: {line}");
     assert_no_secret_in(&line, &sandbox);
 }
 
@@ -433,4 +470,66 @@ fn a_client_over_its_rate_waits_as_the_relay_says_and_goes_on() {
         assert!(notice.contains("(HTTP 429)") && notice.contains("in 1000 ms"), "{notice}");
         assert!(!notice.contains(SECOND_TOKEN), "{notice}");
     }
+}
+
+/// #39: a token does what its scopes allow and nothing else. A token for a runner that publishes
+/// (read, draft, publish) publishes the example's freepublish push; its mass send and a
+/// publication's deletion are refused with 403 naming the scope, before anything reaches WeChat.
+#[test]
+fn a_relay_token_does_only_what_its_scopes_allow() {
+    let sandbox = start(SandboxOptions { publish_delay_ms: 50, ..SandboxOptions::default() });
+    let relay = in_front_of(&sandbox);
+    let route = Route::Relay { url: relay.handle.base_url.clone(), token: PUBLISHER_TOKEN.into() };
+    let project = TestProject::example();
+
+    let (code, text) = run(&project, &route, &["doctor", "--account", "service"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("token `publisher`") && text.contains("scopes: read, draft, publish"), "{text}");
+
+    let due = ["publish", "--due", "--now", "2026-12-02 09:00", "--account", "service"];
+    let (code, text) = run(&project, &route, &due);
+    assert_eq!(code, 0, "{text}");
+    let state = sandbox_state(&sandbox);
+    assert_eq!(state["publications"].as_array().unwrap().len(), 1, "{text}");
+
+    // The subscription account mass-sends: its draft is made, the send itself is refused.
+    let due = ["publish", "--due", "--now", "2026-12-02 09:00", "--account", "subscription"];
+    let (code, text) = run(&project, &route, &due);
+    assert_ne!(code, 0, "{text}");
+    assert!(text.contains("lacks the scope `masssend`"), "{text}");
+    assert_eq!(sandbox_state(&sandbox)["mass_sends"].as_array().unwrap().len(), 0, "{text}");
+
+    let before = calls(&sandbox);
+    let client = http();
+    let base = &relay.handle.base_url;
+    for (endpoint, scope) in [
+        ("/cgi-bin/message/mass/sendall", "masssend"),
+        ("/cgi-bin/freepublish/delete", "delete"),
+        ("/cgi-bin/material/del_material", "delete"),
+        ("/cgi-bin/message/mass/preview", "preview"),
+        ("/datacube/getusersummary", "stats"),
+        ("/cgi-bin/comment/list", "comments"),
+    ] {
+        let response = client
+            .post(format!("{base}/a/service{endpoint}"))
+            .bearer_auth(PUBLISHER_TOKEN)
+            .json(&serde_json::json!({ "article_id": "x", "media_id": "x" }))
+            .send()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 403, "{endpoint}");
+        assert!(response.headers().contains_key(wxpub::wechat::RELAY_NOT_FORWARDED));
+        let body = response.text().unwrap();
+        assert!(body.contains(&format!("lacks the scope `{scope}`")), "{endpoint}: {body}");
+        assert!(body.contains("tokens.publisher.scopes"), "says where to add it: {body}");
+    }
+    assert_eq!(calls(&sandbox), before, "nothing was forwarded");
+
+    let log = relay.log.lock().unwrap().clone();
+    let scope_of = |path: &str| log.iter().find(|l| l.path.ends_with(path) && l.status == 200).and_then(|l| l.scope);
+    assert_eq!(scope_of("/cgi-bin/freepublish/submit"), Some(Scope::Publish));
+    assert_eq!(scope_of("/cgi-bin/draft/add"), Some(Scope::Draft));
+    assert_eq!(scope_of("/cgi-bin/material/get_materialcount"), Some(Scope::Read));
+    let refused = log.iter().find(|l| l.path.ends_with("/freepublish/delete")).unwrap();
+    assert_eq!((refused.status, refused.scope), (403, Some(Scope::Delete)));
+    assert_no_secret_in(&format!("{text}\n{}", relay.log_text()), &sandbox);
 }
