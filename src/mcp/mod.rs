@@ -7,9 +7,10 @@
 //! (items, check, status, reports, the contract's rules), `write.rs` (new items, edits,
 //! typography fixes, builds — the project's files only, never outside `content/`) and
 //! `wechat.rs` (previews and comment replies, each off until `[mcp] allow` names it).
-//! `resources.rs` holds the editors' guide and the check rules; `server.rs` is the only file
-//! that knows rmcp: the tool table, the schemas, the log line of every call, the stdio loop.
-//! Publishing and mass sending are never tools.
+//! `items.rs` names items safely (never outside `content/`) and runs their check; `resources.rs`
+//! holds the editors' guide and the check rules; `log.rs` makes the line each call leaves on
+//! stderr; `server.rs` is the only file that knows rmcp: the tool table, the schemas, the stdio
+//! loop. Publishing and mass sending are never tools.
 mod items;
 mod log;
 mod read;
