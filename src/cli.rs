@@ -329,6 +329,23 @@ pub enum Command {
         #[arg(long)]
         account: Option<String>,
     },
+    /// Make an item from a manuscript written elsewhere.
+    ///
+    /// `wxpub import docx FILE.docx` turns a Word document into a new item folder, as `wxpub new`
+    /// makes one: the title (the document's title property, else its first heading, else the
+    /// file's name), author and digest (its first paragraph) in the front matter; headings,
+    /// emphasis, lists, tables (merged cells written out), footnotes, links, line breaks and
+    /// quotes as Markdown; the pictures beside index.md as figure-01.jpg… with their alt text and
+    /// captions; the typography normalised as `check --fix` would. What has no Markdown form (text
+    /// boxes, shapes, comments, tracked changes — the final text is used —, fields, equations,
+    /// pictures WeChat cannot show) is listed with its paragraph number, and its text kept where
+    /// it has one. The item is then checked and the findings printed. Nothing is written when the
+    /// file cannot be imported, and never a half-made folder.
+    ///
+    /// Examples: `wxpub import docx 展览文稿.docx --date 2026-12-21`,
+    /// `wxpub import docx 修复笔记.docx --kind article --account subscription --slug restoration-notes`
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// The publication archive: verify it, or print its index.
     ///
     /// Every publication (and mass send) is archived by `wxpub publish` as it happens, under
@@ -352,6 +369,34 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// A Word manuscript (.docx; a .doc must be saved as .docx first) → a new item folder, its
+    /// pictures beside it; what had no Markdown form is listed; the item is checked.
+    ///
+    /// Example: `wxpub import docx 展览文稿.docx --date 2026-12-21 --account service`
+    Docx(ImportDocxArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportDocxArgs {
+    /// The .docx file.
+    pub file: PathBuf,
+    /// article, poster or topic.
+    #[arg(long, default_value = "article", value_parser = ["article", "poster", "topic"])]
+    pub kind: String,
+    /// Publication date (YYYY-MM-DD); default: today.
+    #[arg(long)]
+    pub date: Option<chrono::NaiveDate>,
+    /// Account key from publish.toml; default: `service`, else the first.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// The folder's name after the date (made safe: letters, digits, pinyin); default: the
+    /// title's pinyin.
+    #[arg(long)]
+    pub slug: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

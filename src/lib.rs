@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod content;
 pub mod images;
+pub mod import;
 pub mod mcp;
 pub mod metrics;
 pub mod monitor;
@@ -68,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map(|_| std::process::ExitCode::SUCCESS)
         }
         Command::Archive(command) => commands::archive::run(&cli.project, command),
+        Command::Import(command) => commands::import::run(&cli.project, command),
         Command::Survey(command) => commands::survey::run(&cli.project, command),
         Command::Mcp => commands::mcp::run(&cli.project),
         Command::Comments(args) => commands::comments::run(&cli.project, args, cli.quiet),

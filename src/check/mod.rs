@@ -18,7 +18,7 @@ use crate::images::Planning;
 use crate::project::{Project, ProjectError};
 use crate::state::file_hashes::FileHashes;
 use crate::util::diagnostics::{Diagnostic, Severity, did_you_mean};
-pub use rules::Words;
+pub use rules::{Words, fix_typography};
 
 pub use crate::util::diagnostics::Rule;
 

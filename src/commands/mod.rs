@@ -4,6 +4,7 @@ pub mod build;
 pub mod check;
 pub mod comments;
 pub mod doctor;
+pub mod import;
 pub mod init;
 pub mod mcp;
 pub mod monitor;

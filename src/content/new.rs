@@ -35,18 +35,33 @@ pub struct NewItem {
     pub warnings: Vec<String>,
 }
 
-/// Creates `content/<kind>s/<date>-<slug>/index.md` under `project`: publish_at is `date` at
-/// 08:00 (default: today in the site's time zone at `now`); the account is `account`, else
-/// `service` when there is one, else the first. Refuses to overwrite a folder.
-pub fn create(
+/// Where a new item goes, and what its front matter says of account and date.
+#[derive(Debug, Clone)]
+pub struct ItemPlan {
+    pub kind: Kind,
+    /// `articles/2026-12-21-dong-zhi-te-zhan-kai-mu`.
+    pub key: String,
+    /// `content/articles/2026-12-21-dong-zhi-te-zhan-kai-mu` under the project; it does not exist.
+    pub folder: PathBuf,
+    pub account: String,
+    pub date: chrono::NaiveDate,
+}
+
+/// Plans `content/<kind>s/<date>-<slug>/` under `project`: the date is `date` (default: today in
+/// the site's time zone at `now`); the slug is `slug` or the title's (both made safe by
+/// [`slugify`]); the account is `account`, else `service` when there is one, else the first.
+/// Refuses a folder that exists.
+#[allow(clippy::too_many_arguments)] // each is one of `wxpub new`'s and `import`'s options
+pub fn plan(
     project: &Path,
     config: &Config,
     kind: Kind,
     title: &str,
+    slug: Option<&str>,
     date: Option<chrono::NaiveDate>,
     account: Option<&str>,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<NewItem, NewItemError> {
+) -> Result<ItemPlan, NewItemError> {
     let account = match account {
         Some(a) => config.account(a).map(|_| a.to_string())?,
         None if config.accounts.contains_key("service") => "service".to_string(),
@@ -57,11 +72,27 @@ pub fn create(
         return Err(NewItemError::EmptyTitle);
     }
     let date = date.unwrap_or_else(|| now.with_timezone(&config.timezone()).date_naive());
-    let slug = format!("{date}-{}", slugify(title));
+    let slug = format!("{date}-{}", slugify(slug.unwrap_or(title)));
     let folder = project.join("content").join(kind.folder()).join(&slug);
     if folder.exists() {
         return Err(NewItemError::Exists(folder));
     }
+    Ok(ItemPlan { kind, key: format!("{}/{slug}", kind.folder()), folder, account, date })
+}
+
+/// Creates `content/<kind>s/<date>-<slug>/index.md` under `project` (see [`plan`]), with
+/// publish_at `date` at 08:00. Refuses to overwrite a folder.
+pub fn create(
+    project: &Path,
+    config: &Config,
+    kind: Kind,
+    title: &str,
+    date: Option<chrono::NaiveDate>,
+    account: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<NewItem, NewItemError> {
+    let ItemPlan { key, folder, account, date, .. } = plan(project, config, kind, title, None, date, account, now)?;
+    let title = title.trim();
     let index = folder.join("index.md");
     let write_error = |source| NewItemError::Write { path: folder.clone(), source };
     std::fs::create_dir_all(&folder).map_err(write_error)?;
@@ -73,7 +104,7 @@ pub fn create(
         Vec::new()
     };
     let image = if kind == Kind::Poster { "poster.jpg" } else { "cover.jpg" };
-    Ok(NewItem { key: format!("{}/{slug}", kind.folder()), folder, index, image, warnings })
+    Ok(NewItem { key, folder, index, image, warnings })
 }
 
 /// The new item's `index.md`: the front matter, with the optional keys as comments to fill in,

@@ -6,7 +6,7 @@
 //! placeholders are replaced by the final file names.
 pub mod crop;
 mod process;
-pub use process::{decode_limited, refuse_dimensions};
+pub use process::{decode_limited, probe, refuse_dimensions};
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};

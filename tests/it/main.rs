@@ -11,6 +11,7 @@ mod exactly_once;
 mod fuzz;
 mod hardening;
 mod images;
+mod import;
 mod incremental;
 mod interactive;
 mod mcp;
