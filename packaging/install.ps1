@@ -12,7 +12,9 @@ $tmp = Join-Path ([System.IO.Path]::GetTempPath()) ("wxpub-" + [guid]::NewGuid()
 New-Item -ItemType Directory -Path $tmp | Out-Null
 try {
     Invoke-WebRequest "$base/$archive" -OutFile (Join-Path $tmp $archive) -UseBasicParsing
-    $expected = ((Invoke-WebRequest "$base/$archive.sha256" -UseBasicParsing).Content -split '\s+')[0]
+    # Saved to a file and read as text: GitHub serves .sha256 files as bytes.
+    Invoke-WebRequest "$base/$archive.sha256" -OutFile (Join-Path $tmp "$archive.sha256") -UseBasicParsing
+    $expected = ((Get-Content (Join-Path $tmp "$archive.sha256") -Raw).Trim() -split '\s+')[0]
     $actual = (Get-FileHash (Join-Path $tmp $archive) -Algorithm SHA256).Hash
     if ($expected -ne $actual.ToLower()) { throw "$archive does not match its published SHA-256; nothing installed" }
     Expand-Archive (Join-Path $tmp $archive) -DestinationPath $tmp -Force

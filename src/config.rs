@@ -86,8 +86,6 @@ pub enum McpGate {
 }
 
 impl McpGate {
-    pub const ALL: [McpGate; 2] = [McpGate::SendPreview, McpGate::ReplyComment];
-
     /// The tool's name, as `[mcp] allow` and the assistant write it.
     pub fn name(self) -> &'static str {
         match self {

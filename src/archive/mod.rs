@@ -189,7 +189,7 @@ pub fn archive_push(
             kind: if item.format == crate::content::Format::ImagePost {
                 "image-post".to_string()
             } else {
-                item.kind.folder().trim_end_matches('s').to_string()
+                item.kind.name().to_string()
             },
             title: item.title.clone(),
             url: publication.article_urls.get(index).cloned(),

@@ -58,6 +58,27 @@ pub struct CheckReport {
     pub notes: Vec<String>,
 }
 
+/// Findings counted by severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+}
+
+impl Counts {
+    pub fn of(report: &CheckReport) -> Counts {
+        let count = |s| report.diagnostics.iter().filter(|d| d.severity == s).count();
+        Counts { errors: count(Severity::Error), warnings: count(Severity::Warning), infos: count(Severity::Info) }
+    }
+}
+
+impl std::fmt::Display for Counts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} error(s), {} warning(s), {} note(s)", self.errors, self.warnings, self.infos)
+    }
+}
+
 /// Resolved `[check]` severities.
 struct Severities(BTreeMap<Rule, Option<Severity>>);
 

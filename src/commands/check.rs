@@ -7,7 +7,6 @@ use anyhow::Result;
 
 use crate::check::{self, CheckOptions, Rule, output};
 use crate::cli::CheckArgs;
-use crate::util::diagnostics::Severity;
 
 pub fn run(project: &Path, args: CheckArgs) -> Result<ExitCode> {
     let stdout = std::io::stdout();
@@ -32,9 +31,8 @@ pub fn run(project: &Path, args: CheckArgs) -> Result<ExitCode> {
     };
     let color = args.format == output::Format::Human && stdout.is_terminal();
     output::write(&mut out, args.format, &report.diagnostics, &source_line, color)?;
-    let count = |s| report.diagnostics.iter().filter(|d| d.severity == s).count();
-    let (errors, warnings, infos) = (count(Severity::Error), count(Severity::Warning), count(Severity::Info));
-    eprintln!("checked {} item(s): {errors} error(s), {warnings} warning(s), {infos} note(s)", report.items_checked);
-    let failed = errors > 0 || (args.deny_warnings && warnings > 0);
+    let counts = check::Counts::of(&report);
+    eprintln!("checked {} item(s): {counts}", report.items_checked);
+    let failed = counts.errors > 0 || (args.deny_warnings && counts.warnings > 0);
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

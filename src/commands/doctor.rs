@@ -124,12 +124,15 @@ fn reach(name: &str, account: &Account) -> Result<String, WechatError> {
                 )),
                 other => other,
             })?;
-            let grant = grant.unwrap_or_default();
-            let scopes = if grant.scopes.is_empty() { "none".to_string() } else { grant.scopes.join(", ") };
-            format!(
-                "through the relay {relay} (it accepts this runner's token `{}` and reached WeChat; scopes: {scopes})",
-                grant.token
-            )
+            match grant.filter(|g| !g.token.is_empty()) {
+                Some(grant) => format!(
+                    "through the relay {relay} (it accepts this runner's token `{}` and reached WeChat; scopes: {})",
+                    grant.token,
+                    grant.scopes.join(", ")
+                ),
+                // A relay older than token scopes names neither.
+                None => format!("through the relay {relay} (it accepts this runner's token and reached WeChat)"),
+            }
         }
         None => {
             client.access_token()?;

@@ -9,7 +9,6 @@ use crate::check::{CheckOptions, output};
 use crate::cli::{ImportCommand, ImportDocxArgs};
 use crate::config::Config;
 use crate::import::DocxImport;
-use crate::util::diagnostics::Severity;
 
 pub fn run(project: &Path, command: ImportCommand) -> Result<ExitCode> {
     match command {
@@ -19,9 +18,7 @@ pub fn run(project: &Path, command: ImportCommand) -> Result<ExitCode> {
 
 fn docx(project: &Path, args: &ImportDocxArgs) -> Result<ExitCode> {
     let config = Config::load(project)?;
-    let kind = crate::content::Kind::ALL
-        .into_iter()
-        .find(|k| k.folder().trim_end_matches('s') == args.kind)
+    let kind = crate::content::Kind::from_name(&args.kind)
         .with_context(|| format!("`{}` is not article, poster or topic", args.kind))?;
     let now = crate::util::clock::now();
     let request = DocxImport {
@@ -67,12 +64,6 @@ fn check_item(project: &Path, item: &Path) -> Result<ExitCode> {
     };
     let mut out = std::io::stdout().lock();
     output::write(&mut out, output::Format::Human, &report.diagnostics, &source_line, false)?;
-    let count = |s| report.diagnostics.iter().filter(|d| d.severity == s).count();
-    println!(
-        "checked the new item: {} error(s), {} warning(s), {} note(s) — edit it, then `wxpub preview`",
-        count(Severity::Error),
-        count(Severity::Warning),
-        count(Severity::Info)
-    );
+    println!("checked the new item: {} — edit it, then `wxpub preview`", crate::check::Counts::of(&report));
     Ok(ExitCode::SUCCESS)
 }

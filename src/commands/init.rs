@@ -181,10 +181,8 @@ pub fn new_item(
     account: Option<&str>,
 ) -> Result<PathBuf> {
     let config = Config::load(project)?;
-    let kind = crate::content::Kind::ALL
-        .into_iter()
-        .find(|k| k.folder().trim_end_matches('s') == kind)
-        .with_context(|| format!("`{kind}` is not article, poster or topic"))?;
+    let kind =
+        crate::content::Kind::from_name(kind).with_context(|| format!("`{kind}` is not article, poster or topic"))?;
     let now = crate::util::clock::now();
     let created = crate::content::new::create(project, &config, kind, title, date, account, now)?;
     println!("created {}", created.index.display());

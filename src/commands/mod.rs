@@ -97,7 +97,7 @@ pub(crate) fn client_options() -> crate::wechat::ClientOptions {
 
 /// Makes each account's API client when a long-running server needs it (the preview's
 /// comments page, `wxpub mcp`), reading publish.toml again each time: a change to it counts.
-pub(crate) fn client_factory(project: &std::path::Path) -> crate::mcp::ClientFactory {
+pub(crate) fn client_factory(project: &std::path::Path) -> crate::wechat::ClientFactory {
     let project = project.to_path_buf();
     std::sync::Arc::new(move |account: &str| {
         let config =

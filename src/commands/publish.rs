@@ -57,18 +57,9 @@ fn record_usage(project: &Path, clients: &BTreeMap<String, Client>, quota_ran_ou
     use crate::wechat::limits::{daily_quota, quota_day, until_quota_reset};
     let now = crate::util::clock::now();
     let day = quota_day(now);
-    let mut usage = match publish::usage::ApiUsage::load(project) {
-        Ok(usage) => usage,
-        Err(e) => {
-            eprintln!("warning: {e}");
-            publish::usage::ApiUsage::default()
-        }
-    };
-    for (account, client) in clients {
-        usage.add(account, day, &client.usage());
-    }
-    if let Err(e) = usage.save(project) {
-        eprintln!("warning: this run's API calls could not be recorded: {e}");
+    let (usage, notes) = publish::usage::record(project, day, clients);
+    for note in notes {
+        eprintln!("warning: {note}");
     }
     if !quota_ran_out {
         return None;

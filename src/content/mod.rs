@@ -39,6 +39,16 @@ impl Kind {
             Kind::Topic => "topics",
         }
     }
+
+    /// `article`, `poster` or `topic`: the kind as commands and front matter name it.
+    pub fn name(self) -> &'static str {
+        self.folder().trim_end_matches('s')
+    }
+
+    /// The kind `name` names (`article`, `poster`, `topic`).
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
 }
 
 /// One piece of content: its source, where it lives, and its parsed front matter.

@@ -14,7 +14,7 @@ use crate::content::Kind;
 use crate::content::new::{ItemPlan, NewItemError};
 use crate::wechat::limits::DIGEST_MAX_CHARS;
 
-pub use wxpub_docx::{ImageFormat, Unconverted, UnconvertedKind};
+pub use wxpub_docx::Unconverted;
 
 /// What `wxpub import docx` was asked.
 #[derive(Debug, Clone)]
@@ -180,9 +180,10 @@ fn index_source(plan: &ItemPlan, title: &str, manuscript: &wxpub_docx::Manuscrip
         Some(picture) => front.push_str(&format!(
             "{image_key}: {picture}     # the document's first picture; choose another if it suits better\n"
         )),
-        None => front.push_str(&format!(
-            "# {image_key}: cover.jpg     # the document has no picture: add one beside index.md\n"
-        )),
+        None => {
+            let file = if plan.kind == Kind::Poster { "poster.jpg" } else { "cover.jpg" };
+            front.push_str(&format!("{image_key}: {file}     # the document has no picture: put one beside index.md\n"))
+        }
     }
     if plan.kind == Kind::Topic {
         front.push_str("gather:\n  tags: []\n  paths: []\n");
@@ -200,13 +201,16 @@ fn write_item(
 ) -> Result<(), ImportError> {
     let staging_root = project.join(".wxpub/tmp");
     let name = plan.folder.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let staging = staging_root.join(format!("import-{name}-{}", std::process::id()));
+    // A folder of this import's own: never one a killed import left, stale pictures and all.
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let staging = staging_root.join(format!("import-{name}-{}-{nanos}", std::process::id()));
     let write_error = |path: &Path| {
         let path = path.to_path_buf();
         move |reason| ImportError::Write { path, reason }
     };
     let result = (|| {
-        std::fs::create_dir_all(&staging).map_err(write_error(&staging))?;
+        std::fs::create_dir_all(&staging_root).map_err(write_error(&staging_root))?;
+        std::fs::create_dir(&staging).map_err(write_error(&staging))?;
         let index = staging.join("index.md");
         std::fs::write(&index, source).map_err(write_error(&plan.folder.join("index.md")))?;
         for figure in figures {

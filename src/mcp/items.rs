@@ -1,12 +1,9 @@
 //! Naming items safely, and their diagnostics: what the read and write tools share.
 use std::path::{Component, Path, PathBuf};
 
-use serde::Serialize;
-
 use super::ToolError;
 use crate::check::{CheckOptions, CheckReport};
 use crate::content::{self, Kind};
-use crate::util::diagnostics::Severity;
 
 /// An item found under `content/` by the name an assistant gave.
 #[derive(Debug, Clone)]
@@ -54,27 +51,6 @@ pub(super) fn locate(root: &Path, name: &str) -> Result<Located, ToolError> {
         return Err(ToolError::OutsideContent(name.to_string()));
     }
     Ok(located)
-}
-
-/// Findings counted by severity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub(super) struct Counts {
-    pub errors: usize,
-    pub warnings: usize,
-    pub infos: usize,
-}
-
-impl Counts {
-    pub fn of(report: &CheckReport) -> Counts {
-        let count = |s| report.diagnostics.iter().filter(|d| d.severity == s).count();
-        Counts { errors: count(Severity::Error), warnings: count(Severity::Warning), infos: count(Severity::Info) }
-    }
-}
-
-impl std::fmt::Display for Counts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} error(s), {} warning(s), {} note(s)", self.errors, self.warnings, self.infos)
-    }
 }
 
 /// `wxpub check` (with `--fix` when `fix`) over the items `keys` (every item when empty), at

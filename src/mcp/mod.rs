@@ -25,11 +25,9 @@ use std::sync::Arc;
 pub use server::{ServeError, serve, tool_names};
 
 use crate::config::McpGate;
-use crate::wechat::{Client, WechatError};
+use crate::wechat::WechatError;
 
-/// Makes the API client of an account (given by the command, which knows the environment and
-/// the relay).
-pub type ClientFactory = Arc<dyn Fn(&str) -> Result<Client, WechatError> + Send + Sync>;
+pub use crate::wechat::ClientFactory;
 
 /// Where each call is told (a line on stderr, from the command): stdout is the protocol's.
 pub type CallLog = Arc<dyn Fn(&str) + Send + Sync>;
@@ -109,6 +107,8 @@ pub enum ToolError {
     Busy(#[from] crate::state::run_lock::RunLockError),
     #[error(transparent)]
     Preview(#[from] crate::publish::preview::PreviewError),
+    #[error(transparent)]
+    Status(#[from] crate::publish::status::StatusError),
     #[error(transparent)]
     Store(#[from] crate::metrics::StoreError),
     #[error(transparent)]

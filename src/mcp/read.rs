@@ -4,8 +4,9 @@ use chrono::{Datelike, NaiveDate};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::items::{self, Counts};
+use super::items;
 use super::{Answer, Session, ToolError};
+use crate::check::Counts;
 use crate::content::{self, Kind};
 use crate::metrics::report::{CalendarUnit, Period};
 use crate::metrics::{Store, StoreTarget};
@@ -33,15 +34,7 @@ impl From<KindArg> for Kind {
 
 /// The project and where each of its items stands now (as `wxpub status`).
 fn project_statuses(session: &Session) -> Result<(Project, Vec<ItemStatus>), ToolError> {
-    let project = Project::load(&session.root)?;
-    let lock = crate::state::ledger::Ledger::load(&session.root)?;
-    // What each item links to (rendered by path: no image is read), for "waits for".
-    let memo = crate::build::RenderMemo::on_disk(&project.root);
-    let renders = crate::build::render_all(&project, crate::images::Planning::ByPath, false, Some(&memo)).ok();
-    let dist = project.root.join(&project.config.site.output_dir);
-    let statuses =
-        crate::publish::status::statuses(&project, &lock, renders.as_ref(), &dist, crate::util::clock::now());
-    Ok((project, statuses))
+    Ok(crate::publish::status::of_project(&session.root, crate::util::clock::now())?)
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -113,7 +106,7 @@ pub(super) fn read_item(session: &Session, args: ItemArgs) -> Result<Answer, Too
     let parsed =
         content::parse_item(located.kind, located.slug.clone(), located.dir.clone(), display.clone(), source.clone());
     let (front_matter, front_matter_error, markdown) = match &parsed {
-        Ok(item) => (serde_json::to_value(&item.meta).ok(), None, item.body().to_string()),
+        Ok(item) => (Some(serde_json::to_value(&item.meta).map_err(ToolError::Json)?), None, item.body().to_string()),
         Err(e) => {
             let body = content::split_front_matter(&source).map_or(source.as_str(), |s| &source[s.body_offset..]);
             (None, Some(e.to_string()), body.to_string())

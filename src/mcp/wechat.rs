@@ -87,20 +87,8 @@ fn record_usage(
     root: &std::path::Path,
     clients: &std::collections::BTreeMap<String, crate::wechat::Client>,
 ) -> Vec<String> {
-    use crate::publish::usage::ApiUsage;
     let day = crate::wechat::limits::quota_day(crate::util::clock::now());
-    let mut notes = Vec::new();
-    let mut usage = ApiUsage::load(root).unwrap_or_else(|e| {
-        notes.push(e.to_string());
-        ApiUsage::default()
-    });
-    for (account, client) in clients {
-        usage.add(account, day, &client.usage());
-    }
-    if let Err(e) = usage.save(root) {
-        notes.push(format!("this call's API use could not be recorded: {e}"));
-    }
-    notes
+    crate::publish::usage::record(root, day, clients).1
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

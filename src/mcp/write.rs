@@ -7,9 +7,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::items::{self, Counts};
+use super::items;
 use super::read::KindArg;
 use super::{Answer, Session, ToolError};
+use crate::check::Counts;
 use crate::content;
 
 #[derive(Debug, Deserialize, JsonSchema)]

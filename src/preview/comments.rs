@@ -21,10 +21,8 @@ use crate::config::Config;
 use crate::metrics::store::{CommentFilter, StoredComment};
 use crate::metrics::{Store, StoreTarget};
 use crate::util::html::escape;
-use crate::wechat::{Client, WechatError};
 
-/// Makes the API client of an account (given by the command that starts the preview).
-pub type ClientFactory = Arc<dyn Fn(&str) -> Result<Client, WechatError> + Send + Sync>;
+pub use crate::wechat::ClientFactory;
 
 /// What the comments page needs besides the project.
 pub struct Desk {

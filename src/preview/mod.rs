@@ -221,7 +221,7 @@ fn item_view(
 ) -> ItemView {
     ItemView {
         key: entry.key.clone(),
-        kind: entry.kind.folder().trim_end_matches('s').to_string(),
+        kind: entry.kind.name().to_string(),
         title: entry.title.clone(),
         author: entry.author.clone(),
         account_key: entry.account.clone(),

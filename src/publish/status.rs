@@ -58,6 +58,26 @@ pub enum Phase {
 
 /// Every item's standing at `now`, in the project's order. `renders` (when the items could be
 /// rendered) tell what each links to; `dist` is the build output, to tell built from not.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    #[error(transparent)]
+    Project(#[from] crate::project::ProjectError),
+    #[error(transparent)]
+    Ledger(#[from] crate::state::ledger::LockError),
+}
+
+/// Loads the project at `root` and says where each of its items stands at `now` (what each
+/// links to from a render by path: no image is read).
+pub fn of_project(root: &Path, now: chrono::DateTime<chrono::Utc>) -> Result<(Project, Vec<ItemStatus>), StatusError> {
+    let project = Project::load(root)?;
+    let lock = Ledger::load(root)?;
+    let memo = crate::build::RenderMemo::on_disk(&project.root);
+    let renders = crate::build::render_all(&project, crate::images::Planning::ByPath, false, Some(&memo)).ok();
+    let dist = project.root.join(&project.config.site.output_dir);
+    let rows = statuses(&project, &lock, renders.as_ref(), &dist, now);
+    Ok((project, rows))
+}
+
 pub fn statuses(
     project: &Project,
     lock: &Ledger,
@@ -82,8 +102,9 @@ pub fn statuses(
             format!("{state}; published after {} (it links to them)", waits_for.join(", "))
         };
         let when = item.meta.publish_at.as_deref().and_then(|t| content::parse_publish_at(t, tz));
-        let unsent =
-            matches!(phase, Phase::NotBuilt | Phase::Built | Phase::Drafted | Phase::Refused | Phase::Conflict);
+        // What `publish --due` would send: not an item the account may not publish through the
+        // API (refused) nor one whose draft was edited in the web backend (conflict).
+        let unsent = matches!(phase, Phase::NotBuilt | Phase::Built | Phase::Drafted);
         rows.push(ItemStatus {
             key,
             account: item.meta.account.clone(),

@@ -61,6 +61,28 @@ impl ApiUsage {
     }
 }
 
+/// Adds the calls each client made to the record for `day` (the Beijing day of the quotas) and
+/// saves it. Returns the record as saved (for what the caller reports) and what could not be
+/// read or written, as notes: a lost count never stops the command that made the calls.
+pub fn record<'c>(
+    project: &Path,
+    day: chrono::NaiveDate,
+    clients: impl IntoIterator<Item = (&'c String, &'c crate::wechat::Client)>,
+) -> (ApiUsage, Vec<String>) {
+    let mut notes = Vec::new();
+    let mut usage = ApiUsage::load(project).unwrap_or_else(|e| {
+        notes.push(e.to_string());
+        ApiUsage::default()
+    });
+    for (account, client) in clients {
+        usage.add(account, day, &client.usage());
+    }
+    if let Err(e) = usage.save(project) {
+        notes.push(format!("the API calls made could not be recorded: {e}"));
+    }
+    (usage, notes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 //!
 //! A call to `/a/ACCOUNT/cgi-bin/…` (or `/datacube/…`) is checked — relay token (compared in
 //! constant time, by its SHA-256), the accounts that token may use, the endpoint (only the
-//! contract's), the body size (refused from its Content-Length before it is read), the token's
+//! contract's) and the token's scopes (each endpoint needs one: [`Scope`]), the body size (refused from its Content-Length before it is read), the token's
 //! rate — then forwarded once to WeChat with the relay's own access token, and WeChat's answer
 //! goes back unchanged. The relay never retries a call (the client does, and knows which calls
 //! must not be repeated); it only refreshes its token and tries again when WeChat says the token
@@ -397,35 +397,45 @@ async fn handle(State(relay): State<Arc<Relay>>, request: Request) -> Response {
     task.await.unwrap_or_else(|_| refusal(StatusCode::INTERNAL_SERVER_ERROR, "the relay failed; see its log"))
 }
 
-async fn route(relay: &Relay, request: Request, line: &mut AccessLogLine) -> Response {
-    let path = line.path.clone();
-    if path == "/healthz" && request.method() == Method::GET {
-        return axum::Json(serde_json::json!({ "status": "ok" })).into_response();
-    }
-    let Some((account, endpoint)) = path.strip_prefix("/a/").and_then(|rest| rest.split_once('/')) else {
-        return refuse(line, StatusCode::NOT_FOUND, format!("{path}: not a relay path (/a/ACCOUNT/cgi-bin/…)"));
-    };
-    let endpoint = format!("/{endpoint}");
+/// Whether the presented token may make this call: known, for this account, within its scopes,
+/// the right method, within its rate. Err: the refusal, logged in `line` (a response, as every
+/// refusal here is; it is made once per refused call, so its size does not matter).
+#[allow(clippy::result_large_err)]
+fn authorize<'r>(
+    relay: &'r Relay,
+    request: &Request,
+    account: &str,
+    endpoint: &str,
+    line: &mut AccessLogLine,
+) -> Result<(&'r Grant, Arc<Client>), Response> {
     let Some(grant) = relay.grant_for(request.headers()) else {
-        return refuse(
+        return Err(refuse(
             line,
             StatusCode::UNAUTHORIZED,
             "missing or unknown relay token: send `Authorization: Bearer TOKEN` with a token the relay knows".into(),
-        );
+        ));
     };
     line.token = Some(grant.name.clone());
     line.account = Some(account.to_string());
     let Some(client) = relay.clients.get(account).filter(|_| grant.accounts.iter().any(|a| a == account)) else {
-        return refuse(line, StatusCode::FORBIDDEN, format!("token `{}` may not use account `{account}`", grant.name));
+        return Err(refuse(
+            line,
+            StatusCode::FORBIDDEN,
+            format!("token `{}` may not use account `{account}`", grant.name),
+        ));
     };
     let check = endpoint == "/relay/check";
-    let scope = scope_of(&endpoint);
+    let scope = scope_of(endpoint);
     if !check && scope.is_none() {
-        return refuse(line, StatusCode::NOT_FOUND, format!("{endpoint} is not an endpoint of the WeChat contract"));
+        return Err(refuse(
+            line,
+            StatusCode::NOT_FOUND,
+            format!("{endpoint} is not an endpoint of the WeChat contract"),
+        ));
     }
     line.scope = scope;
     if let Some(scope) = scope.filter(|s| !grant.scopes.contains(s)) {
-        return refuse(
+        return Err(refuse(
             line,
             StatusCode::FORBIDDEN,
             format!(
@@ -435,12 +445,12 @@ async fn route(relay: &Relay, request: Request, line: &mut AccessLogLine) -> Res
                 grant.name,
                 scope.allows()
             ),
-        );
+        ));
     }
     // The contract's endpoints are all POST; the check is a GET.
     let allowed = if check { Method::GET } else { Method::POST };
     if request.method() != allowed {
-        return refuse(line, StatusCode::METHOD_NOT_ALLOWED, format!("{endpoint} takes {allowed} only"));
+        return Err(refuse(line, StatusCode::METHOD_NOT_ALLOWED, format!("{endpoint} takes {allowed} only")));
     }
     if let Err(wait) = relay.take_call(grant) {
         let mut response = refuse(
@@ -451,10 +461,26 @@ async fn route(relay: &Relay, request: Request, line: &mut AccessLogLine) -> Res
         if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
-        return response;
+        return Err(response);
     }
+    Ok((grant, Arc::clone(client)))
+}
 
-    let client = Arc::clone(client);
+async fn route(relay: &Relay, request: Request, line: &mut AccessLogLine) -> Response {
+    let path = line.path.clone();
+    if path == "/healthz" && request.method() == Method::GET {
+        return axum::Json(serde_json::json!({ "status": "ok" })).into_response();
+    }
+    let Some((account, endpoint)) = path.strip_prefix("/a/").and_then(|rest| rest.split_once('/')) else {
+        return refuse(line, StatusCode::NOT_FOUND, format!("{path}: not a relay path (/a/ACCOUNT/cgi-bin/…)"));
+    };
+    let endpoint = format!("/{endpoint}");
+    let (grant, client) = match authorize(relay, &request, account, &endpoint, line) {
+        Ok(allowed) => allowed,
+        Err(refused) => return refused,
+    };
+    let check = endpoint == "/relay/check";
+
     if check {
         let (grant_name, scopes) = (grant.name.clone(), grant.scopes.clone());
         // Whether the relay reaches WeChat as this account: a token, from its cache if it has one.

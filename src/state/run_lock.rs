@@ -57,7 +57,7 @@ pub fn acquire(project: &Path, command: &str, wait: bool, waiting: impl FnOnce(&
         }
         Err(std::fs::TryLockError::Error(source)) => return Err(open_error(source)),
     }
-    // Who holds it, for the message a waiting run prints. Best effort: the lock is the flock.
+    // Who holds it, for the message a waiting run prints. Best effort: the lock is the OS lock.
     let _ = file.set_len(0).and_then(|()| file.rewind()).and_then(|()| {
         write!(
             file,

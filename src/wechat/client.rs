@@ -129,7 +129,11 @@ struct CachedToken {
     refresh_at: Instant,
 }
 
-/// The header a `wxpub relay` puts on an answer to a call it did not forward.
+/// Makes the client of an account, by its key in publish.toml: what long-lived servers (the
+/// preview's comment desk, `wxpub mcp`) are given, so that they read credentials only when a
+/// call needs them.
+pub type ClientFactory = std::sync::Arc<dyn Fn(&str) -> Result<Client, WechatError> + Send + Sync>;
+
 /// What a relay says of the token a client presented: its name in relay.toml and its scopes
 /// (an older relay answers neither).
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -140,6 +144,7 @@ pub struct RelayGrant {
     pub scopes: Vec<String>,
 }
 
+/// The header a `wxpub relay` puts on an answer to a call it did not forward.
 pub const RELAY_NOT_FORWARDED: &str = "x-wxpub-relay-not-forwarded";
 
 /// How a client reaches the API.

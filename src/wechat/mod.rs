@@ -7,7 +7,7 @@ pub mod probe;
 pub mod types;
 
 pub use client::{
-    API_BASE_ENV, Client, ClientOptions, Credentials, Forwarded, RELAY_NOT_FORWARDED, RelayGrant, RetryNotice,
-    RetryPolicy, Secret, Upload, list_all, resolve_base,
+    API_BASE_ENV, Client, ClientFactory, ClientOptions, Credentials, Forwarded, RELAY_NOT_FORWARDED, RelayGrant,
+    RetryNotice, RetryPolicy, Secret, Upload, list_all, resolve_base,
 };
 pub use error::{WechatError, hint};

@@ -193,3 +193,25 @@ fn bad_input_is_refused_before_anything_is_written() {
     assert!(err.contains("already exists; choose another title or date"), "{err}");
     assert_eq!(std::fs::read_to_string(&index).unwrap(), "---\ntitle: 编辑改过\n---\n", "not overwritten");
 }
+
+/// Posters and topic pages import too: their own image key, typography normalised as for
+/// articles (their front matter differs, the body is fixed the same way), and they build.
+#[test]
+fn a_manuscript_imports_as_a_poster_or_a_topic_page_too() {
+    let project = TestProject::example();
+    let documents = tempfile::tempdir().unwrap();
+    let manuscript = python_docx_manuscript(documents.path());
+    let (code, out, err) = import(&project, &[manuscript.to_str().unwrap(), "--kind", "topic", "--date", "2026-12-23"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let topic = project.read("content/topics/2026-12-23-qing-tong-qi-li-de-shang-dai/index.md");
+    assert!(topic.contains("cover: figure-01.png") && topic.contains("gather:"), "{topic}");
+    assert!(topic.contains("距今约 3000 年") && out.contains("normalised"), "typography fixed in a topic: {out}");
+
+    let document = fixtures().join("libreoffice.docx");
+    let (code, out, err) = import(&project, &[document.to_str().unwrap(), "--kind", "poster", "--date", "2026-12-24"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let poster = project.read("content/posters/2026-12-24-xiu-fu-zha-ji/index.md");
+    assert!(poster.contains("image: figure-01.png"), "{poster}");
+    let built = project.wxpub().arg("build").output().unwrap();
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+}

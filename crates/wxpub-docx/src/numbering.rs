@@ -214,10 +214,11 @@ fn roman(mut n: u32) -> String {
     out
 }
 
-/// A, B, … Z, AA, BB: Word repeats the letter.
+/// A, B, … Z, AA, BB: Word repeats the letter. Past 780 (30 letters) as digits: a number comes
+/// from the document's `w:start`, and 4 billion repeated letters would be a memory bomb.
 fn letters(n: u32) -> String {
-    if n == 0 {
-        return "0".into();
+    if n == 0 || n > 26 * 30 {
+        return n.to_string();
     }
     let letter = char::from(b'A' + ((n - 1) % 26) as u8);
     std::iter::repeat_n(letter, ((n - 1) / 26 + 1) as usize).collect()
@@ -243,6 +244,13 @@ fn chinese(n: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_start_number_is_written_as_digits_not_billions_of_letters() {
+        assert_eq!(letters(1), "A");
+        assert_eq!(letters(28), "BB");
+        assert_eq!(letters(u32::MAX), u32::MAX.to_string());
+    }
     use crate::xml::parse;
 
     const NUMBERING: &str = r#"<w:numbering xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">

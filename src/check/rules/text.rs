@@ -1,7 +1,6 @@
 //! The rules on the body's text: typography (and its fixes), the word list, `!important`, list
 //! depth and code languages; the body's images and links are handed to their own rules.
 use std::ops::Range;
-use std::path::PathBuf;
 
 use pulldown_cmark::{CodeBlockKind, Event, LinkType, Parser, Tag, TagEnd};
 
@@ -9,7 +8,7 @@ use super::images::check_image_file;
 use super::links::internal_target_exists;
 use super::{Context, Words, at_offset, diag};
 use crate::check::typography;
-use crate::content::{self, Item, Kind};
+use crate::content::{self, Item};
 use crate::render::components::COMPONENT_NAMES;
 use crate::render::{highlight, markdown, sanitize::is_wechat_article_url};
 use crate::util::diagnostics::{Diagnostic, Rule, did_you_mean, line_col};
@@ -174,11 +173,12 @@ pub fn text_runs<'t>(body: &'t str, events: &[(Event<'_>, Range<usize>)]) -> Vec
 /// Applies the typography fixes to the body's prose (never front matter, code or links).
 /// Returns the new text and the number of findings fixed.
 pub fn fix_typography(source: &str) -> (String, usize) {
-    let body_offset =
-        match content::parse_item(Kind::Article, String::new(), PathBuf::new(), PathBuf::new(), source.to_string()) {
-            Ok(item) => item.body_offset,
-            Err(_) => return (source.to_string(), 0),
-        };
+    // Only where the body starts: the front matter's keys differ by kind (a poster's `image:`,
+    // a topic's `gather:`), and none of them is fixed.
+    let body_offset = match content::split_front_matter(source) {
+        Ok(split) => split.body_offset,
+        Err(_) => return (source.to_string(), 0),
+    };
     let body = &source[body_offset..];
     let events: Vec<(Event<'_>, Range<usize>)> =
         Parser::new_ext(body, markdown::options()).into_offset_iter().collect();

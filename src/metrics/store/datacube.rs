@@ -397,9 +397,12 @@ fn flatten_rows(endpoint: Datacube, rows: &[Value]) -> (Vec<serde_json::Map<Stri
         };
         match list_key {
             Some(key) => {
+                // The row without its list, copied once per entry (not the list with it: that
+                // made an article's rows quadratic in its days).
+                let base: serde_json::Map<String, Value> =
+                    object.iter().filter(|(k, _)| k.as_str() != key).map(|(k, v)| (k.clone(), v.clone())).collect();
                 for detail in object.get(key).and_then(Value::as_array).into_iter().flatten() {
-                    let mut merged = object.clone();
-                    merged.remove(key);
+                    let mut merged = base.clone();
                     if let Some(detail) = detail.as_object() {
                         merged.extend(detail.clone());
                     }
