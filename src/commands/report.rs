@@ -11,13 +11,14 @@ use crate::metrics::format::{self, Document};
 use crate::metrics::report::{CalendarUnit, Period, resolve_period as resolve};
 use crate::metrics::{Store, StoreTarget, annual, documents};
 
-fn resolve_period(store: &Store, args: &ReportArgs) -> Result<Period> {
+/// The period `args` name; "today" is the site's (as `wxpub mcp`'s report tool has it).
+fn resolve_period(store: &Store, args: &ReportArgs, config: &Config) -> Result<Period> {
     let unit = args.period.map(|kind| match kind {
         PeriodKind::Week => CalendarUnit::Week,
         PeriodKind::Month => CalendarUnit::Month,
         PeriodKind::Year => CalendarUnit::Year,
     });
-    let today = crate::util::clock::now().date_naive();
+    let today = crate::util::clock::now().with_timezone(&config.timezone()).date_naive();
     Ok(resolve(store, args.account.as_deref(), args.since, args.until, unit, today)?)
 }
 
@@ -84,9 +85,11 @@ pub fn run(project: &Path, args: ReportArgs) -> Result<ExitCode> {
         record_lock_publications(project, &config, &mut store)?;
     }
     let document: Document = match args.kind {
-        ReportKind::Followers => documents::followers(&store, account, resolve_period(&store, &args)?)?,
-        ReportKind::Articles => documents::articles(&store, account, resolve_period(&store, &args)?, args.top)?,
-        ReportKind::Summary => documents::summary(&store, account, resolve_period(&store, &args)?)?,
+        ReportKind::Followers => documents::followers(&store, account, resolve_period(&store, &args, &config)?)?,
+        ReportKind::Articles => {
+            documents::articles(&store, account, resolve_period(&store, &args, &config)?, args.top)?
+        }
+        ReportKind::Summary => documents::summary(&store, account, resolve_period(&store, &args, &config)?)?,
         ReportKind::Annual => {
             let year = report_year(&args, &config)?;
             record_lock_publications(project, &config, &mut store)?;
@@ -101,7 +104,7 @@ pub fn run(project: &Path, args: ReportArgs) -> Result<ExitCode> {
                     NaiveDate::from_ymd_opt(year, 1, 1).context("invalid --year")?,
                     NaiveDate::from_ymd_opt(year, 12, 31).context("invalid --year")?,
                 ),
-                _ => resolve_period(&store, &args)?,
+                _ => resolve_period(&store, &args, &config)?,
             };
             let report = crate::metrics::comments::report(&store, period)?;
             crate::metrics::comments::document(&report).context("cannot write the report as JSON")?
