@@ -8,6 +8,12 @@ use anyhow::Result;
 use crate::check::{self, CheckOptions, Rule, output};
 use crate::cli::CheckArgs;
 
+/// The source line a diagnostic points at, shown under it.
+pub(super) fn source_line(project: &Path, diagnostic: &crate::util::diagnostics::Diagnostic) -> Option<String> {
+    let text = std::fs::read_to_string(project.join(&diagnostic.file)).ok()?;
+    text.lines().nth(diagnostic.line.checked_sub(1)?).map(str::to_string)
+}
+
 pub fn run(project: &Path, args: CheckArgs) -> Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -26,9 +32,7 @@ pub fn run(project: &Path, args: CheckArgs) -> Result<ExitCode> {
     for (file, changes) in &report.fixed {
         eprintln!("fixed {changes} typography issue(s) in {}", file.display());
     }
-    let source_line = |d: &crate::util::diagnostics::Diagnostic| {
-        std::fs::read_to_string(project.join(&d.file)).ok()?.lines().nth(d.line.checked_sub(1)?).map(str::to_string)
-    };
+    let source_line = |d: &crate::util::diagnostics::Diagnostic| source_line(project, d);
     let color = args.format == output::Format::Human && stdout.is_terminal();
     output::write(&mut out, args.format, &report.diagnostics, &source_line, color)?;
     let counts = check::Counts::of(&report);

@@ -59,9 +59,7 @@ fn docx(project: &Path, args: &ImportDocxArgs) -> Result<ExitCode> {
 fn check_item(project: &Path, item: &Path) -> Result<ExitCode> {
     let options = CheckOptions { paths: vec![item.to_path_buf()], now: crate::util::clock::now(), fix: false };
     let report = crate::check::check_project(project, &options)?;
-    let source_line = |d: &crate::util::diagnostics::Diagnostic| {
-        std::fs::read_to_string(project.join(&d.file)).ok()?.lines().nth(d.line.checked_sub(1)?).map(str::to_string)
-    };
+    let source_line = |d: &crate::util::diagnostics::Diagnostic| super::check::source_line(project, d);
     let mut out = std::io::stdout().lock();
     output::write(&mut out, output::Format::Human, &report.diagnostics, &source_line, false)?;
     println!("checked the new item: {} — edit it, then `wxpub preview`", crate::check::Counts::of(&report));
