@@ -351,20 +351,7 @@ pub fn annual_with(
         NaiveDate::from_ymd_opt(year, 1, 1).expect("valid year"),
         NaiveDate::from_ymd_opt(year, 12, 31).expect("valid year"),
     );
-    let mut pubs = report::publications(store, account, period)?;
-    let (since, until) = period.bounds();
-    for publication in extra {
-        let day: String = publication.slot.chars().take(10).collect();
-        if day < since || day > until || account.is_some_and(|a| a != publication.account) {
-            continue;
-        }
-        let same = |p: &Publication| {
-            p.account == publication.account && p.item == publication.item && p.slot == publication.slot
-        };
-        pubs.retain(|p| !same(p));
-        pubs.push(publication.clone());
-    }
-    pubs.sort_by(|a, b| (&a.slot, &a.account, &a.item).cmp(&(&b.slot, &b.account, &b.item)));
+    let pubs = publications_with(store, account, period, extra)?;
     let totals = report::totals(store, account, period)?;
     let (since, until) = period.bounds();
     let (ok_runs, all_runs) = store.run_counts(&since, &until, account)?;
@@ -372,124 +359,15 @@ pub fn annual_with(
         Stability { ok_runs, all_runs, percent: (all_runs > 0).then(|| ok_runs as f64 / all_runs as f64 * 100.0) };
     let (output, mut engagement) = measured(&pubs, &totals);
     let service = service_figures(&super::availability::year(store, year)?, &stability);
-    let surveys = super::survey::satisfaction(store, None, Some(year))?;
-    let (responses, satisfied) = surveys.iter().fold((0, 0), |(n, s), x| (n + x.responses, s + x.satisfied));
-    if responses > 0 {
-        let (low, high) = score::wilson_95(satisfied, responses).unwrap_or((0.0, 0.0));
-        let files: Vec<String> = surveys.iter().flat_map(|s| s.files.clone()).collect();
-        engagement.push(Figure {
-            key: "satisfaction",
-            label: "观众满意度",
-            unit: "%",
-            value: score::round2(satisfied as f64 / responses as f64 * 100.0),
-            evidence: format!(
-                "{satisfied} of {responses} survey responses satisfied (95 % Wilson interval {:.1}–{:.1} %); imported from {}",
-                low * 100.0,
-                high * 100.0,
-                files.join(", ")
-            ),
-        });
-    }
+    engagement.extend(satisfaction_figure(store, year)?);
+    engagement.extend(comment_figures(store, year, account)?);
 
-    // Readers' comments answered (pulled by `wxpub comments pull`).
-    let answered = store.one(
-        "SELECT COUNT(*), SUM(CASE WHEN reply IS NOT NULL THEN 1 ELSE 0 END) FROM comments \
-         WHERE deleted = 0 AND substr(created_at, 1, 4) = ?1 AND (?2 IS NULL OR account = ?2)",
-        super::store::args![year.to_string(), account],
-    )?;
-    let (written, replied) = (answered.int(0)?, answered.opt_int(1)?.unwrap_or(0));
-    if written > 0 {
-        let evidence = format!(
-            "{replied} of {written} readers' comments of {year} answered (comments table, `wxpub comments pull`)"
-        );
-        engagement.push(Figure {
-            key: "comment_replies",
-            label: "回复留言",
-            unit: "条",
-            value: replied as f64,
-            evidence: evidence.clone(),
-        });
-        engagement.push(Figure {
-            key: "reply_rate",
-            label: "留言回复率",
-            unit: "%",
-            value: score::round2(replied as f64 / written as f64 * 100.0),
-            evidence,
-        });
-    }
-
-    let mut indicators = Vec::new();
-    for (key, target) in targets.into_iter().flatten() {
-        let figure = output.iter().chain(&engagement).chain(&service).find(|f| f.key == key);
-        let actual = target.actual.or(figure.map(|f| f.value));
-        if figure.is_none() && target.actual.is_none() {
-            if MEASURED_LATER.contains(&key.as_str()) {
-                // Measured, but nothing recorded this year: scored 0 with the reason.
-            } else {
-                let known = output.iter().chain(&engagement).chain(&service).map(|f| f.key).chain(MEASURED_LATER);
-                let mut seen = std::collections::BTreeSet::new();
-                let known: Vec<&str> = known.filter(|k| seen.insert(*k)).collect();
-                return Err(AnnualError::UnknownIndicator { year, key: key.clone(), known: known.join(", ") });
-            }
-        }
-        let scored = Some(match actual {
-            Some(a) => score::score(target.value, a, target.weight, target.direction),
-            None => Scored { rate: 0.0, raw: 0.0, deduction: 0.0, score: 0.0 },
-        });
-        let note = match (&scored, actual) {
-            (_, None) if key == "satisfaction" => Some(format!(
-                "no survey responses recorded for {year}: run a satisfaction survey (wxpub survey new) and import its answers (wxpub survey import)"
-            )),
-            (_, None) if key == "reply_rate" || key == "comment_replies" => Some(format!(
-                "no readers' comments stored for {year}: run `wxpub comments pull` (verified accounts only)"
-            )),
-            (_, None) if key == "publish_success" => {
-                Some(format!("no publish runs recorded for {year}: nothing to measure"))
-            }
-            (_, None) => Some(format!(
-                "no monitor data for {year}: name the museum's services under [[monitor.check]] in publish.toml and run `wxpub monitor serve` (or `wxpub monitor run` on a timer) all year"
-            )),
-            (None, _) => None,
-            (Some(s), Some(a)) if s.deduction > 0.0 => Some(format!(
-                "target set too low: actual {a} is {:.0} % above the target {}; {} points deducted — set a realistic target",
-                (a - target.value) / target.value * 100.0,
-                target.value,
-                score::round2(s.deduction)
-            )),
-            (Some(s), Some(a)) if s.score < target.weight => Some(match target.direction {
-                Direction::Positive => {
-                    format!("{a} of the target {} reached ({:.2} %)", target.value, s.rate * 100.0)
-                }
-                Direction::Negative => format!("{a} against a limit of {} ({:.2} %)", target.value, s.rate * 100.0),
-            }),
-            _ => None,
-        };
-        let label = target.label.clone().or(figure.map(|f| f.label.to_string())).unwrap_or_else(|| key.clone());
-        let (level1, level2) = form_levels(key, &label, output.iter().any(|f| f.key == key));
-        let level1 = target.level1.clone().unwrap_or_else(|| level1.to_string());
-        let level2 = target.level2.clone().unwrap_or_else(|| level2.to_string());
-        indicators.push(IndicatorScore {
-            key: key.clone(),
-            label,
-            level1,
-            level2,
-            target: target.value,
-            actual,
-            unit: figure.map_or(String::new(), |f| f.unit.to_string()),
-            weight: target.weight,
-            direction: target.direction,
-            scored,
-            note,
-            evidence: match (target.actual, figure) {
-                (Some(_), _) => "entered in publish.toml".to_string(),
-                (None, Some(f)) => f.evidence.clone(),
-                (None, None) if key == "satisfaction" => "survey_responses table (none)".to_string(),
-                (None, None) if key == "publish_success" => "publish_runs table (none)".to_string(),
-                (None, None) if key == "reply_rate" || key == "comment_replies" => "comments table (none)".to_string(),
-                (None, None) => "monitor_results table (none)".to_string(),
-            },
-        });
-    }
+    let figures = YearFigures { output: &output, engagement: &engagement, service: &service };
+    let indicators = targets
+        .into_iter()
+        .flatten()
+        .map(|(key, target)| indicator(year, key, target, &figures))
+        .collect::<Result<Vec<_>, _>>()?;
     let total_weight: f64 = indicators.iter().map(|i| i.weight).sum();
     let total = score::round2(indicators.iter().filter_map(|i| i.scored.map(|s| s.score)).sum());
     let grade = (total_weight > 0.0).then(|| {
@@ -510,6 +388,177 @@ pub fn annual_with(
         evidence: pubs,
         days_with_data: totals.days_with_data,
     })
+}
+
+/// The store's publications of `period`, with the `extra` ones of the period (and account)
+/// in place of the stored ones they match; in slot order.
+fn publications_with(
+    store: &Store,
+    account: Option<&str>,
+    period: Period,
+    extra: &[Publication],
+) -> Result<Vec<Publication>, StoreError> {
+    let mut pubs = report::publications(store, account, period)?;
+    let (since, until) = period.bounds();
+    for publication in extra {
+        let day: String = publication.slot.chars().take(10).collect();
+        if day < since || day > until || account.is_some_and(|a| a != publication.account) {
+            continue;
+        }
+        let same = |p: &Publication| {
+            p.account == publication.account && p.item == publication.item && p.slot == publication.slot
+        };
+        pubs.retain(|p| !same(p));
+        pubs.push(publication.clone());
+    }
+    pubs.sort_by(|a, b| (&a.slot, &a.account, &a.item).cmp(&(&b.slot, &b.account, &b.item)));
+    Ok(pubs)
+}
+
+/// Visitors' satisfaction from the imported surveys of `year`; None without responses (the
+/// indicator then says how to run a survey).
+fn satisfaction_figure(store: &Store, year: i32) -> Result<Option<Figure>, StoreError> {
+    let surveys = super::survey::satisfaction(store, None, Some(year))?;
+    let (responses, satisfied) = surveys.iter().fold((0, 0), |(n, s), x| (n + x.responses, s + x.satisfied));
+    if responses == 0 {
+        return Ok(None);
+    }
+    let (low, high) = score::wilson_95(satisfied, responses).unwrap_or((0.0, 0.0));
+    let files: Vec<String> = surveys.iter().flat_map(|s| s.files.clone()).collect();
+    Ok(Some(Figure {
+        key: "satisfaction",
+        label: "观众满意度",
+        unit: "%",
+        value: score::round2(satisfied as f64 / responses as f64 * 100.0),
+        evidence: format!(
+            "{satisfied} of {responses} survey responses satisfied (95 % Wilson interval {:.1}–{:.1} %); imported from {}",
+            low * 100.0,
+            high * 100.0,
+            files.join(", ")
+        ),
+    }))
+}
+
+/// Readers' comments answered (pulled by `wxpub comments pull`): how many, and what share;
+/// nothing when no comment of the year is stored.
+fn comment_figures(store: &Store, year: i32, account: Option<&str>) -> Result<Vec<Figure>, StoreError> {
+    let answered = store.one(
+        "SELECT COUNT(*), SUM(CASE WHEN reply IS NOT NULL THEN 1 ELSE 0 END) FROM comments \
+         WHERE deleted = 0 AND substr(created_at, 1, 4) = ?1 AND (?2 IS NULL OR account = ?2)",
+        super::store::args![year.to_string(), account],
+    )?;
+    let (written, replied) = (answered.int(0)?, answered.opt_int(1)?.unwrap_or(0));
+    if written == 0 {
+        return Ok(Vec::new());
+    }
+    let evidence =
+        format!("{replied} of {written} readers' comments of {year} answered (comments table, `wxpub comments pull`)");
+    Ok(vec![
+        Figure {
+            key: "comment_replies",
+            label: "回复留言",
+            unit: "条",
+            value: replied as f64,
+            evidence: evidence.clone(),
+        },
+        Figure {
+            key: "reply_rate",
+            label: "留言回复率",
+            unit: "%",
+            value: score::round2(replied as f64 / written as f64 * 100.0),
+            evidence,
+        },
+    ])
+}
+
+/// The year's measured figures, which `[targets.YEAR]` indicators are scored against.
+struct YearFigures<'a> {
+    output: &'a [Figure],
+    engagement: &'a [Figure],
+    service: &'a [Figure],
+}
+
+impl YearFigures<'_> {
+    fn all(&self) -> impl Iterator<Item = &Figure> {
+        self.output.iter().chain(self.engagement).chain(self.service)
+    }
+}
+
+/// One `[targets.YEAR]` indicator, scored against its measured figure (or its entered
+/// `actual`). A key wxpub does not measure, without an `actual`, is refused rather than scored
+/// 0: a misspelt key would otherwise cost its weight without a word.
+fn indicator(year: i32, key: &str, target: &Target, figures: &YearFigures) -> Result<IndicatorScore, AnnualError> {
+    let figure = figures.all().find(|f| f.key == key);
+    let actual = target.actual.or(figure.map(|f| f.value));
+    // One of MEASURED_LATER with nothing recorded this year goes on, to be scored 0 with the
+    // reason; any other key without a figure is refused.
+    if figure.is_none() && target.actual.is_none() && !MEASURED_LATER.contains(&key) {
+        let mut seen = std::collections::BTreeSet::new();
+        let known: Vec<&str> = figures.all().map(|f| f.key).chain(MEASURED_LATER).filter(|k| seen.insert(*k)).collect();
+        return Err(AnnualError::UnknownIndicator { year, key: key.to_string(), known: known.join(", ") });
+    }
+    let scored = Some(match actual {
+        Some(a) => score::score(target.value, a, target.weight, target.direction),
+        None => Scored { rate: 0.0, raw: 0.0, deduction: 0.0, score: 0.0 },
+    });
+    let label = target.label.clone().or(figure.map(|f| f.label.to_string())).unwrap_or_else(|| key.to_string());
+    let (level1, level2) = form_levels(key, &label, figures.output.iter().any(|f| f.key == key));
+    Ok(IndicatorScore {
+        key: key.to_string(),
+        level1: target.level1.clone().unwrap_or_else(|| level1.to_string()),
+        level2: target.level2.clone().unwrap_or_else(|| level2.to_string()),
+        label,
+        target: target.value,
+        actual,
+        unit: figure.map_or(String::new(), |f| f.unit.to_string()),
+        weight: target.weight,
+        direction: target.direction,
+        note: note(year, key, target, scored, actual),
+        scored,
+        evidence: evidence(key, target, figure),
+    })
+}
+
+/// Why an indicator's score falls short of its weight, or why it has none: what to do about it.
+fn note(year: i32, key: &str, target: &Target, scored: Option<Scored>, actual: Option<f64>) -> Option<String> {
+    match (&scored, actual) {
+        (_, None) if key == "satisfaction" => Some(format!(
+            "no survey responses recorded for {year}: run a satisfaction survey (wxpub survey new) and import its answers (wxpub survey import)"
+        )),
+        (_, None) if key == "reply_rate" || key == "comment_replies" => {
+            Some(format!("no readers' comments stored for {year}: run `wxpub comments pull` (verified accounts only)"))
+        }
+        (_, None) if key == "publish_success" => {
+            Some(format!("no publish runs recorded for {year}: nothing to measure"))
+        }
+        (_, None) => Some(format!(
+            "no monitor data for {year}: name the museum's services under [[monitor.check]] in publish.toml and run `wxpub monitor serve` (or `wxpub monitor run` on a timer) all year"
+        )),
+        (None, _) => None,
+        (Some(s), Some(a)) if s.deduction > 0.0 => Some(format!(
+            "target set too low: actual {a} is {:.0} % above the target {}; {} points deducted — set a realistic target",
+            (a - target.value) / target.value * 100.0,
+            target.value,
+            score::round2(s.deduction)
+        )),
+        (Some(s), Some(a)) if s.score < target.weight => Some(match target.direction {
+            Direction::Positive => format!("{a} of the target {} reached ({:.2} %)", target.value, s.rate * 100.0),
+            Direction::Negative => format!("{a} against a limit of {} ({:.2} %)", target.value, s.rate * 100.0),
+        }),
+        _ => None,
+    }
+}
+
+/// Where an indicator's actual value comes from, or which table had nothing for it.
+fn evidence(key: &str, target: &Target, figure: Option<&Figure>) -> String {
+    match (target.actual, figure) {
+        (Some(_), _) => "entered in publish.toml".to_string(),
+        (None, Some(f)) => f.evidence.clone(),
+        (None, None) if key == "satisfaction" => "survey_responses table (none)".to_string(),
+        (None, None) if key == "publish_success" => "publish_runs table (none)".to_string(),
+        (None, None) if key == "reply_rate" || key == "comment_replies" => "comments table (none)".to_string(),
+        (None, None) => "monitor_results table (none)".to_string(),
+    }
 }
 
 #[cfg(test)]

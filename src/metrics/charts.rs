@@ -1,5 +1,8 @@
 //! SVG charts for the HTML reports, drawn with plotters' SVG backend. Text stays `<text>`, so
 //! the reader's own fonts (CJK included) draw it; no font file is embedded or fetched.
+use plotters::chart::MeshStyle;
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 
 // Drawn at about a phone's width in CSS pixels, so that labels stay readable when the SVG is
@@ -12,11 +15,7 @@ const GAIN: RGBColor = RGBColor(0x3a, 0x7d, 0x44);
 const LOSS: RGBColor = RGBColor(0xb0, 0x3a, 0x2e);
 
 /// Makes plotters' fixed-size SVG scale to its container (phones, print) and names it.
-fn responsive(svg: String, id: &str, title: &str) -> String {
-    responsive_sized(svg, id, title, HEIGHT)
-}
-
-fn responsive_sized(svg: String, id: &str, title: &str, height: u32) -> String {
+fn responsive(svg: String, id: &str, title: &str, height: u32) -> String {
     let title = crate::util::html::escape(title);
     svg.replacen(
         &format!(r#"<svg width="{WIDTH}" height="{height}" "#),
@@ -31,6 +30,56 @@ fn label_font() -> TextStyle<'static> {
     ("sans-serif", 15).into_font().color(&INK)
 }
 
+type Canvas<'s> = DrawingArea<SVGBackend<'s>, Shift>;
+type Chart<'s, X, Y> = ChartContext<'s, SVGBackend<'s>, Cartesian2d<X, Y>>;
+
+/// Draws a chart `height` px high on a white canvas with `draw`, as a scalable SVG named `id`.
+/// `draw` returns None when plotters cannot lay out its axes: the reader then gets the "no data"
+/// box rather than a broken frame.
+fn svg_chart(id: &str, title: &str, height: u32, draw: impl FnOnce(&Canvas<'_>) -> Option<()>) -> String {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        if draw(&root).is_none() {
+            return empty(id, title);
+        }
+        let _ = root.present();
+    }
+    responsive(svg, id, title, height)
+}
+
+/// The plotting area of `x` by `y` inside `root`, with `label_room` (under it, left of it) for
+/// the axes' labels.
+fn axes<'s, X: AsRangedCoord, Y: AsRangedCoord>(
+    root: &Canvas<'s>,
+    label_room: (u32, u32),
+    x: X,
+    y: Y,
+) -> Option<Chart<'s, X::CoordDescType, Y::CoordDescType>> {
+    let (under, left) = label_room;
+    ChartBuilder::on(root).margin(12).x_label_area_size(under).y_label_area_size(left).build_cartesian_2d(x, y).ok()
+}
+
+/// The grid every chart shares, for one look across the reports: the fine lines between the
+/// labelled ones drawn white (only the labelled lines show), labels in the report's ink. Each
+/// chart adds its own labels, then draws it.
+fn grid<'b, 's, X, Y>(chart: &'b mut Chart<'s, X, Y>) -> MeshStyle<'s, 'b, X, Y, SVGBackend<'s>>
+where
+    X: Ranged + ValueFormatter<X::ValueType>,
+    Y: Ranged + ValueFormatter<Y::ValueType>,
+{
+    let mut mesh = chart.configure_mesh();
+    mesh.light_line_style(WHITE).label_style(label_font());
+    mesh
+}
+
+/// The x axis of `n` points, one step apart: at least one step, for a single point would
+/// give the axis no width.
+fn point_axis(n: usize) -> std::ops::Range<usize> {
+    0..n.saturating_sub(1).max(1)
+}
+
 /// A line of followers per day. `points` are (label, value) in date order.
 pub fn follower_curve(points: &[(String, i64)]) -> String {
     line(points, "chart-followers", "累计关注人数")
@@ -43,71 +92,74 @@ pub fn article_curve(points: &[(String, i64)]) -> String {
 
 /// A line over labelled points.
 fn line(points: &[(String, i64)], id: &str, title: &str) -> String {
-    let mut svg = String::new();
     if points.is_empty() {
         return empty(id, title);
     }
     let (min, max) = points.iter().fold((i64::MAX, i64::MIN), |(lo, hi), (_, v)| (lo.min(*v), hi.max(*v)));
     let pad = ((max - min) / 10).max(1);
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        let Ok(mut chart) = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(28)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0..points.len().saturating_sub(1).max(1), (min - pad)..(max + pad))
-        else {
-            return empty(id, title);
-        };
-        let _ = chart
-            .configure_mesh()
-            .light_line_style(WHITE)
-            .x_labels(6)
-            .x_label_formatter(&|i| points.get(*i).map(|p| p.0.clone()).unwrap_or_default())
-            .label_style(label_font())
-            .draw();
+    svg_chart(id, title, HEIGHT, |root| {
+        let mut chart = axes(root, (28, 64), point_axis(points.len()), (min - pad)..(max + pad))?;
+        let label = |i: &usize| points.get(*i).map(|p| p.0.clone()).unwrap_or_default();
+        let _ = grid(&mut chart).x_labels(6).x_label_formatter(&label).draw();
         let _ = chart
             .draw_series(LineSeries::new(points.iter().enumerate().map(|(i, p)| (i, p.1)), ACCENT.stroke_width(2)));
-        let _ = root.present();
-    }
-    responsive(svg, id, title)
+        Some(())
+    })
+}
+
+/// A column chart's axes: `slots` columns' places along x (one unit each), `labels` of them
+/// named by `label`; `values` up the y axis, with `value_room` px left of it for their labels.
+struct ColumnAxes<'l> {
+    slots: f64,
+    labels: usize,
+    label: &'l dyn Fn(&f64) -> String,
+    values: std::ops::Range<i64>,
+    value_room: u32,
+}
+
+/// Columns on a grid of horizontal lines only: vertical ones would run behind the columns.
+fn columns(id: &str, title: &str, frame: ColumnAxes<'_>, bars: impl Iterator<Item = Rectangle<(f64, i64)>>) -> String {
+    svg_chart(id, title, HEIGHT, |root| {
+        let mut chart = axes(root, (28, frame.value_room), 0f64..frame.slots, frame.values)?;
+        let _ = grid(&mut chart).disable_x_mesh().x_labels(frame.labels).x_label_formatter(frame.label).draw();
+        let _ = chart.draw_series(bars);
+        Some(())
+    })
 }
 
 /// Bars of net follower gain per day, green above zero and red below.
 pub fn net_bars(points: &[(String, i64)]) -> String {
-    let mut svg = String::new();
+    let (id, title) = ("chart-net", "每日净增关注");
     if points.is_empty() {
-        return empty("chart-net", "每日净增关注");
+        return empty(id, title);
     }
     let max = points.iter().map(|p| p.1).max().unwrap_or(0).max(1);
     let min = points.iter().map(|p| p.1).min().unwrap_or(0).min(0);
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        let Ok(mut chart) = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(28)
-            .y_label_area_size(48)
-            .build_cartesian_2d(0f64..points.len() as f64, min..max + max / 10 + 1)
-        else {
-            return empty("chart-net", "每日净增关注");
-        };
-        let _ = chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .light_line_style(WHITE)
-            .x_labels(6)
-            .x_label_formatter(&|x| points.get(*x as usize).map(|p| p.0.clone()).unwrap_or_default())
-            .label_style(label_font())
-            .draw();
-        let _ = chart.draw_series(points.iter().enumerate().map(|(i, (_, v))| {
-            let colour = if *v >= 0 { GAIN } else { LOSS };
-            Rectangle::new([(i as f64 + 0.1, 0), (i as f64 + 0.9, *v)], colour.filled())
-        }));
-        let _ = root.present();
-    }
-    responsive(svg, "chart-net", "每日净增关注")
+    let label = |x: &f64| points.get(*x as usize).map(|p| p.0.clone()).unwrap_or_default();
+    let days = ColumnAxes {
+        slots: points.len() as f64,
+        labels: 6,
+        label: &label,
+        values: min..max + max / 10 + 1,
+        value_room: 48,
+    };
+    let bars = points.iter().enumerate().map(|(i, (_, v))| {
+        let colour = if *v >= 0 { GAIN } else { LOSS };
+        Rectangle::new([(i as f64 + 0.1, 0), (i as f64 + 0.9, *v)], colour.filled())
+    });
+    columns(id, title, days, bars)
+}
+
+/// Readers by hour of day.
+pub fn reads_by_hour(hours: &[i64; 24]) -> String {
+    let max = hours.iter().copied().max().unwrap_or(0).max(1);
+    let label = |x: &f64| format!("{}时", *x as u32);
+    let day = ColumnAxes { slots: 24f64, labels: 12, label: &label, values: 0..max + max / 10 + 1, value_room: 56 };
+    let bars = hours
+        .iter()
+        .enumerate()
+        .map(|(h, v)| Rectangle::new([(h as f64 + 0.12, 0), (h as f64 + 0.88, *v)], ACCENT.filled()));
+    columns("chart-hours", "分时阅读人数", day, bars)
 }
 
 /// Horizontal bars of the most read articles, each title written above its bar.
@@ -118,7 +170,6 @@ pub fn top_articles(articles: &[(String, i64)]) -> String {
 /// Horizontal bars, one lane each, its label written above its bar, numbered in order: the
 /// chart `id` with `caption`.
 pub fn ranked_bars(articles: &[(String, i64)], id: &str, caption: &str) -> String {
-    let mut svg = String::new();
     if articles.is_empty() {
         return empty(id, caption);
     }
@@ -126,25 +177,9 @@ pub fn ranked_bars(articles: &[(String, i64)], id: &str, caption: &str) -> Strin
     let n = articles.len();
     // One 40 px lane per article: the title on top, the bar under it.
     let height = 40 * n as u32 + 40;
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        let Ok(mut chart) = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(24)
-            .y_label_area_size(4)
-            .build_cartesian_2d(0..max + max / 6 + 1, 0f64..n as f64)
-        else {
-            return empty(id, caption);
-        };
-        let _ = chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(0)
-            .x_labels(5)
-            .light_line_style(WHITE)
-            .label_style(label_font())
-            .draw();
+    svg_chart(id, caption, height, |root| {
+        let mut chart = axes(root, (24, 4), 0..max + max / 6 + 1, 0f64..n as f64)?;
+        let _ = grid(&mut chart).disable_y_mesh().y_labels(0).x_labels(5).draw();
         let _ = chart.draw_series(articles.iter().enumerate().map(|(i, (_, v))| {
             let lane = (n - i) as f64;
             Rectangle::new([(0, lane - 0.9), (*v, lane - 0.55)], ACCENT.mix(0.85).filled())
@@ -154,43 +189,8 @@ pub fn ranked_bars(articles: &[(String, i64)], id: &str, caption: &str) -> Strin
             let text = if short.chars().count() < title.chars().count() { format!("{short}…") } else { short };
             Text::new(format!("{}. {text}  {v}", i + 1), (0, (n - i) as f64 - 0.08), label_font())
         }));
-        let _ = root.present();
-    }
-    responsive_sized(svg, id, caption, height)
-}
-
-/// Readers by hour of day.
-pub fn reads_by_hour(hours: &[i64; 24]) -> String {
-    let mut svg = String::new();
-    let max = hours.iter().copied().max().unwrap_or(0).max(1);
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        let Ok(mut chart) = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(28)
-            .y_label_area_size(56)
-            .build_cartesian_2d(0f64..24f64, 0..max + max / 10 + 1)
-        else {
-            return empty("chart-hours", "分时阅读人数");
-        };
-        let _ = chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .light_line_style(WHITE)
-            .x_labels(12)
-            .x_label_formatter(&|x| format!("{}时", *x as u32))
-            .label_style(label_font())
-            .draw();
-        let _ = chart.draw_series(
-            hours
-                .iter()
-                .enumerate()
-                .map(|(h, v)| Rectangle::new([(h as f64 + 0.12, 0), (h as f64 + 0.88, *v)], ACCENT.filled())),
-        );
-        let _ = root.present();
-    }
-    responsive(svg, "chart-hours", "分时阅读人数")
+        Some(())
+    })
 }
 
 /// One line per check: its availability (%) in each month; a month without rounds is a gap.
@@ -204,25 +204,12 @@ pub fn availability_by_month(months: &[String], series: &[(String, Vec<Option<f6
     let floor = ((low - 0.5).floor()).clamp(0.0, 99.0);
     let palette =
         [ACCENT, RGBColor(0x2f, 0x5d, 0x8c), GAIN, RGBColor(0xc0, 0x8a, 0x1e), RGBColor(0x6b, 0x4c, 0x9a), INK];
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        let Ok(mut chart) = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(28)
-            .y_label_area_size(56)
-            .build_cartesian_2d(0..months.len().saturating_sub(1).max(1), floor..100.5)
-        else {
-            return empty(id, title);
-        };
-        let _ = chart
-            .configure_mesh()
-            .light_line_style(WHITE)
+    svg_chart(id, title, HEIGHT, |root| {
+        let mut chart = axes(root, (28, 56), point_axis(months.len()), floor..100.5)?;
+        let _ = grid(&mut chart)
             .x_labels(12)
             .x_label_formatter(&|i| months.get(*i).cloned().unwrap_or_default())
             .y_label_formatter(&|v| format!("{v:.1}%"))
-            .label_style(label_font())
             .draw();
         for (index, (name, values)) in series.iter().enumerate() {
             let colour = palette[index % palette.len()];
@@ -241,9 +228,8 @@ pub fn availability_by_month(months: &[String], series: &[(String, Vec<Option<f6
             .label_font(label_font())
             .position(SeriesLabelPosition::LowerLeft)
             .draw();
-        let _ = root.present();
-    }
-    responsive(svg, id, title)
+        Some(())
+    })
 }
 
 fn empty(id: &str, title: &str) -> String {
