@@ -147,20 +147,16 @@ fn datacube_calls_by_path(sandbox: &SandboxHandle) -> BTreeMap<String, u64> {
 
 pub(crate) const YEAR: [&str; 4] = ["--since", "2026-01-10", "--until", "2027-01-09"];
 
-#[test]
-fn a_year_for_both_accounts_is_pulled_completely_and_a_second_pull_changes_nothing() {
-    a_year_is_pulled_completely(Kind::Sqlite);
-}
-
-#[test]
-fn a_year_pulled_into_postgres_is_complete_and_a_second_pull_changes_nothing() {
-    a_year_is_pulled_completely(Kind::Postgres);
-}
-
-fn a_year_is_pulled_completely(kind: Kind) {
-    let (project, sandbox, _state) = published_example();
-    let Some((db, _schema)) = store_of(kind, &project, "year") else { return };
-    let (code, out, err) = wxpub(&project, &sandbox, &[&["stats", "pull"][..], &YEAR].concat());
+/// Pulls `YEAR` for both accounts of `project` into `db` and checks that every endpoint's every
+/// day arrived, split to each endpoint's span; that pulling again changes nothing and fetches only
+/// what WeChat may still revise; that the default range continues from what is stored; and that
+/// a day beyond WeChat's last is the API's own error. Call counts are the sandbox's calls during
+/// this pull, so that two projects can pull from one sandbox (the PostgreSQL comparison,
+/// postgres.rs, pulls the SQLite and the PostgreSQL project this way: one year pull per store for
+/// both tests).
+pub(crate) fn pull_a_year_completely(project: &TestProject, sandbox: &SandboxHandle, db: &StoreTarget) {
+    let calls_before = datacube_calls(sandbox);
+    let (code, out, err) = wxpub(project, sandbox, &[&["stats", "pull"][..], &YEAR].concat());
     assert_eq!(code, 0, "{out}{err}");
     // 365 days, all after 2025-11-01: the 2026 endpoints, not the deprecated ones. The sandbox
     // serves 6 follower sources and 24 hours; 9 published (not mass-sent) articles, each read for
@@ -179,7 +175,7 @@ fn a_year_is_pulled_completely(kind: Kind) {
         ("article_total_detail", 9 * 30),
     ]);
     for account in ["service", "subscription"] {
-        let mut found = counts(&db, account);
+        let mut found = counts(db, account);
         // A day on which an article found no new sharer has no getarticleshare row.
         let shares = found.remove("article_share").unwrap();
         assert!((9 * 3..=9 * 30).contains(&shares), "{account}: {shares}");
@@ -188,24 +184,24 @@ fn a_year_is_pulled_completely(kind: Kind) {
     }
     // Calls were split to each endpoint's span: 7-day endpoints 53 calls, 30-day ones 13,
     // 1-day endpoints 365 each.
-    let calls_after_first = datacube_calls(&sandbox);
-    assert_eq!(calls_after_first, 2 * (2 * 53 + 2 * 13 + 4 * 365));
-    let by_path = datacube_calls_by_path(&sandbox);
+    let calls_after_first = datacube_calls(sandbox);
+    assert_eq!(calls_after_first - calls_before, 2 * (2 * 53 + 2 * 13 + 4 * 365));
+    let by_path = datacube_calls_by_path(sandbox);
 
-    let before = dump(&db);
-    let (code, out, err) = wxpub(&project, &sandbox, &[&["stats", "pull"][..], &YEAR].concat());
+    let before = dump(db);
+    let (code, out, err) = wxpub(project, sandbox, &[&["stats", "pull"][..], &YEAR].concat());
     assert_eq!(code, 0, "{out}{err}");
-    assert_eq!(dump(&db), before, "pulling twice changes nothing");
+    assert_eq!(dump(db), before, "pulling twice changes nothing");
     // Fetched again, per account: the last 3 days of the endpoints that revise silently (one call
     // for each 7-day endpoint, 3 for each hourly one), and what the 2026 ones called not final:
     // yesterday (getarticleread, getarticleshare, getbizsummary) and the publish days whose 30
     // days are not over (one getarticletotaldetail call).
     let again: BTreeMap<String, u64> =
-        datacube_calls_by_path(&sandbox).into_iter().map(|(p, n)| (p.clone(), n - by_path[&p])).collect();
-    assert_eq!(datacube_calls(&sandbox) - calls_after_first, 2 * (2 + 2 * 3 + 4), "{again:?}");
+        datacube_calls_by_path(sandbox).into_iter().map(|(p, n)| (p.clone(), n - by_path[&p])).collect();
+    assert_eq!(datacube_calls(sandbox) - calls_after_first, 2 * (2 + 2 * 3 + 4), "{again:?}");
 
     // The default range continues from what is stored: nothing before it is fetched again.
-    let (code, out, err) = wxpub(&project, &sandbox, &["stats", "pull", "--until", "2027-01-09", "--json"]);
+    let (code, out, err) = wxpub(project, sandbox, &["stats", "pull", "--until", "2027-01-09", "--json"]);
     assert_eq!(code, 0, "{out}{err}");
     let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(summary["since"], "2026-01-10");
@@ -213,13 +209,13 @@ fn a_year_is_pulled_completely(kind: Kind) {
 
     // Asking beyond the datacube's last day (yesterday) is the API's own error, reported per range.
     let (code, _, err) = wxpub(
-        &project,
-        &sandbox,
+        project,
+        sandbox,
         &["stats", "pull", "--account", "service", "--until", "2027-01-10", "--endpoint", "getusercumulate"],
     );
     assert_eq!(code, 1);
     assert!(err.contains("61501") && err.contains("getusercumulate"), "{err}");
-    let tokens = sandbox_state(&sandbox)["tokens"].as_array().unwrap().clone();
+    let tokens = sandbox_state(sandbox)["tokens"].as_array().unwrap().clone();
     assert!(!err.contains(SECRET) && tokens.iter().all(|t| !err.contains(t["value"].as_str().unwrap())));
 }
 

@@ -159,7 +159,6 @@ pub fn is_flat_graphic(image: &DynamicImage) -> bool {
 
 /// `image` at `width` (never wider than it is), as RGBA when `keep_alpha`, else RGB.
 pub fn resize(image: &DynamicImage, width: u32, keep_alpha: bool) -> Result<DynamicImage, Error> {
-    let failed = |e: &dyn std::fmt::Display| Error::Failed(format!("resize failed: {e}"));
     if width >= image.width() {
         return Ok(if keep_alpha {
             DynamicImage::ImageRgba8(image.to_rgba8())
@@ -168,23 +167,28 @@ pub fn resize(image: &DynamicImage, width: u32, keep_alpha: bool) -> Result<Dyna
         });
     }
     let height = ((image.height() as f64 * width as f64 / image.width() as f64).round() as u32).max(1);
-    let (source, pixel_type): (Vec<u8>, fr::PixelType) = if keep_alpha {
-        (image.to_rgba8().into_raw(), fr::PixelType::U8x4)
-    } else {
-        (image.to_rgb8().into_raw(), fr::PixelType::U8x3)
-    };
-    let src =
-        fr::images::Image::from_vec_u8(image.width(), image.height(), source, pixel_type).map_err(|e| failed(&e))?;
-    let mut dst = fr::images::Image::new(width, height, pixel_type);
-    let options = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::CatmullRom));
-    fr::Resizer::new().resize(&src, &mut dst, &options).map_err(|e| failed(&e))?;
-    let raw = dst.into_vec();
+    let (from, to) = ((image.width(), image.height()), (width, height));
     let resized = if keep_alpha {
+        let raw = resize_pixels::<fr::pixels::U8x4>(image.to_rgba8().as_raw(), from, to)?;
         RgbaImage::from_raw(width, height, raw).map(DynamicImage::ImageRgba8)
     } else {
+        let raw = resize_pixels::<fr::pixels::U8x3>(image.to_rgb8().as_raw(), from, to)?;
         RgbImage::from_raw(width, height, raw).map(DynamicImage::ImageRgb8)
     };
     resized.ok_or_else(|| Error::Failed("resize produced a wrong buffer size".into()))
+}
+
+/// Resizes raw pixels of type `P` from `from` to `to` (width, height). Typed, so that only the two
+/// pixel types wxpub resizes are compiled: the untyped `Resizer::resize` instantiates the
+/// convolutions of all thirteen, which made this crate take three minutes of a cold build.
+fn resize_pixels<P: fr::PixelTrait>(source: &[u8], from: (u32, u32), to: (u32, u32)) -> Result<Vec<u8>, Error> {
+    let failed = |e: &dyn std::fmt::Display| Error::Failed(format!("resize failed: {e}"));
+    let src = fr::images::TypedImageRef::<P>::from_buffer(from.0, from.1, source).map_err(|e| failed(&e))?;
+    let mut out = vec![0u8; to.0 as usize * to.1 as usize * P::size()];
+    let mut dst = fr::images::TypedImage::<P>::from_buffer(to.0, to.1, &mut out).map_err(|e| failed(&e))?;
+    let options = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::CatmullRom));
+    fr::Resizer::new().resize_typed(&src, &mut dst, &options).map_err(|e| failed(&e))?;
+    Ok(out)
 }
 
 /// The image's pixels as RGB.
