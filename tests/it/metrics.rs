@@ -68,24 +68,27 @@ pub fn example_project() -> TestProject {
 pub fn published_example() -> (TestProject, SandboxHandle, tempfile::TempDir) {
     let project = example_project();
     let state_dir = tempfile::tempdir().unwrap();
-    let state = state_dir.path().join("sandbox.db");
-    let options = |today: &str| SandboxOptions {
-        state: Some(state.clone()),
-        today: Some(date(today)),
-        publish_delay_ms: 50,
-        appid: APPID.into(),
-        secret: SECRET.into(),
-        ..SandboxOptions::default()
-    };
     {
-        let sandbox = start(options("2026-12-05"));
+        let sandbox = start(sandbox_options(state_dir.path(), "2026-12-05"));
         // Two runs, one in each year: the annual figures count the runs of their own year.
         for now in ["2026-12-31 09:00", "2027-01-02 09:00"] {
             let (code, out, err) = wxpub(&project, &sandbox, &["publish", "--due", "--now", now]);
             assert_eq!(code, 0, "{out}{err}");
         }
     }
-    (project, start(options("2027-01-10")), state_dir)
+    (project, start(sandbox_options(state_dir.path(), "2027-01-10")), state_dir)
+}
+
+/// A sandbox keeping its state in `state_dir`, whose today is `today`.
+fn sandbox_options(state_dir: &Path, today: &str) -> SandboxOptions {
+    SandboxOptions {
+        state: Some(state_dir.join("sandbox.db")),
+        today: Some(date(today)),
+        publish_delay_ms: 50,
+        appid: APPID.into(),
+        secret: SECRET.into(),
+        ..SandboxOptions::default()
+    }
 }
 
 fn counts(target: &StoreTarget, account: &str) -> BTreeMap<&'static str, i64> {
@@ -262,10 +265,41 @@ fn an_interrupted_pull_is_completed(kind: Kind) {
     assert_eq!(dump(&db), dump(&StoreTarget::Sqlite(fresh.path().join(".wxpub/metrics.db"))));
 }
 
+/// `published_example` with `YEAR` pulled for both accounts. The year is published and pulled
+/// once per test run; each caller gets its own copy of that project (its statistics database
+/// included) and its own sandbox on a copy of that sandbox's state, so that the five tests that
+/// read a pulled year do not pull it five times (the pull is what `pull_a_year_completely`
+/// checks; these tests check what is made of it).
 fn pulled_project() -> (TestProject, SandboxHandle, tempfile::TempDir) {
-    let (project, sandbox, state) = published_example();
-    let (code, out, err) = wxpub(&project, &sandbox, &[&["stats", "pull"][..], &YEAR].concat());
-    assert_eq!(code, 0, "{out}{err}");
+    static PULLED: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let template = PULLED.get_or_init(|| {
+        let (project, sandbox, state) = published_example();
+        let (code, out, err) = wxpub(&project, &sandbox, &[&["stats", "pull"][..], &YEAR].concat());
+        assert_eq!(code, 0, "{out}{err}");
+        // Stopped before its state is copied: nothing is written while the copy is made.
+        drop(sandbox);
+        // Kept for the whole run in cargo's target/tmp (a static is never dropped, so a temp
+        // folder would outlive the run); earlier runs' copies are removed first (those over an
+        // hour old: a test process running beside this one, as under nextest, keeps its own).
+        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let stale = |entry: &std::fs::DirEntry| {
+            let age = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+            entry.file_name().to_string_lossy().starts_with("pulled-year-")
+                && age.is_some_and(|age| age.as_secs() > 3600)
+        };
+        for entry in std::fs::read_dir(tmp).into_iter().flatten().flatten().filter(stale) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+        let kept = tmp.join(format!("pulled-year-{}", std::process::id()));
+        crate::support::copy_tree(project.path(), &kept.join("project"));
+        crate::support::copy_tree(state.path(), &kept.join("sandbox"));
+        kept
+    });
+    let project = TestProject { dir: tempfile::tempdir().unwrap() };
+    crate::support::copy_tree(&template.join("project"), project.path());
+    let state = tempfile::tempdir().unwrap();
+    crate::support::copy_tree(&template.join("sandbox"), state.path());
+    let sandbox = start(sandbox_options(state.path(), "2027-01-10"));
     (project, sandbox, state)
 }
 
