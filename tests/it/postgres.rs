@@ -186,7 +186,7 @@ fn a_year_pulled_into_sqlite_and_postgres_is_complete_the_same_rows_and_reports_
 #[test]
 fn museums_pulling_at_once_into_one_postgres_lose_and_duplicate_nothing() {
     let Some(url) = test_support::postgres_url() else { return };
-    let museums: usize = std::env::var("WXPUB_MUSEUMS").ok().and_then(|v| v.parse().ok()).unwrap_or(8);
+    let museums: usize = std::env::var("WXPUB_MUSEUMS").ok().and_then(|v| v.parse().ok()).unwrap_or(8).max(1);
     let (reference, sandbox, _state) = published_example();
     let range = ["stats", "pull", "--since", "2026-12-10", "--until", "2027-01-02"];
     ok(&reference, &sandbox, &range);
