@@ -180,7 +180,8 @@ pub fn resize(image: &DynamicImage, width: u32, keep_alpha: bool) -> Result<Dyna
 
 /// Resizes raw pixels of type `P` from `from` to `to` (width, height). Typed, so that only the two
 /// pixel types wxpub resizes are compiled: the untyped `Resizer::resize` instantiates the
-/// convolutions of all thirteen, which made this crate take three minutes of a cold build.
+/// convolutions of all thirteen, which made this crate the slowest of a cold build (199 s here,
+/// against 105 s typed, both at opt-level 2).
 fn resize_pixels<P: fr::PixelTrait>(source: &[u8], from: (u32, u32), to: (u32, u32)) -> Result<Vec<u8>, Error> {
     let failed = |e: &dyn std::fmt::Display| Error::Failed(format!("resize failed: {e}"));
     let src = fr::images::TypedImageRef::<P>::from_buffer(from.0, from.1, source).map_err(|e| failed(&e))?;
